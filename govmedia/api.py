@@ -1,0 +1,216 @@
+"""Shared plumbing for the JSON API: body and query parsing, errors, lists, the OpenAPI document."""
+import re
+from datetime import date
+
+from flask import current_app, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from .errors import DomainError, Invalid
+from .types import today_shanghai
+
+MAX_LIMIT = 500
+
+
+def error_response(status: int, code: str, message: str, fields=None, extra=None):
+    body = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    body.update(extra or {})
+    return jsonify({"error": body}), status
+
+
+def domain_error_response(err: DomainError):
+    return error_response(err.status, err.code, err.message, err.fields, err.extra)
+
+
+def _field_errors(exc: ValidationError) -> tuple[dict, bool]:
+    fields, malformed = {}, False
+    for item in exc.errors():
+        if item["type"] == "json_invalid":
+            malformed = True
+            continue
+        loc = ".".join(str(part) for part in item["loc"]) or "body"
+        fields.setdefault(loc, "required" if item["type"] == "missing" else item["msg"])
+    return fields, malformed
+
+
+def parse_body(model: type[BaseModel]):
+    """Validate the JSON body strictly (wrong types are errors, not coerced)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raw = b"{}"
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        fields, malformed = _field_errors(exc)
+        if malformed:
+            raise Invalid("请求体不是合法的 JSON (malformed JSON body)",
+                          fields={"body": "malformed JSON"}) from None
+        raise Invalid("请求数据有误 (invalid request): " + ", ".join(
+            f"{name}: {problem}" for name, problem in fields.items()), fields=fields) from None
+
+
+def parse_date(value: str | None, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise Invalid(f"{field} 应为 YYYY-MM-DD 格式 ({field}: expected YYYY-MM-DD)",
+                      fields={field: "expected YYYY-MM-DD"})
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{field} 不是有效日期 ({field}: not a real date)",
+                      fields={field: "not a real date"}) from None
+
+
+def query_as_of() -> date:
+    return parse_date(request.args.get("as_of"), "as_of") or today_shanghai()
+
+
+def query_int(name: str) -> int | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if not value.isdigit():
+        raise Invalid(f"{name} 应为整数 ({name}: expected an integer)",
+                      fields={name: "expected a non-negative integer"})
+    return int(value)
+
+
+def query_choice(name: str, choices) -> str | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if value not in choices:
+        raise Invalid(f"{name} 取值无效 ({name}: must be one of {', '.join(choices)})",
+                      fields={name: f"must be one of {', '.join(choices)}"})
+    return value
+
+
+def page_params() -> tuple[int, int]:
+    limit = query_int("limit")
+    offset = query_int("offset") or 0
+    if limit is None:
+        limit = 50
+    if limit < 1 or limit > MAX_LIMIT:
+        raise Invalid(f"limit 须在 1 到 {MAX_LIMIT} 之间", fields={"limit": f"1 to {MAX_LIMIT}"})
+    return limit, offset
+
+
+def listing(items: list, total: int):
+    return jsonify({"items": items, "total": total})
+
+
+# --- OpenAPI ---------------------------------------------------------------------------
+
+def documented(summary: str, *, body: type[BaseModel] | None = None, responses: dict | None = None,
+               auth: bool = True, query: dict | None = None, tag: str = "registry"):
+    """Attach OpenAPI metadata to a view; the document is built from the real URL map."""
+
+    def decorator(view):
+        view._openapi = {"summary": summary, "body": body, "responses": responses or {},
+                         "auth": auth, "query": query or {}, "tag": tag}
+        return view
+
+    return decorator
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+}
+
+
+def build_openapi(app) -> dict:
+    paths: dict = {}
+    schemas: dict = {"Error": ERROR_SCHEMA}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        meta = getattr(view, "_openapi", None)
+        if meta is None:
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        params = [{"name": name, "in": "path", "required": True,
+                   "schema": {"type": "integer" if conv == "int" else "string"}}
+                  for conv, name in re.findall(r"<(?:([a-z]+):)?([a-z_]+)>", rule.rule)]
+        for name, spec in meta["query"].items():
+            params.append({"name": name, "in": "query", "required": False,
+                           "schema": spec if isinstance(spec, dict) else {"type": spec}})
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op = {"summary": meta["summary"], "tags": [meta["tag"]],
+                  "operationId": f"{rule.endpoint}_{method.lower()}", "parameters": params,
+                  "responses": {}}
+            if meta["body"] is not None:
+                model = meta["body"]
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, sub in schema.pop("$defs", {}).items():
+                    schemas[name] = sub
+                schemas[model.__name__] = schema
+                op["requestBody"] = {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+            for status, description in meta["responses"].items():
+                response = {"description": description}
+                if int(status) >= 400:
+                    response["content"] = {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Error"}}}
+                elif int(status) != 204:
+                    response["content"] = {"application/json": {"schema": {"type": "object"}}}
+                op["responses"][str(status)] = response
+            if meta["auth"]:
+                op["security"] = [{"bearer": []}]
+                op["responses"].setdefault("401", {"description": "missing or invalid token",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+            if meta["body"] is not None or params:
+                op["responses"].setdefault("400", {"description": "invalid input",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+            paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "govmedia API", "version": "1",
+                 "description": "政务新媒体 registry and publisher (see shared/API.md)."},
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def register_api_error_handlers(app) -> None:
+    """JSON errors for /api/ paths; pages keep their HTML error pages."""
+    from sqlalchemy.exc import OperationalError
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(DomainError)
+    def _domain(err):
+        from .extensions import db
+
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return domain_error_response(err)
+        from flask import render_template
+
+        return render_template("error.html", error=err), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http(err):
+        if not request.path.startswith("/api/"):
+            return err
+        codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "too_large", 429: "too_many_attempts"}
+        code = codes.get(err.code, "error")
+        message = {413: "上传内容过大 (request body too large)",
+                   404: "未找到 (not found)"}.get(err.code, err.description or err.name)
+        return error_response(err.code or 500, code, message)
+
+    @app.errorhandler(OperationalError)
+    def _db_down(err):
+        from .extensions import db
+
+        current_app.logger.error("database unavailable: %s", err.orig)
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return error_response(503, "unavailable", "数据库暂不可用，请稍后重试 (database unavailable)")
+        return "数据库暂不可用，请稍后重试 / Database unavailable, try again later", 503

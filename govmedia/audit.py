@@ -1,0 +1,119 @@
+"""Append-only audit trail; each entry carries the hash of the one before it."""
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import has_request_context
+from sqlalchemy import select, text
+
+from .extensions import db
+from .models import AuditEntry
+from .types import utcnow
+
+GENESIS = "0" * 64
+
+
+def _default(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=_default)
+
+
+def plain(value):
+    """JSON-safe copy (dates as ISO strings) so what is hashed is exactly what is stored."""
+    return json.loads(_canonical(value)) if value is not None else None
+
+
+def entry_hash(prev_hash: str, at: datetime, username, action, object_type, object_id, before,
+               after) -> str:
+    payload = _canonical([prev_hash, at.isoformat(), username, action, object_type, object_id,
+                          before, after])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _lock_chain() -> None:
+    # Two writers reading the same last hash would fork the chain; on PostgreSQL a
+    # transaction-scoped advisory lock serialises them (SQLite serialises writers itself,
+    # and the unique prev_hash constraint catches anything that slips through).
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(7260001)"))
+
+
+def _last_hash() -> str:
+    last = db.session.execute(
+        select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).scalar()
+    return last or GENESIS
+
+
+def _actor(user):
+    if user is None and has_request_context():
+        from flask_login import current_user
+
+        user = current_user if getattr(current_user, "is_authenticated", False) else None
+    return (user.id, user.username) if user is not None else (None, None)
+
+
+def record(action: str, obj_type: str, obj_id, *, before=None, after=None, unit_id=None,
+           user=None) -> AuditEntry:
+    """Add one entry to the current transaction; it commits or rolls back with the change."""
+    return record_many([(action, obj_type, obj_id, before, after, unit_id)], user=user)[0]
+
+
+def record_many(items, user=None) -> list[AuditEntry]:
+    """items: (action, object_type, object_id, before, after, unit_id) tuples, chained in order."""
+    _lock_chain()
+    db.session.flush()
+    user_id, username = _actor(user)
+    prev = _last_hash()
+    entries = []
+    for action, obj_type, obj_id, before, after, unit_id in items:
+        at = utcnow()
+        before, after = plain(before), plain(after)
+        digest = entry_hash(prev, at, username, action, obj_type, obj_id, before, after)
+        entries.append(AuditEntry(at=at, user_id=user_id, username=username, action=action,
+                                  object_type=obj_type, object_id=obj_id, unit_id=unit_id,
+                                  before=before, after=after, prev_hash=prev, hash=digest))
+        prev = digest
+    db.session.add_all(entries)
+    db.session.flush()
+    return entries
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_id: int | None = None
+    problem: str | None = None
+
+
+def verify(batch: int = 5000) -> VerifyResult:
+    """Walk the chain in id order; report the first entry whose link or content was altered."""
+    prev = GENESIS
+    checked = 0
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return VerifyResult(True, checked)
+        for entry in rows:
+            if entry.prev_hash != prev:
+                return VerifyResult(False, checked, entry.id,
+                                    "link broken: an entry before it was removed or changed")
+            expected = entry_hash(prev, entry.at, entry.username, entry.action,
+                                  entry.object_type, entry.object_id, entry.before, entry.after)
+            if expected != entry.hash:
+                return VerifyResult(False, checked, entry.id, "content altered")
+            prev = entry.hash
+            checked += 1
+            last_id = entry.id
+        db.session.expunge_all()

@@ -1,0 +1,156 @@
+"""Passwords, sessions, bearer tokens, login throttling and unit-scoped permission checks."""
+import hashlib
+import secrets
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app, g, request
+from flask_login import current_user
+from sqlalchemy import delete, func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .errors import DomainError, Forbidden, Invalid, Unauthenticated
+from .extensions import db, login_manager
+from .models import ApiToken, LoginFailure, User
+from .types import utcnow
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def check_password_policy(password: str) -> None:
+    """At least 8 characters with both letters and digits; raises Invalid naming the field."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid("密码至少 8 位 (password: at least 8 characters)",
+                      fields={"password": f"at least {MIN_PASSWORD_LENGTH} characters"})
+    if not (any(c.isalpha() for c in password) and any(c.isdigit() for c in password)):
+        raise Invalid("密码须同时包含字母和数字 (password needs letters and digits)",
+                      fields={"password": "must contain letters and digits"})
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+
+def authenticate(username: str, password: str) -> User:
+    """Check a login; throttles after repeated failures for that username."""
+    window = timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    since = utcnow() - window
+    failures = db.session.scalar(
+        select(func.count()).select_from(LoginFailure)
+        .where(LoginFailure.username == username, LoginFailure.at >= since))
+    if failures >= current_app.config["LOGIN_MAX_FAILURES"]:
+        raise TooManyAttempts("登录失败次数过多，请稍后再试 (too many failed logins, try later)")
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        db.session.add(LoginFailure(username=username))
+        db.session.commit()
+        raise Unauthenticated("用户名或密码错误 (invalid username or password)",
+                              code="invalid_credentials")
+    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["API_TOKEN_HOURS"]
+    row = ApiToken(user_id=user.id, token_hash=_digest(token),
+                   expires_at=utcnow() + timedelta(hours=hours))
+    db.session.add(row)
+    return token, row
+
+
+def revoke_user_tokens(user: User) -> None:
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id,
+                                              ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+
+
+def end_all_sessions(user: User) -> None:
+    """A disabled user or a reset password ends every session and token at once."""
+    user.session_version = (user.session_version or 1) + 1
+    revoke_user_tokens(user)
+
+
+def token_from_request() -> ApiToken | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token.strip())))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    if not row.user.active:
+        return None
+    return row
+
+
+def api_user() -> User:
+    """The user behind this API request's bearer token; 401 otherwise."""
+    if "api_token" not in g:
+        g.api_token = token_from_request()
+    if g.api_token is None:
+        raise Unauthenticated("需要有效的访问令牌 (a valid bearer token is required)")
+    return g.api_token.user
+
+
+def current_actor() -> User | None:
+    """Whoever acts in this request: the API token's user, or the logged-in page user."""
+    if request.path.startswith("/api/"):
+        return api_user()
+    return current_user if current_user.is_authenticated else None
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    ident, _, version = user_id.partition(":")
+    if not ident.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
+
+
+def require_roles(user: User, *roles: str) -> None:
+    if not user.has_role("admin", *roles):
+        raise Forbidden("没有执行此操作的权限 (your roles do not allow this)")
+
+
+def require_unit_access(user: User, unit_id: int | None) -> None:
+    """Non-admin, non-supervisor users act on their own unit only (403 otherwise)."""
+    if user.sees_all_units:
+        return
+    if unit_id is None or user.unit_id != unit_id:
+        raise Forbidden("只能操作本单位的数据 (this belongs to another unit)")
+
+
+def visible_unit_ids(user: User) -> list[int] | None:
+    """None means every unit."""
+    if user.sees_all_units:
+        return None
+    return [user.unit_id] if user.unit_id else []
+
+
+def api_roles(*roles: str):
+    """Decorator for API handlers: authenticate by bearer token and check roles."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = api_user()
+            if roles:
+                require_roles(user, *roles)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,76 @@
+"""The working-day calendar as the app uses it: the library, the fallback and what admins entered."""
+from datetime import date
+
+from flask import current_app, g
+from sqlalchemy import delete, select
+
+from . import audit
+from .extensions import db
+from .models import HolidayOverride, HolidayYear
+from .workdays import WorkCalendar
+
+
+def load_calendar() -> WorkCalendar:
+    """One calendar per request or job; admin entries are few, so they are read whole."""
+    if "work_calendar" not in g:
+        overrides = db.session.execute(select(HolidayOverride.day, HolidayOverride.workday)).all()
+        years = db.session.scalars(select(HolidayYear.year)).all()
+        g.work_calendar = WorkCalendar(overrides=[(d, w) for d, w in overrides],
+                                       confirmed_years=years)
+    return g.work_calendar
+
+
+def forget_calendar() -> None:
+    g.pop("work_calendar", None)
+
+
+def due_date(event_date: date, calendar: WorkCalendar | None = None) -> tuple[date, bool]:
+    """Rule 4: the 5th working day after the event date (its own day not counted)."""
+    calendar = calendar or load_calendar()
+    due, provisional = calendar.add_workdays(event_date, 5)
+    if provisional:
+        current_app.logger.warning(
+            "provisional deadline: event %s is due %s, which rests on a year the holiday "
+            "calendar does not know yet (statutory fallback plus admin entries)",
+            event_date.isoformat(), due.isoformat())
+    return due, provisional
+
+
+def enter_schedule(actor, year: int, entries: list[tuple[date, bool, str]], *, confirm: bool,
+                   replace: bool = True) -> dict:
+    """Store a year's official schedule and recompute every deadline that depends on it."""
+    from registry.services import recompute_deadlines
+
+    for day, _workday, _name in entries:
+        if day.year != year:
+            from .errors import Invalid
+
+            raise Invalid(f"{day.isoformat()} 不属于 {year} 年 (date outside the year)",
+                          fields={"entries": f"{day.isoformat()} is not in {year}"})
+    before = [(o.day.isoformat(), o.workday, o.name) for o in db.session.scalars(
+        select(HolidayOverride).where(HolidayOverride.day >= date(year, 1, 1),
+                                      HolidayOverride.day <= date(year, 12, 31))
+        .order_by(HolidayOverride.day))]
+    if replace:
+        db.session.execute(delete(HolidayOverride).where(HolidayOverride.day >= date(year, 1, 1),
+                                                         HolidayOverride.day <= date(year, 12, 31)))
+    else:
+        db.session.execute(delete(HolidayOverride).where(
+            HolidayOverride.day.in_([d for d, _, _ in entries])))
+    db.session.flush()
+    for day, workday, name in entries:
+        db.session.add(HolidayOverride(day=day, workday=workday, name=name or "",
+                                       entered_by_id=getattr(actor, "id", None)))
+    confirmed = db.session.get(HolidayYear, year)
+    if confirm and confirmed is None:
+        db.session.add(HolidayYear(year=year, confirmed_by_id=getattr(actor, "id", None)))
+    elif not confirm and confirmed is not None:
+        db.session.delete(confirmed)
+    db.session.flush()
+    forget_calendar()
+    changed = recompute_deadlines(year)
+    audit.record("holidays.enter", "holiday_year", year, before={"entries": before},
+                 after={"entries": [(d.isoformat(), w, n) for d, w, n in entries],
+                        "confirmed": confirm, "deadlines_changed": changed}, user=actor)
+    return {"year": year, "entries": len(entries), "confirmed": confirm,
+            "deadlines_changed": changed}

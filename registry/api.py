@@ -1,0 +1,311 @@
+"""The registry's JSON API: auth, users, units, accounts, filings (shared/API.md)."""
+from flask import Blueprint, jsonify, request
+from sqlalchemy import func, select
+
+from govmedia.api import (documented, listing, page_params, parse_body, query_as_of, query_choice,
+                          query_int)
+from govmedia.auth import api_roles, api_user, authenticate, issue_token, visible_unit_ids
+from govmedia.errors import Forbidden, Invalid, NotFound
+from govmedia.extensions import csrf, db
+from govmedia.models import User
+from notices.services import notice_json
+
+from . import services
+from .models import FILING_STATUSES, PLATFORMS, STATUSES, Account, Filing, Unit
+from .schemas import (AccountIn, EventIn, FilingComplete, PlatformExceptionIn, PostIn, StatsIn,
+                      TokenIn, UnitIn, UserIn, UserPatch, WechatCredentials, WeiboCredentials)
+from .serialize import account_json, event_json, filing_json, iso, unit_json, user_json
+
+bp = Blueprint("registry_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens, not cookies: CSRF cannot ride on them
+
+
+def _page(query, serialize):
+    limit, offset = page_params()
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.limit(limit).offset(offset)).all()
+    return listing([serialize(r) for r in rows], total)
+
+
+# --- auth ----------------------------------------------------------------------------------
+
+@bp.post("/auth/tokens")
+@documented("Log in and get a bearer token", body=TokenIn, auth=False, tag="auth",
+            responses={201: "token", 401: "invalid_credentials", 429: "too_many_attempts"})
+def create_token():
+    data = parse_body(TokenIn)
+    user = authenticate(data.username, data.password)
+    token, row = issue_token(user)
+    db.session.commit()
+    return jsonify({"token": token, "expires_at": iso(row.expires_at)}), 201
+
+
+@bp.delete("/auth/tokens/current")
+@documented("Revoke the token of this request", tag="auth", responses={204: "revoked"})
+def revoke_token():
+    from govmedia.types import utcnow
+    from flask import g
+
+    api_user()
+    g.api_token.revoked_at = utcnow()
+    db.session.commit()
+    return "", 204
+
+
+# --- users ---------------------------------------------------------------------------------
+
+@bp.post("/users")
+@documented("Create a user (admin)", body=UserIn, tag="users",
+            responses={201: "user", 403: "forbidden", 409: "username_taken"})
+@api_roles("admin")
+def create_user():
+    data = parse_body(UserIn)
+    user = services.create_user(api_user(), data)
+    db.session.commit()
+    return jsonify(user_json(user)), 201
+
+
+@bp.get("/users")
+@documented("List users (admin)", tag="users", query={"unit_id": "integer", "limit": "integer",
+                                                      "offset": "integer"},
+            responses={200: "list", 403: "forbidden"})
+@api_roles("admin")
+def list_users():
+    query = select(User).order_by(User.id)
+    unit_id = query_int("unit_id")
+    if unit_id is not None:
+        query = query.where(User.unit_id == unit_id)
+    return _page(query, user_json)
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在 (user not found)")
+    return user
+
+
+@bp.get("/users/<int:user_id>")
+@documented("One user (admin)", tag="users", responses={200: "user", 404: "not_found"})
+@api_roles("admin")
+def get_user(user_id):
+    return jsonify(user_json(_user_or_404(user_id)))
+
+
+@bp.patch("/users/<int:user_id>")
+@documented("Change roles or unit, disable, reset password (admin)", body=UserPatch, tag="users",
+            responses={200: "user", 404: "not_found"})
+@api_roles("admin")
+def patch_user(user_id):
+    user = _user_or_404(user_id)
+    data = parse_body(UserPatch)
+    services.update_user(api_user(), user, data)
+    db.session.commit()
+    return jsonify(user_json(user))
+
+
+# --- units ---------------------------------------------------------------------------------
+
+@bp.post("/units")
+@documented("Create a unit (主办单位)", body=UnitIn, tag="units",
+            responses={201: "unit", 403: "forbidden", 409: "code_taken"})
+@api_roles("supervisor")
+def create_unit():
+    data = parse_body(UnitIn)
+    unit = services.save_unit(api_user(), data)
+    db.session.commit()
+    return jsonify(unit_json(unit)), 201
+
+
+@bp.get("/units")
+@documented("List units", tag="units", query={"limit": "integer", "offset": "integer"},
+            responses={200: "list"})
+def list_units():
+    user = api_user()
+    query = select(Unit).order_by(Unit.id)
+    units = visible_unit_ids(user)
+    if units is not None:
+        query = query.where(Unit.id.in_(units))
+    return _page(query, unit_json)
+
+
+@bp.get("/units/<int:unit_id>")
+@documented("One unit", tag="units", responses={200: "unit", 403: "forbidden", 404: "not_found"})
+def get_unit(unit_id):
+    return jsonify(unit_json(services.get_unit(api_user(), unit_id)))
+
+
+@bp.put("/units/<int:unit_id>")
+@documented("Update a unit", body=UnitIn, tag="units", responses={200: "unit", 404: "not_found"})
+@api_roles("supervisor")
+def put_unit(unit_id):
+    unit = services.get_unit(api_user(), unit_id)
+    data = parse_body(UnitIn)
+    services.save_unit(api_user(), data, unit)
+    db.session.commit()
+    return jsonify(unit_json(unit))
+
+
+@bp.post("/units/<int:unit_id>/platform-exceptions")
+@documented("Let a unit hold more than one account on a platform (supervisor)",
+            body=PlatformExceptionIn, tag="units", responses={201: "exception", 403: "forbidden"})
+@api_roles("supervisor")
+def add_platform_exception(unit_id):
+    unit = services.get_unit(api_user(), unit_id)
+    data = parse_body(PlatformExceptionIn)
+    row = services.add_platform_exception(api_user(), unit, data.platform, data.reason)
+    db.session.commit()
+    return jsonify({"id": row.id, "unit_id": unit.id, "platform": row.platform,
+                    "reason": row.reason, "created_at": iso(row.created_at)}), 201
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+@bp.post("/accounts")
+@documented("Register an account; its opening filing is created", body=AccountIn,
+            tag="accounts", responses={201: "account with filings and warnings",
+                                       403: "forbidden", 409: "one_account_per_platform or handle_taken"})
+def create_account():
+    user = api_user()
+    data = parse_body(AccountIn)
+    account, warnings = services.register_account(user, data)
+    db.session.commit()
+    return jsonify(account_json(account, query_as_of(), warnings=warnings)), 201
+
+
+@bp.get("/accounts")
+@documented("List accounts", tag="accounts",
+            query={"unit_id": "integer", "platform": {"type": "string", "enum": list(PLATFORMS)},
+                   "status": {"type": "string", "enum": list(STATUSES)}, "as_of": "string",
+                   "limit": "integer", "offset": "integer"}, responses={200: "list"})
+def list_accounts():
+    user = api_user()
+    as_of = query_as_of()
+    query = select(Account).order_by(Account.id)
+    units = visible_unit_ids(user)
+    if units is not None:
+        query = query.where(Account.unit_id.in_(units))
+    unit_id = query_int("unit_id")
+    if unit_id is not None:
+        if units is not None and unit_id not in units:
+            raise Forbidden("只能查看本单位的数据 (this belongs to another unit)")
+        query = query.where(Account.unit_id == unit_id)
+    platform = query_choice("platform", PLATFORMS)
+    if platform:
+        query = query.where(Account.platform == platform)
+    status = query_choice("status", STATUSES)
+    if status:
+        query = query.where(Account.status == status)
+    return _page(query, lambda a: account_json(a, as_of, with_filings=False))
+
+
+@bp.get("/accounts/<int:account_id>")
+@documented("One account with filings, last post and dormancy", tag="accounts",
+            query={"as_of": "string"}, responses={200: "account", 403: "forbidden", 404: "not_found"})
+def get_account(account_id):
+    account = services.get_account(api_user(), account_id)
+    return jsonify(account_json(account, query_as_of()))
+
+
+@bp.post("/accounts/<int:account_id>/events")
+@documented("Record a change, closing, reopening or deregistration", body=EventIn,
+            tag="accounts", responses={201: "event, filing, notice", 403: "forbidden",
+                                       404: "not_found", 409: "invalid_transition and rule codes"})
+def create_event(account_id):
+    user = api_user()
+    account = services.get_account(user, account_id)
+    data = parse_body(EventIn)
+    event, filing, notice = services.record_event(user, account, data)
+    db.session.commit()
+    body = {"event": event_json(event), "filing": filing_json(filing, query_as_of())}
+    if notice is not None:
+        body["notice"] = notice_json(notice)
+    return jsonify(body), 201
+
+
+@bp.get("/accounts/<int:account_id>/events")
+@documented("An account's lifecycle events", tag="accounts", responses={200: "list"})
+def list_events(account_id):
+    account = services.get_account(api_user(), account_id)
+    events = [event_json(e) for e in account.events]
+    return listing(events, len(events))
+
+
+@bp.put("/accounts/<int:account_id>/credentials")
+@documented("Set the platform credentials (never returned)", tag="accounts",
+            body=None, responses={204: "stored", 403: "forbidden"})
+def put_credentials(account_id):
+    user = api_user()
+    account = services.get_account(user, account_id)
+    model = {"wechat": WechatCredentials, "weibo": WeiboCredentials}.get(account.platform)
+    if model is None:
+        raise Invalid("此平台无需在本系统保存凭据 (no credentials for this platform)",
+                      fields={"platform": "credentials are kept for wechat and weibo only"})
+    data = parse_body(model)
+    services.set_credentials(user, account, data.model_dump())
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/accounts/<int:account_id>/posts")
+@documented("Record an update made outside the product", body=PostIn, tag="accounts",
+            responses={201: "post", 403: "forbidden"})
+def create_post(account_id):
+    user = api_user()
+    account = services.get_account(user, account_id)
+    data = parse_body(PostIn)
+    post = services.record_post(user, account, data.published_at, data.title, data.url)
+    db.session.commit()
+    return jsonify({"id": post.id, "account_id": account.id,
+                    "published_at": iso(post.published_at), "title": post.title,
+                    "url": post.url}), 201
+
+
+@bp.post("/accounts/<int:account_id>/stats")
+@documented("Record audience figures", body=StatsIn, tag="accounts",
+            responses={201: "stats", 403: "forbidden"})
+def create_stats(account_id):
+    user = api_user()
+    account = services.get_account(user, account_id)
+    data = parse_body(StatsIn)
+    stat = services.record_stats(user, account, data.as_of, data.followers, data.reads)
+    db.session.commit()
+    return jsonify({"id": stat.id, "account_id": account.id, "as_of": iso(stat.as_of),
+                    "followers": stat.followers, "reads": stat.reads}), 201
+
+
+# --- filings -------------------------------------------------------------------------------
+
+@bp.get("/filings")
+@documented("Filings with their status as of a day", tag="filings",
+            query={"status": {"type": "string", "enum": list(FILING_STATUSES)},
+                   "unit_id": "integer", "account_id": "integer", "as_of": "string",
+                   "limit": "integer", "offset": "integer"}, responses={200: "list"})
+def list_filings():
+    user = api_user()
+    as_of = query_as_of()
+    query = services.filings_query(user, status=query_choice("status", FILING_STATUSES),
+                                   unit_id=query_int("unit_id"),
+                                   account_id=query_int("account_id"), as_of=as_of)
+    return _page(query.order_by(Filing.due_on, Filing.id), lambda f: filing_json(f, as_of))
+
+
+@bp.post("/filings/<int:filing_id>/complete")
+@documented("Record that a filing was made", body=FilingComplete, tag="filings",
+            responses={200: "filing", 403: "forbidden", 404: "not_found"})
+def complete_filing(filing_id):
+    user = api_user()
+    filing = services.get_filing(user, filing_id)
+    data = parse_body(FilingComplete)
+    services.complete_filing(user, filing, data.filed_on, data.reference)
+    db.session.commit()
+    return jsonify(filing_json(filing, max(query_as_of(), data.filed_on)))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from flask import current_app
+
+    from govmedia.api import build_openapi
+
+    return jsonify(build_openapi(current_app))

@@ -1,0 +1,122 @@
+"""Request bodies of the registry API, validated strictly; the OpenAPI document is built from them."""
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from govmedia.models import ROLES
+
+from .models import PLATFORMS
+
+Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TokenIn(Strict):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class UserIn(Strict):
+    username: Annotated[str, StringConstraints(min_length=2, max_length=80,
+                                               pattern=r"^[A-Za-z0-9_.@-]+$")]
+    password: str
+    roles: list[Role] = Field(min_length=1)
+    unit_id: int | None = None
+    display_name: OptText = None
+
+
+class UserPatch(Strict):
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    unit_id: int | None = None
+    active: bool | None = None
+    password: str | None = None
+    display_name: OptText = None
+
+
+class Contact(Strict):
+    name: Text
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = ""
+    title: OptText = None
+
+
+class UnitIn(Strict):
+    name: Text
+    code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                           max_length=40)] | None = None
+    parent_id: int | None = None
+    leader: OptText = None
+    deputy_leader: OptText = None
+    office: OptText = None
+    contacts: list[Contact] = Field(default_factory=list, max_length=50)
+
+
+class PlatformExceptionIn(Strict):
+    platform: Platform
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
+
+
+class Staff(Strict):
+    name: Text
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = ""
+    platform_role: Literal["admin", "operator"] = "operator"
+
+
+class AccountIn(Strict):
+    unit_id: int
+    platform: Platform
+    name: Text
+    handle: Text
+    opened_on: date
+    verified_subject: OptText = None
+    verification_expires_on: date | None = None
+    office: OptText = None
+    staff: list[Staff] = Field(default_factory=list, max_length=50)
+    filed_on: date | None = None
+    filing_reference: OptText = None
+
+
+class Changes(Strict):
+    name: Text | None = None
+    handle: Text | None = None
+    unit_id: int | None = None
+
+
+class EventIn(Strict):
+    kind: Literal["change", "close", "reopen", "deregister"]
+    event_date: date
+    reason: LongText = ""
+    changes: Changes | None = None
+
+
+class FilingComplete(Strict):
+    filed_on: date
+    reference: Text
+
+
+class PostIn(Strict):
+    published_at: AwareDatetime
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+
+
+class StatsIn(Strict):
+    as_of: date
+    followers: Annotated[int, Field(ge=0)]
+    reads: Annotated[int, Field(ge=0)] | None = None
+
+
+class WechatCredentials(Strict):
+    app_id: Text
+    app_secret: Text
+
+
+class WeiboCredentials(Strict):
+    access_token: Text
