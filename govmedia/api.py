@@ -168,7 +168,7 @@ def build_openapi(app) -> dict:
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
             paths.setdefault(path, {})[method.lower()] = op
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "govmedia API", "version": "1",
                  "description": "政务新媒体 registry and publisher (see shared/API.md)."},
         "servers": [{"url": "/"}],

@@ -4,11 +4,12 @@ import secrets
 from datetime import timedelta
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_login import current_user
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .context import scoped_cache
 from .errors import DomainError, Forbidden, Invalid, Unauthenticated
 from .extensions import db, login_manager
 from .models import ApiToken, LoginFailure, User
@@ -28,7 +29,7 @@ def check_password_policy(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 class TooManyAttempts(DomainError):
@@ -95,11 +96,17 @@ def token_from_request() -> ApiToken | None:
 
 def api_user() -> User:
     """The user behind this API request's bearer token; 401 otherwise."""
-    if "api_token" not in g:
-        g.api_token = token_from_request()
-    if g.api_token is None:
+    cache = scoped_cache()
+    if "api_token" not in cache:
+        cache["api_token"] = token_from_request()
+    if cache["api_token"] is None:
         raise Unauthenticated("需要有效的访问令牌 (a valid bearer token is required)")
-    return g.api_token.user
+    return cache["api_token"].user
+
+
+def current_api_token() -> ApiToken:
+    api_user()
+    return scoped_cache()["api_token"]
 
 
 def current_actor() -> User | None:

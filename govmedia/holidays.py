@@ -1,10 +1,11 @@
 """The working-day calendar as the app uses it: the library, the fallback and what admins entered."""
 from datetime import date
 
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy import delete, select
 
 from . import audit
+from .context import scoped_cache
 from .extensions import db
 from .models import HolidayOverride, HolidayYear
 from .workdays import WorkCalendar
@@ -12,16 +13,17 @@ from .workdays import WorkCalendar
 
 def load_calendar() -> WorkCalendar:
     """One calendar per request or job; admin entries are few, so they are read whole."""
-    if "work_calendar" not in g:
+    cache = scoped_cache()
+    if "work_calendar" not in cache:
         overrides = db.session.execute(select(HolidayOverride.day, HolidayOverride.workday)).all()
         years = db.session.scalars(select(HolidayYear.year)).all()
-        g.work_calendar = WorkCalendar(overrides=[(d, w) for d, w in overrides],
-                                       confirmed_years=years)
-    return g.work_calendar
+        cache["work_calendar"] = WorkCalendar(overrides=[(d, w) for d, w in overrides],
+                                              confirmed_years=years)
+    return cache["work_calendar"]
 
 
 def forget_calendar() -> None:
-    g.pop("work_calendar", None)
+    scoped_cache().pop("work_calendar", None)
 
 
 def due_date(event_date: date, calendar: WorkCalendar | None = None) -> tuple[date, bool]:

@@ -34,6 +34,8 @@ def from_environment(instance_path: str) -> dict:
         "WEIBO_API_BASE_URL": os.environ.get("WEIBO_API_BASE_URL", "https://api.weibo.com"),
         # Uploads (inventory spreadsheets) are small; anything larger is refused with 413.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        # scrypt in production; tests choose a cheap method so each login does not cost 100 ms.
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "API_TOKEN_HOURS": _int("API_TOKEN_HOURS", 12),
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_FAILURE_WINDOW_MINUTES": _int("LOGIN_FAILURE_WINDOW_MINUTES", 15),

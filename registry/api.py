@@ -4,10 +4,12 @@ from sqlalchemy import func, select
 
 from govmedia.api import (documented, listing, page_params, parse_body, query_as_of, query_choice,
                           query_int)
-from govmedia.auth import api_roles, api_user, authenticate, issue_token, visible_unit_ids
+from govmedia.auth import (api_roles, api_user, authenticate, current_api_token, issue_token,
+                           visible_unit_ids)
 from govmedia.errors import Forbidden, Invalid, NotFound
 from govmedia.extensions import csrf, db
 from govmedia.models import User
+from govmedia.types import utcnow
 from notices.services import notice_json
 
 from . import services
@@ -43,11 +45,7 @@ def create_token():
 @bp.delete("/auth/tokens/current")
 @documented("Revoke the token of this request", tag="auth", responses={204: "revoked"})
 def revoke_token():
-    from govmedia.types import utcnow
-    from flask import g
-
-    api_user()
-    g.api_token.revoked_at = utcnow()
+    current_api_token().revoked_at = utcnow()
     db.session.commit()
     return "", 204
 

@@ -12,6 +12,8 @@ Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
+# Passwords are taken exactly as typed: never strip them.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
@@ -21,13 +23,13 @@ class Strict(BaseModel):
 
 class TokenIn(Strict):
     username: Annotated[str, StringConstraints(min_length=1, max_length=80)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    password: Password
 
 
 class UserIn(Strict):
     username: Annotated[str, StringConstraints(min_length=2, max_length=80,
                                                pattern=r"^[A-Za-z0-9_.@-]+$")]
-    password: str
+    password: Password
     roles: list[Role] = Field(min_length=1)
     unit_id: int | None = None
     display_name: OptText = None
@@ -37,7 +39,7 @@ class UserPatch(Strict):
     roles: list[Role] | None = Field(default=None, min_length=1)
     unit_id: int | None = None
     active: bool | None = None
-    password: str | None = None
+    password: Password | None = None
     display_name: OptText = None
 
 

@@ -38,7 +38,8 @@ def redis_service(tmp_path_factory):
 
 def base_config(database_url: str) -> dict:
     return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False, "QUEUE_EAGER": True, "REDIS_URL": None,
+            "WTF_CSRF_ENABLED": False,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "QUEUE_EAGER": True, "REDIS_URL": None,
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}}
 
 
