@@ -8,7 +8,8 @@ from flask import Flask, request, session
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; `config` overrides settings read from the environment (tests use it)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    app = Flask(__name__, instance_relative_config=True,
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("GOVMEDIA_INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path,
                 template_folder=os.path.join(root, "templates"),
                 static_folder=os.path.join(root, "static"))
     from .settings import from_environment

@@ -1,6 +1,7 @@
 """Fixtures: the app on SQLite and on a real PostgreSQL, API clients, users and units."""
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from govmedia.models import User  # noqa: E402
 BACKENDS = [b for b in os.environ.get("GOVMEDIA_TEST_DATABASES", "sqlite,postgresql").split(",")
             if b]
 PASSWORD = "Passw0rd-test"
+# Tests never write into the checkout's instance folder.
+TEST_INSTANCE = tempfile.mkdtemp(prefix="govmedia-test-instance-")
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +40,7 @@ def redis_service(tmp_path_factory):
 
 
 def base_config(database_url: str) -> dict:
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret",
+    return {"TESTING": True, "INSTANCE_PATH": TEST_INSTANCE, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "QUEUE_EAGER": True, "REDIS_URL": None,
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}}

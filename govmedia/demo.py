@@ -1,0 +1,73 @@
+"""Demo data for the quick start: three units, their people and accounts in various states."""
+import os
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from .extensions import db
+from .models import User
+from .types import SHANGHAI, today_shanghai
+
+DEMO_PASSWORD_FILE = "demo-credentials.txt"
+
+
+def _password_file() -> str:
+    return os.path.join(current_app.instance_path, DEMO_PASSWORD_FILE)
+
+
+def load_demo(admin_password: str | None = None) -> list[str]:
+    """Create demo data once; later runs only print the logins again."""
+    from registry import services
+    from registry.schemas import AccountIn, EventIn, UnitIn, UserIn
+
+    if db.session.scalar(select(User).where(User.username == "admin")) is not None:
+        saved = open(_password_file(), encoding="utf-8").read() if os.path.exists(
+            _password_file()) else "(set when the demo data was first loaded)\n"
+        return ["demo data already present; logins:", saved.rstrip()]
+
+    password = admin_password or ("Demo-" + secrets.token_hex(4) + "9")
+    bootstrap = User(id=None, username="demo", roles=["admin"])
+    admin = services.create_user(bootstrap, UserIn(username="admin", password=password,
+                                                   roles=["admin"]))
+    county = services.save_unit(admin, UnitIn(name="示范县人民政府", leader="县长 王明",
+                                              deputy_leader="副县长 李华", office="县政府办公室"))
+    office = services.save_unit(admin, UnitIn(
+        name="示范县人民政府办公室", code="114501000075653867", parent_id=county.id,
+        leader="主任 陈刚", deputy_leader="副主任 刘芳", office="信息公开科",
+        contacts=[{"name": "赵敏", "phone": "0771-5551234"}]))
+    education = services.save_unit(admin, UnitIn(
+        name="示范县教育局", parent_id=county.id, leader="局长 孙强", deputy_leader="副局长 周丽",
+        office="办公室"))
+    services.create_user(admin, UserIn(username="supervisor", password=password,
+                                       roles=["supervisor"], display_name="县政务公开办 督查"))
+    sponsor = services.create_user(admin, UserIn(username="sponsor", password=password,
+                                                 roles=["sponsor", "editor"],
+                                                 unit_id=office.id, display_name="办公室 赵敏"))
+    edu_sponsor = services.create_user(admin, UserIn(username="edu", password=password,
+                                                     roles=["sponsor"], unit_id=education.id))
+    today = today_shanghai()
+    staff = [{"name": "赵敏", "phone": "13800001111", "platform_role": "admin"}]
+    wechat, _ = services.register_account(sponsor, AccountIn(
+        unit_id=office.id, platform="wechat", name="示范县发布", handle="gh_3f2a9c8b7d61",
+        opened_on=today - timedelta(days=400), verified_subject=office.name, office="信息公开科",
+        staff=staff, filed_on=today - timedelta(days=397), filing_reference="示网备〔2025〕8号"))
+    services.register_account(sponsor, AccountIn(
+        unit_id=office.id, platform="weibo", name="示范县发布", handle="7712345678",
+        opened_on=today - timedelta(days=3), verified_subject=office.name, office="信息公开科",
+        staff=staff))
+    douyin, _ = services.register_account(edu_sponsor, AccountIn(
+        unit_id=education.id, platform="douyin", name="示范教育", handle="88990011",
+        opened_on=today - timedelta(days=60), verified_subject="示范县教育局"))
+    services.record_post(sponsor, wechat, datetime.now(SHANGHAI) - timedelta(days=2),
+                         "示范县召开秋冬季安全生产工作会议", None)
+    services.record_event(edu_sponsor, douyin, EventIn(kind="close",
+                                                       event_date=today - timedelta(days=20),
+                                                       reason="人员调整，暂停更新"))
+    db.session.commit()
+    logins = (f"admin / {password}\nsupervisor / {password}\nsponsor / {password} "
+              f"(示范县人民政府办公室)\nedu / {password} (示范县教育局)\n")
+    with open(_password_file(), "w", encoding="utf-8") as handle:
+        handle.write(logins)
+    return ["demo data loaded; logins:", logins.rstrip()]
