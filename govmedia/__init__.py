@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.logger.setLevel(logging.INFO)
 
     register_extensions(app)
+    register_request_state(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -57,6 +58,21 @@ def register_extensions(app: Flask) -> None:
     from notices import models as _notices  # noqa: F401
     from registry import models as _registry  # noqa: F401
 
+
+
+def _fresh_request_state():
+    # Flask-Login and Flask-Babel cache the user and the locale on `g`, which lives on the
+    # app context; where an app context outlives one request (the test suite holds one
+    # open), the previous request's user or language would leak into the next request.
+    from flask import g
+
+    g.pop("_login_user", None)
+    g.pop("_flask_babel", None)
+
+
+def register_request_state(app: Flask) -> None:
+    # First of all before-request hooks, so CSRF refusals already see fresh state.
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
 
 
 def register_blueprints(app: Flask) -> None:

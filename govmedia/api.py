@@ -197,6 +197,11 @@ def register_api_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(err):
         if not request.path.startswith("/api/"):
+            if err.code in (400, 403, 404, 405):  # the page in the user's language
+                from flask import render_template
+
+                headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
+                return render_template("error.html", status=err.code), err.code, headers
             return err
         codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 429: "too_many_attempts"}

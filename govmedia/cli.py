@@ -1,6 +1,5 @@
 """Command-line entry points: users, worker, audit, holidays, imports and demo data."""
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -88,9 +87,12 @@ def holidays_import(year, file, confirm):
     from .holidays import enter_schedule
     from .workdays import ScheduleError, parse_schedule
 
+    actor = _system_admin()
+    if actor is None:
+        raise click.ClickException("create an admin first (flask --app wsgi users create ...)")
     try:
         entries = parse_schedule(file.read_text(encoding="utf-8-sig"))
-        result = enter_schedule(_system_admin(), year, entries, confirm=confirm)
+        result = enter_schedule(actor, year, entries, confirm=confirm)
         db.session.commit()
     except ScheduleError as err:
         raise click.ClickException(err.message) from None

@@ -43,6 +43,10 @@ def enter_schedule(actor, year: int, entries: list[tuple[date, bool, str]], *, c
     """Store a year's official schedule and recompute every deadline that depends on it."""
     from registry.services import recompute_deadlines
 
+    from .auth import require_roles
+
+    require_roles(actor)  # admins only
+
     for day, _workday, _name in entries:
         if day.year != year:
             from .errors import Invalid

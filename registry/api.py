@@ -1,5 +1,5 @@
 """The registry's JSON API: auth, users, units, accounts, filings (shared/API.md)."""
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from sqlalchemy import func, select
 
 from govmedia.api import (documented, listing, page_params, parse_body, query_as_of, query_choice,

@@ -6,7 +6,7 @@ from conftest import account_body
 from govmedia.extensions import db
 from govmedia.types import today_shanghai
 from govmedia.workdays import WorkCalendar
-from registry.models import AccountEvent, Filing
+from registry.models import AccountEvent
 
 
 def open_account(api, unit_id, opened_on="2026-11-02", **kw):
@@ -179,9 +179,18 @@ def test_provisional_deadline_is_logged(world, caplog):
     assert any("provisional deadline" in r.getMessage() for r in caplog.records)
 
 
-def test_bad_schedule_file_names_the_line(app, tmp_path):
+def test_bad_schedule_file_names_the_line(admin_api, app, tmp_path):
     schedule = tmp_path / "bad.txt"
     schedule.write_text("2027-01-01,holiday,元旦\n2027-13-01,holiday,x\n", encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["holidays", "import", "2027", str(schedule)])
     assert result.exit_code != 0 and "第2行" in result.output
-    assert db.session.scalar(select(func.count()).select_from(Filing)) == 0
+    from govmedia.models import HolidayOverride
+
+    assert db.session.scalar(select(func.count()).select_from(HolidayOverride)) == 0
+
+
+def test_schedule_needs_an_admin(app, tmp_path):
+    schedule = tmp_path / "ok.txt"
+    schedule.write_text("2027-01-01,holiday,元旦\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["holidays", "import", "2027", str(schedule)])
+    assert result.exit_code != 0 and "admin" in result.output

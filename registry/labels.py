@@ -1,0 +1,114 @@
+"""Display names of the registry's codes (platforms, statuses, events, roles), translatable.
+
+The msgids are marked with N_ (one of babel's default keywords) so `pybabel extract`
+finds them; `label()` translates at render time, in the request's locale.
+"""
+from flask_babel import gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional name babel looks for
+    return message
+
+
+PLATFORMS = {
+    "wechat": N_("WeChat official account"),
+    "weibo": N_("Weibo"),
+    "douyin": N_("Douyin"),
+    "kuaishou": N_("Kuaishou"),
+    "toutiao": N_("Toutiao"),
+    "bilibili": N_("Bilibili"),
+    "xiaohongshu": N_("Xiaohongshu"),
+    "app": N_("Mobile app"),
+    "miniprogram": N_("Mini program"),
+    "other": N_("Other platform"),
+}
+
+# What `handle` means on each platform: its permanent identifier, not the display name.
+HANDLE_HINTS = {
+    "wechat": N_("The original ID (原始ID), starting with gh_; not the WeChat ID users type."),
+    "weibo": N_("The numeric Weibo UID, not the nickname."),
+    "douyin": N_("The Douyin UID (from the profile link), not the Douyin ID users see."),
+    "kuaishou": N_("The Kuaishou user ID."),
+    "toutiao": N_("The Toutiao user ID (from the profile link)."),
+    "bilibili": N_("The Bilibili UID (numeric)."),
+    "xiaohongshu": N_("The Xiaohongshu user ID (from the profile link)."),
+    "app": N_("The app's package name or bundle ID, e.g. cn.gov.example.app."),
+    "miniprogram": N_("The mini program's AppID."),
+    "other": N_("A permanent identifier of the account on that platform."),
+}
+
+STATUSES = {
+    "active": N_("Active"),
+    "closed": N_("Closed"),
+    "deregistering": N_("Deregistering"),
+    "deregistered": N_("Deregistered"),
+}
+
+FILING_STATUSES = {
+    "pending": N_("Pending"),
+    "overdue": N_("Overdue"),
+    "filed": N_("Filed on time"),
+    "late": N_("Filed late"),
+}
+
+EVENTS = {
+    "open": N_("Opening"),
+    "change": N_("Change"),
+    "close": N_("Closing"),
+    "reopen": N_("Reopening"),
+    "deregister": N_("Deregistration"),
+}
+
+ROLES = {
+    "admin": N_("Administrator"),
+    "supervisor": N_("Supervisor"),
+    "sponsor": N_("Sponsor"),
+    "editor": N_("Editor"),
+    "reviewer": N_("Reviewer"),
+    "signer": N_("Signer"),
+    "source": N_("Source system"),
+}
+
+FLAGS = {
+    "missing_office": N_("No managing office recorded"),
+    "missing_staff": N_("No staff recorded"),
+}
+
+BANDS = {
+    "dormant": N_("Dormant (no update for over 10 days)"),
+    "warning": N_("Update due soon (7 to 10 days since the last one)"),
+}
+
+PLATFORM_ROLES = {
+    "admin": N_("Platform administrator"),
+    "operator": N_("Operator"),
+}
+
+CHANGE_FIELDS = {
+    "name": N_("Name"),
+    "handle": N_("Handle"),
+    "unit_id": N_("Sponsor unit"),
+}
+
+# Registration warnings (services return Chinese messages with the details; English
+# pages show this text and the Chinese detail after it).
+WARNINGS = {
+    "verified_subject_mismatch": N_("The verified subject differs from the sponsor unit's name."),
+    "name_differs_across_platforms": N_(
+        "The unit's accounts on other platforms have a different name."),
+    "handle_format": N_("The handle does not look like the platform's permanent ID."),
+    "missing_office": N_("No managing office recorded (an opening prerequisite)."),
+    "missing_staff": N_("No staff recorded (an opening prerequisite)."),
+}
+
+GROUPS = {
+    "platform": PLATFORMS, "status": STATUSES, "filing": FILING_STATUSES, "event": EVENTS,
+    "role": ROLES, "flag": FLAGS, "band": BANDS, "platform_role": PLATFORM_ROLES,
+    "change": CHANGE_FIELDS, "hint": HANDLE_HINTS, "warning": WARNINGS,
+}
+
+
+def label(group: str, code) -> str:
+    """The translated display name of `code` in `group`; the code itself when unknown."""
+    message = GROUPS[group].get(code)
+    return gettext(message) if message else ("" if code is None else str(code))

@@ -1,0 +1,64 @@
+/* govmedia pages: small progressive enhancements; every form works without this file. */
+(function () {
+  "use strict";
+
+  // Repeating rows (staff, contacts): <template id="NAME-row-template" data-next="N">.
+  function addRow(button) {
+    var name = button.getAttribute("data-add-row");
+    var template = document.getElementById(name + "-row-template");
+    if (!template) { return; }
+    var next = parseInt(template.getAttribute("data-next") || "0", 10);
+    var html = template.innerHTML.replace(/__i__/g, String(next));
+    template.setAttribute("data-next", String(next + 1));
+    var holder = document.createElement("div");
+    holder.innerHTML = html.trim();
+    var row = holder.firstElementChild;
+    template.parentNode.insertBefore(row, template);
+    var first = row.querySelector("input");
+    if (first) { first.focus(); }
+  }
+
+  // The handle hint follows the chosen platform (options carry data-hint).
+  function showHint(select) {
+    var target = document.getElementById(select.getAttribute("data-hint-target"));
+    var option = select.options[select.selectedIndex];
+    if (target && option) { target.textContent = option.getAttribute("data-hint") || ""; }
+  }
+
+  // Fields shown only for one choice of a select (the event form's "change" fields).
+  function toggle(select) {
+    var box = document.getElementById(select.getAttribute("data-toggles"));
+    if (!box) { return; }
+    var shown = box.getAttribute("data-shown-for") === select.value;
+    box.hidden = !shown;
+    box.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !shown; });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-add-row]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { addRow(button); });
+    });
+    document.querySelectorAll("select[data-hint-target]").forEach(function (select) {
+      select.addEventListener("change", function () { showHint(select); });
+      showHint(select);
+    });
+    document.querySelectorAll("select[data-toggles]").forEach(function (select) {
+      select.addEventListener("change", function () { toggle(select); });
+      toggle(select);
+    });
+    document.querySelectorAll("[data-confirm]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
+    document.querySelectorAll("a[data-back]").forEach(function (link) {
+      if (window.history.length > 1) {
+        link.addEventListener("click", function (event) {
+          event.preventDefault();
+          window.history.back();
+        });
+      }
+    });
+  });
+}());
