@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import has_request_context
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from .extensions import db
 from .models import AuditEntry
@@ -61,29 +61,33 @@ def _actor(user):
 
 
 def record(action: str, obj_type: str, obj_id, *, before=None, after=None, unit_id=None,
-           user=None) -> AuditEntry:
+           user=None) -> None:
     """Add one entry to the current transaction; it commits or rolls back with the change."""
-    return record_many([(action, obj_type, obj_id, before, after, unit_id)], user=user)[0]
+    record_many([(action, obj_type, obj_id, before, after, unit_id)], user=user)
 
 
-def record_many(items, user=None) -> list[AuditEntry]:
-    """items: (action, object_type, object_id, before, after, unit_id) tuples, chained in order."""
+def record_many(items, user=None) -> int:
+    """items: (action, object_type, object_id, before, after, unit_id) tuples, chained in order.
+
+    Rows go in as one executemany rather than ORM objects: an import of 10,000 accounts
+    spent most of its write time building and flushing AuditEntry objects.
+    """
     _lock_chain()
     db.session.flush()
     user_id, username = _actor(user)
     prev = _last_hash()
-    entries = []
+    rows = []
     for action, obj_type, obj_id, before, after, unit_id in items:
         at = utcnow()
         before, after = plain(before), plain(after)
         digest = entry_hash(prev, at, username, action, obj_type, obj_id, before, after)
-        entries.append(AuditEntry(at=at, user_id=user_id, username=username, action=action,
-                                  object_type=obj_type, object_id=obj_id, unit_id=unit_id,
-                                  before=before, after=after, prev_hash=prev, hash=digest))
+        rows.append({"at": at, "user_id": user_id, "username": username, "action": action,
+                     "object_type": obj_type, "object_id": obj_id, "unit_id": unit_id,
+                     "before": before, "after": after, "prev_hash": prev, "hash": digest})
         prev = digest
-    db.session.add_all(entries)
-    db.session.flush()
-    return entries
+    if rows:
+        db.session.execute(insert(AuditEntry), rows)
+    return len(rows)
 
 
 @dataclass

@@ -36,6 +36,8 @@ def from_environment(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         # scrypt in production; tests choose a cheap method so each login does not cost 100 ms.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", 10 * 1024 * 1024),
+        "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", 50_000),
         "API_TOKEN_HOURS": _int("API_TOKEN_HOURS", 12),
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_FAILURE_WINDOW_MINUTES": _int("LOGIN_FAILURE_WINDOW_MINUTES", 15),

@@ -1,12 +1,12 @@
 """The registry's JSON API: auth, users, units, accounts, filings (shared/API.md)."""
 from flask import Blueprint, jsonify
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from govmedia.api import (documented, listing, page_params, parse_body, query_as_of, query_choice,
                           query_int)
-from govmedia.auth import (api_roles, api_user, authenticate, current_api_token, issue_token,
-                           visible_unit_ids)
-from govmedia.errors import Forbidden, Invalid, NotFound
+from govmedia.auth import (api_roles, api_user, authenticate, current_api_token, issue_token)
+from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import csrf, db
 from govmedia.models import User
 from govmedia.types import utcnow
@@ -119,12 +119,7 @@ def create_unit():
 @documented("List units", tag="units", query={"limit": "integer", "offset": "integer"},
             responses={200: "list"})
 def list_units():
-    user = api_user()
-    query = select(Unit).order_by(Unit.id)
-    units = visible_unit_ids(user)
-    if units is not None:
-        query = query.where(Unit.id.in_(units))
-    return _page(query, unit_json)
+    return _page(services.units_query(api_user()).order_by(Unit.id), unit_json)
 
 
 @bp.get("/units/<int:unit_id>")
@@ -179,21 +174,10 @@ def create_account():
 def list_accounts():
     user = api_user()
     as_of = query_as_of()
-    query = select(Account).order_by(Account.id)
-    units = visible_unit_ids(user)
-    if units is not None:
-        query = query.where(Account.unit_id.in_(units))
-    unit_id = query_int("unit_id")
-    if unit_id is not None:
-        if units is not None and unit_id not in units:
-            raise Forbidden("只能查看本单位的数据 (this belongs to another unit)")
-        query = query.where(Account.unit_id == unit_id)
-    platform = query_choice("platform", PLATFORMS)
-    if platform:
-        query = query.where(Account.platform == platform)
-    status = query_choice("status", STATUSES)
-    if status:
-        query = query.where(Account.status == status)
+    query = services.accounts_query(user, unit_id=query_int("unit_id"),
+                                    platform=query_choice("platform", PLATFORMS),
+                                    status=query_choice("status", STATUSES))
+    query = query.options(joinedload(Account.unit)).order_by(Account.id)
     return _page(query, lambda a: account_json(a, as_of, with_filings=False))
 
 

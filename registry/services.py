@@ -202,6 +202,30 @@ def account_snapshot(account: Account) -> dict:
             "office": account.office, "staff": account.staff or []}
 
 
+def units_query(actor: User):
+    """The units this user may see (everything for admins and supervisors)."""
+    query = select(Unit)
+    units = visible_unit_ids(actor)
+    return query if units is None else query.where(Unit.id.in_(units))
+
+
+def accounts_query(actor: User, *, unit_id=None, platform=None, status=None):
+    """Accounts this user may see, filtered; asking for another unit's is 403."""
+    query = select(Account)
+    units = visible_unit_ids(actor)
+    if units is not None:
+        query = query.where(Account.unit_id.in_(units))
+    if unit_id is not None:
+        if units is not None and unit_id not in units:
+            raise Forbidden("只能查看本单位的数据 (this belongs to another unit)")
+        query = query.where(Account.unit_id == unit_id)
+    if platform:
+        query = query.where(Account.platform == platform)
+    if status:
+        query = query.where(Account.status == status)
+    return query
+
+
 def get_account(actor: User, account_id: int) -> Account:
     account = db.session.get(Account, account_id)
     if account is None:

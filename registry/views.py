@@ -113,11 +113,7 @@ def _paged(query, page: int):
 
 
 def _visible_units() -> list[Unit]:
-    query = select(Unit).order_by(Unit.name, Unit.id)
-    units = visible_unit_ids(actor())
-    if units is not None:
-        query = query.where(Unit.id.in_(units))
-    return db.session.scalars(query).all()
+    return db.session.scalars(services.units_query(actor()).order_by(Unit.name, Unit.id)).all()
 
 
 def _all_units() -> list[Unit]:
@@ -312,23 +308,11 @@ def unit_exception(unit_id):
 @login_required
 def accounts():
     user = actor()
-    units = visible_unit_ids(user)
-    query = select(Account).options(joinedload(Account.unit)).order_by(Account.unit_id,
-                                                                        Account.platform,
-                                                                        Account.id)
-    if units is not None:
-        query = query.where(Account.unit_id.in_(units))
-    unit_id = _arg_int("unit_id")
-    if unit_id is not None:
-        if units is not None and unit_id not in units:
-            raise Forbidden(_("You may only see your own unit's data."))
-        query = query.where(Account.unit_id == unit_id)
-    platform = _arg_choice("platform", PLATFORMS)
-    if platform:
-        query = query.where(Account.platform == platform)
+    unit_id, platform = _arg_int("unit_id"), _arg_choice("platform", PLATFORMS)
     status = _arg_choice("status", STATUSES)
-    if status:
-        query = query.where(Account.status == status)
+    query = services.accounts_query(user, unit_id=unit_id, platform=platform, status=status)
+    query = query.options(joinedload(Account.unit)).order_by(Account.unit_id, Account.platform,
+                                                             Account.id)
     page = _page_number()
     rows, total, pages = _paged(query, page)
     return render_template("registry/accounts.html", accounts=rows, total=total, page=page,
