@@ -50,8 +50,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "web.login"
     login_manager.login_message = None
     csrf.init_app(app)
+    # Each package keeps its own catalogue; Flask-Babel merges the directories.
+    catalogues = [os.path.join(root, "translations")] + [
+        os.path.join(root, package, "translations") for package in ("publisher", "notices")
+        if os.path.isdir(os.path.join(root, package, "translations"))]
     babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=os.path.join(root, "translations"))
+                   default_translation_directories=";".join(catalogues))
     queue.init_app(app)
     # Every model must be imported before migrations or create_all look at the metadata.
     from . import models  # noqa: F401
@@ -76,9 +80,12 @@ def register_request_state(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from registry import init_app as init_registry
+    import notices
+    import publisher
+    import registry
 
-    init_registry(app)
+    for package in (registry, notices, publisher):
+        package.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -101,6 +101,15 @@ def enqueue(path: str, *args, queue: str = "default", **kwargs):
 
 def init_app(app) -> None:
     app.extensions["govmedia_embedded_queue"] = EmbeddedQueue(app)
+    if not app.config.get("REDIS_URL") and not app.testing:
+        # No worker runs in the embedded default: the web process ticks the periodic jobs,
+        # from its first request on (not at import, so CLI commands start nothing).
+        started = []
+
+        @app.before_request
+        def _start_embedded_ticker():
+            if not started:
+                started.append(start_ticker(app, app.config.get("PERIODIC_TICK_SECONDS", 15)))
 
 
 def run_worker(app, queues=QUEUES, burst: bool = False) -> None:
@@ -119,4 +128,95 @@ def run_worker(app, queues=QUEUES, burst: bool = False) -> None:
     worker = SimpleWorker([Queue(name, connection=connection) for name in queues],
                           connection=connection)
     # Each job pushes its own app context in run_job, so no session outlives its job.
-    worker.work(with_scheduler=True, burst=burst)
+    ticker = None if burst else start_ticker(app, app.config.get("PERIODIC_TICK_SECONDS", 15))
+    try:
+        worker.work(with_scheduler=True, burst=burst)
+    finally:
+        if ticker is not None:
+            ticker.stop.set()
+
+
+# --- periodic jobs ---------------------------------------------------------------------------
+# RQ's own CronScheduler has no lock between processes: two workers would both fire. Here every
+# worker ticks, and each slot (a day for daily jobs, an interval for sweeps) is claimed in Redis
+# with SET NX, so a slot's job is enqueued exactly once however many workers run. A slot missed
+# while every worker was down runs at the next tick.
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime, time as dtime, timezone  # noqa: E402
+
+from .types import SHANGHAI  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    path: str
+    daily_at: dtime | None = None      # Asia/Shanghai wall-clock time
+    every_seconds: int | None = None
+    queue: str = "default"
+
+    def slot(self, now: datetime) -> str | None:
+        """The slot due at `now`, or None if today's daily run is not due yet."""
+        if self.every_seconds:
+            return str(int(now.timestamp()) // self.every_seconds)
+        local = now.astimezone(SHANGHAI)
+        if local.time() < self.daily_at:
+            return None
+        return local.date().isoformat()
+
+
+def register_periodic(app, name: str, path: str, *, daily_at: str | None = None,
+                      every_seconds: int | None = None, queue: str = "default") -> None:
+    if (daily_at is None) == (every_seconds is None):
+        raise ValueError("give exactly one of daily_at or every_seconds")
+    at = dtime.fromisoformat(daily_at) if daily_at else None
+    app.extensions.setdefault("govmedia_periodic", {})[name] = Periodic(
+        name, path, at, every_seconds, queue)
+
+
+def periodic_jobs(app) -> list[Periodic]:
+    return list(app.extensions.get("govmedia_periodic", {}).values())
+
+
+def tick(app, now: datetime | None = None) -> list[str]:
+    """Enqueue every periodic job whose current slot nobody has claimed; returns their names."""
+    now = now or datetime.now(timezone.utc)
+    fired = []
+    redis = redis_connection(app) if app.config.get("REDIS_URL") else None
+    claimed = app.extensions.setdefault("govmedia_periodic_claimed", set())
+    for job in periodic_jobs(app):
+        slot = job.slot(now)
+        if slot is None:
+            continue
+        key = f"govmedia:periodic:{job.name}:{slot}"
+        if redis is not None:
+            ttl = max(job.every_seconds or 0, 2 * 86400)
+            if not redis.set(key, now.isoformat(), nx=True, ex=ttl):
+                continue
+        else:
+            if key in claimed:
+                continue
+            claimed.add(key)
+        with app.app_context():
+            enqueue(job.path, queue=job.queue)
+        fired.append(job.name)
+    return fired
+
+
+def start_ticker(app, interval: float = 15.0) -> threading.Thread:
+    """A daemon thread that ticks every `interval` seconds (in workers, or the embedded queue)."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            try:
+                tick(app)
+            except Exception:  # Redis away for a moment: the next tick catches up
+                log.exception("periodic tick failed")
+            stop.wait(interval)
+
+    thread = threading.Thread(target=loop, daemon=True, name="govmedia-periodic")
+    thread.stop = stop  # type: ignore[attr-defined]
+    thread.start()
+    return thread

@@ -62,7 +62,7 @@ def database_url(request, tmp_path_factory):
         if request.param == "postgresql":
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             db.session.commit()
-        upgrade()
+        upgrade(revision="heads")  # parallel work may add migration branches until merged
         db.engine.dispose()
     return url
 

@@ -1,10 +1,10 @@
-"""The Chinese catalogue is complete, compiled, and the pages speak both languages.
+"""The Chinese catalogues are complete, compiled, and the pages speak both languages.
 
-After changing any _() text:
-    .venv/bin/pybabel extract -F babel.cfg -o translations/messages.pot --no-location --sort-output .
-    .venv/bin/pybabel update -i translations/messages.pot -d translations -l zh
-    (translate the new entries in translations/zh/LC_MESSAGES/messages.po)
-    .venv/bin/pybabel compile -d translations
+Each package keeps its own catalogue (translations/ for govmedia and the registry,
+publisher/translations/, notices/translations/); Flask-Babel merges them. After changing any
+_() text, add the new msgids to the catalogue of the package that uses them, then:
+    .venv/bin/pybabel compile -d translations   (or -d publisher/translations, …)
+To list what is missing: .venv/bin/pybabel extract -F babel.cfg -o /tmp/all.pot .
 """
 import io
 from pathlib import Path
@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
-MO = PO.with_suffix(".mo")
+CATALOGUES = [PO] + sorted(ROOT.glob("*/translations/zh/LC_MESSAGES/messages.po"))
 
 
 def extracted_msgids() -> dict[str, str]:
@@ -32,9 +32,19 @@ def extracted_msgids() -> dict[str, str]:
     return found
 
 
-def zh_catalog():
-    with open(PO, "rb") as fh:
+def read_catalog(po: Path):
+    with open(po, "rb") as fh:
         return read_po(fh, locale="zh")
+
+
+def zh_catalog():
+    """Every package's catalogue merged, as Flask-Babel merges them at run time."""
+    merged = read_catalog(CATALOGUES[0])
+    for po in CATALOGUES[1:]:
+        for message in read_catalog(po):
+            if message.id:
+                merged[message.id] = message
+    return merged
 
 
 def test_every_extracted_message_has_a_chinese_translation():
@@ -50,15 +60,17 @@ def test_every_extracted_message_has_a_chinese_translation():
     assert not problems, problems
 
 
-def test_the_compiled_catalogue_matches_the_po_file():
-    assert MO.exists(), "run: .venv/bin/pybabel compile -d translations"
-    buffer = io.BytesIO()
-    write_mo(buffer, zh_catalog())
-    buffer.seek(0)
-    expected = {m.id: m.string for m in read_mo(buffer) if m.id}
-    with open(MO, "rb") as fh:
-        compiled = {m.id: m.string for m in read_mo(fh) if m.id}
-    assert compiled == expected, "messages.mo is stale: run .venv/bin/pybabel compile -d translations"
+def test_the_compiled_catalogues_match_the_po_files():
+    for po in CATALOGUES:
+        mo = po.with_suffix(".mo")
+        assert mo.exists(), f"run: .venv/bin/pybabel compile -d {po.parents[2]}"
+        buffer = io.BytesIO()
+        write_mo(buffer, read_catalog(po))
+        buffer.seek(0)
+        expected = {m.id: m.string for m in read_mo(buffer) if m.id}
+        with open(mo, "rb") as fh:
+            compiled = {m.id: m.string for m in read_mo(fh) if m.id}
+        assert compiled == expected, f"{mo} is stale: run .venv/bin/pybabel compile -d {po.parents[2]}"
 
 
 def test_pages_speak_chinese_by_default_and_english_on_request(app, world):

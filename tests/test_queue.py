@@ -75,3 +75,34 @@ def test_embedded_queue_runs_jobs_in_a_background_thread(world, app):
 def test_unknown_queue_is_a_programming_error(app):
     with pytest.raises(ValueError):
         enqueue("registry.importer.run_import_job", 1, queue="nope")
+
+
+@pytest.mark.redis
+def test_periodic_slot_fires_once_across_workers(app, redis_service):
+    from datetime import datetime, timezone
+
+    from redis import Redis
+    from rq import Queue
+
+    from govmedia.queue import register_periodic, tick
+
+    app.config.update(REDIS_URL=redis_service.url, QUEUE_EAGER=False)
+    Redis.from_url(redis_service.url).flushdb()
+    register_periodic(app, "daily_test", "govmedia.audit.verify", daily_at="07:00")
+    register_periodic(app, "sweep_test", "govmedia.audit.verify", every_seconds=60)
+    before_seven = datetime(2026, 11, 22, 22, 30, tzinfo=timezone.utc)   # 06:30 in Beijing
+    assert tick(app, before_seven) == ["sweep_test"]
+    after_seven = datetime(2026, 11, 22, 23, 5, tzinfo=timezone.utc)     # 07:05 in Beijing
+    # Two workers ticking at the same moment: each slot is claimed once.
+    fired = tick(app, after_seven) + tick(app, after_seven)
+    assert sorted(fired) == ["daily_test", "sweep_test"]
+    later_same_day = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)   # 17:00 in Beijing
+    assert tick(app, later_same_day) == ["sweep_test"]
+    assert Queue("default", connection=Redis.from_url(redis_service.url)).count == 4
+
+
+def test_periodic_needs_one_schedule(app):
+    from govmedia.queue import register_periodic
+
+    with pytest.raises(ValueError):
+        register_periodic(app, "x", "govmedia.audit.verify")
