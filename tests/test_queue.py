@@ -88,6 +88,7 @@ def test_periodic_slot_fires_once_across_workers(app, redis_service):
 
     app.config.update(REDIS_URL=redis_service.url, QUEUE_EAGER=False)
     Redis.from_url(redis_service.url).flushdb()
+    app.extensions["govmedia_periodic"] = {}  # only this test's jobs, not the product's
     register_periodic(app, "daily_test", "govmedia.audit.verify", daily_at="07:00")
     register_periodic(app, "sweep_test", "govmedia.audit.verify", every_seconds=60)
     before_seven = datetime(2026, 11, 22, 22, 30, tzinfo=timezone.utc)   # 06:30 in Beijing

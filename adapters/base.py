@@ -1,0 +1,108 @@
+"""The adapter base class, the content it sends and what it returns."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+from .errors import PermanentError, RetryableError, UnconfirmedError
+
+
+@dataclass
+class Content:
+    """One approved revision, as the delivery job passes it."""
+
+    article_id: int
+    revision: str  # content hash of the approved revision
+    title: str
+    body_html: str
+    digest: str
+    author: str
+    source_url: str | None
+    cover_image: bytes | None
+    cover_filename: str | None
+    weibo_text: str  # <= 140 characters including the portal link; the publisher computes it
+    # Bytes of the images the body refers to, keyed by the exact `src` in body_html. Images not
+    # listed here are downloaded from their absolute http(s) URL.
+    images: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class PublishResult:
+    post_id: str
+    post_url: str | None
+
+
+SaveState = Callable[[dict], None]
+
+
+class Adapter:
+    """One platform. Subclasses set `platform` and `credential_fields` and implement the three
+    methods; every HTTP call honours `base_url` and `timeout`."""
+
+    platform: ClassVar[str]
+    credential_fields: ClassVar[tuple[str, ...]]
+
+    def __init__(self, credentials: dict, *, base_url: str, redis=None, timeout: float = 10.0,
+                 poll_interval: float = 2.0, poll_attempts: int = 30,
+                 account_options: dict | None = None):
+        missing = [f for f in self.credential_fields if not (credentials or {}).get(f)]
+        if missing:
+            raise PermanentError("账号凭据不完整，缺少：" + "、".join(missing))
+        self.credentials = dict(credentials)
+        self.base_url = base_url.rstrip("/")
+        self.redis = redis
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.poll_attempts = poll_attempts
+        self.account_options = dict(account_options or {})
+
+    def publish(self, content: Content, state: dict, save_state: SaveState) -> PublishResult:
+        raise NotImplementedError
+
+    def find_existing(self, content: Content, state: dict) -> PublishResult | None:
+        raise NotImplementedError
+
+    def withdraw(self, state: dict, post_id: str) -> None:
+        raise NotImplementedError
+
+
+_NOT_CONNECTED = (NewConnectionError, NameResolutionError, ConnectTimeoutError)
+
+
+def _connect_failed(exc: requests.ConnectionError) -> bool:
+    """True when the connection was never made (refused, DNS, connect timeout): nothing was sent.
+    Other ConnectionErrors (reset or closed while waiting for the answer) come after sending.
+    requests wraps urllib3's error (MaxRetryError.reason) in args; walk args, reasons, causes."""
+    stack: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _NOT_CONNECTED):
+            return True
+        stack.extend(x for x in (getattr(current, "reason", None), current.__cause__,
+                                 current.__context__, *current.args)
+                     if isinstance(x, BaseException))
+    return False
+
+
+def transport_error(exc: requests.RequestException, *, commits: bool, what: str):
+    """Map a requests exception to our classes. `commits` says whether the call can create a
+    post: only then does an answer lost after sending make the outcome unknown."""
+    if isinstance(exc, requests.ConnectTimeout) or (
+            isinstance(exc, requests.ConnectionError) and _connect_failed(exc)):
+        return RetryableError(f"无法连接平台（{what}），稍后重试", type(exc).__name__,
+                              platform_message=str(exc))
+    if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
+        if commits:
+            return UnconfirmedError(f"平台未在时限内应答（{what}），不确定是否已发布，需先向平台核实",
+                                    type(exc).__name__, platform_message=str(exc))
+        return RetryableError(f"平台未在时限内应答（{what}），稍后重试", type(exc).__name__,
+                              platform_message=str(exc))
+    return RetryableError(f"请求平台失败（{what}）", type(exc).__name__, platform_message=str(exc))

@@ -1,0 +1,52 @@
+"""Typed adapter errors: the class decides whether a delivery is retried, refreshed or failed."""
+from __future__ import annotations
+
+
+class AdapterError(Exception):
+    """Base class. `message_zh` is plain Chinese for the editor; `platform_code` is the platform's
+    own code (WeChat errcode, Weibo error_code, an HTTP status) when there was one."""
+
+    retryable: bool = False
+
+    def __init__(self, message_zh: str, platform_code: str | int | None = None, *,
+                 platform_message: str | None = None):
+        super().__init__(message_zh if platform_code is None
+                         else f"{message_zh} ({platform_code})")
+        self.message_zh = message_zh
+        self.platform_code = platform_code
+        self.platform_message = platform_message
+
+
+class RetryableError(AdapterError):
+    """The platform proved it did not take the request (connection refused, busy, quota, rate
+    limit, HTTP 5xx before any body): send again later. `retry_after` (seconds) is a hint for
+    limits that reset slowly (daily quota), None when the job's own backoff is right."""
+
+    retryable = True
+
+    def __init__(self, message_zh: str, platform_code: str | int | None = None, *,
+                 platform_message: str | None = None, retry_after: float | None = None):
+        super().__init__(message_zh, platform_code, platform_message=platform_message)
+        self.retry_after = retry_after
+
+
+class AuthError(AdapterError):
+    """The platform refused the credentials. WeChat: raised only after the adapter fetched a new
+    token once and the call still failed. Weibo: `token_expired=True`, the sponsor must
+    authorize the application again; the product cannot cure it."""
+
+    def __init__(self, message_zh: str, platform_code: str | int | None = None, *,
+                 platform_message: str | None = None, retryable: bool = False,
+                 token_expired: bool = False):
+        super().__init__(message_zh, platform_code, platform_message=platform_message)
+        self.retryable = retryable
+        self.token_expired = token_expired
+
+
+class PermanentError(AdapterError):
+    """Content, permission or configuration error: never retried, shown to the editor."""
+
+
+class UnconfirmedError(AdapterError):
+    """The request left and no answer came back: the platform may have taken it. The caller
+    must ask `find_existing()` before it ever sends again."""
