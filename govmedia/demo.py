@@ -53,10 +53,23 @@ def load_demo(admin_password: str | None = None) -> list[str]:
         unit_id=office.id, platform="wechat", name="示范县发布", handle="gh_3f2a9c8b7d61",
         opened_on=today - timedelta(days=400), verified_subject=office.name, office="信息公开科",
         staff=staff, filed_on=today - timedelta(days=397), filing_reference="示网备〔2025〕8号"))
-    services.register_account(sponsor, AccountIn(
+    weibo, _ = services.register_account(sponsor, AccountIn(
         unit_id=office.id, platform="weibo", name="示范县发布", handle="7712345678",
         opened_on=today - timedelta(days=3), verified_subject=office.name, office="信息公开科",
         staff=staff))
+    # The stand-in platforms' demo credentials (adapters/standin.py): with STANDIN_PLATFORMS
+    # (the default without REDIS_URL or platform URLs) a signed-off article really goes out.
+    from adapters.standin import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS
+
+    app_id, app_secret = next(iter(DEFAULT_WECHAT_APPS.items()))
+    services.set_credentials(sponsor, wechat, {"app_id": app_id, "app_secret": app_secret})
+    services.set_credentials(sponsor, weibo, {"access_token": next(iter(DEFAULT_WEIBO_TOKENS))})
+    # The three reviews need three people besides the drafter (sponsor drafts as editor).
+    for username, roles, name in (("editor", ["editor"], "办公室 编辑 何静"),
+                                  ("reviewer", ["reviewer"], "办公室 审核 马骏"),
+                                  ("signer", ["signer"], "副主任 刘芳（签发）")):
+        services.create_user(admin, UserIn(username=username, password=password, roles=roles,
+                                           unit_id=office.id, display_name=name))
     douyin, _ = services.register_account(edu_sponsor, AccountIn(
         unit_id=education.id, platform="douyin", name="示范教育", handle="88990011",
         opened_on=today - timedelta(days=60), verified_subject="示范县教育局"))
@@ -67,7 +80,9 @@ def load_demo(admin_password: str | None = None) -> list[str]:
                                                        reason="人员调整，暂停更新"))
     db.session.commit()
     logins = (f"admin / {password}\nsupervisor / {password}\nsponsor / {password} "
-              f"(示范县人民政府办公室)\nedu / {password} (示范县教育局)\n")
+              f"(示范县人民政府办公室)\nedu / {password} (示范县教育局)\n"
+              f"editor, reviewer, signer / {password} (示范县人民政府办公室: draft, review, sign off;"
+              f" posts go to the stand-in platforms)\n")
     with open(_password_file(), "w", encoding="utf-8") as handle:
         handle.write(logins)
     return ["demo data loaded; logins:", logins.rstrip()]

@@ -99,6 +99,22 @@ def enqueue(path: str, *args, queue: str = "default", **kwargs):
                             meta={"path": path}, **kwargs)
 
 
+def enqueue_at(when, path: str, *args, queue: str = "default"):
+    """Enqueue `path(*args)` to run at `when` (an aware datetime) through RQ's scheduler (the
+    worker runs with it). Eager and embedded modes have no scheduler: nothing is queued and
+    the caller's periodic sweep, which looks at the row's due time, picks the work up."""
+    app = current_app._get_current_object()
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue}")
+    if app.config.get("QUEUE_EAGER") or not app.config.get("REDIS_URL"):
+        return None
+    from rq import Queue
+
+    rq_queue = Queue(queue, connection=redis_connection(app))
+    return rq_queue.enqueue_at(when, run_job, path, *args, job_timeout=JOB_TIMEOUT[queue],
+                               meta={"path": path})
+
+
 def init_app(app) -> None:
     app.extensions["govmedia_embedded_queue"] = EmbeddedQueue(app)
     if not app.config.get("REDIS_URL") and not app.testing:

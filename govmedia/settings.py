@@ -50,5 +50,19 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "QUEUE_EAGER": _bool("QUEUE_EAGER", False),
+        # Fan-out (publisher/delivery.py, docs/FANOUT.md): retry backoff in seconds (the last
+        # value repeats), automatic attempts, how long a job owns a delivery it claimed.
+        "DELIVERY_BACKOFF_SECONDS": os.environ.get("DELIVERY_BACKOFF_SECONDS", "5,30,120,600"),
+        "DELIVERY_MAX_ATTEMPTS": _int("DELIVERY_MAX_ATTEMPTS", 6),
+        "DELIVERY_LEASE_SECONDS": _int("DELIVERY_LEASE_SECONDS", 330),
+        "DELIVERY_SWEEP_SECONDS": _int("DELIVERY_SWEEP_SECONDS", 30),
+        "DELIVERY_STUCK_MINUTES": _int("DELIVERY_STUCK_MINUTES", 15),
+        "ADAPTER_TIMEOUT": float(os.environ.get("ADAPTER_TIMEOUT") or 10.0),
+        "WECHAT_POLL_INTERVAL": float(os.environ.get("WECHAT_POLL_INTERVAL") or 2.0),
+        "WECHAT_POLL_ATTEMPTS": _int("WECHAT_POLL_ATTEMPTS", 30),
+        # The embedded run sends to the stand-in platforms (adapters/standin.py) unless a
+        # platform URL or Redis is configured: a new user sees an article go out end to end.
+        "STANDIN_PLATFORMS": _bool("STANDIN_PLATFORMS", not any(os.environ.get(name) for name in (
+            "WECHAT_API_BASE_URL", "WEIBO_API_BASE_URL", "REDIS_URL"))),
         "WTF_CSRF_TIME_LIMIT": None,
     }

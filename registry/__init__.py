@@ -12,3 +12,6 @@ def init_app(app) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(views_bp)
     app.register_blueprint(imports_bp)
+    from . import supervision
+
+    supervision.init_app(app)

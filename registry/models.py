@@ -65,6 +65,11 @@ class Account(db.Model):
     office: Mapped[str | None] = mapped_column(String(200))
     staff: Mapped[list] = mapped_column(JSON, default=list)
     last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Derived, kept current by services.record_post / record_stats (supervision, issue 3).
+    first_post_on: Mapped[date | None] = mapped_column(Date)   # Asia/Shanghai day
+    followers: Mapped[int | None] = mapped_column(BigInteger)  # latest recorded figures
+    reads: Mapped[int | None] = mapped_column(BigInteger)
+    stats_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -91,11 +91,23 @@ class Changes(Strict):
     unit_id: int | None = None
 
 
+class TakedownItemIn(Strict):
+    kind: Literal["store", "link"]
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
 class EventIn(Strict):
     kind: Literal["change", "close", "reopen", "deregister"]
     event_date: date
     reason: LongText = ""
     changes: Changes | None = None
+    # Optional details of the public notice (notices/): why, where to go instead, whom to ask.
+    reason_category: Literal["unit_abolished", "merged", "cannot_maintain"] | None = None
+    successor: LongText | None = None
+    contact: OptText = None
+    internal_note: LongText | None = None     # kept in the record, never published
+    publish_notice: bool = True               # closing needs no notice under 004; opt out here
+    takedown: list[TakedownItemIn] = Field(default_factory=list, max_length=100)
 
 
 class FilingComplete(Strict):

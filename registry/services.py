@@ -399,8 +399,9 @@ def record_event(actor: User, account: Account, data):
     db.session.flush()
     filing = _create_filing(account, event)
     notice = None
-    if data.kind == "deregister" or (data.kind == "change" and changes):
-        notice = open_notice(account, event, before)
+    if (data.kind == "deregister" or (data.kind == "change" and changes)
+            or (data.kind == "close" and getattr(data, "publish_notice", True))):
+        notice = open_notice(account, event, before, details=data, actor=actor)
     db.session.flush()
     audit.record(f"account.{data.kind}", "account", account.id, before=before,
                  after=account_snapshot(account) | {"event_date": data.event_date,
@@ -495,12 +496,22 @@ def record_post(actor: User, account: Account, published_at: datetime, title: st
                 url: str | None, source: str = "api") -> Post:
     require_roles(actor, "sponsor", "editor")
     require_unit_access(actor, account.unit_id)
+    return add_post(account, published_at, title, url, source, created_by_id=actor.id)
+
+
+def add_post(account: Account, published_at: datetime, title: str, url: str | None,
+             source: str = "api", created_by_id: int | None = None) -> Post:
+    """Record an update of the account (rule 5) without a permission check: for callers that
+    have none of their own, e.g. the delivery job recording what it published."""
     post = Post(account_id=account.id, published_at=published_at, title=title, url=url,
-                source=source, created_by_id=actor.id)
+                source=source, created_by_id=created_by_id)
     db.session.add(post)
     if account.last_post_at is None or published_at > account.last_post_at:
         account.last_post_at = published_at
     db.session.flush()
+    from .supervision.services import posts_recorded
+
+    posts_recorded(account, [published_at])  # derived update gaps and daily counts (rule 5)
     return post
 
 
@@ -513,6 +524,8 @@ def record_stats(actor: User, account: Account, as_of: date, followers: int, rea
         stat = AccountStat(account_id=account.id, as_of=as_of)
         db.session.add(stat)
     stat.followers, stat.reads = followers, reads
+    if account.stats_on is None or as_of >= account.stats_on:  # latest figures, for rule 3
+        account.followers, account.reads, account.stats_on = followers, reads, as_of
     db.session.flush()
     return stat
 

@@ -81,7 +81,8 @@ def test_each_event_creates_its_filing_and_moves_status(world):
     assert closed.status_code == 201
     body = closed.get_json()
     assert body["event"]["kind"] == "close" and body["filing"]["event"] == "close"
-    assert body["filing"]["due_on"] == "2026-11-17" and "notice" not in body
+    assert body["filing"]["due_on"] == "2026-11-17"
+    assert body["notice"]["kind"] == "close"  # closing gets a notice too (issue 5)
     assert api.get(f"/api/v1/accounts/{aid}").get_json()["status"] == "closed"
     assert event(api, aid, "close", "2026-11-11").get_json()["error"]["code"] == "invalid_transition"
     reopened = event(api, aid, "reopen", "2026-11-12")

@@ -1,0 +1,305 @@
+"""Fan-out throughput: deliveries per second beside bare RQ jobs making the same HTTP calls.
+
+    .venv/bin/python bench/fanout_bench.py                 # throwaway PostgreSQL and redis-server
+    .venv/bin/python bench/fanout_bench.py --workers 4     # same worker count for both sides
+    BENCH_DATABASE_URL=postgresql://... .venv/bin/python bench/fanout_bench.py
+
+One run, two scenarios: (a) one article to 500 accounts (250 WeChat, 250 Weibo), (b) 1,000
+articles to 2 accounts each (one WeChat, one Weibo). The stand-in platforms run in their own
+process; N `flask --app wsgi worker` processes (SimpleWorker) drain the queue. "fan-out" is
+the product's path: sign-off rows → dispatch → publisher.jobs.deliver (claim, adapter with
+every id committed, post recorded, audit, article status). "baseline" is the same number of
+bare RQ jobs through the same workers calling the same adapter (same HTTP calls, same client
+code) with no database at all. Never runs in CI; results go in docs/FANOUT.md.
+"""
+import argparse
+import base64
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+WEIBO_UID = 8000000000
+
+
+def cover_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 40), (30, 90, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def baseline_send(platform: str, n: int, title: str, token: str | None = None) -> str:
+    """The baseline job: the same adapter and HTTP calls as a delivery, no database."""
+    from flask import current_app
+
+    from adapters import Content, get_adapter
+    from adapters.standin import DEFAULT_WECHAT_APPS
+
+    app_id, secret = next(iter(DEFAULT_WECHAT_APPS.items()))
+    credentials = ({"app_id": app_id, "app_secret": secret} if platform == "wechat"
+                   else {"access_token": token})
+    link = f"https://www.example.gov.cn/b/{n}"
+    content = Content(article_id=n, revision="b", title=title, body_html="<p>基准测试正文。</p>",
+                      digest="", author="", source_url=link, cover_image=_COVER,
+                      cover_filename="cover.png", weibo_text=f"{title} {link}")
+    return get_adapter(platform, credentials, current_app.config).publish(
+        content, {}, lambda state: None).post_id
+
+
+_COVER = cover_png()
+
+
+def standin_call(url, path, body=None):
+    import requests
+
+    response = requests.post(url + path, json=body or {}, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def reset_standin(url, tokens):
+    standin_call(url, "/_standin/reset")
+    standin_call(url, "/_standin/config", {"wechat_publish_polls": 0,
+                                           "wechat_publish_seconds": 0})
+    for i, token in enumerate(tokens):
+        standin_call(url, "/_standin/weibo/tokens", {"access_token": token,
+                                                     "uid": WEIBO_UID + i})
+
+
+def posts_count(url) -> int:
+    import requests
+
+    posts = requests.get(url + "/_standin/posts", timeout=30).json()
+    return posts["wechat"]["count"] + posts["weibo"]["count"]
+
+
+def setup_accounts(app, n_wechat, n_weibo, prefix):
+    """Accounts straight into the tables (the bench measures sending, not registration)."""
+    from datetime import date
+
+    from adapters.standin import DEFAULT_WECHAT_APPS
+    from govmedia.extensions import db
+    from govmedia.secrets import encrypt
+    from registry.models import Account, AccountCredential, Unit
+
+    app_id, secret = next(iter(DEFAULT_WECHAT_APPS.items()))
+    unit = Unit(name=f"基准测试单位{prefix}", contacts=[])
+    db.session.add(unit)
+    db.session.flush()
+    accounts, tokens = [], []
+    for i in range(n_wechat + n_weibo):
+        platform = "wechat" if i < n_wechat else "weibo"
+        account = Account(unit_id=unit.id, platform=platform, name=f"{prefix}账号{i}",
+                          handle=f"{prefix}-{i}", status="active", opened_on=date(2026, 1, 5),
+                          staff=[])
+        db.session.add(account)
+        accounts.append(account)
+    db.session.flush()
+    wechat_secret = encrypt({"app_id": app_id, "app_secret": secret})
+    for account in accounts:
+        if account.platform == "wechat":
+            ciphertext = wechat_secret
+        else:
+            token = f"2.00bench_{prefix}_{account.id}"
+            tokens.append(token)
+            ciphertext = encrypt({"access_token": token})
+        db.session.add(AccountCredential(account_id=account.id, ciphertext=ciphertext))
+    db.session.commit()
+    return unit, accounts, tokens
+
+
+def approved_articles(app, unit, user_id, targets_per_article, prefix):
+    """Signed-off articles with their queued deliveries, as _approve leaves them."""
+    import hashlib
+
+    from govmedia.extensions import db
+    from publisher.models import Article, ArticleImage, Delivery
+    from publisher.services import compute_hash
+
+    data = _COVER
+    image = ArticleImage(sha256=hashlib.sha256(data).hexdigest(), mime="image/png", width=60,
+                         height=40, size=len(data), data=data)
+    db.session.add(image)
+    db.session.flush()
+    ids = []
+    for n, targets in enumerate(targets_per_article):
+        article = Article(unit_id=unit.id, created_by_id=user_id, origin="editor",
+                          title=f"{prefix}第{n}篇", body_html="<p>基准测试正文。</p>",
+                          source_url=f"https://www.example.gov.cn/{prefix}/{n}",
+                          cover_id=image.id, cover=image,
+                          target_account_ids=[a.id for a in targets], status="approved",
+                          revision=1, round=1, content_hash="", checks=[])
+        db.session.add(article)
+        db.session.flush()
+        article.content_hash = compute_hash(article)
+        for account in targets:
+            delivery = Delivery(article_id=article.id, account_id=account.id,
+                                platform=account.platform, revision=1,
+                                content_hash=article.content_hash, status="queued",
+                                attempts=0, platform_ids={})
+            db.session.add(delivery)
+            db.session.flush()
+            ids.append(delivery.id)
+    db.session.commit()
+    return ids
+
+
+def wait_until(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    raise SystemExit("timed out")
+
+
+def run_fanout(app, ids, timeout):
+    from sqlalchemy import func, select
+
+    from govmedia.extensions import db
+    from publisher import delivery
+    from publisher.models import Delivery
+
+    start = time.perf_counter()
+    delivery.dispatch(ids)
+
+    def done():
+        db.session.rollback()
+        return db.session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.id.in_(ids), Delivery.status.in_(("sent", "failed")))) == len(ids)
+
+    wait_until(done, timeout)
+    elapsed = time.perf_counter() - start
+    db.session.rollback()
+    failed = db.session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.id.in_(ids), Delivery.status != "sent"))
+    return elapsed, failed
+
+
+def run_baseline(app, url, jobs, timeout):
+    from govmedia.queue import enqueue
+
+    before = posts_count(url)
+    start = time.perf_counter()
+    for args in jobs:
+        enqueue("bench.fanout_bench.baseline_send", *args, queue="deliveries")
+    wait_until(lambda: posts_count(url) - before >= len(jobs), timeout)
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--accounts", type=int, default=500, help="scenario (a) targets")
+    parser.add_argument("--articles", type=int, default=1000, help="scenario (b) articles")
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+
+    from flask_migrate import upgrade
+    from services import free_port, start_postgres, start_redis
+    from sqlalchemy import text
+
+    from govmedia import create_app
+    from govmedia.extensions import db
+    from govmedia.models import User
+
+    tmp = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
+    database_url = os.environ.get("BENCH_DATABASE_URL")
+    pg = None
+    if not database_url:
+        pg = start_postgres(tmp / "pg")
+        database_url = pg.url
+    redis = start_redis(tmp / "redis")
+    port = free_port()
+    standin = subprocess.Popen([sys.executable, "-m", "adapters.standin", "--port", str(port)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    standin.stdout.readline()
+    url = f"http://127.0.0.1:{port}"
+    settings = {"WECHAT_API_BASE_URL": url, "WEIBO_API_BASE_URL": url,
+                "ADAPTER_TIMEOUT": "10", "WECHAT_POLL_INTERVAL": "0.01",
+                "DELIVERY_BACKOFF_SECONDS": "1"}
+    os.environ.update(settings)
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis.url,
+              "SECRET_KEY": "bench-secret", "INSTANCE_PATH": str(tmp / "instance"),
+              **{k: v for k, v in settings.items()}}
+    app = create_app(config)
+    workers = []
+    try:
+        with app.app_context():
+            if database_url.startswith("postgresql"):
+                db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                db.session.commit()
+            upgrade(revision="heads")
+            user = User(username="bench", password_hash="x", roles=["admin"], active=True,
+                        session_version=1)
+            db.session.add(user)
+            db.session.commit()
+            half = args.accounts // 2
+            unit_a, accounts_a, tokens_a = setup_accounts(app, half, args.accounts - half, "a")
+            unit_b, accounts_b, tokens_b = setup_accounts(app, 1, 1, "b")
+            ids_a = approved_articles(app, unit_a, user.id, [accounts_a], "a")
+            ids_b = approved_articles(app, unit_b, user.id, [accounts_b] * args.articles, "b")
+            accounts_a = [(a.id, a.platform) for a in accounts_a]
+            accounts_b = [(a.id, a.platform) for a in accounts_b]
+            db.session.remove()
+
+        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis.url,
+                   SECRET_KEY="bench-secret", GOVMEDIA_INSTANCE_PATH=str(tmp / "instance"))
+        for _ in range(args.workers):
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--queue",
+                 "deliveries"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+        time.sleep(3)  # workers up
+
+        results = []
+        with app.app_context():
+            for name, ids, tokens, accounts, per_article in (
+                    ("(a) 1 article → %d accounts" % args.accounts, ids_a, tokens_a,
+                     accounts_a, None),
+                    ("(b) %d articles → 2 accounts" % args.articles, ids_b, tokens_b,
+                     accounts_b, 2)):
+                weibo_token = dict(zip([a for a, p in accounts if p == "weibo"], tokens))
+                jobs = []
+                for i, _delivery_id in enumerate(ids):
+                    account_id, platform = accounts[i % len(accounts)]
+                    jobs.append((platform, 10_000_000 + i, f"基准{name[:3]}{i}",
+                                 weibo_token.get(account_id)))
+                reset_standin(url, tokens)
+                base = run_baseline(app, url, jobs, args.timeout)
+                reset_standin(url, tokens)
+                ours, failed = run_fanout(app, ids, args.timeout)
+                results.append((name, len(ids), base, ours, failed))
+        print(f"\nworkers: {args.workers} SimpleWorker processes; database: "
+              f"{'PostgreSQL' if database_url.startswith('postgresql') else database_url}")
+        print(f"{'scenario':34} {'jobs':>6} {'baseline/s':>11} {'fan-out/s':>10} {'ratio':>6}"
+              f" {'not sent':>8}")
+        for name, n, base, ours, failed in results:
+            print(f"{name:34} {n:6d} {n / base:11.1f} {n / ours:10.1f} {base / ours:6.0%}"
+                  f" {failed:8d}")
+    finally:
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        standin.terminate()
+        redis.stop()
+        if pg is not None:
+            pg.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Supervision at scale: 100,000 accounts and 5,000,000 posts on PostgreSQL.
+
+    .venv/bin/python bench/supervision_bench.py            # starts a throwaway PostgreSQL
+    BENCH_DATABASE_URL=postgresql://... .venv/bin/python bench/supervision_bench.py
+
+Generates the data with generate_series (the derived figures — update gaps, first update day,
+daily per-unit counts, name index — are then rebuilt set-based, as `flask supervision rebuild`
+does), then times each supervision endpoint through the real app (bearer token, JSON) and the
+dashboard page, beside a plain indexed count on the same tables (the floor). Never runs in CI.
+"""
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "100000"))
+POSTS_PER_ACCOUNT = int(os.environ.get("BENCH_POSTS_PER_ACCOUNT", "50"))
+UNITS = ACCOUNTS // 5
+RUNS = 7
+
+
+def timed(fn, runs=RUNS):
+    fn()  # warm
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), max(samples)
+
+
+def main():
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select, text
+
+    from govmedia import create_app
+    from govmedia.auth import hash_password
+    from govmedia.extensions import db
+    from govmedia.models import User
+    from govmedia.types import today_shanghai
+
+    service = None
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        from services import start_postgres
+
+        service = start_postgres(Path(tempfile.mkdtemp(prefix="svbench-")))
+        url = service.url
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "QUEUE_EAGER": True,
+                      "REDIS_URL": None, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench",
+                      "INSTANCE_PATH": tempfile.mkdtemp(prefix="svbench-instance-")})
+    try:
+        with app.app_context():
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+            upgrade(revision="heads")
+            t0 = time.perf_counter()
+            s = db.session
+            s.execute(text("""INSERT INTO units (id, name, contacts, created_at)
+                SELECT u, '某县单位' || u, '[]', now() FROM generate_series(1, :n) u"""), {"n": UNITS})
+            # A unit's name: four pseudo-random characters; one unit in 500 copies its
+            # neighbour's name (near-same names across units).
+            platforms = "ARRAY['wechat','weibo','douyin','kuaishou','toutiao']"
+            s.execute(text(f"""INSERT INTO accounts (id, unit_id, platform, name, handle, status,
+                    opened_on, staff, created_at, updated_at, verified_subject, followers, reads, stats_on)
+                SELECT a, (a - 1) / 5 + 1, ({platforms})[(a - 1) % 5 + 1],
+                       '某县' || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 7919) % 20000)::int)
+                              || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 104729) % 20000)::int)
+                              || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 1299709) % 20000)::int)
+                              || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 15485863) % 20000)::int)
+                              || '局' || (CASE WHEN a % 3 = 0 THEN '发布' ELSE '在线' END),
+                       'h' || a,
+                       CASE WHEN a % 50 = 0 THEN 'closed' WHEN a % 97 = 0 THEN 'deregistered' ELSE 'active' END,
+                       current_date - 400 + (a % 30), '[]', now(), now(),
+                       '某县单位' || ((a - 1) / 5 + 1), (a * 7919) % 20000, (a::bigint * 104729) % 50000,
+                       current_date - 10
+                FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
+            s.execute(text("""INSERT INTO account_events (id, account_id, kind, event_date, reason, created_at)
+                SELECT a, a, 'open', current_date - 400 + (a % 30), '', now()
+                FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
+            s.execute(text("""INSERT INTO filings (id, account_id, event_id, unit_id, event, event_date,
+                    due_on, provisional, filed_on)
+                SELECT a, a, a, (a - 1) / 5 + 1, 'open', current_date - 400 + (a % 30),
+                       current_date - 393 + (a % 30), false,
+                       CASE WHEN a % 10 = 0 THEN NULL WHEN a % 10 = 1 THEN current_date - 380
+                            ELSE current_date - 398 + (a % 30) END
+                FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
+            # Four in five accounts post over the last 180 days (every 3.6 days on average, at
+            # random: about one stretch in nine reaches 8 days); one in five stopped 5-65 days ago.
+            s.execute(text("""INSERT INTO posts (account_id, published_at, title, source, created_at)
+                SELECT a, now() - ((CASE WHEN a % 5 = 0 THEN (a % 60) + 5 ELSE 0 END)
+                                   + random() * (180 - (CASE WHEN a % 5 = 0 THEN (a % 60) + 5 ELSE 0 END)))
+                                  * interval '1 day', 'p', 'bench', now()
+                FROM generate_series(1, :n) a, generate_series(1, :k) i"""),
+                      {"n": ACCOUNTS, "k": POSTS_PER_ACCOUNT})
+            for table in ("units", "accounts", "account_events", "filings"):
+                s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                               f"(SELECT max(id) FROM {table}))"))
+            s.commit()
+            t1 = time.perf_counter()
+            from registry.supervision.services import rebuild_all, refresh_name_index
+
+            gaps = rebuild_all()
+            s.commit()
+            t2 = time.perf_counter()
+            refresh_name_index()
+            s.commit()
+            t3 = time.perf_counter()
+            s.execute(text("ANALYZE"))
+            s.commit()
+            posts = s.scalar(text("SELECT count(*) FROM posts"))
+            print(f"data: {UNITS} units, {ACCOUNTS} accounts, {posts} posts "
+                  f"generated in {t1 - t0:.1f}s; derived figures rebuilt in {t2 - t1:.1f}s "
+                  f"({gaps} gap rows); name index in {t3 - t2:.1f}s")
+            s.add(User(username="sup", password_hash=hash_password("Bench-2026"),
+                       roles=["supervisor"], active=True, session_version=1))
+            s.add(User(username="spon", password_hash=hash_password("Bench-2026"),
+                       roles=["sponsor"], unit_id=777, active=True, session_version=1))
+            s.commit()
+
+            client = app.test_client()
+
+            def token(name):
+                r = client.post("/api/v1/auth/tokens", json={"username": name,
+                                                              "password": "Bench-2026"})
+                return {"Authorization": "Bearer " + r.get_json()["token"]}
+
+            sup, spon = token("sup"), token("spon")
+            page = app.test_client()
+            page.post("/login", data={"username": "sup", "password": "Bench-2026"})
+            today = today_shanghai()
+            past = today.fromordinal(today.toordinal() - 90).isoformat()
+
+            def get(path, headers=None, c=client):
+                r = c.get(path, headers=headers or {})
+                assert r.status_code == 200, (path, r.status_code, r.get_data(as_text=True)[:300])
+                return r
+
+            floors = {
+                "floor: count(*) accounts WHERE status='active' (index)": lambda: s.scalar(text(
+                    "SELECT count(*) FROM accounts WHERE status = 'active'")),
+                "floor: count(*) posts of 2,000 accounts (index)": lambda: s.scalar(text(
+                    "SELECT count(*) FROM posts WHERE account_id BETWEEN 1 AND 2000")),
+            }
+            cases = {
+                "GET /supervision/dormant (today)": lambda: get(
+                    "/api/v1/supervision/dormant", sup),
+                "GET /supervision/dormant?include=warning (today)": lambda: get(
+                    "/api/v1/supervision/dormant?include=warning", sup),
+                f"GET /supervision/dormant?include=warning&as_of={past}": lambda: get(
+                    f"/api/v1/supervision/dormant?include=warning&as_of={past}", sup),
+                "GET /supervision/duplicates": lambda: get("/api/v1/supervision/duplicates", sup),
+                "GET /supervision/summary (all units)": lambda: get(
+                    "/api/v1/supervision/summary", sup),
+                "GET /supervision/summary (a sponsor's unit)": lambda: get(
+                    "/api/v1/supervision/summary", spon),
+                "GET /supervision/trend (12 weeks)": lambda: get("/api/v1/supervision/trend", sup),
+                "GET /supervision (dashboard page: summary + 12-week trend)": lambda: get(
+                    "/supervision", c=page),
+            }
+            total = get("/api/v1/supervision/dormant?include=warning", sup).get_json()["total"]
+            dup = get("/api/v1/supervision/duplicates", sup).get_json()
+            print(f"dormant+warning today: {total}; duplicate groups {dup['total']}, "
+                  f"similar {len(dup['similar'])}")
+            if os.environ.get("BENCH_PROFILE"):
+                from registry.supervision import services as sv
+
+                band = sv._band_subquery(today, None)
+                stmt = select(func.count()).select_from(band)
+                sql = str(stmt.compile(dialect=db.engine.dialect,
+                                       compile_kwargs={"literal_binds": True}))
+                for line in s.execute(text("EXPLAIN ANALYZE " + sql)):
+                    print(line[0])
+                import cProfile
+                import pstats
+
+                for path in ("/api/v1/supervision/summary", "/api/v1/supervision/trend"):
+                    prof = cProfile.Profile()
+                    prof.enable()
+                    get(path, sup)
+                    prof.disable()
+                    pstats.Stats(prof).sort_stats("cumulative").print_stats("services.py")
+            print(f"{'what':<66} {'median ms':>10} {'max ms':>8}")
+            for name, fn in list(floors.items()) + list(cases.items()):
+                median, worst = timed(fn)
+                print(f"{name:<66} {median:>10.1f} {worst:>8.1f}")
+            # keeping figures current as posts arrive: one post through record_post
+            from datetime import datetime
+
+            from registry import services as registry_services
+            from registry.models import Account
+
+            admin = User(username="adm", password_hash="x", roles=["admin"], active=True,
+                         session_version=1)
+            s.add(admin)
+            s.commit()
+            account = s.get(Account, ACCOUNTS // 2 + 1)
+
+            def one_post():
+                registry_services.record_post(admin, account, datetime.now(UTC),
+                                              "bench", None)
+                s.commit()
+
+            median, worst = timed(one_post)
+            print(f"{'record_post (one post, derived figures updated)':<66} {median:>10.1f} "
+                  f"{worst:>8.1f}")
+            db.engine.dispose()
+    finally:
+        if service is not None:
+            service.stop()
+
+
+if __name__ == "__main__":
+    main()

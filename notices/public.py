@@ -1,0 +1,207 @@
+"""What the public sees without logging in: notices (page, Atom, JSON), the registry lookup,
+`verify`, account pages and the open data downloads. Every response is cached per registry
+version with an ETag (notices/cache.py)."""
+import csv
+import io
+import json
+from datetime import UTC, datetime, time
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from sqlalchemy import func, select
+
+from govmedia.api import documented, listing, page_params, query_choice
+from govmedia.errors import Invalid, NotFound
+from govmedia.extensions import csrf, db
+from govmedia.types import SHANGHAI, today_shanghai
+
+from . import services
+from .cache import public_cached
+from .models import Notice
+
+api = Blueprint("notices_public_api", __name__, url_prefix="/api/v1/public")
+pages = Blueprint("notices_public", __name__)
+csrf.exempt(api)
+csrf.exempt(pages)
+
+PAGE_SIZE = 50
+LOOKUP_PAGE_SIZE = 20   # a phone screen or two; small pages are also fast pages
+
+
+def _platforms():
+    from registry.models import PLATFORMS
+
+    return PLATFORMS
+
+
+def _notices(limit: int, offset: int):
+    total = db.session.scalar(select(func.count(Notice.id)))
+    rows = db.session.scalars(services.public_notices_query().limit(limit).offset(offset)).all()
+    return rows, total
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+@api.get("/notices")
+@documented("Current and past public notices (no login)", auth=False, tag="public",
+            query={"limit": "integer", "offset": "integer"}, responses={200: "list"})
+@public_cached(localized=False)
+def notices_json():
+    limit, offset = page_params()
+    rows, total = _notices(limit, offset)
+    today = today_shanghai()
+    return listing([services.notice_json(n, today) for n in rows], total)
+
+
+@api.get("/accounts")
+@documented("The registry as the public may see it (no login)", auth=False, tag="public",
+            query={"q": "string", "platform": {"type": "string", "enum": list(_platforms())},
+                   "limit": "integer", "offset": "integer"}, responses={200: "list"})
+@public_cached(localized=False)
+def accounts_json():
+    limit, offset = page_params()
+    items, total = services.search_accounts(request.args.get("q"),
+                                            query_choice("platform", _platforms()), limit, offset)
+    return listing(items, total)
+
+
+@api.get("/accounts/<int:account_id>")
+@documented("One account as the public may see it, with the history of its names", auth=False,
+            tag="public", responses={200: "account", 404: "not_found"})
+@public_cached(localized=False)
+def account_json(account_id):
+    return jsonify(services.public_account(account_id))
+
+
+@api.get("/verify")
+@documented("Is this account official? (no login)", auth=False, tag="public",
+            query={"platform": {"type": "string", "enum": list(_platforms())},
+                   "handle": "string"}, responses={200: "{official, account | former}"})
+@public_cached(localized=False)
+def verify_json():
+    platform = query_choice("platform", _platforms())
+    handle = (request.args.get("handle") or "").strip()
+    fields = {}
+    if not platform:
+        fields["platform"] = "required"
+    if not handle:
+        fields["handle"] = "required"
+    if fields:
+        raise Invalid("请提供平台和账号ID (platform and handle are required)", fields=fields)
+    return jsonify(services.verify(platform, handle))
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+@pages.get("/notices")
+@public_cached()
+def notices_page():
+    today = today_shanghai()
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    rows, total = _notices(PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    current = [n for n in rows if services.notice_state(n, today) == "running"]
+    past = [n for n in rows if n not in current]
+    return render_template("public/notices.html", current=current, past=past, today=today,
+                           page=page, pages=max(1, -(-total // PAGE_SIZE)), total=total,
+                           state=services.notice_state)
+
+
+@pages.get("/notices.atom")
+@public_cached(localized=False)
+def notices_atom():
+    from feedgen.feed import FeedGenerator
+
+    rows, _total = _notices(100, 0)
+    page_url = url_for("notices_public.notices_page", _external=True)
+    feed = FeedGenerator()
+    feed.id(page_url)
+    feed.title("政务新媒体账号公告")
+    feed.subtitle("注销、关停和变更公告（公示期 15 个工作日）")
+    feed.author({"name": "政务新媒体管理平台"})
+    feed.link(href=page_url, rel="alternate")
+    feed.link(href=url_for("notices_public.notices_atom", _external=True), rel="self")
+    feed.language("zh-CN")
+    stamps = []
+    for notice in reversed(rows):  # feedgen prepends: oldest first gives newest at the top
+        updated = max([notice.created_at] + [a.created_at for a in notice.amendments]
+                      + ([notice.withdrawn_at] if notice.withdrawn_at else []))
+        stamps.append(updated)
+        entry = feed.add_entry()
+        entry.id(f"{page_url}#notice-{notice.id}")
+        title = notice.text.splitlines()[0] if notice.text else notice.account_name
+        if notice.withdrawn_at:
+            title = "【已撤回】" + title
+        entry.title(title)
+        entry.link(href=url_for("notices_public.account_page", account_id=notice.account_id,
+                                _external=True))
+        entry.content(notice.text, type="text")
+        entry.summary(f"{notice.unit_name} · {notice.starts_on.isoformat()} 至 "
+                      f"{notice.ends_on.isoformat()}")
+        entry.published(datetime.combine(notice.starts_on, time.min, tzinfo=SHANGHAI))
+        entry.updated(updated)
+    feed.updated(max(stamps) if stamps else datetime(2000, 1, 1, tzinfo=UTC))
+    return Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
+
+
+@pages.get("/public")
+@public_cached()
+def lookup_page():
+    q = (request.args.get("q") or "").strip()[:100]
+    platform = request.args.get("platform") or None
+    if platform not in _platforms():
+        platform = None
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    searched = bool(q or platform)
+    items, total = (services.search_accounts(q, platform, LOOKUP_PAGE_SIZE,
+                                             (page - 1) * LOOKUP_PAGE_SIZE)
+                    if searched else ([], 0))
+    return render_template("public/lookup.html", q=q, platform=platform, items=items,
+                           total=total, searched=searched, page=page,
+                           pages=max(1, -(-total // LOOKUP_PAGE_SIZE)))
+
+
+@pages.get("/public/accounts/<int:account_id>")
+@public_cached()
+def account_page(account_id):
+    try:
+        account = services.public_account(account_id)
+    except NotFound:
+        return render_template("public/not_found.html"), 404
+    return render_template("public/account.html", account=account)
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    # Excel would run a cell starting with = + - @ as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@pages.get("/public/data.csv")
+@public_cached(max_age=300, localized=False)
+def open_data_csv():
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # UTF-8 BOM: Excel opens Chinese text correctly
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "platform", "name", "handle", "unit_name", "status", "opened_on",
+                     "former_names"])
+    for row in services.open_data_rows():
+        writer.writerow([_csv_cell(v) for v in (
+            row["id"], row["platform"], row["name"], row["handle"], row["unit_name"],
+            row["status"], row["opened_on"], "；".join(row["former_names"]))])
+    return Response(buffer.getvalue().encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=govmedia-registry.csv"})
+
+
+@pages.get("/public/data.json")
+@public_cached(max_age=300, localized=False)
+def open_data_json():
+    items = list(services.open_data_rows())
+    body = {"title": "政务新媒体账号登记库", "generated_on": today_shanghai().isoformat(),
+            "fields": ["id", "platform", "name", "handle", "unit_name", "status", "opened_on",
+                       "former_names"],
+            "total": len(items), "items": items}
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                    mimetype="application/json",
+                    headers={"Content-Disposition": "attachment; filename=govmedia-registry.json"})
+

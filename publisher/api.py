@@ -1,0 +1,197 @@
+"""The publisher's JSON API: articles and their reviews (shared/API.md), check lists for supervisors."""
+from flask import Blueprint, jsonify
+from sqlalchemy import func, select
+
+from govmedia.api import documented, listing, page_params, parse_body, query_choice, query_int
+from govmedia.auth import api_roles, api_user
+from govmedia.extensions import csrf, db
+
+from . import checks, delivery, services
+from .models import ARTICLE_STATUSES, TERM_LISTS
+from .schemas import (
+    ArticleIn,
+    ArticleUpdate,
+    ReviewIn,
+    SeveritiesIn,
+    SubmitIn,
+    TermsIn,
+    WithdrawIn,
+)
+from .serialize import article_json, article_summary, delivery_json
+
+bp = Blueprint("publisher_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+@bp.post("/articles")
+@documented("Create an article (editor), or push one reviewed upstream (source, 流程前置)",
+            body=ArticleIn, tag="articles",
+            responses={201: "article with checks", 403: "forbidden (e.g. another unit's target)",
+                       409: "checks_failed (a pushed article with a blocking finding)"})
+def create_article():
+    user = api_user()
+    data = parse_body(ArticleIn)
+    article = services.create_article(user, data)
+    queued = services.queued_delivery_ids(article) if article.status == "approved" else []
+    db.session.commit()
+    delivery.dispatch(queued)  # after commit; a queue that is down leaves them to the sweep
+    return jsonify(article_json(article)), 201
+
+
+@bp.get("/articles")
+@documented("List articles of the user's unit(s)", tag="articles",
+            query={"status": {"type": "string", "enum": list(ARTICLE_STATUSES)},
+                   "unit_id": "integer", "limit": "integer", "offset": "integer"},
+            responses={200: "list"})
+def list_articles():
+    user = api_user()
+    query = services.articles_query(user, status=query_choice("status", ARTICLE_STATUSES),
+                                    unit_id=query_int("unit_id"))
+    limit, offset = page_params()
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.limit(limit).offset(offset)).all()
+    return listing([article_summary(a) for a in rows], total)
+
+
+@bp.get("/articles/<int:article_id>")
+@documented("One article with its checks, reviews and deliveries", tag="articles",
+            responses={200: "article", 403: "forbidden", 404: "not_found"})
+def get_article(article_id):
+    return jsonify(article_json(services.get_article(api_user(), article_id)))
+
+
+@bp.put("/articles/<int:article_id>")
+@documented("Change an article (its drafter); a changed revision voids earlier approvals",
+            body=ArticleUpdate, tag="articles",
+            responses={200: "article", 403: "forbidden", 404: "not_found",
+                       409: "invalid_transition"})
+def put_article(article_id):
+    user = api_user()
+    article = services.get_article(user, article_id)
+    data = parse_body(ArticleUpdate)
+    services.update_article(user, article, data, remove_cover=data.remove_cover)
+    db.session.commit()
+    return jsonify(article_json(article))
+
+
+@bp.post("/articles/<int:article_id>/submit")
+@documented("Submit for review (its drafter; the 1st review)", body=SubmitIn, tag="articles",
+            responses={200: "pending_review", 403: "forbidden", 404: "not_found",
+                       409: "checks_failed (error.checks lists them) or invalid_transition"})
+def submit_article(article_id):
+    user = api_user()
+    article = services.get_article(user, article_id)
+    data = parse_body(SubmitIn)
+    services.submit_article(user, article, data.confirmations, data.checklist)
+    db.session.commit()
+    return jsonify(article_json(article))
+
+
+@bp.post("/articles/<int:article_id>/review")
+@documented("Approve or return: 2nd review (reviewer), then sign-off (signer)", body=ReviewIn,
+            tag="articles",
+            responses={200: "article", 403: "forbidden or separation_of_duties",
+                       404: "not_found", 409: "checks_failed, revision_changed or "
+                                             "invalid_transition"})
+def review_article(article_id):
+    user = api_user()
+    article = services.get_article(user, article_id)
+    data = parse_body(ReviewIn)
+    services.review_article(user, article, data.decision, data.comment, data.content_hash)
+    queued = services.queued_delivery_ids(article) if article.status == "approved" else []
+    db.session.commit()
+    delivery.dispatch(queued)  # after commit; a queue that is down leaves them to the sweep
+    return jsonify(article_json(article))
+
+
+@bp.get("/deliveries/<int:delivery_id>")
+@documented("One delivery: status, attempts, the platform's post, the last error",
+            tag="articles", responses={200: "delivery", 403: "forbidden", 404: "not_found"})
+def get_delivery(delivery_id):
+    return jsonify(delivery_json(delivery.get_delivery(api_user(), delivery_id)))
+
+
+@bp.post("/deliveries/<int:delivery_id>/retry")
+@documented("Send a failed delivery again: the same approved revision (editor)",
+            tag="articles",
+            responses={202: "delivery, queued", 403: "forbidden", 404: "not_found",
+                       409: "not_failed (only a failed delivery), revision_changed (the "
+                            "article changed: it goes through the reviews again) or withdrawn"})
+def retry_delivery(delivery_id):
+    user = api_user()
+    row = delivery.get_delivery(user, delivery_id)
+    delivery.retry_delivery(user, row)
+    db.session.commit()
+    delivery.dispatch([delivery_id])
+    db.session.expire_all()
+    return jsonify(delivery_json(delivery.get_delivery(user, delivery_id))), 202
+
+
+@bp.post("/articles/<int:article_id>/withdraw")
+@documented("Withdraw (撤稿) a published article from every platform it reached (editor, "
+            "signer); each delivery ends withdrawn", body=WithdrawIn, tag="articles",
+            responses={202: "article, withdrawal under way", 400: "invalid (reason)",
+                       403: "forbidden", 404: "not_found",
+                       409: "invalid_transition (nothing sent) or already_withdrawn"})
+def withdraw_article(article_id):
+    user = api_user()
+    article = services.get_article(user, article_id)
+    data = parse_body(WithdrawIn)
+    ids = delivery.withdraw_article(user, article, data.reason)
+    db.session.commit()
+    delivery.dispatch(ids, job=delivery.WITHDRAW_JOB)
+    db.session.expire_all()
+    return jsonify(article_json(services.get_article(user, article_id))), 202
+
+
+@bp.get("/checks")
+@documented("Check rules, severities and list sizes", tag="checks", responses={200: "rules"})
+def get_checks():
+    api_user()
+    severities = services.effective_severities()
+    return jsonify({"rules": [{"rule": rule, "severity": severities[rule],
+                               "default": spec[0]} for rule, spec in checks.RULES.items()],
+                    "lists": services.term_counts()})
+
+
+@bp.get("/checks/lists/<name>")
+@documented("The words (or domains) of one list (supervisor)", tag="checks",
+            query={"limit": "integer", "offset": "integer"}, responses={200: "list"})
+@api_roles("supervisor")
+def get_list(name):
+    query_name = query_choice_path(name)
+    terms = sorted(services.load_terms().get(query_name, []))
+    limit, offset = page_params()
+    return listing(terms[offset:offset + limit], len(terms))
+
+
+@bp.post("/checks/lists/<name>")
+@documented("Add and remove words on the banned, caution or advertising list, or allowed "
+            "domains (supervisor)", body=TermsIn, tag="checks",
+            responses={200: "counts", 403: "forbidden"})
+@api_roles("supervisor")
+def change_list(name):
+    query_name = query_choice_path(name)
+    data = parse_body(TermsIn)
+    result = services.update_terms(api_user(), query_name, data.add, data.remove)
+    db.session.commit()
+    return jsonify(result | {"total": services.term_counts()[query_name]})
+
+
+@bp.put("/checks/severities")
+@documented("Set rules' severities, block or warn (supervisor)", body=SeveritiesIn,
+            tag="checks", responses={200: "severities", 403: "forbidden"})
+@api_roles("supervisor")
+def put_severities():
+    data = parse_body(SeveritiesIn)
+    result = services.set_severities(api_user(), dict(data.severities))
+    db.session.commit()
+    return jsonify({"severities": result})
+
+
+def query_choice_path(name: str) -> str:
+    from govmedia.errors import NotFound
+
+    if name not in TERM_LISTS:
+        raise NotFound("没有这个词表 (no such list: " + ", ".join(TERM_LISTS) + ")")
+    return name

@@ -1,0 +1,748 @@
+"""Deliveries: claim a row, send it through its adapter, retry with backoff, withdraw (撤稿), sweep.
+
+The delivery row is the truth about work in flight (docs/FANOUT.md). A job carries only the
+row's id and first *claims* the row with a conditional UPDATE (status as read, lease free,
+due); only the claimant, identified by a random `claim_token`, may write the row until it
+finishes or its lease runs out. Every platform id the adapter learns is committed before
+the next step, so a retry or a recovered job resumes instead of sending again; a job that
+died or timed out mid-call (lease ran out) first asks the platform what happened.
+"""
+import copy
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from govmedia import audit
+from govmedia.auth import require_roles, require_unit_access
+from govmedia.errors import Invalid, NotFound, RuleConflict
+from govmedia.extensions import db
+from govmedia.models import User
+from govmedia.types import utcnow
+from registry.models import Account, AccountCredential
+
+from .models import Article, Delivery
+
+log = logging.getLogger(__name__)
+
+SENDABLE = ("queued", "retrying", "unconfirmed")
+ACTIVE = ("queued", "sending", "retrying", "unconfirmed")
+# An article whose deliveries are all settled can be withdrawn, and so can one still sending.
+WITHDRAWABLE_ARTICLES = ("approved", "publishing", "published", "partially_published", "failed")
+DELIVER_JOB = "publisher.jobs.deliver"
+WITHDRAW_JOB = "publisher.jobs.withdraw"
+_SECRETS = re.compile(r"((?:access_token|secret|appsecret|app_secret)=)[^&\s'\"]+", re.I)
+
+
+class LeaseLost(Exception):
+    """Another job owns the row now (our lease ran out): stop without touching the platform."""
+
+
+def scrub(text: str) -> str:
+    """Tokens travel in query strings; an exception text may quote the URL. Never keep them."""
+    return _SECRETS.sub(r"\1***", text or "")
+
+
+# --- settings ------------------------------------------------------------------------------
+
+def backoff_schedule() -> list[float]:
+    raw = current_app.config.get("DELIVERY_BACKOFF_SECONDS") or "5,30,120,600"
+    values = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    schedule = [max(0.0, float(v)) for v in values if str(v).strip()]
+    return schedule or [5.0]
+
+
+def backoff(n: int, retry_after: float | None = None) -> float:
+    """Delay before automatic attempt n+1 after n failed ones; the last value repeats."""
+    schedule = backoff_schedule()
+    delay = schedule[min(max(n, 1), len(schedule)) - 1]
+    return max(delay, float(retry_after or 0))
+
+
+def max_attempts() -> int:
+    return max(1, int(current_app.config.get("DELIVERY_MAX_ATTEMPTS") or 6))
+
+
+def adapter_timeout() -> float:
+    return float(current_app.config.get("ADAPTER_TIMEOUT") or 10.0)
+
+
+def lease_seconds() -> float:
+    # A lease shorter than one platform call would let a second job claim a live one.
+    return max(float(current_app.config.get("DELIVERY_LEASE_SECONDS") or 330),
+               adapter_timeout() + 1)
+
+
+def requeue_grace() -> timedelta:
+    """How long a queued job may wait in Redis before the sweep enqueues it again."""
+    return timedelta(seconds=float(current_app.config.get("DELIVERY_REQUEUE_SECONDS") or 300))
+
+
+# --- enqueueing (after commit) -------------------------------------------------------------
+
+def dispatch(ids, *, job: str = DELIVER_JOB) -> int:
+    """Enqueue one job per delivery id, after the caller committed. A queue that is down is
+    logged and the rows stay as they are (enqueued_at empty): the sweep sends them later.
+    Returns how many were enqueued."""
+    from govmedia.queue import enqueue, enqueue_at
+
+    ids = list(ids)
+    if not ids:
+        return 0
+    now = utcnow()
+    due = dict(db.session.execute(select(Delivery.id, Delivery.next_attempt_at)
+                                  .where(Delivery.id.in_(ids))).all())
+    scheduled = {i for i in ids if job == DELIVER_JOB and due.get(i) is not None
+                 and due[i] > now}
+    # Marked before enqueueing: a job may run (and finish) before this function returns.
+    db.session.execute(update(Delivery).where(Delivery.id.in_(ids))
+                       .values(enqueued_at=now))
+    for delivery_id in scheduled:
+        db.session.execute(update(Delivery).where(Delivery.id == delivery_id)
+                           .values(enqueued_at=due[delivery_id]))
+    db.session.commit()  # no transaction held while jobs run (eager mode, SQLite)
+    done, unmark = 0, []
+    for position, delivery_id in enumerate(ids):
+        try:
+            if delivery_id in scheduled:
+                # Without a scheduler (eager, embedded) nothing is queued: the sweep sends it.
+                if enqueue_at(due[delivery_id], job, delivery_id, queue="deliveries") is None:
+                    unmark.append(delivery_id)
+                    continue
+            else:
+                enqueue(job, delivery_id, queue="deliveries")
+            done += 1
+        except Exception as exc:  # Redis down: the row stays as it is; the sweep sends it
+            log.warning("could not enqueue %s for deliveries %s..: %s; the sweep will retry",
+                        job, ids[position:position + 5], scrub(str(exc)))
+            unmark.extend(ids[position:])
+            break
+    if unmark:
+        db.session.execute(update(Delivery).where(
+            Delivery.id.in_(unmark), or_(Delivery.enqueued_at == now,
+                                         Delivery.enqueued_at.in_(
+                                             [due[i] for i in unmark if i in scheduled] or [now])))
+            .values(enqueued_at=None))
+        db.session.commit()
+    return done
+
+
+# --- the article's status follows its deliveries ----------------------------------------------
+
+def _current_deliveries(article_id: int):
+    """The latest delivery per account (a fixed revision's delivery replaces a failed one)."""
+    newer = aliased(Delivery)
+    return and_(Delivery.article_id == article_id, ~exists().where(
+        newer.article_id == Delivery.article_id, newer.account_id == Delivery.account_id,
+        newer.revision > Delivery.revision))
+
+
+def outcome(article: Article) -> str:
+    counts = dict(db.session.execute(
+        select(Delivery.status, func.count()).where(_current_deliveries(article.id))
+        .group_by(Delivery.status)).all())
+    if not counts:
+        return article.status
+    if any(counts.get(s) for s in ACTIVE):
+        if article.status == "approved" and set(counts) == {"queued"}:
+            return "approved"
+        return "publishing"
+    reached = counts.get("sent", 0) + counts.get("withdrawn", 0)
+    failed = counts.get("failed", 0)
+    if failed and reached:
+        return "partially_published"
+    return "failed" if failed else "published"
+
+
+def refresh_article(article_id: int) -> Article:
+    """Recompute the article's status inside the caller's transaction. On PostgreSQL the
+    article row is locked first, so two deliveries finishing at once see each other."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Article.id).where(Article.id == article_id).with_for_update())
+    article = db.session.get(Article, article_id)
+    if article.status == "publishing" and db.session.scalar(select(Delivery.id).where(
+            Delivery.article_id == article_id, Delivery.status.in_(ACTIVE)).limit(1)):
+        return article  # others still at work: the last one to finish decides (one cheap query)
+    if article.status in ("approved", "publishing", "published", "partially_published",
+                          "failed"):
+        article.status = outcome(article)
+    return article
+
+
+# --- what a job needs, read once -----------------------------------------------------------
+
+@dataclass
+class Work:
+    delivery_id: int
+    token: str
+    previous: str
+    platform: str
+    article_id: int
+    account_id: int
+    unit_id: int
+    state: dict
+    post_id: str | None
+    credentials: dict | None
+    content: object = None
+    refusal: str | None = None
+    withdraw_state: str | None = None  # as the finishing UPDATE found it
+
+
+def _credentials(account_id: int) -> dict | None:
+    from govmedia.secrets import decrypt
+
+    row = db.session.get(AccountCredential, account_id)
+    return decrypt(row.ciphertext) if row is not None else None
+
+
+def _content(article: Article):
+    from adapters import Content
+
+    from . import checks, services
+
+    checked = services.content_of(article)
+    cover = article.cover
+    ext = {"image/png": "png", "image/gif": "gif"}.get(cover.mime, "jpg") if cover else None
+    return Content(article_id=article.id, revision=article.content_hash, title=article.title,
+                   body_html=article.body_html, digest=article.digest or "",
+                   author=article.author or "", source_url=article.source_url,
+                   cover_image=cover.data if cover else None,
+                   cover_filename=f"cover-{article.id}.{ext}" if cover else None,
+                   weibo_text=checks.weibo_post(checked)), checked
+
+
+def _pre_send_refusal(article: Article, delivery: Delivery, checked) -> str | None:
+    from . import checks, services
+
+    if delivery.content_hash != article.content_hash:
+        return "稿件已修改，此投递对应的版本不再发送；修改后的稿件须重新经过三审"
+    _version, matcher, severities = services.current_rules()
+    blocking = checks.blocking(checks.run_checks(checked, matcher, severities))
+    if blocking:
+        return "发送前检查发现禁止发布的内容：" + "；".join(
+            f.get("message", f["rule"]) for f in blocking[:3])
+    return None
+
+
+def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
+    """Take the row if it has work for us and nobody holds it. None: nothing to do here."""
+    now = utcnow()
+    row = db.session.execute(select(Delivery.status, Delivery.withdraw_state)
+                             .where(Delivery.id == delivery_id)).first()
+    if row is None:
+        return None
+    previous, withdraw_state = row
+    free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
+    due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
+    token = secrets.token_hex(16)
+    lease = now + timedelta(seconds=lease_seconds())
+    if withdrawing:
+        if withdraw_state != "pending":
+            return None
+        condition = and_(Delivery.withdraw_state == "pending", Delivery.status == previous,
+                         free, due)
+        values = {"lease_until": lease, "claim_token": token}
+    else:
+        if withdraw_state is not None or previous not in SENDABLE + ("sending",):
+            return None
+        # "sending" with a lapsed lease: the job that had it died or timed out mid-call.
+        condition = and_(Delivery.withdraw_state.is_(None), Delivery.status == previous, free,
+                         due if previous != "sending" else Delivery.lease_until.is_not(None))
+        values = {"status": "sending", "lease_until": lease, "claim_token": token,
+                  "attempts": Delivery.attempts + 1}
+    result = db.session.execute(update(Delivery).where(Delivery.id == delivery_id, condition)
+                                .values(**values))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return None
+    delivery = db.session.get(Delivery, delivery_id)
+    article = delivery.article
+    if not withdrawing and article.status == "approved":
+        db.session.execute(update(Article).where(Article.id == article.id,
+                                                 Article.status == "approved")
+                           .values(status="publishing"))
+    work = Work(delivery_id=delivery_id, token=token, previous=previous,
+                platform=delivery.platform, article_id=article.id,
+                account_id=delivery.account_id, unit_id=article.unit_id,
+                state=copy.deepcopy(delivery.platform_ids or {}), post_id=delivery.post_id,
+                credentials=None)
+    try:
+        work.credentials = _credentials(delivery.account_id)
+    except Exception:  # a changed SECRET_KEY: say so without quoting anything
+        work.refusal = "无法解密账号凭据（密钥已更换？），请主办单位重新设置凭据"
+    if work.credentials is None and work.refusal is None and (
+            not withdrawing or previous not in ("queued", "retrying", "failed")):
+        work.refusal = "账号未设置平台凭据，请主办单位在账号页设置后重试"
+    if not withdrawing:
+        work.content, checked = _content(article)
+        work.refusal = work.refusal or _pre_send_refusal(article, delivery, checked)
+    elif previous in ("unconfirmed", "sending"):
+        work.content, _checked = _content(article)
+    db.session.commit()  # release everything before talking to the platform
+    db.session.expunge_all()
+    return work
+
+
+def _save_state(work: Work):
+    def save(state: dict) -> None:
+        result = db.session.execute(
+            update(Delivery).where(Delivery.id == work.delivery_id,
+                                   Delivery.claim_token == work.token)
+            .values(platform_ids=copy.deepcopy(state),
+                    lease_until=utcnow() + timedelta(seconds=lease_seconds())))
+        if result.rowcount != 1:
+            db.session.rollback()
+            raise LeaseLost(work.delivery_id)
+        db.session.commit()
+        work.state = copy.deepcopy(state)
+
+    return save
+
+
+def _adapter(work: Work):
+    from adapters import get_adapter
+
+    return get_adapter(work.platform, work.credentials or {}, current_app.config)
+
+
+def _finish(work: Work, values: dict):
+    """Write the outcome if the row is still ours; the caller adds to the same transaction.
+    Returns the row's fields the audit entry and the follow-up need (one round trip)."""
+    values = {"lease_until": None, "claim_token": None, **values}
+    row = db.session.execute(
+        update(Delivery).where(Delivery.id == work.delivery_id,
+                               Delivery.claim_token == work.token)
+        .values(**values)
+        .returning(Delivery.id, Delivery.account_id, Delivery.platform, Delivery.status,
+                   Delivery.attempts, Delivery.post_id, Delivery.post_url,
+                   Delivery.withdraw_state)).first()
+    if row is None:
+        db.session.rollback()
+        raise LeaseLost(work.delivery_id)
+    work.withdraw_state = row.withdraw_state
+    return row
+
+
+def _audit(action: str, delivery: Delivery, work: Work, after: dict) -> None:
+    audit.record(action, "article", work.article_id, unit_id=work.unit_id,
+                 after={"delivery_id": delivery.id, "account_id": delivery.account_id,
+                        "platform": delivery.platform, "status": delivery.status,
+                        "attempts": delivery.attempts, **after})
+
+
+def _error_text(exc) -> str:
+    text = getattr(exc, "message_zh", None) or "发送时出现内部错误"
+    code = getattr(exc, "platform_code", None)
+    return f"{text}（平台代码 {code}）" if code not in (None, "") else text
+
+
+def _mark_token_expired(account_id: int) -> None:
+    row = db.session.get(AccountCredential, account_id)
+    if row is not None and not row.token_expired:
+        row.token_expired = True
+
+
+def _after_commit(work: Work, delivery_id: int, next_at: datetime | None) -> None:
+    """Follow-up jobs: a retry through RQ's scheduler, or a withdrawal asked for meanwhile."""
+    if work.withdraw_state == "pending":
+        dispatch([delivery_id], job=WITHDRAW_JOB)
+    elif next_at is not None:
+        dispatch([delivery_id])
+
+
+# --- the delivery job ----------------------------------------------------------------------
+
+def send(delivery_id: int) -> str:
+    """Send one delivery (the job `publisher.jobs.deliver`). Returns what happened."""
+    from adapters import AuthError, PermanentError, RetryableError, UnconfirmedError
+
+    work = _claim(delivery_id, withdrawing=False)
+    if work is None:
+        # Not ours to send; perhaps a withdrawal waits for the row.
+        pending = db.session.scalar(select(Delivery.withdraw_state)
+                                    .where(Delivery.id == delivery_id))
+        db.session.rollback()
+        if pending == "pending":
+            return withdraw(delivery_id)
+        return "skipped"
+    next_at = None
+    try:
+        try:
+            if work.refusal:
+                raise PermanentError(work.refusal)
+            adapter = _adapter(work)
+            save = _save_state(work)
+            result = None
+            if work.previous in ("unconfirmed", "sending"):
+                # The last send may have reached the platform: ask before ever sending again.
+                result = adapter.find_existing(work.content, work.state)
+                save(work.state)
+            if result is None:
+                result = adapter.publish(work.content, work.state, save)
+        except LeaseLost:
+            raise
+        except UnconfirmedError as exc:
+            next_at = utcnow() + timedelta(seconds=max(backoff(_auto_attempts(work)),
+                                                       adapter_timeout()))
+            _settle(work, "unconfirmed", exc, next_at=next_at)
+            return "unconfirmed"
+        except RetryableError as exc:
+            next_at = _retry_or_fail(work, exc, getattr(exc, "retry_after", None))
+            return "retrying" if next_at else "failed"
+        except AuthError as exc:
+            if exc.retryable:
+                next_at = _retry_or_fail(work, exc, None)
+                return "retrying" if next_at else "failed"
+            _settle(work, "failed", exc, token_expired=exc.token_expired)
+            return "failed"
+        except PermanentError as exc:
+            _settle(work, "failed", exc)
+            return "failed"
+        except Exception as exc:
+            # A bug or a lost database: the platform may have the post; ask before resending.
+            log.exception("delivery %s: unexpected error", delivery_id)
+            next_at = utcnow() + timedelta(seconds=max(backoff(_auto_attempts(work)),
+                                                       adapter_timeout()))
+            db.session.rollback()
+            _settle(work, "unconfirmed", None, next_at=next_at,
+                    text=f"发送时出现内部错误，将先向平台核实再重试：{scrub(type(exc).__name__)}")
+            raise
+        _sent(work, result)
+        return "sent"
+    except LeaseLost:
+        db.session.rollback()
+        log.warning("delivery %s: lease lost, another job owns it", delivery_id)
+        return "lease_lost"
+    finally:
+        if next_at is not None or work.withdraw_state == "pending":
+            try:
+                _after_commit(work, delivery_id, next_at)
+            except Exception:
+                log.exception("delivery %s: follow-up enqueue failed; the sweep retries",
+                              delivery_id)
+
+
+def _auto_attempts(work: Work) -> int:
+    row = db.session.execute(select(Delivery.attempts, Delivery.retry_from)
+                             .where(Delivery.id == work.delivery_id)).first()
+    db.session.rollback()
+    return max(1, row[0] - row[1]) if row else 1
+
+
+def _retry_or_fail(work: Work, exc, retry_after) -> datetime | None:
+    n = _auto_attempts(work)
+    if n >= max_attempts():
+        _settle(work, "failed", exc, text=f"重试 {n} 次仍未成功：{_error_text(exc)}")
+        return None
+    next_at = utcnow() + timedelta(seconds=backoff(n, retry_after))
+    _settle(work, "retrying", exc, next_at=next_at)
+    return next_at
+
+
+def _settle(work: Work, status: str, exc, *, next_at=None, token_expired=False,
+            text: str | None = None) -> None:
+    message = text or _error_text(exc)
+    # The job that ran is used up: a retry is scheduled after commit, else the sweep finds it.
+    delivery = _finish(work, {"status": status, "last_error": message,
+                              "next_attempt_at": next_at, "enqueued_at": None})
+    if token_expired:
+        _mark_token_expired(work.account_id)
+    refresh_article(work.article_id)
+    _audit(f"delivery.{status}", delivery, work,
+           {"error": message, "platform_code": None if exc is None else
+            scrub(str(getattr(exc, "platform_code", "") or "")) or None,
+            "next_attempt_at": next_at})
+    db.session.commit()
+    log.info("delivery %s %s: %s", work.delivery_id, status, message)
+
+
+def _sent(work: Work, result) -> None:
+    from registry.services import add_post
+
+    now = utcnow()
+    delivery = _finish(work, {"status": "sent", "post_id": str(result.post_id)[:200],
+                              "post_url": (result.post_url or None), "sent_at": now,
+                              "last_error": None, "next_attempt_at": None,
+                              "platform_ids": copy.deepcopy(work.state)})
+    account = db.session.get(Account, work.account_id)
+    title = db.session.scalar(select(Article.title).where(Article.id == work.article_id))
+    add_post(account, now, (title or "")[:500], result.post_url, source="publisher")
+    refresh_article(work.article_id)
+    _audit("delivery.sent", delivery, work, {"post_id": delivery.post_id,
+                                              "post_url": delivery.post_url})
+    db.session.commit()
+
+
+# --- withdrawal (撤稿) ----------------------------------------------------------------------
+
+def withdraw(delivery_id: int) -> str:
+    """Remove one delivery's post from its platform (the job `publisher.jobs.withdraw`)."""
+    from adapters import AuthError, PermanentError
+
+    work = _claim(delivery_id, withdrawing=True)
+    if work is None:
+        return "skipped"
+    next_at = None
+    try:
+        try:
+            post_id = work.post_id
+            if work.previous in ("unconfirmed", "sending"):
+                # It may have gone out: find it before deciding there is nothing to remove.
+                if work.refusal:
+                    raise PermanentError(work.refusal)
+                found = _adapter(work).find_existing(work.content, work.state)
+                _save_state(work)(work.state)
+                post_id = found.post_id if found else None
+            if post_id and work.previous in ("sent", "unconfirmed", "sending"):
+                if work.refusal:
+                    raise PermanentError(work.refusal)
+                _adapter(work).withdraw(work.state, post_id)
+        except LeaseLost:
+            raise
+        except (AuthError, PermanentError) as exc:
+            message = "撤稿失败：" + _error_text(exc)
+            delivery = _finish(work, {"withdraw_state": "failed", "last_error": message})
+            if getattr(exc, "token_expired", False):
+                _mark_token_expired(work.account_id)
+            _audit("delivery.withdraw_failed", delivery, work, {"error": message})
+            db.session.commit()
+            return "withdraw_failed"
+        except Exception as exc:  # retryable, unconfirmed or unexpected: try again later
+            if not hasattr(exc, "message_zh"):
+                log.exception("withdrawal of delivery %s: unexpected error", delivery_id)
+            db.session.rollback()
+            n = _withdraw_tries(work) + 1
+            next_at = utcnow() + timedelta(seconds=backoff(n, getattr(exc, "retry_after", None)))
+            message = "撤稿未完成，将重试：" + (_error_text(exc) if hasattr(exc, "message_zh")
+                                         else scrub(type(exc).__name__))
+            state = dict(work.state, withdraw_tries=n)
+            _finish(work, {"last_error": message, "next_attempt_at": next_at,
+                           "platform_ids": state, "enqueued_at": None})
+            db.session.commit()
+            return "withdraw_retrying"
+        now = utcnow()
+        delivery = _finish(work, {"status": "withdrawn", "withdraw_state": None,
+                                  "withdrawn_at": now, "next_attempt_at": None,
+                                  "last_error": None})
+        _audit("delivery.withdrawn", delivery, work, {"post_id": post_id})
+        db.session.commit()
+        return "withdrawn"
+    except LeaseLost:
+        db.session.rollback()
+        return "lease_lost"
+    finally:
+        if next_at is not None:
+            try:
+                from govmedia.queue import enqueue_at
+
+                enqueue_at(next_at, WITHDRAW_JOB, delivery_id, queue="deliveries")
+            except Exception:
+                log.exception("withdrawal of %s: follow-up enqueue failed; the sweep retries",
+                              delivery_id)
+
+
+def _withdraw_tries(work: Work) -> int:
+    return int((work.state or {}).get("withdraw_tries") or 0)
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+def sweep(now: datetime | None = None, limit: int = 2000) -> dict:
+    """Enqueue every delivery that has work and no live job: queued rows whose enqueue failed
+    or whose job was lost, retries and scheduled sends that are due, rows whose job died
+    (lapsed lease), pending withdrawals. Safe to run anywhere, any number at once: it only
+    enqueues, and the jobs claim."""
+    now = now or utcnow()
+    stale = now - requeue_grace()
+    free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
+    due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
+    not_waiting = or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < stale)
+    send_ids = db.session.scalars(select(Delivery.id).where(
+        Delivery.withdraw_state.is_(None),
+        or_(and_(Delivery.status.in_(SENDABLE), due, free, not_waiting),
+            and_(Delivery.status == "sending", Delivery.lease_until < now)))
+        .order_by(Delivery.id).limit(limit)).all()
+    withdraw_ids = db.session.scalars(select(Delivery.id).where(
+        Delivery.withdraw_state == "pending", due,
+        or_(Delivery.lease_until < now, and_(Delivery.lease_until.is_(None), not_waiting)))
+        .order_by(Delivery.id).limit(limit)).all()
+    # A backstop for article statuses (a crash between two commits cannot leave one behind).
+    stuck = db.session.scalars(select(Article.id).where(
+        Article.status.in_(("approved", "publishing")),
+        ~exists().where(Delivery.article_id == Article.id, Delivery.status.in_(ACTIVE)))
+        .limit(limit)).all()
+    for article_id in stuck:
+        refresh_article(article_id)
+    db.session.commit()
+    sent = dispatch(send_ids)
+    withdrawn = dispatch(withdraw_ids, job=WITHDRAW_JOB)
+    if send_ids or withdraw_ids:
+        log.info("delivery sweep: %s to send, %s to withdraw enqueued", sent, withdrawn)
+    return {"deliver": send_ids, "withdraw": withdraw_ids, "articles": list(stuck),
+            "enqueued": sent + withdrawn}
+
+
+# --- what people do: retry, withdraw ----------------------------------------------------------
+
+def get_delivery(actor: User, delivery_id: int) -> Delivery:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound("投递不存在 (delivery not found)")
+    require_unit_access(actor, delivery.article.unit_id)
+    return delivery
+
+
+def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
+    """Send a failed delivery again: the same approved revision, a fresh retry budget."""
+    require_roles(actor, "editor")
+    require_unit_access(actor, delivery.article.unit_id)
+    article = delivery.article
+    if article.withdraw_requested_at is not None:
+        raise RuleConflict("稿件已撤稿，不能重发 (the article was withdrawn)", code="withdrawn")
+    if delivery.status != "failed":
+        raise RuleConflict(f"只有发送失败的投递可以重发，此投递状态为 {delivery.status} "
+                           f"(only a failed delivery can be retried)", code="not_failed")
+    newer = db.session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.article_id == article.id, Delivery.account_id == delivery.account_id,
+        Delivery.revision > delivery.revision))
+    if (newer or delivery.content_hash != article.content_hash
+            or delivery.revision != article.revision):
+        raise RuleConflict("稿件已修改：修改后的稿件须重新经过三审，审核通过后只发往失败的账号 "
+                           "(the article changed since this delivery was approved)",
+                           code="revision_changed")
+    before = delivery.last_error
+    delivery.status = "queued"
+    delivery.next_attempt_at = None
+    delivery.enqueued_at = None
+    delivery.retry_from = delivery.attempts
+    delivery.last_error = None
+    db.session.flush()
+    refresh_article(article.id)
+    audit.record("delivery.retry", "article", article.id, unit_id=article.unit_id, user=actor,
+                 before={"delivery_id": delivery.id, "status": "failed", "error": before},
+                 after={"delivery_id": delivery.id, "status": "queued",
+                        "attempts": delivery.attempts})
+    return delivery
+
+
+def withdraw_article(actor: User, article: Article, reason: str) -> list[int]:
+    """撤稿: every delivery of the article is removed from its platform and ends withdrawn.
+    Returns the ids of the deliveries the withdraw job must handle (after commit)."""
+    require_roles(actor, "editor", "signer")
+    require_unit_access(actor, article.unit_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.refresh(article, with_for_update=True)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("撤稿须说明理由 (reason: required)", fields={"reason": "required"})
+    if article.status not in WITHDRAWABLE_ARTICLES or not article.deliveries:
+        raise RuleConflict(f"稿件状态为 {article.status}，没有可撤回的发布 (an article that is "
+                           f"{article.status} has nothing to withdraw)", code="invalid_transition")
+    again = [d for d in article.deliveries if d.withdraw_state == "failed"]
+    if article.withdraw_requested_at is not None and not again:
+        raise RuleConflict("稿件已撤稿 (the article is already withdrawn)",
+                           code="already_withdrawn")
+    now = utcnow()
+    if article.withdraw_requested_at is None:
+        article.withdraw_requested_at = now
+        article.withdraw_reason = reason
+        article.withdrawn_by_id = actor.id
+    ids = []
+    for delivery in article.deliveries:
+        if delivery.status == "withdrawn":
+            continue
+        delivery.withdraw_state = "pending"
+        delivery.next_attempt_at = None
+        delivery.enqueued_at = None
+        ids.append(delivery.id)
+    db.session.flush()
+    audit.record("article.withdraw", "article", article.id, unit_id=article.unit_id, user=actor,
+                 after={"reason": reason, "deliveries": ids, "again": bool(again)})
+    return ids
+
+
+# --- the queue page ----------------------------------------------------------------------------
+
+def stuck_deliveries(minutes: int | None = None, limit: int = 200) -> list[Delivery]:
+    """Deliveries with work left that have not moved for longer than the threshold."""
+    minutes = minutes or int(current_app.config.get("DELIVERY_STUCK_MINUTES") or 15)
+    since = utcnow() - timedelta(minutes=minutes)
+    return db.session.scalars(select(Delivery).where(
+        or_(Delivery.status.in_(ACTIVE), Delivery.withdraw_state == "pending"),
+        Delivery.updated_at < since,
+        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at < since))
+        .order_by(Delivery.updated_at).limit(limit)).all()
+
+
+def status_counts() -> dict[str, int]:
+    return dict(db.session.execute(select(Delivery.status, func.count())
+                                   .group_by(Delivery.status)).all())
+
+
+def queue_overview() -> dict:
+    """RQ's registries per queue and the live workers; `mode` says which queue runs."""
+    app = current_app
+    if app.config.get("QUEUE_EAGER"):
+        return {"mode": "eager", "queues": [], "workers": []}
+    if not app.config.get("REDIS_URL"):
+        embedded = app.extensions.get("govmedia_embedded_queue")
+        return {"mode": "embedded", "queues": [], "workers": [],
+                "pending": embedded.jobs.qsize() if embedded else 0}
+    from rq import Queue, Worker
+    from rq.registry import (
+        DeferredJobRegistry,
+        FailedJobRegistry,
+        ScheduledJobRegistry,
+        StartedJobRegistry,
+    )
+
+    from govmedia.queue import QUEUES, redis_connection
+
+    try:
+        redis = redis_connection(app)
+        queues = []
+        for name in QUEUES:
+            queue = Queue(name, connection=redis)
+            registries = {
+                "started": StartedJobRegistry(queue=queue),
+                "failed": FailedJobRegistry(queue=queue),
+                "scheduled": ScheduledJobRegistry(queue=queue),
+                "deferred": DeferredJobRegistry(queue=queue),
+            }
+            jobs = {"queued": _jobs(queue, queue.get_job_ids(0, 20))}
+            for key, registry in registries.items():
+                jobs[key] = _jobs(queue, registry.get_job_ids(0, 19))
+            queues.append({"name": name, "count": queue.count,
+                           "counts": {"queued": queue.count, **{k: r.count for k, r in
+                                                                registries.items()}},
+                           "jobs": jobs})
+        workers = [{"name": w.name, "state": w.get_state(), "queues": w.queue_names(),
+                    "current_job": w.get_current_job_id(),
+                    "last_heartbeat": getattr(w, "last_heartbeat", None),
+                    "successful": getattr(w, "successful_job_count", None),
+                    "failed": getattr(w, "failed_job_count", None)}
+                   for w in Worker.all(connection=redis)]
+    except Exception as exc:
+        return {"mode": "redis", "error": scrub(str(exc))[:300], "queues": [], "workers": []}
+    return {"mode": "redis", "queues": queues, "workers": workers}
+
+
+def _jobs(queue, ids) -> list[dict]:
+    from rq.job import Job
+
+    rows = []
+    for job in Job.fetch_many(list(ids), connection=queue.connection):
+        if job is None:
+            continue
+        args = list(job.args or [])
+        rows.append({"id": job.id, "path": (job.meta or {}).get("path") or job.func_name,
+                     "args": [a for a in args[1:] if isinstance(a, (int, str))][:3],
+                     "enqueued_at": job.enqueued_at, "started_at": job.started_at,
+                     "error": scrub((job.exc_info or "").strip().splitlines()[-1])[:300]
+                     if job.exc_info else None})
+    return rows

@@ -1,0 +1,315 @@
+"""Supervision JSON API (shared/API.md "Supervision"), plus orders, reports, post logs, notifications."""
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import Field, StringConstraints
+from sqlalchemy import func, select
+
+from govmedia.api import (
+    documented,
+    listing,
+    page_params,
+    parse_body,
+    query_as_of,
+    query_choice,
+    query_int,
+)
+from govmedia.auth import api_roles, api_user
+from govmedia.errors import Invalid, NotFound
+from govmedia.extensions import csrf, db
+
+from ..schemas import Strict
+from ..services import get_account
+from . import reports, services
+from .jobs import unread_count
+from .models import RECTIFICATION_STATUSES, Notification, QuarterlyReport, Rectification
+from .postlog import import_post_log
+
+bp = Blueprint("supervision_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class RectificationIn(Strict):
+    unit_id: int
+    kind: Literal[services.RECTIFICATION_KINDS]  # type: ignore[valid-type]
+    finding: LongText
+    account_id: int | None = None
+    deadline: date | None = None
+
+
+class AnswerIn(Strict):
+    answer: LongText
+
+
+class DecisionIn(Strict):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
+    deadline: date | None = None
+
+
+class ReportIn(Strict):
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    quarter: Annotated[int, Field(ge=1, le=4)]
+    as_of: date | None = None
+
+
+# --- the contract's three ------------------------------------------------------------------------
+
+@bp.get("/supervision/dormant")
+@documented("Dormant accounts (rule 5), longest first; include=warning adds the 7-10 day band",
+            tag="supervision",
+            query={"as_of": "string", "include": {"type": "string", "enum": ["warning"]},
+                   "unit_id": "integer", "limit": "integer", "offset": "integer"},
+            responses={200: "list", 403: "forbidden"})
+def dormant():
+    user = api_user()
+    include = query_choice("include", ("warning",))
+    limit, offset = page_params()
+    items, total = services.dormant_list(user, query_as_of(), include_warning=include == "warning",
+                                         unit_id=query_int("unit_id"), limit=limit, offset=offset)
+    return jsonify({"items": items, "total": total, "as_of": query_as_of().isoformat()})
+
+
+@bp.get("/supervision/duplicates")
+@documented("Units holding more than one counted account on a platform (rule 3), and likely "
+            "duplicates: near-same names, one verified subject, low-use clean-up candidates",
+            tag="supervision", query={"unit_id": "integer"},
+            responses={200: "items and similar", 403: "forbidden"})
+def duplicates():
+    body = services.duplicates(api_user(), unit_id=query_int("unit_id"))
+    db.session.commit()   # the refreshed name index
+    return jsonify(body)
+
+
+@bp.get("/supervision/summary")
+@documented("Accounts by status, filings by status, filing rate, dormant and warning counts; "
+            "in all and per unit", tag="supervision",
+            query={"as_of": "string", "unit_id": "integer"},
+            responses={200: "summary", 403: "forbidden"})
+def summary():
+    return jsonify(services.summary(api_user(), query_as_of(), unit_id=query_int("unit_id")))
+
+
+@bp.get("/supervision/trend")
+@documented("Week by week back from as_of: dormant, warning, filing rate, posts",
+            tag="supervision", query={"as_of": "string", "weeks": "integer", "unit_id": "integer"},
+            responses={200: "weeks"})
+def trend():
+    weeks = query_int("weeks")
+    if weeks is not None and not 1 <= weeks <= 104:
+        raise Invalid("weeks 须在 1 到 104 之间", fields={"weeks": "1 to 104"})
+    items = services.trend(api_user(), query_as_of(), weeks, unit_id=query_int("unit_id"))
+    return listing(items, len(items))
+
+
+# --- post logs ---------------------------------------------------------------------------------
+
+@bp.post("/supervision/post-logs")
+@documented("Import a post log exported by a platform back-end (multipart: file, account_id?); "
+            "all or nothing", tag="supervision",
+            responses={201: "created and skipped counts", 400: "invalid, with errors by row and "
+                                                               "column", 403: "forbidden"})
+def post_log():
+    user = api_user()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("请选择要导入的文件 (file: required)", fields={"file": "required"})
+    account = None
+    if (request.form.get("account_id") or "").strip():
+        raw = request.form["account_id"].strip()
+        if not raw.isdigit():
+            raise Invalid("account_id 应为整数", fields={"account_id": "expected an integer"})
+        account = get_account(user, int(raw))
+    result = import_post_log(user, upload.filename, upload.read(), account)
+    if result.errors:
+        db.session.rollback()
+        return jsonify({"error": {"code": "invalid", "message": f"发现 {len(result.errors)} 处问题，"
+                                  "未导入任何记录 (nothing imported)", "errors": result.errors}}), 400
+    db.session.commit()
+    return jsonify({"created": result.created, "skipped": result.skipped,
+                    "accounts": result.accounts}), 201
+
+
+# --- rectification orders ------------------------------------------------------------------------
+
+@bp.get("/supervision/rectifications")
+@documented("Rectification orders (整改)", tag="supervision",
+            query={"unit_id": "integer", "status": {"type": "string",
+                                                    "enum": list(RECTIFICATION_STATUSES)},
+                   "overdue": "boolean", "as_of": "string", "limit": "integer",
+                   "offset": "integer"}, responses={200: "list"})
+def list_rectifications():
+    user = api_user()
+    as_of = query_as_of()
+    overdue = (request.args.get("overdue") or "").lower() in ("1", "true", "yes")
+    query = services.rectifications_query(user, unit_id=query_int("unit_id"),
+                                          status=query_choice("status", RECTIFICATION_STATUSES),
+                                          overdue_on=as_of if overdue else None)
+    limit, offset = page_params()
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Rectification.deadline, Rectification.id)
+                              .limit(limit).offset(offset)).all()
+    return listing([services.rectification_json(o, as_of) for o in rows], total)
+
+
+@bp.post("/supervision/rectifications")
+@documented("Hand a finding to a unit for rectification; deadline defaults to 5 working days",
+            body=RectificationIn, tag="supervision",
+            responses={201: "order", 403: "forbidden"})
+@api_roles("supervisor")
+def create_rectification():
+    data = parse_body(RectificationIn)
+    order = services.create_rectification(api_user(), data.unit_id, data.kind, data.finding,
+                                          account_id=data.account_id, deadline=data.deadline)
+    db.session.commit()
+    return jsonify(services.rectification_json(order, query_as_of())), 201
+
+
+@bp.get("/supervision/rectifications/<int:order_id>")
+@documented("One rectification order", tag="supervision",
+            responses={200: "order", 403: "forbidden", 404: "not_found"})
+def get_rectification(order_id):
+    order = services.get_rectification(api_user(), order_id)
+    return jsonify(services.rectification_json(order, query_as_of()))
+
+
+@bp.post("/supervision/rectifications/<int:order_id>/answer")
+@documented("The unit answers with what it did", body=AnswerIn, tag="supervision",
+            responses={200: "order", 403: "forbidden", 409: "invalid_transition"})
+def answer_rectification(order_id):
+    user = api_user()
+    order = services.get_rectification(user, order_id)
+    data = parse_body(AnswerIn)
+    services.answer_rectification(user, order, data.answer)
+    db.session.commit()
+    return jsonify(services.rectification_json(order, query_as_of()))
+
+
+@bp.post("/supervision/rectifications/<int:order_id>/close")
+@documented("A supervisor closes an order", body=DecisionIn, tag="supervision",
+            responses={200: "order", 403: "forbidden", 409: "invalid_transition"})
+@api_roles("supervisor")
+def close_rectification(order_id):
+    user = api_user()
+    order = services.get_rectification(user, order_id)
+    data = parse_body(DecisionIn)
+    services.decide_rectification(user, order, True, data.note or "")
+    db.session.commit()
+    return jsonify(services.rectification_json(order, query_as_of()))
+
+
+@bp.post("/supervision/rectifications/<int:order_id>/reopen")
+@documented("A supervisor reopens an order with a new deadline (default 5 working days)",
+            body=DecisionIn, tag="supervision",
+            responses={200: "order", 403: "forbidden", 409: "invalid_transition"})
+@api_roles("supervisor")
+def reopen_rectification(order_id):
+    user = api_user()
+    order = services.get_rectification(user, order_id)
+    data = parse_body(DecisionIn)
+    services.decide_rectification(user, order, False, data.note or "", data.deadline)
+    db.session.commit()
+    return jsonify(services.rectification_json(order, query_as_of()))
+
+
+# --- quarterly reports ------------------------------------------------------------------------------
+
+@bp.post("/supervision/reports")
+@documented("Generate a quarterly inspection report; it is kept as generated", body=ReportIn,
+            tag="supervision", responses={201: "report", 403: "forbidden"})
+@api_roles("supervisor")
+def create_report():
+    data = parse_body(ReportIn)
+    report = reports.generate(api_user(), data.year, data.quarter, data.as_of)
+    db.session.commit()
+    return jsonify(reports.report_json(report)), 201
+
+
+@bp.get("/supervision/reports")
+@documented("Generated quarterly reports", tag="supervision",
+            query={"limit": "integer", "offset": "integer"}, responses={200: "list"})
+@api_roles("supervisor")
+def list_reports():
+    limit, offset = page_params()
+    total = db.session.scalar(select(func.count()).select_from(QuarterlyReport))
+    rows = db.session.scalars(select(QuarterlyReport).order_by(QuarterlyReport.id.desc())
+                              .limit(limit).offset(offset)).all()
+    return listing([reports.report_json(r) for r in rows], total)
+
+
+@bp.get("/supervision/reports/<int:report_id>")
+@documented("One report with its rows, as generated", tag="supervision",
+            responses={200: "report", 404: "not_found"})
+@api_roles("supervisor")
+def get_report(report_id):
+    return jsonify(reports.report_json(reports.get_report(api_user(), report_id), with_data=True))
+
+
+@bp.get("/supervision/reports/<int:report_id>/xlsx")
+@documented("The report as XLSX (formatted for printing, Chinese headers)", tag="supervision",
+            responses={200: "file", 404: "not_found"})
+@api_roles("supervisor")
+def download_report_xlsx(report_id):
+    return report_file(reports.get_report(api_user(), report_id), "xlsx")
+
+
+@bp.get("/supervision/reports/<int:report_id>/csv")
+@documented("The report as CSV (UTF-8 with BOM)", tag="supervision",
+            responses={200: "file", 404: "not_found"})
+@api_roles("supervisor")
+def download_report_csv(report_id):
+    return report_file(reports.get_report(api_user(), report_id), "csv")
+
+
+def report_file(report, ext: str) -> Response:
+    from urllib.parse import quote
+
+    body = report.xlsx if ext == "xlsx" else report.csv
+    mime = XLSX_MIME if ext == "xlsx" else "text/csv; charset=utf-8"
+    name = reports.filename(report, ext)
+    response = Response(body, mimetype=mime)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=report-{report.id}.{ext}; filename*=UTF-8''{quote(name)}")
+    return response
+
+
+# --- notifications --------------------------------------------------------------------------------
+
+@bp.get("/notifications")
+@documented("My reminders, newest first", tag="supervision",
+            query={"unread": "boolean", "limit": "integer", "offset": "integer"},
+            responses={200: "list with unread count"})
+def notifications():
+    user = api_user()
+    query = select(Notification).where(Notification.user_id == user.id)
+    if (request.args.get("unread") or "").lower() in ("1", "true", "yes"):
+        query = query.where(Notification.read_at.is_(None))
+    limit, offset = page_params()
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Notification.id.desc()).limit(limit)
+                              .offset(offset)).all()
+    return jsonify({"items": [notification_json(n) for n in rows], "total": total,
+                    "unread": unread_count(user)})
+
+
+@bp.post("/notifications/<int:note_id>/read")
+@documented("Mark a reminder read", tag="supervision", responses={200: "notification",
+                                                                  404: "not_found"})
+def read_notification(note_id):
+    user = api_user()
+    note = db.session.get(Notification, note_id)
+    if note is None or note.user_id != user.id:
+        raise NotFound("提醒不存在 (notification not found)")
+    note.read_at = note.read_at or datetime.now(UTC)
+    db.session.commit()
+    return jsonify(notification_json(note))
+
+
+def notification_json(note: Notification) -> dict:
+    return {"id": note.id, "kind": note.kind, "key": note.key, "text": note.text,
+            "link": note.link, "unit_id": note.unit_id, "created_at": note.created_at.isoformat(),
+            "read": note.read_at is not None,
+            "emailed": note.emailed_at is not None}

@@ -1,0 +1,179 @@
+"""The daily reminders job: in-product notifications and, when SMTP is configured, e-mail.
+
+Every reminder has a key (``filing_due:12``, ``dormant:7:2026-11-02`` …) unique per user in the
+database, so however often the job runs — twice a day, on two workers, after a restart — each
+reminder is created once and e-mailed once.
+"""
+import logging
+import smtplib
+import ssl
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from govmedia.extensions import db
+from govmedia.models import User
+from govmedia.types import today_shanghai
+
+from ..models import COUNTED_STATUSES, Account, Filing
+from ..services import DORMANT_AFTER_DAYS, filing_status_clause
+from .models import Notification, NotificationAddress, Rectification
+from .services import _band_subquery, _upsert, setting
+
+log = logging.getLogger(__name__)
+RECIPIENT_ROLES = ("sponsor", "editor")
+EMAIL_BACKLOG_DAYS = 2
+
+
+def _reminders(today: date) -> list[dict]:
+    """(unit_id, key, kind, text, link) for everything worth a reminder today."""
+    tomorrow = today + timedelta(days=1)
+    out = []
+    for f, name in db.session.execute(
+            select(Filing, Account.name).join(Account, Account.id == Filing.account_id)
+            .where(or_(and_(filing_status_clause("pending", today), Filing.due_on == tomorrow),
+                       filing_status_clause("overdue", today)))):
+        if f.due_on == tomorrow:
+            out.append((f.unit_id, f"filing_due:{f.id}", "filing_due",
+                        f"“{name}”的备案（{f.event_date.isoformat()}）明天（{f.due_on.isoformat()}）到期",
+                        f"/accounts/{f.account_id}"))
+        else:
+            out.append((f.unit_id, f"filing_overdue:{f.id}", "filing_overdue",
+                        f"“{name}”的备案已逾期（期限 {f.due_on.isoformat()}）",
+                        f"/accounts/{f.account_id}"))
+    band = _band_subquery(today, None)
+    for aid, unit_id, last, name in db.session.execute(
+            select(band.c.account_id, band.c.unit_id, band.c.last, Account.name)
+            .join(Account, Account.id == band.c.account_id)):
+        days = (today - last).days
+        if days > DORMANT_AFTER_DAYS:
+            out.append((unit_id, f"dormant:{aid}:{last.isoformat()}", "dormant",
+                        f"“{name}”已 {days} 天未更新（最近更新 {last.isoformat()}），超过 10 天的更新要求",
+                        f"/accounts/{aid}"))
+        else:
+            out.append((unit_id, f"warning:{aid}:{last.isoformat()}", "warning",
+                        f"“{name}”已 {days} 天未更新，请在 {(last + timedelta(days=10)).isoformat()} 前更新",
+                        f"/accounts/{aid}"))
+    horizon = today + timedelta(days=setting("SUPERVISION_VERIFICATION_NOTICE_DAYS"))
+    for a in db.session.scalars(select(Account).where(
+            Account.status.in_(COUNTED_STATUSES), Account.verification_expires_on.is_not(None),
+            Account.verification_expires_on <= horizon)):
+        when = a.verification_expires_on.isoformat()
+        text = (f"“{a.name}”的平台认证已于 {when} 到期" if a.verification_expires_on < today
+                else f"“{a.name}”的平台认证将于 {when} 到期，请及时年审")
+        out.append((a.unit_id, f"verification:{a.id}:{when}", "verification", text,
+                    f"/accounts/{a.id}"))
+    for o in db.session.scalars(select(Rectification).where(
+            Rectification.status != "closed", Rectification.deadline <= tomorrow)):
+        if o.deadline < today:
+            key, kind, text = (f"rectification_overdue:{o.id}:{o.deadline.isoformat()}",
+                               "rectification_overdue",
+                               f"整改单 {o.id} 已逾期（期限 {o.deadline.isoformat()}）：{o.finding[:60]}")
+        else:
+            key, kind, text = (f"rectification_due:{o.id}:{o.deadline.isoformat()}",
+                               "rectification_due",
+                               f"整改单 {o.id} 将于 {o.deadline.isoformat()} 到期：{o.finding[:60]}")
+        out.append((o.unit_id, key, kind, text, f"/supervision/rectifications/{o.id}"))
+    return out
+
+
+def create_notifications(today: date | None = None) -> int:
+    """Create today's reminders for each unit's sponsors and editors; returns how many were new."""
+    today = today or today_shanghai()
+    reminders = _reminders(today)
+    if not reminders:
+        return 0
+    users = defaultdict(list)
+    for user in db.session.scalars(select(User).where(User.active.is_(True),
+                                                      User.unit_id.is_not(None))):
+        if user.has_role(*RECIPIENT_ROLES):
+            users[user.unit_id].append(user.id)
+    rows = [{"user_id": uid, "unit_id": unit_id, "key": key, "kind": kind, "text": text,
+             "link": link, "created_at": datetime.now(UTC)}
+            for unit_id, key, kind, text, link in reminders for uid in users.get(unit_id, ())]
+    created = 0
+    for start in range(0, len(rows), 500):
+        stmt = _upsert(Notification).values(rows[start:start + 500])
+        result = db.session.execute(stmt.on_conflict_do_nothing(
+            index_elements=["user_id", "key"]).returning(Notification.id))
+        created += len(result.all())
+    db.session.commit()
+    return created
+
+
+def smtp_configured() -> bool:
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def _smtp():
+    config = current_app.config
+    host, port = config["SMTP_HOST"], int(config.get("SMTP_PORT") or 25)
+    if config.get("SMTP_SSL"):
+        client = smtplib.SMTP_SSL(host, port, timeout=30, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, port, timeout=30)
+        if config.get("SMTP_STARTTLS"):
+            client.starttls(context=ssl.create_default_context())
+    if config.get("SMTP_USERNAME"):
+        client.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
+    return client
+
+
+def send_emails(now: datetime | None = None) -> int:
+    """E-mail each user their reminders not yet e-mailed (one message per user); marks them sent."""
+    if not smtp_configured():
+        return 0
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=EMAIL_BACKLOG_DAYS)
+    pending = db.session.execute(
+        select(Notification, NotificationAddress.email)
+        .join(NotificationAddress, NotificationAddress.user_id == Notification.user_id)
+        .where(Notification.emailed_at.is_(None), Notification.created_at >= since)
+        .order_by(Notification.user_id, Notification.id)).all()
+    by_user = defaultdict(list)
+    for note, email in pending:
+        by_user[(note.user_id, email)].append(note)
+    if not by_user:
+        return 0
+    sender = current_app.config.get("SMTP_FROM") or "govmedia@localhost"
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    sent = 0
+    client = _smtp()
+    try:
+        for (user_id, email), notes in by_user.items():
+            message = EmailMessage()
+            message["From"] = sender
+            message["To"] = email
+            message["Subject"] = f"政务新媒体提醒：{len(notes)} 项待办"
+            message.set_content("\n".join(f"- {n.text}" + (f"  {base}{n.link}" if n.link else "")
+                                          for n in notes) + "\n\n（本邮件由系统自动发送）")
+            client.send_message(message)
+            db.session.execute(update(Notification).where(
+                Notification.id.in_([n.id for n in notes])).values(emailed_at=now))
+            db.session.commit()   # each user's message is recorded as sent once it left
+            sent += 1
+    finally:
+        try:
+            client.quit()
+        except smtplib.SMTPException:
+            pass
+    return sent
+
+
+def send_daily_reminders(today: str | None = None) -> dict:
+    """The periodic job (07:00 Asia/Shanghai)."""
+    day = date.fromisoformat(today) if today else today_shanghai()
+    created = create_notifications(day)
+    emailed = send_emails()
+    log.info("daily reminders for %s: %s new notifications, %s e-mails", day, created, emailed)
+    return {"created": created, "emailed": emailed}
+
+
+def unread_count(user) -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0

@@ -1,0 +1,141 @@
+"""Supervision: derived update gaps and counts, name index, rectification orders, reports, notifications."""
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from govmedia.extensions import db
+from govmedia.types import UTCDateTime, utcnow
+
+RECTIFICATION_STATUSES = ("open", "answered", "closed")
+
+
+class UpdateGap(db.Model):
+    """A stretch between two consecutive update days of an account (Asia/Shanghai days).
+
+    Derived from posts and kept current by every write of a post. Only stretches long enough to
+    reach rule 5's warning band (8 days or more) are kept, plus the open one after the last
+    update, so "which accounts are in the band as of T" is a range query, not a scan of posts.
+    """
+
+    __tablename__ = "supervision_gaps"
+    # "Stretches containing [T-7, T]": end_day IS NULL or > T, and start_day <= T-7; one
+    # composite index serves both halves of that OR.
+    __table_args__ = (Index("ix_supervision_gaps_end_start", "end_day", "start_day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    start_day: Mapped[date] = mapped_column(Date)            # an update day
+    end_day: Mapped[date | None] = mapped_column(Date)       # the next one; NULL: none yet
+
+
+class UnitDay(db.Model):
+    """Posts per unit per Asia/Shanghai day, counted as posts arrive (dashboard charts)."""
+
+    __tablename__ = "supervision_unit_days"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NameKey(db.Model):
+    """An account's name normalised for duplicate detection; refreshed whenever the name differs."""
+
+    __tablename__ = "supervision_name_keys"
+    __table_args__ = (Index("ix_supervision_name_keys_platform_key", "platform", "key"),)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+
+
+class NamePair(db.Model):
+    """Two accounts on one platform whose normalised names are near the same (rapidfuzz)."""
+
+    __tablename__ = "supervision_name_pairs"
+    __table_args__ = (UniqueConstraint("low_id", "high_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    low_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    high_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class Rectification(db.Model):
+    """整改: a finding handed to a unit with a deadline; answered by the unit, closed by a supervisor."""
+
+    __tablename__ = "rectifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))       # dormant, overdue_filing, duplicate, ...
+    finding: Mapped[str] = mapped_column(Text)
+    issued_on: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date, index=True)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_on: Mapped[date | None] = mapped_column(Date)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)       # the supervisor's last word
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit = relationship("Unit")
+    account = relationship("Account")
+
+    def overdue_on(self, as_of: date) -> bool:
+        return self.status != "closed" and as_of > self.deadline
+
+
+class QuarterlyReport(db.Model):
+    """A quarterly inspection report kept exactly as generated (JSON, XLSX and CSV bytes)."""
+
+    __tablename__ = "supervision_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[date] = mapped_column(Date)
+    data: Mapped[dict] = mapped_column(JSON)
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary)
+    csv: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(db.Model):
+    """An in-product reminder for one user; `key` makes each reminder once only."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationAddress(db.Model):
+    """Where a user wants reminders e-mailed (users carry no address of their own)."""
+
+    __tablename__ = "notification_addresses"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))

@@ -1,0 +1,225 @@
+"""Post logs exported by platform back-ends (CSV/XLSX): every row checked, written all or nothing.
+
+The file is read with the inventory importer's helpers (encodings, delimiters, Excel cells). A log
+names its account per row (账号ID, with 平台 where a handle could be on two platforms) or the
+upload names one account for the whole file. Times without an offset are Beijing time; a date
+alone counts for that Beijing day. A row already recorded (same account, time and title) is
+skipped, so importing the same export twice adds nothing.
+"""
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import select, update
+
+from govmedia import audit
+from govmedia.auth import require_roles, visible_unit_ids
+from govmedia.extensions import db
+from govmedia.types import SHANGHAI
+
+from ..importer import (
+    FileProblem,
+    _csv_rows,
+    _norm_header,
+    _text,
+    _xlsx_sheets,
+    detect_format,
+    parse_platform,
+)
+from ..models import Account, Post
+from .services import count_posts, refresh_accounts
+
+HEADERS = {
+    "published_at": ("发布时间", "published_at", "time", "发表时间", "推送时间", "发送时间", "发布日期",
+                     "群发时间", "日期", "时间", "created_at"),
+    "title": ("标题", "title", "文章标题", "内容标题", "作品标题", "视频标题", "内容", "微博内容",
+              "作品描述", "描述"),
+    "url": ("链接", "url", "原文链接", "文章链接", "作品链接", "网址", "地址"),
+    "handle": ("账号ID", "handle", "原始ID", "uid", "账号标识", "平台账号ID"),
+    "platform": ("平台", "platform", "平台类型"),
+}
+_KEYS = {_norm_header(name): key for key, names in HEADERS.items() for name in names}
+LABEL = {"published_at": "发布时间", "title": "标题", "url": "链接", "handle": "账号ID",
+         "platform": "平台"}
+_DATETIME = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                       r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.\d+)?)?)?\s*"
+                       r"(Z|[+-]\d{2}:?\d{2})?")
+
+
+@dataclass
+class PostLogResult:
+    created: int = 0
+    skipped: int = 0
+    errors: list = field(default_factory=list)
+    accounts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_published(value) -> datetime:
+    """A cell as an aware instant; naive times are Beijing time. ValueError in Chinese."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
+    if isinstance(value, date):
+        return datetime.combine(value, time.min, tzinfo=SHANGHAI)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1_000_000_000 <= value < 100_000_000_000:   # a Unix timestamp (seconds)
+            return datetime.fromtimestamp(value, tz=UTC)
+        if 1 <= value < 2958466:                       # an Excel serial date
+            from openpyxl.utils.datetime import from_excel
+
+            return from_excel(value).replace(tzinfo=SHANGHAI)
+    raw = _text(value)
+    match = _DATETIME.fullmatch(raw)
+    if not match:
+        raise ValueError(f"时间格式无法识别“{raw}”，请填写如 2026-11-20 09:30 或 2026/11/20 9:30:00")
+    y, mo, d, h, mi, s, offset = match.groups()
+    try:
+        naive = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
+    except ValueError:
+        raise ValueError(f"“{raw}”不是有效的时间") from None
+    if offset:
+        return datetime.fromisoformat(naive.isoformat() + (
+            "+00:00" if offset == "Z" else offset[:3] + ":" + offset[-2:]))
+    return naive.replace(tzinfo=SHANGHAI)
+
+
+def _read(filename: str, content: bytes):
+    kind = detect_format(filename, content)
+    sources = _xlsx_sheets(content) if kind == "xlsx" else [("", _csv_rows(content))]
+    for _title, rows in sources:
+        for number, values in rows:
+            columns = {}
+            for index, cell in enumerate(values):
+                key = _KEYS.get(_norm_header(_text(cell))) if _text(cell) else None
+                if key and key not in columns:
+                    columns[key] = (index, _text(cell))
+            if "published_at" in columns and "title" in columns:
+                data = [(n, v) for n, v in rows if any(_text(c) for c in v)]
+                return number, columns, data
+            if number >= 20:
+                break
+    raise FileProblem("未找到表头行：前 20 行中没有同时包含“发布时间”和“标题”的行", code="no_header")
+
+
+def import_post_log(actor, filename: str, content: bytes, account: Account | None = None,
+                    source: str = "import") -> PostLogResult:
+    """Check every row; add the posts and bring the derived figures up to date, or nothing."""
+    require_roles(actor, "sponsor", "editor")
+    result = PostLogResult()
+    try:
+        header_row, columns, rows = _read(filename, content)
+    except FileProblem as problem:
+        result.errors = [problem.error]
+        return result
+    if account is None and "handle" not in columns:
+        result.errors = [{"row": header_row, "column": None, "code": "missing_column",
+                          "message": "缺少“账号ID”列：请在表中注明每行的账号，或在上传时选择账号"}]
+        return result
+    units = visible_unit_ids(actor)
+    errors = []
+
+    def err(row, key, message, code="invalid"):
+        errors.append({"row": row, "column": columns[key][1] if key in columns else LABEL.get(key),
+                       "message": message, "code": code})
+
+    def cell(values, key):
+        if key not in columns:
+            return None
+        index = columns[key][0]
+        return values[index] if index < len(values) else None
+
+    by_handle: dict = {}
+    if account is None:
+        handles = {_text(cell(v, "handle")) for _n, v in rows} - {""}
+        for start in range(0, len(handles), 900):
+            chunk = sorted(handles)[start:start + 900]
+            for acc in db.session.scalars(select(Account).where(
+                    Account.handle.in_(chunk), Account.status != "deregistered")):
+                by_handle.setdefault(acc.handle, []).append(acc)
+    parsed = []
+    for number, values in rows:
+        try:
+            published = parse_published(cell(values, "published_at"))
+        except ValueError as exc:
+            err(number, "published_at", str(exc))
+            published = None
+        title = _text(cell(values, "title"))
+        if not title:
+            err(number, "title", "必填：标题不能为空", code="required")
+        elif len(title) > 500:
+            title = title[:500]
+        url = _text(cell(values, "url")) or None
+        if url and len(url) > 1000:
+            err(number, "url", "链接不能超过 1000 个字符")
+        target = account
+        if account is None:
+            handle = _text(cell(values, "handle"))
+            candidates = by_handle.get(handle, [])
+            platform = _text(cell(values, "platform"))
+            if platform:
+                try:
+                    code = parse_platform(platform)
+                    candidates = [a for a in candidates if a.platform == code]
+                except ValueError as exc:
+                    err(number, "platform", str(exc), code="unknown_platform")
+                    candidates = []
+            if not handle:
+                err(number, "handle", "必填：账号ID不能为空", code="required")
+            elif not candidates:
+                err(number, "handle", f"系统中没有账号ID为“{handle}”的账号", code="unknown_account")
+            elif len(candidates) > 1:
+                err(number, "handle", f"账号ID“{handle}”在多个平台上都有，请填写“平台”列",
+                    code="ambiguous_account")
+            else:
+                target = candidates[0]
+                if units is not None and target.unit_id not in units:
+                    err(number, "handle", f"账号“{target.name}”不属于本单位", code="forbidden")
+        if published is not None and target is not None and title:
+            parsed.append((target, published, title[:500], url))
+    if not parsed and not errors:
+        errors.append({"row": None, "column": None, "code": "empty", "message": "文件中没有发布记录"})
+    if errors:
+        result.errors = sorted(errors, key=lambda e: e["row"] or 0)
+        return result
+
+    accounts = {a.id: a for a, *_rest in parsed}
+    seen = set()
+    for start in range(0, len(accounts), 900):
+        chunk = sorted(accounts)[start:start + 900]
+        for aid, at, title in db.session.execute(select(Post.account_id, Post.published_at,
+                                                        Post.title).where(Post.account_id.in_(chunk))):
+            seen.add((aid, at.astimezone(UTC), title))
+    new = []
+    for acc, published, title, url in parsed:
+        key = (acc.id, published.astimezone(UTC), title)
+        if key in seen:
+            result.skipped += 1
+            continue
+        seen.add(key)
+        new.append({"account_id": acc.id, "published_at": published, "title": title, "url": url,
+                    "source": source, "created_by_id": actor.id})
+    if new:
+        db.session.execute(Post.__table__.insert(), [dict(r, created_at=datetime.now(UTC))
+                                                     for r in new])
+        per_account: dict = {}
+        for row in new:
+            per_account.setdefault(row["account_id"], []).append(row["published_at"])
+        audit_items = []
+        for aid, instants in per_account.items():
+            acc = accounts[aid]
+            latest = max(instants)
+            if acc.last_post_at is None or latest > acc.last_post_at:
+                db.session.execute(update(Account).where(Account.id == aid)
+                                   .values(last_post_at=latest))
+            count_posts(acc.unit_id, instants)
+            audit_items.append(("posts.import", "account", aid, None,
+                                {"filename": filename, "posts": len(instants)}, acc.unit_id))
+        refresh_accounts(per_account)
+        audit.record_many(audit_items, user=actor)
+        db.session.expire_all()
+    result.created = len(new)
+    result.accounts = len({r["account_id"] for r in new})
+    return result

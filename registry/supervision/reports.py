@@ -1,0 +1,246 @@
+"""The quarterly inspection report (rule 7): computed once, kept as generated (JSON, XLSX, CSV)."""
+import csv
+import io
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from govmedia import audit
+from govmedia.auth import require_roles
+from govmedia.errors import Invalid, NotFound
+from govmedia.extensions import db
+from govmedia.types import SHANGHAI, shanghai_date, today_shanghai
+
+from ..models import Account, Filing, Post, Unit
+from ..services import DORMANT_AFTER_DAYS
+from .models import QuarterlyReport, Rectification
+from .services import duplicates
+
+PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "kuaishou": "快手",
+                   "toutiao": "今日头条", "bilibili": "哔哩哔哩", "xiaohongshu": "小红书",
+                   "app": "移动客户端", "miniprogram": "小程序", "other": "其他"}
+STATUS_LABELS = {"active": "正常", "closed": "关停", "deregistering": "注销中", "deregistered": "已注销"}
+COLUMNS = (
+    ("unit_name", "主办单位", 28), ("account_id", "账号编号", 9), ("platform", "平台", 12),
+    ("name", "账号名称", 22), ("status", "状态", 8), ("updates", "本季度更新次数", 10),
+    ("longest_gap_days", "最长未更新间隔（天）", 12), ("last_update_on", "最近更新日期", 12),
+    ("filings_due", "应备案事项", 9), ("filings_on_time", "按时备案", 9),
+    ("filings_late", "逾期后补备", 9), ("filings_overdue", "逾期未备案", 9),
+    ("duplicate", "重复/疑似重复", 16), ("findings", "发现的问题", 48),
+)
+RECT_COLUMNS = (("unit_name", "主办单位", 28), ("id", "整改单编号", 10), ("account_id", "账号编号", 9),
+                ("finding", "问题", 40), ("issued_on", "下达日期", 12), ("deadline", "整改期限", 12),
+                ("status", "状态", 10), ("overdue", "是否逾期", 9), ("answer", "整改情况", 40))
+RECT_STATUS = {"open": "待整改", "answered": "已答复", "closed": "已关闭"}
+
+
+def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
+    if quarter not in (1, 2, 3, 4) or not 2000 <= year <= 2100:
+        raise Invalid("季度无效 (year 2000-2100, quarter 1-4)",
+                      fields={"quarter": "1 to 4", "year": "2000 to 2100"})
+    start = date(year, 3 * quarter - 2, 1)
+    end = (date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)) \
+        - timedelta(days=1)
+    return start, end
+
+
+def _instant(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
+    start, end = quarter_bounds(year, quarter)
+    as_of = min(as_of or today_shanghai(), end)
+    if as_of < start:
+        raise Invalid("该季度尚未开始 (the quarter has not begun)", fields={"quarter": "in the future"})
+    lo, hi = _instant(start), _instant(as_of + timedelta(days=1))
+    accounts = db.session.execute(
+        select(Account, Unit.name).join(Unit, Unit.id == Account.unit_id)
+        .where(Account.opened_on <= as_of, Account.status != "deregistered")
+        .order_by(Unit.name, Unit.id, Account.platform, Account.id)).all()
+    days = defaultdict(set)
+    updates = defaultdict(int)
+    for aid, at in db.session.execute(select(Post.account_id, Post.published_at).where(
+            Post.published_at >= lo, Post.published_at < hi)):
+        days[aid].add(shanghai_date(at))
+        updates[aid] += 1
+    before = dict(db.session.execute(select(Post.account_id, func.max(Post.published_at))
+                                     .where(Post.published_at < lo).group_by(Post.account_id)).all())
+    filings = defaultdict(lambda: {"due": 0, "filed": 0, "late": 0, "overdue": 0, "pending": 0})
+    for filing in db.session.scalars(select(Filing).where(Filing.event_date >= start,
+                                                          Filing.event_date <= as_of)):
+        status = filing.status_on(as_of)
+        row = filings[filing.account_id]
+        row[status] += 1
+        if status != "pending":
+            row["due"] += 1
+    dup = duplicates(_Everyone())
+    in_group = {a: "一平台多账号" + ("（已批准例外）" if g["exception"] else "")
+                for g in dup["items"] for a in g["account_ids"]}
+    reason_text = {"similar_name": "名称相近", "same_verified_subject": "同一认证主体",
+                   "low_use": "关注和阅读偏低，建议清理整合"}
+    similar = defaultdict(list)
+    for entry in dup["similar"]:
+        for a in entry["account_ids"]:
+            others = [str(x) for x in entry["account_ids"] if x != a]
+            text = reason_text[entry["reason"]] + (f"（与 {'、'.join(others)}）"
+                                                   if others and entry["reason"] != "low_use" else "")
+            similar[a].append(text)
+    orders = db.session.scalars(select(Rectification).where(
+        Rectification.issued_on <= as_of,
+        (Rectification.closed_on.is_(None)) | (Rectification.closed_on >= start))
+        .order_by(Rectification.unit_id, Rectification.id)).all()
+
+    rows = []
+    for account, unit_name in accounts:
+        baseline = [d for d in (account.opened_on, account.reopened_on) if d and d <= as_of]
+        if account.id in before:
+            baseline.append(shanghai_date(before[account.id]))
+        # Intervals between consecutive updates (the one running into the quarter counts whole);
+        # for an active account the stretch since its last update runs to the report's day.
+        points = sorted(days[account.id] | ({max(baseline)} if baseline else set()))
+        marks = points + ([as_of] if account.status == "active" and points else [])
+        longest = max([(b - a).days for a, b in zip(marks, marks[1:])], default=0)
+        last = max(points) if points else None
+        f = filings[account.id]
+        findings = []
+        if account.status == "active" and last is not None and (as_of - last).days > DORMANT_AFTER_DAYS:
+            findings.append(f"超过 {DORMANT_AFTER_DAYS} 天未更新（{(as_of - last).days} 天）")
+        if longest > DORMANT_AFTER_DAYS:
+            findings.append(f"本季度最长 {longest} 天未更新")
+        if f["overdue"]:
+            findings.append(f"{f['overdue']} 项备案逾期未办")
+        if f["late"]:
+            findings.append(f"{f['late']} 项备案逾期后补办")
+        for flag, text in (("missing_office", "未登记管理机构"), ("missing_staff", "未登记管理人员")):
+            if flag in account.flags:
+                findings.append(text)
+        duplicate = "；".join(([in_group[account.id]] if account.id in in_group else [])
+                             + similar.get(account.id, []))
+        rows.append({"unit_id": account.unit_id, "unit_name": unit_name, "account_id": account.id,
+                     "platform": PLATFORM_LABELS.get(account.platform, account.platform),
+                     "name": account.name, "status": STATUS_LABELS.get(account.status),
+                     "updates": updates[account.id], "longest_gap_days": longest,
+                     "last_update_on": last.isoformat() if last else "",
+                     "filings_due": f["due"], "filings_on_time": f["filed"],
+                     "filings_late": f["late"], "filings_overdue": f["overdue"],
+                     "duplicate": duplicate, "findings": "；".join(findings)})
+    unit_names = dict(db.session.execute(select(Unit.id, Unit.name)).all())
+    rect = [{"unit_id": o.unit_id, "unit_name": unit_names.get(o.unit_id, ""), "id": o.id,
+             "account_id": o.account_id or "", "finding": o.finding,
+             "issued_on": o.issued_on.isoformat(), "deadline": o.deadline.isoformat(),
+             "status": RECT_STATUS[o.status], "overdue": "逾期" if o.overdue_on(as_of) else "",
+             "answer": o.answer or ""} for o in orders]
+    due = sum(r["filings_due"] for r in rows)
+    done = sum(r["filings_on_time"] + r["filings_late"] for r in rows)
+    return {"year": year, "quarter": quarter, "start": start.isoformat(), "end": end.isoformat(),
+            "as_of": as_of.isoformat(), "rows": rows, "rectifications": rect,
+            "totals": {"accounts": len(rows), "updates": sum(r["updates"] for r in rows),
+                       "filing_rate": round(done / due, 4) if due else None,
+                       "accounts_with_findings": sum(1 for r in rows if r["findings"]),
+                       "overdue_rectifications": sum(1 for r in rect if r["overdue"])}}
+
+
+class _Everyone:
+    """The report covers every unit, whoever asks (only supervisors can)."""
+
+    sees_all_units = True
+    unit_id = None
+
+    def has_role(self, *roles):
+        return True
+
+
+def _safe(value):
+    """Neutralise spreadsheet formulas in text cells (= + - @ at the start)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def to_xlsx(data: dict) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    title = f"{data['year']}年第{data['quarter']}季度政务新媒体检查情况（截至 {data['as_of']}）"
+
+    def sheet_of(ws, columns, rows):
+        thin = Side(style="thin", color="999999")
+        for i, (_key, header, width) in enumerate(columns, start=1):
+            cell = ws.cell(row=1, column=i, value=header)
+            cell.font = Font(bold=True)
+            cell.fill = PatternFill("solid", fgColor="EEF2F6")
+            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+            cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+            ws.column_dimensions[get_column_letter(i)].width = width
+        for r, row in enumerate(rows, start=2):
+            for i, (key, _header, _w) in enumerate(columns, start=1):
+                cell = ws.cell(row=r, column=i, value=_safe(row.get(key)))
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+        ws.freeze_panes = "A2"
+        ws.print_title_rows = "1:1"          # the header row repeats on every printed page
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.gridLines = False
+        ws.oddHeader.center.text = title
+        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+    ws = wb.active
+    ws.title = "季度检查"
+    sheet_of(ws, COLUMNS, data["rows"])
+    sheet_of(wb.create_sheet("整改"), RECT_COLUMNS, data["rectifications"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def to_csv(data: dict) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow([header for _k, header, _w in COLUMNS])
+    for row in data["rows"]:
+        writer.writerow([_safe(row.get(key)) for key, _h, _w in COLUMNS])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def generate(actor, year: int, quarter: int, as_of: date | None = None) -> QuarterlyReport:
+    require_roles(actor, "supervisor")
+    data = compute(year, quarter, as_of)
+    report = QuarterlyReport(year=year, quarter=quarter, as_of=date.fromisoformat(data["as_of"]),
+                             data=data, xlsx=to_xlsx(data), csv=to_csv(data),
+                             created_by_id=actor.id)
+    db.session.add(report)
+    db.session.flush()
+    audit.record("report.generate", "supervision_report", report.id,
+                 after={"year": year, "quarter": quarter, "as_of": data["as_of"],
+                        "rows": len(data["rows"])}, user=actor)
+    return report
+
+
+def get_report(actor, report_id: int) -> QuarterlyReport:
+    require_roles(actor, "supervisor")
+    report = db.session.get(QuarterlyReport, report_id)
+    if report is None:
+        raise NotFound("报告不存在 (report not found)")
+    return report
+
+
+def report_json(report: QuarterlyReport, with_data: bool = False) -> dict:
+    body = {"id": report.id, "year": report.year, "quarter": report.quarter,
+            "as_of": report.as_of.isoformat(), "created_at": report.created_at.isoformat(),
+            "totals": (report.data or {}).get("totals", {})}
+    if with_data:
+        body["rows"] = report.data["rows"]
+        body["rectifications"] = report.data["rectifications"]
+    return body
+
+
+def filename(report: QuarterlyReport, ext: str) -> str:
+    return f"政务新媒体季度检查_{report.year}Q{report.quarter}_{report.id}.{ext}"

@@ -1,0 +1,90 @@
+/* Article editor: a small formatting toolbar, the live Weibo counter, and findings that
+   select their text in the editor. The form works without this file. */
+(function () {
+  "use strict";
+
+  // Python counts code points, the textarea UTF-16 units: convert offsets for astral characters.
+  function toUnits(text, codePoints) {
+    var units = 0, seen = 0;
+    while (seen < codePoints && units < text.length) {
+      var code = text.charCodeAt(units);
+      units += (code >= 0xD800 && code <= 0xDBFF) ? 2 : 1;
+      seen += 1;
+    }
+    return units;
+  }
+
+  function countChars(text) { return Array.from(text).length; }
+
+  function wrap(area, before, after) {
+    var start = area.selectionStart, end = area.selectionEnd, value = area.value;
+    var inner = value.slice(start, end);
+    area.value = value.slice(0, start) + before + inner + after + value.slice(end);
+    area.focus();
+    area.setSelectionRange(start + before.length, start + before.length + inner.length);
+  }
+
+  function setupToolbar(bar) {
+    var area = document.getElementById(bar.getAttribute("data-for"));
+    if (!area) { return; }
+    bar.hidden = false;
+    bar.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button) { return; }
+      var tag = button.getAttribute("data-wrap");
+      if (tag) { wrap(area, "<" + tag + ">", "</" + tag + ">"); return; }
+      var list = button.getAttribute("data-list");
+      if (list) { wrap(area, "<" + list + ">\n<li>", "</li>\n</" + list + ">"); return; }
+      if (button.getAttribute("data-link")) {
+        var href = window.prompt(button.getAttribute("data-prompt") || "https://", "https://");
+        if (href && /^https?:\/\//i.test(href)) {
+          wrap(area, '<a href="' + href.replace(/"/g, "&quot;") + '">', "</a>");
+        }
+      }
+    });
+  }
+
+  function setupCounter(counter) {
+    var text = document.getElementById("f-weibo_text");
+    var title = document.getElementById("f-title");
+    var link = document.getElementById("f-source_url");
+    var limit = parseInt(counter.getAttribute("data-limit") || "140", 10);
+    var count = counter.querySelector(".count"), over = counter.querySelector(".over");
+    function update() {
+      var body = ((text && text.value.trim()) || (title && title.value.trim()) || "");
+      var url = link ? link.value.trim() : "";
+      var total = countChars(url ? (body ? body + " " + url : url) : body);
+      count.textContent = String(total);
+      var tooLong = total > limit;
+      counter.classList.toggle("over", tooLong);
+      over.hidden = !tooLong;
+    }
+    [text, title, link].forEach(function (el) { if (el) { el.addEventListener("input", update); } });
+    counter.hidden = false;
+    update();
+  }
+
+  function setupLocate(button) {
+    var field = document.getElementById("f-" + button.getAttribute("data-field"));
+    if (!field || typeof field.setSelectionRange !== "function") { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var value = field.value;
+      var start = toUnits(value, parseInt(button.getAttribute("data-start"), 10));
+      var end = toUnits(value, parseInt(button.getAttribute("data-end"), 10));
+      field.focus();
+      field.setSelectionRange(start, end);
+      // Scroll the selection into view: put the caret there and let the browser follow it.
+      var lines = value.slice(0, start).split("\n").length;
+      var lineHeight = parseFloat(window.getComputedStyle(field).lineHeight) || 20;
+      field.scrollTop = Math.max(0, (lines - 3) * lineHeight);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".toolbar[data-for]").forEach(setupToolbar);
+    var counter = document.getElementById("weibo-counter");
+    if (counter) { setupCounter(counter); }
+    document.querySelectorAll("button.locate").forEach(setupLocate);
+  });
+}());

@@ -1,0 +1,237 @@
+"""Supervision endpoints (shared/API.md "Supervision"): dormant, duplicates, summary; the set-based
+rule 5 agrees with the per-account one; rectification orders; post logs; reports; reminders."""
+import random
+from datetime import date, datetime, timedelta
+
+from conftest import account_body, make_user
+from sqlalchemy import select
+
+from govmedia.extensions import db
+from govmedia.types import SHANGHAI
+from registry import services as registry_services
+from registry.models import Account
+from registry.supervision import services as sv
+from registry.supervision.models import UpdateGap
+
+
+def register(api, unit_id, platform="wechat", handle=None, name="某县发布", opened_on="2026-11-02",
+             **extra):
+    handle = handle or {"wechat": "gh_%012d" % random.randrange(10 ** 12),
+                        "weibo": str(random.randrange(10 ** 9))}.get(platform,
+                                                                   "h%d" % random.randrange(10 ** 9))
+    response = api.post("/api/v1/accounts", account_body(unit_id, platform=platform, handle=handle,
+                                                         name=name, opened_on=opened_on, **extra))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def post(api, account_id, when, title="一条更新"):
+    response = api.post(f"/api/v1/accounts/{account_id}/posts",
+                        {"published_at": when, "title": title})
+    assert response.status_code == 201, response.get_json()
+
+
+# --- dormant -------------------------------------------------------------------------------------
+
+def test_dormant_list_contract_and_beijing_day(world):
+    a = world.unit_a["id"]
+    quiet = register(world.sponsor_a, a, "wechat", name="某县发布", opened_on="2026-10-01")
+    edge = register(world.sponsor_a, a, "weibo", name="某县发布", opened_on="2026-10-01")
+    fresh = register(world.sponsor_a, a, "douyin", name="某县发布", opened_on="2026-10-01")
+    post(world.sponsor_a, quiet, "2026-11-01T10:00:00+08:00")
+    # 01:00 Beijing on 11-10 is 17:00 UTC on 11-09: it counts for the Beijing day 11-10.
+    post(world.sponsor_a, edge, "2026-11-10T01:00:00+08:00")
+    post(world.sponsor_a, fresh, "2026-11-19T23:30:00+08:00")
+
+    body = world.supervisor.get("/api/v1/supervision/dormant", as_of="2026-11-20").get_json()
+    assert body["total"] == 1
+    assert body["items"] == [{"account_id": quiet, "unit_id": a, "platform": "wechat",
+                              "name": "某县发布", "last_update_on": "2026-11-01",
+                              "days_since_update": 19, "band": "dormant"}]
+
+    body = world.supervisor.get("/api/v1/supervision/dormant", as_of="2026-11-20",
+                                include="warning").get_json()
+    assert [(i["account_id"], i["band"], i["days_since_update"], i["last_update_on"])
+            for i in body["items"]] == [(quiet, "dormant", 19, "2026-11-01"),
+                                        (edge, "warning", 10, "2026-11-10")]
+    # the per-account answer agrees
+    acc = world.supervisor.get(f"/api/v1/accounts/{edge}", as_of="2026-11-20").get_json()
+    assert (acc["last_update_on"], acc["days_since_update"], acc["dormant"]) == \
+        ("2026-11-10", 10, False)
+    # a day later the edge account is dormant (11 days)
+    body = world.supervisor.get("/api/v1/supervision/dormant", as_of="2026-11-21").get_json()
+    assert [i["account_id"] for i in body["items"]] == [quiet, edge]
+    # as of an earlier day, later posts do not count: `fresh` had none yet (since opening)
+    body = world.supervisor.get("/api/v1/supervision/dormant", as_of="2026-11-12",
+                                include="warning").get_json()
+    assert [(i["account_id"], i["days_since_update"]) for i in body["items"]] == \
+        [(fresh, 42), (quiet, 11)]
+
+
+def test_dormant_counts_from_opening_or_reopening_and_only_active(world):
+    a, b = world.unit_a["id"], world.unit_b["id"]
+    never = register(world.sponsor_a, a, "wechat", opened_on="2026-10-01")
+    closed = register(world.sponsor_a, a, "weibo", opened_on="2026-10-01")
+    reopened = register(world.sponsor_b, b, "wechat", opened_on="2026-09-01")
+    post(world.sponsor_b, reopened, "2026-09-05T09:00:00+08:00")
+    for kind, day in (("close", "2026-10-02"), ("reopen", "2026-11-15")):
+        r = world.sponsor_b.post(f"/api/v1/accounts/{reopened}/events",
+                                 {"kind": kind, "event_date": day, "reason": "测试"})
+        assert r.status_code == 201, r.get_json()
+    r = world.sponsor_a.post(f"/api/v1/accounts/{closed}/events",
+                             {"kind": "close", "event_date": "2026-10-05", "reason": "测试"})
+    assert r.status_code == 201
+    body = world.supervisor.get("/api/v1/supervision/dormant", as_of="2026-11-20",
+                                include="warning").get_json()
+    assert [(i["account_id"], i["last_update_on"]) for i in body["items"]] == \
+        [(never, "2026-10-01")]   # reopened 11-15 is 5 days ago; the closed one never counts
+    body = world.supervisor.get("/api/v1/supervision/dormant", as_of="2026-11-14",
+                                include="warning").get_json()
+    # before the reopening its last update was the September post (status is today's)
+    assert (reopened, "2026-09-05") in [(i["account_id"], i["last_update_on"])
+                                        for i in body["items"]]
+
+
+def test_dormant_scoped_to_own_unit_and_validates(world):
+    a, b = world.unit_a["id"], world.unit_b["id"]
+    mine = register(world.sponsor_a, a, opened_on="2026-10-01")
+    register(world.sponsor_b, b, opened_on="2026-10-01")
+    body = world.sponsor_a.get("/api/v1/supervision/dormant", as_of="2026-11-20").get_json()
+    assert [i["account_id"] for i in body["items"]] == [mine] and body["total"] == 1
+    assert world.sponsor_a.get("/api/v1/supervision/dormant", unit_id=b).status_code == 403
+    r = world.supervisor.get("/api/v1/supervision/dormant", as_of="2026-13-01")
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid"
+    assert world.supervisor.get("/api/v1/supervision/dormant", include="x").status_code == 400
+
+
+def test_set_based_rule_agrees_with_per_account_rule(app, world):
+    """Random accounts and posts: the set-based list equals services.dormancy for every day."""
+    rng = random.Random(7)
+    a = world.unit_a["id"]
+    units = [a]
+    for n in range(3):
+        units.append(world.admin.post("/api/v1/units", {"name": f"单位{n}"}).get_json()["id"])
+    sponsor = make_user("sp_rand", ["admin"])
+    actor = db.session.get(type(sponsor), sponsor.id)
+    ids = []
+    platforms = ["wechat", "weibo", "douyin", "kuaishou", "toutiao"]
+    for unit_id in units:
+        for p in platforms:
+            opened = date(2026, 9, 1) + timedelta(days=rng.randrange(60))
+            ids.append(register(world.admin, unit_id, p, opened_on=opened.isoformat()))
+    for account_id in ids:
+        account = db.session.get(Account, account_id)
+        for _ in range(rng.randrange(0, 8)):
+            day = date(2026, 9, 1) + timedelta(days=rng.randrange(90))
+            hour = rng.choice([0, 1, 7, 12, 23])
+            when = datetime(day.year, day.month, day.day, hour, 30, tzinfo=SHANGHAI)
+            registry_services.record_post(actor, account, when, "t", None)
+    db.session.commit()
+    closing = ids[3]
+    world.admin.post(f"/api/v1/accounts/{closing}/events",
+                     {"kind": "close", "event_date": "2026-11-01", "reason": "x"})
+    world.admin.post(f"/api/v1/accounts/{closing}/events",
+                     {"kind": "reopen", "event_date": "2026-11-20", "reason": "x"})
+    accounts = db.session.scalars(select(Account)).all()
+    for offset in range(0, 100, 3):
+        as_of = date(2026, 9, 1) + timedelta(days=offset)
+        expected = []
+        for account in accounts:
+            state = registry_services.dormancy(account, as_of)
+            if state["band"]:
+                expected.append((account.id, state["last_update_on"].isoformat(),
+                                 state["days_since_update"], state["band"]))
+        items, total = sv.dormant_list(actor, as_of, include_warning=True, limit=500)
+        got = [(i["account_id"], i["last_update_on"], i["days_since_update"], i["band"])
+               for i in items]
+        assert sorted(got) == sorted(expected), as_of
+        assert total == len(expected)
+        assert [g[2] for g in got] == sorted((g[2] for g in got), reverse=True)
+        counts = sv.band_counts(as_of, None)
+        assert sum(c["dormant"] for c in counts.values()) == sum(
+            1 for e in expected if e[3] == "dormant")
+    # the week-by-week counts (one pass) equal the per-day rule at every week-end
+    ends = [date(2026, 9, 3) + timedelta(days=7 * k) for k in range(14)]
+    weekly = sv._weekly_bands(ends, None)
+    for (dormant, banded), t in zip(weekly, ends):
+        states = [registry_services.dormancy(a, t)["band"] for a in accounts]
+        assert (dormant, banded) == (states.count("dormant"),
+                                     states.count("dormant") + states.count("warning")), t
+    # the derived gaps equal a rebuild from scratch
+    before = sorted((g.account_id, g.start_day, g.end_day)
+                    for g in db.session.scalars(select(UpdateGap)))
+    sv.rebuild_all()
+    after = sorted((g.account_id, g.start_day, g.end_day)
+                   for g in db.session.scalars(select(UpdateGap)))
+    assert before == after and before
+
+
+# --- duplicates -------------------------------------------------------------------------------------
+
+def test_name_key_normalises():
+    assert sv.name_key("某县 发布") == sv.name_key("某县发布") == "某县"
+    assert sv.name_key("ＡＢＣ教育在线") == "abc教育"
+    assert sv.name_key("“某县教育”微讯") == "某县教育"
+    assert sv.name_key("发布") == "发布"   # nothing left: keep the name
+
+
+def test_duplicates_contract(world, app):
+    a, b = world.unit_a["id"], world.unit_b["id"]
+    first = register(world.sponsor_a, a, "wechat", name="某县教育发布")
+    r = world.supervisor.post(f"/api/v1/units/{a}/platform-exceptions",
+                              {"platform": "wechat", "reason": "政务服务号与订阅号分设"})
+    assert r.status_code == 201
+    second = register(world.sponsor_a, a, "wechat", name="某县政务服务")
+    other_unit = register(world.sponsor_b, b, "wechat", name="某县 教育 在线")
+    subj1 = register(world.sponsor_a, a, "douyin", name="甲", verified_subject="某县融媒体中心")
+    subj2 = register(world.sponsor_b, b, "douyin", name="乙", verified_subject="某县融媒体中心")
+    low = register(world.sponsor_b, b, "kuaishou", name="某县教育快手")
+    assert world.sponsor_b.post(f"/api/v1/accounts/{low}/stats",
+                                {"as_of": "2026-11-10", "followers": 120, "reads": 30}).status_code == 201
+    assert world.sponsor_b.post(f"/api/v1/accounts/{other_unit}/stats",
+                                {"as_of": "2026-11-10", "followers": 90000}).status_code == 201
+
+    body = world.supervisor.get("/api/v1/supervision/duplicates").get_json()
+    assert body["items"] == [{"unit_id": a, "platform": "wechat", "account_ids": [first, second],
+                              "exception": True, "exception_reason": "政务服务号与订阅号分设"}]
+    reasons = {(s["reason"], tuple(s["account_ids"])) for s in body["similar"]}
+    assert ("similar_name", (first, other_unit)) in reasons
+    assert ("same_verified_subject", (subj1, subj2)) in reasons
+    assert ("low_use", (low,)) in reasons
+    assert body["thresholds"]["followers"] == 500
+    # a renamed account is re-indexed at once
+    with app.app_context():
+        db.session.get(Account, other_unit).name = "某县卫健在线"
+        db.session.commit()
+    body = world.supervisor.get("/api/v1/supervision/duplicates").get_json()
+    assert not any(s["reason"] == "similar_name" for s in body["similar"])
+    # a sponsor sees only its own unit's groups
+    body = world.sponsor_b.get("/api/v1/supervision/duplicates").get_json()
+    assert body["items"] == []
+
+
+# --- summary and trend ------------------------------------------------------------------------------
+
+def test_summary_counts_per_unit(world):
+    a, b = world.unit_a["id"], world.unit_b["id"]
+    x = register(world.sponsor_a, a, "wechat", opened_on="2026-11-02")
+    register(world.sponsor_a, a, "weibo", opened_on="2026-11-02", filed_on="2026-11-03",
+             filing_reference="GX-1")
+    register(world.sponsor_b, b, "wechat", opened_on="2026-11-02")
+    post(world.sponsor_a, x, "2026-11-18T08:00:00+08:00")
+    body = world.supervisor.get("/api/v1/supervision/summary", as_of="2026-11-20").get_json()
+    assert body["accounts"]["active"] == 3
+    assert body["filings"] == {"pending": 0, "overdue": 2, "filed": 1, "late": 0}
+    assert body["filing_rate"] == round(1 / 3, 4)
+    assert (body["dormant"], body["warning"]) == (2, 0)   # both without posts since 11-02
+    per = {u["unit_id"]: u for u in body["units"]}
+    assert per[a]["filings"]["overdue"] == 1 and per[a]["filing_rate"] == 0.5
+    assert per[b]["dormant"] == 1 and per[a]["dormant"] == 1
+    mine = world.sponsor_b.get("/api/v1/supervision/summary", as_of="2026-11-20").get_json()
+    assert [u["unit_id"] for u in mine["units"]] == [b] and mine["accounts"]["active"] == 1
+    weeks = world.supervisor.get("/api/v1/supervision/trend", as_of="2026-11-20",
+                                 weeks=3).get_json()["items"]
+    assert [w["week_end"] for w in weeks] == ["2026-11-06", "2026-11-13", "2026-11-20"]
+    assert weeks[-1]["dormant"] == 2 and weeks[-1]["posts"] == 1
+    assert (weeks[1]["dormant"], weeks[1]["warning"]) == (3, 0)   # 11 days since opening
+    assert (weeks[0]["dormant"], weeks[0]["warning"]) == (0, 0)
