@@ -13,7 +13,6 @@ bare RQ jobs through the same workers calling the same adapter (same HTTP calls,
 code) with no database at all. Never runs in CI; results go in docs/FANOUT.md.
 """
 import argparse
-import base64
 import io
 import os
 import subprocess
@@ -265,9 +264,9 @@ def main():
         results = []
         with app.app_context():
             for name, ids, tokens, accounts, per_article in (
-                    ("(a) 1 article → %d accounts" % args.accounts, ids_a, tokens_a,
+                    (f"(a) 1 article → {args.accounts} accounts", ids_a, tokens_a,
                      accounts_a, None),
-                    ("(b) %d articles → 2 accounts" % args.articles, ids_b, tokens_b,
+                    (f"(b) {args.articles} articles → 2 accounts", ids_b, tokens_b,
                      accounts_b, 2)):
                 weibo_token = dict(zip([a for a, p in accounts if p == "weibo"], tokens))
                 jobs = []

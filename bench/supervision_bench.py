@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/supervision_bench.py            # starts a throwaway PostgreSQL
     BENCH_DATABASE_URL=postgresql://... .venv/bin/python bench/supervision_bench.py
+    BENCH_DATABASE_URL=... .venv/bin/python bench/supervision_bench.py --reuse  # keep the data
+    BENCH_DATABASE_URL=... .venv/bin/python bench/supervision_bench.py --reuse --rebuild
+        # keep the generated rows, recompute every derived figure set-based
 
 Generates the data with generate_series (the derived figures — update gaps, first update day,
 daily per-unit counts, name index — are then rebuilt set-based, as `flask supervision rebuild`
@@ -24,6 +27,8 @@ ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "100000"))
 POSTS_PER_ACCOUNT = int(os.environ.get("BENCH_POSTS_PER_ACCOUNT", "50"))
 UNITS = ACCOUNTS // 5
 RUNS = 7
+REUSE = "--reuse" in sys.argv       # skip generation when data of this size is there
+REBUILD = "--rebuild" in sys.argv   # with --reuse: recompute the derived figures anyway
 
 
 def timed(fn, runs=RUNS):
@@ -34,6 +39,70 @@ def timed(fn, runs=RUNS):
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples), max(samples)
+
+
+def generate(s, text):
+    t0 = time.perf_counter()
+    s.execute(text("""INSERT INTO units (id, name, contacts, created_at)
+        SELECT u, '某县单位' || u, '[]', now() FROM generate_series(1, :n) u"""), {"n": UNITS})
+    # A unit's name: four pseudo-random characters; one unit in 500 copies its
+    # neighbour's name (near-same names across units).
+    platforms = "ARRAY['wechat','weibo','douyin','kuaishou','toutiao']"
+    s.execute(text(f"""INSERT INTO accounts (id, unit_id, platform, name, handle, status,
+            opened_on, staff, created_at, updated_at, verified_subject, followers, reads, stats_on)
+        SELECT a, (a - 1) / 5 + 1, ({platforms})[(a - 1) % 5 + 1],
+               '某县' || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 7919) % 20000)::int)
+                      || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 104729) % 20000)::int)
+                      || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 1299709) % 20000)::int)
+                      || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 15485863) % 20000)::int)
+                      || '局' || (CASE WHEN a % 3 = 0 THEN '发布' ELSE '在线' END),
+               'h' || a,
+               CASE WHEN a % 50 = 0 THEN 'closed' WHEN a % 97 = 0 THEN 'deregistered' ELSE 'active' END,
+               current_date - 400 + (a % 30), '[]', now(), now(),
+               '某县单位' || ((a - 1) / 5 + 1), (a * 7919) % 20000, (a::bigint * 104729) % 50000,
+               current_date - 10
+        FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
+    s.execute(text("""INSERT INTO account_events (id, account_id, kind, event_date, reason, created_at)
+        SELECT a, a, 'open', current_date - 400 + (a % 30), '', now()
+        FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
+    s.execute(text("""INSERT INTO filings (id, account_id, event_id, unit_id, event, event_date,
+            due_on, provisional, filed_on)
+        SELECT a, a, a, (a - 1) / 5 + 1, 'open', current_date - 400 + (a % 30),
+               current_date - 393 + (a % 30), false,
+               CASE WHEN a % 10 = 0 THEN NULL WHEN a % 10 = 1 THEN current_date - 380
+                    ELSE current_date - 398 + (a % 30) END
+        FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
+    # Four in five accounts post over the last 180 days (every 3.6 days on average, at
+    # random: about one stretch in nine reaches 8 days); one in five stopped 5-65 days ago.
+    s.execute(text("""INSERT INTO posts (account_id, published_at, title, source, created_at)
+        SELECT a, now() - ((CASE WHEN a % 5 = 0 THEN (a % 60) + 5 ELSE 0 END)
+                           + random() * (180 - (CASE WHEN a % 5 = 0 THEN (a % 60) + 5 ELSE 0 END)))
+                          * interval '1 day', 'p', 'bench', now()
+        FROM generate_series(1, :n) a, generate_series(1, :k) i"""),
+              {"n": ACCOUNTS, "k": POSTS_PER_ACCOUNT})
+    for table in ("units", "accounts", "account_events", "filings"):
+        s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                       f"(SELECT max(id) FROM {table}))"))
+    s.commit()
+    return time.perf_counter() - t0
+
+
+def derive(s, text, generated_in):
+    t1 = time.perf_counter()
+    from registry.supervision.services import rebuild_all, refresh_name_index
+
+    gaps = rebuild_all()
+    s.commit()
+    t2 = time.perf_counter()
+    refresh_name_index()
+    s.commit()
+    t3 = time.perf_counter()
+    s.execute(text("ANALYZE"))
+    s.commit()
+    posts = s.scalar(text("SELECT count(*) FROM posts"))
+    print(f"data: {UNITS} units, {ACCOUNTS} accounts, {posts} posts "
+          f"generated in {generated_in:.1f}s; derived figures rebuilt in {t2 - t1:.1f}s "
+          f"({gaps} gap rows); name index in {t3 - t2:.1f}s")
 
 
 def main():
@@ -59,71 +128,27 @@ def main():
                       "INSTANCE_PATH": tempfile.mkdtemp(prefix="svbench-instance-")})
     try:
         with app.app_context():
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
-            upgrade(revision="heads")
-            t0 = time.perf_counter()
             s = db.session
-            s.execute(text("""INSERT INTO units (id, name, contacts, created_at)
-                SELECT u, '某县单位' || u, '[]', now() FROM generate_series(1, :n) u"""), {"n": UNITS})
-            # A unit's name: four pseudo-random characters; one unit in 500 copies its
-            # neighbour's name (near-same names across units).
-            platforms = "ARRAY['wechat','weibo','douyin','kuaishou','toutiao']"
-            s.execute(text(f"""INSERT INTO accounts (id, unit_id, platform, name, handle, status,
-                    opened_on, staff, created_at, updated_at, verified_subject, followers, reads, stats_on)
-                SELECT a, (a - 1) / 5 + 1, ({platforms})[(a - 1) % 5 + 1],
-                       '某县' || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 7919) % 20000)::int)
-                              || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 104729) % 20000)::int)
-                              || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 1299709) % 20000)::int)
-                              || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 15485863) % 20000)::int)
-                              || '局' || (CASE WHEN a % 3 = 0 THEN '发布' ELSE '在线' END),
-                       'h' || a,
-                       CASE WHEN a % 50 = 0 THEN 'closed' WHEN a % 97 = 0 THEN 'deregistered' ELSE 'active' END,
-                       current_date - 400 + (a % 30), '[]', now(), now(),
-                       '某县单位' || ((a - 1) / 5 + 1), (a * 7919) % 20000, (a::bigint * 104729) % 50000,
-                       current_date - 10
-                FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
-            s.execute(text("""INSERT INTO account_events (id, account_id, kind, event_date, reason, created_at)
-                SELECT a, a, 'open', current_date - 400 + (a % 30), '', now()
-                FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
-            s.execute(text("""INSERT INTO filings (id, account_id, event_id, unit_id, event, event_date,
-                    due_on, provisional, filed_on)
-                SELECT a, a, a, (a - 1) / 5 + 1, 'open', current_date - 400 + (a % 30),
-                       current_date - 393 + (a % 30), false,
-                       CASE WHEN a % 10 = 0 THEN NULL WHEN a % 10 = 1 THEN current_date - 380
-                            ELSE current_date - 398 + (a % 30) END
-                FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
-            # Four in five accounts post over the last 180 days (every 3.6 days on average, at
-            # random: about one stretch in nine reaches 8 days); one in five stopped 5-65 days ago.
-            s.execute(text("""INSERT INTO posts (account_id, published_at, title, source, created_at)
-                SELECT a, now() - ((CASE WHEN a % 5 = 0 THEN (a % 60) + 5 ELSE 0 END)
-                                   + random() * (180 - (CASE WHEN a % 5 = 0 THEN (a % 60) + 5 ELSE 0 END)))
-                                  * interval '1 day', 'p', 'bench', now()
-                FROM generate_series(1, :n) a, generate_series(1, :k) i"""),
-                      {"n": ACCOUNTS, "k": POSTS_PER_ACCOUNT})
-            for table in ("units", "accounts", "account_events", "filings"):
-                s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                               f"(SELECT max(id) FROM {table}))"))
-            s.commit()
-            t1 = time.perf_counter()
-            from registry.supervision.services import rebuild_all, refresh_name_index
-
-            gaps = rebuild_all()
-            s.commit()
-            t2 = time.perf_counter()
-            refresh_name_index()
-            s.commit()
-            t3 = time.perf_counter()
-            s.execute(text("ANALYZE"))
-            s.commit()
-            posts = s.scalar(text("SELECT count(*) FROM posts"))
-            print(f"data: {UNITS} units, {ACCOUNTS} accounts, {posts} posts "
-                  f"generated in {t1 - t0:.1f}s; derived figures rebuilt in {t2 - t1:.1f}s "
-                  f"({gaps} gap rows); name index in {t3 - t2:.1f}s")
-            s.add(User(username="sup", password_hash=hash_password("Bench-2026"),
-                       roles=["supervisor"], active=True, session_version=1))
-            s.add(User(username="spon", password_hash=hash_password("Bench-2026"),
-                       roles=["sponsor"], unit_id=777, active=True, session_version=1))
+            present = 0
+            if REUSE and s.scalar(text("SELECT to_regclass('public.accounts') IS NOT NULL")):
+                present = s.scalar(text("SELECT count(*) FROM accounts"))
+            s.rollback()
+            if present == ACCOUNTS:
+                upgrade(revision="heads")
+                print(f"reusing the {ACCOUNTS} accounts already in the database")
+                if REBUILD:
+                    derive(s, text, 0.0)
+            else:
+                s.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                s.commit()
+                upgrade(revision="heads")
+                derive(s, text, generate(s, text))
+            users = {"sup": {"roles": ["supervisor"]}, "spon": {"roles": ["sponsor"], "unit_id": 777},
+                     "adm": {"roles": ["admin"]}}
+            for name, fields in users.items():
+                if s.scalar(select(User).where(User.username == name)) is None:
+                    s.add(User(username=name, password_hash=hash_password("Bench-2026"),
+                               active=True, session_version=1, **fields))
             s.commit()
 
             client = app.test_client()
@@ -158,13 +183,23 @@ def main():
                 f"GET /supervision/dormant?include=warning&as_of={past}": lambda: get(
                     f"/api/v1/supervision/dormant?include=warning&as_of={past}", sup),
                 "GET /supervision/duplicates": lambda: get("/api/v1/supervision/duplicates", sup),
-                "GET /supervision/summary (all units)": lambda: get(
+                "GET /supervision/summary (all units: totals + first 50)": lambda: get(
                     "/api/v1/supervision/summary", sup),
+                "GET /supervision/summary?limit=500 (totals + 500 units)": lambda: get(
+                    "/api/v1/supervision/summary?limit=500", sup),
+                f"GET /supervision/summary?as_of={past}": lambda: get(
+                    f"/api/v1/supervision/summary?as_of={past}", sup),
                 "GET /supervision/summary (a sponsor's unit)": lambda: get(
                     "/api/v1/supervision/summary", spon),
                 "GET /supervision/trend (12 weeks)": lambda: get("/api/v1/supervision/trend", sup),
+                f"GET /supervision/trend?as_of={past}": lambda: get(
+                    f"/api/v1/supervision/trend?as_of={past}", sup),
                 "GET /supervision (dashboard page: summary + 12-week trend)": lambda: get(
                     "/supervision", c=page),
+                f"GET /supervision?as_of={past} (dashboard, 90 days back)": lambda: get(
+                    f"/supervision?as_of={past}", c=page),
+                "GET /supervision?page=40 (dashboard, page 40 of the units)": lambda: get(
+                    "/supervision?page=40", c=page),
             }
             total = get("/api/v1/supervision/dormant?include=warning", sup).get_json()["total"]
             dup = get("/api/v1/supervision/duplicates", sup).get_json()
@@ -198,10 +233,7 @@ def main():
             from registry import services as registry_services
             from registry.models import Account
 
-            admin = User(username="adm", password_hash="x", roles=["admin"], active=True,
-                         session_version=1)
-            s.add(admin)
-            s.commit()
+            admin = s.scalar(select(User).where(User.username == "adm"))
             account = s.get(Account, ACCOUNTS // 2 + 1)
 
             def one_post():

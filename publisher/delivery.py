@@ -36,7 +36,7 @@ ACTIVE = ("queued", "sending", "retrying", "unconfirmed")
 WITHDRAWABLE_ARTICLES = ("approved", "publishing", "published", "partially_published", "failed")
 DELIVER_JOB = "publisher.jobs.deliver"
 WITHDRAW_JOB = "publisher.jobs.withdraw"
-_SECRETS = re.compile(r"((?:access_token|secret|appsecret|app_secret)=)[^&\s'\"]+", re.I)
+_SECRETS = re.compile(r"((?:access_token|secret|appsecret|app_secret)=)[^&\s'\"]+", re.IGNORECASE)
 
 
 class LeaseLost(Exception):
@@ -111,13 +111,15 @@ def dispatch(ids, *, job: str = DELIVER_JOB) -> int:
         try:
             if delivery_id in scheduled:
                 # Without a scheduler (eager, embedded) nothing is queued: the sweep sends it.
-                if enqueue_at(due[delivery_id], job, delivery_id, queue="deliveries") is None:
+                # RQ's scheduler keeps whole seconds: a second later, so the job finds it due.
+                when = due[delivery_id] + timedelta(seconds=1)
+                if enqueue_at(when, job, delivery_id, queue="deliveries") is None:
                     unmark.append(delivery_id)
                     continue
             else:
                 enqueue(job, delivery_id, queue="deliveries")
             done += 1
-        except Exception as exc:  # Redis down: the row stays as it is; the sweep sends it
+        except Exception as exc:  # noqa: BLE001 - Redis down: the row stays; the sweep sends it
             log.warning("could not enqueue %s for deliveries %s..: %s; the sweep will retry",
                         job, ids[position:position + 5], scrub(str(exc)))
             unmark.extend(ids[position:])
@@ -273,7 +275,7 @@ def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
                 credentials=None)
     try:
         work.credentials = _credentials(delivery.account_id)
-    except Exception:  # a changed SECRET_KEY: say so without quoting anything
+    except Exception:  # noqa: BLE001 - a changed SECRET_KEY: say so, quoting nothing
         work.refusal = "无法解密账号凭据（密钥已更换？），请主办单位重新设置凭据"
     if work.credentials is None and work.refusal is None and (
             not withdrawing or previous not in ("queued", "retrying", "failed")):
@@ -363,12 +365,17 @@ def send(delivery_id: int) -> str:
 
     work = _claim(delivery_id, withdrawing=False)
     if work is None:
-        # Not ours to send; perhaps a withdrawal waits for the row.
-        pending = db.session.scalar(select(Delivery.withdraw_state)
-                                    .where(Delivery.id == delivery_id))
+        # Not ours to send: a withdrawal waits for the row, or it is not due yet.
+        row = db.session.execute(select(Delivery.withdraw_state, Delivery.status,
+                                        Delivery.next_attempt_at)
+                                 .where(Delivery.id == delivery_id)).first()
         db.session.rollback()
-        if pending == "pending":
+        if row is not None and row.withdraw_state == "pending":
             return withdraw(delivery_id)
+        if (row is not None and row.withdraw_state is None and row.status in SENDABLE
+                and row.next_attempt_at is not None and row.next_attempt_at > utcnow()):
+            dispatch([delivery_id])  # too early (a clock or a scheduler's rounding): later
+            return "not_due"
         return "skipped"
     next_at = None
     try:
@@ -412,7 +419,19 @@ def send(delivery_id: int) -> str:
             _settle(work, "unconfirmed", None, next_at=next_at,
                     text=f"发送时出现内部错误，将先向平台核实再重试：{scrub(type(exc).__name__)}")
             raise
-        _sent(work, result)
+        try:
+            _sent(work, result)
+        except LeaseLost:
+            raise
+        except Exception:
+            # Published, but recording it failed (the database): mark it so the next job
+            # takes the ids saved on the row (find_existing answers from them) and records it.
+            log.exception("delivery %s: sent but not recorded", delivery_id)
+            db.session.rollback()
+            next_at = utcnow() + timedelta(seconds=backoff(_auto_attempts(work)))
+            _settle(work, "unconfirmed", None, next_at=next_at,
+                    text="平台已接收，但记录发布结果时出错，将自动核实后补记")
+            raise
         return "sent"
     except LeaseLost:
         db.session.rollback()
@@ -727,7 +746,7 @@ def queue_overview() -> dict:
                     "successful": getattr(w, "successful_job_count", None),
                     "failed": getattr(w, "failed_job_count", None)}
                    for w in Worker.all(connection=redis)]
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the page shows Redis as unavailable
         return {"mode": "redis", "error": scrub(str(exc))[:300], "queues": [], "workers": []}
     return {"mode": "redis", "queues": queues, "workers": workers}
 

@@ -28,8 +28,8 @@ from registry.models import Account
 from . import checks
 from .models import (
     EDITABLE_STATUSES,
-    REFIXABLE_STATUSES,
     PUBLISHABLE_PLATFORMS,
+    REFIXABLE_STATUSES,
     TERM_LISTS,
     Article,
     ArticleImage,

@@ -827,6 +827,9 @@ def _write(actor, plan: _Plan, filename: str) -> tuple[int, int]:
             "verification_expires_on": row.verification_expires_on, "office": row.office,
             "staff": row.staff, "last_post_at": None, "created_at": now, "updated_at": now})
     account_ids = _returning_ids(Account, accounts)
+    from .supervision.services import accounts_created
+
+    accounts_created(account_ids)  # rule 5's band-entry days (supervision)
     actor_id = getattr(actor, "id", None)
     event_ids = _returning_ids(AccountEvent, [
         {"account_id": account_id, "kind": "open", "event_date": values["opened_on"],

@@ -48,7 +48,7 @@ class Workers:
 
 
 @pytest.fixture
-def live(app, world, login, database_url, redis_service, standin):
+def live(app, world, login, database_url, redis_service, standin):  # noqa: F811
     from redis import Redis
 
     Redis.from_url(redis_service.url).flushdb()
@@ -77,7 +77,9 @@ def wait_for(predicate, timeout=15.0, what="condition"):
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    rows = db.session.execute(select(Delivery.id, Delivery.status, Delivery.attempts,
+                                     Delivery.last_error, Delivery.next_attempt_at)).all()
+    raise AssertionError(f"timed out waiting for {what}: {rows}")
 
 
 def statuses(article_id):

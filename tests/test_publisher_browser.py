@@ -32,8 +32,11 @@ def live_server(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("publisher-browser") / "govmedia.sqlite3"
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-                      "SECRET_KEY": "browser-test-secret", "QUEUE_EAGER": True,
-                      "REDIS_URL": None, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "SECRET_KEY": "browser-test-secret", "QUEUE_EAGER": False,
+                      # no worker here: sign-off leaves its deliveries queued (the enqueue to
+                      # this unreachable Redis fails; tests/test_fanout*.py send them)
+                      "REDIS_URL": "redis://127.0.0.1:9/0",
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
                       "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance"))})
     with app.app_context():
         upgrade(revision="heads")
@@ -163,7 +166,7 @@ def test_one_article_through_drafter_reviewer_and_signer(live_server, tmp_path):
             expect(page.locator("#review h2")).to_have_text("三审（签发）")
             page.click("#approve")
             expect(page.locator("h1 .badge")).to_have_text("已通过")
-            expect(page.locator("#deliveries li")).to_have_count(2)
+            expect(page.locator("#delivery-table tbody tr")).to_have_count(2)
             expect(page.locator("#deliveries")).to_contain_text("排队待发")
             expect(page.locator("#reviews tbody tr")).to_have_count(3)
             expect(page.locator("#history")).to_contain_text("签发")

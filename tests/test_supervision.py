@@ -11,7 +11,7 @@ from govmedia.types import SHANGHAI
 from registry import services as registry_services
 from registry.models import Account
 from registry.supervision import services as sv
-from registry.supervision.models import UpdateGap
+from registry.supervision.models import DayTotal, UpdateGap
 
 
 def register(api, unit_id, platform="wechat", handle=None, name="某县发布", opened_on="2026-11-02",
@@ -132,6 +132,13 @@ def test_set_based_rule_agrees_with_per_account_rule(app, world):
                      {"kind": "close", "event_date": "2026-11-01", "reason": "x"})
     world.admin.post(f"/api/v1/accounts/{closing}/events",
                      {"kind": "reopen", "event_date": "2026-11-20", "reason": "x"})
+    # one stays closed (never counts), one is reopened before any post of its own
+    world.admin.post(f"/api/v1/accounts/{ids[5]}/events",
+                     {"kind": "close", "event_date": "2026-10-20", "reason": "x"})
+    world.admin.post(f"/api/v1/accounts/{ids[6]}/events",
+                     {"kind": "close", "event_date": "2026-10-25", "reason": "x"})
+    world.admin.post(f"/api/v1/accounts/{ids[6]}/events",
+                     {"kind": "reopen", "event_date": "2026-10-28", "reason": "x"})
     accounts = db.session.scalars(select(Account)).all()
     for offset in range(0, 100, 3):
         as_of = date(2026, 9, 1) + timedelta(days=offset)
@@ -150,20 +157,31 @@ def test_set_based_rule_agrees_with_per_account_rule(app, world):
         counts = sv.band_counts(as_of, None)
         assert sum(c["dormant"] for c in counts.values()) == sum(
             1 for e in expected if e[3] == "dormant")
+        # the all-units totals from the band-entry days (prefix sums) agree too
+        n_dormant = sum(1 for e in expected if e[3] == "dormant")
+        assert sv.band_totals([as_of]) == [(n_dormant, len(expected))], as_of
+        body = sv.summary(actor, as_of, limit=2)
+        assert (body["dormant"], body["warning"]) == (n_dormant, len(expected) - n_dormant)
+        assert body["units_total"] == len(units) + 1 and len(body["units"]) == 2
     # the week-by-week counts (one pass) equal the per-day rule at every week-end
     ends = [date(2026, 9, 3) + timedelta(days=7 * k) for k in range(14)]
     weekly = sv._weekly_bands(ends, None)
+    assert sv.band_totals(ends) == weekly
     for (dormant, banded), t in zip(weekly, ends):
         states = [registry_services.dormancy(a, t)["band"] for a in accounts]
         assert (dormant, banded) == (states.count("dormant"),
                                      states.count("dormant") + states.count("warning")), t
-    # the derived gaps equal a rebuild from scratch
-    before = sorted((g.account_id, g.start_day, g.end_day)
-                    for g in db.session.scalars(select(UpdateGap)))
+    # the derived gaps and band-entry days equal a rebuild from scratch
+    def derived():
+        gaps = sorted((g.account_id, g.start_day, g.end_day)
+                      for g in db.session.scalars(select(UpdateGap)))
+        days = sorted((d.day, d.band, d.dormant, d.posts)
+                      for d in db.session.scalars(select(DayTotal)) if d.band or d.dormant or d.posts)
+        return gaps, days
+
+    before = derived()
     sv.rebuild_all()
-    after = sorted((g.account_id, g.start_day, g.end_day)
-                   for g in db.session.scalars(select(UpdateGap)))
-    assert before == after and before
+    assert before == derived() and before[0] and before[1]
 
 
 # --- duplicates -------------------------------------------------------------------------------------
@@ -208,6 +226,22 @@ def test_duplicates_contract(world, app):
     # a sponsor sees only its own unit's groups
     body = world.sponsor_b.get("/api/v1/supervision/duplicates").get_json()
     assert body["items"] == []
+    # an ORM rename is re-indexed in its own flush, before any read
+    with app.app_context():
+        from registry.supervision.models import NameKey
+
+        db.session.get(Account, first).name = "某县卫健发布"
+        db.session.commit()
+        assert db.session.get(NameKey, first).key == "某县卫健"
+        # an account written by a Core insert (the inventory import) is indexed at the next read
+        row = {c: getattr(db.session.get(Account, other_unit), c)
+               for c in ("unit_id", "platform", "status", "opened_on", "staff")}
+        new_id = db.session.execute(Account.__table__.insert().values(
+            **row, name="某县卫健 在线", handle="gh_core00000001")).inserted_primary_key[0]
+        db.session.commit()
+    body = world.supervisor.get("/api/v1/supervision/duplicates").get_json()
+    assert ("similar_name", sorted([first, new_id])) in [
+        (s["reason"], s["account_ids"]) for s in body["similar"]]
 
 
 # --- summary and trend ------------------------------------------------------------------------------

@@ -269,3 +269,41 @@ def test_pages_render_for_supervisor_and_sponsor(app, world, client):
     assert 'id="notification-badge"' in client.get("/notifications").get_data(as_text=True)
     assert client.get("/supervision/reports").status_code == 403   # sponsors: no reports
     assert client.get("/supervision/post-logs").status_code == 200
+
+
+def test_inventory_import_keeps_day_totals(world):
+    """The inventory import's bulk (Core) path adds the new accounts' band-entry days: the
+    totals equal a rebuild and the per-account rule."""
+    from govmedia.models import User
+    from registry import importer
+    from registry.models import Account
+    from registry import services as registry_services
+    from registry.supervision import services as sv
+    from registry.supervision.models import DayTotal
+
+    headers = ["主办单位", "平台", "账号名称", "账号ID", "开设日期", "管理科室", "管理人员"]
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    for i, (platform, handle) in enumerate([("微信公众号", "gh_0123456789ab"),
+                                            ("新浪微博", "5550001"), ("抖音", "dy_1")]):
+        writer.writerow(["某县人民政府办公室", platform, "某县发布", handle,
+                         f"2026-10-0{i + 1}", "办公室信息科", "张三/13800000000/管理员"])
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    result = importer.import_inventory(admin, "inventory.csv",
+                                       buffer.getvalue().encode("utf-8-sig"))
+    assert result.errors == [] and result.created == 3
+    db.session.commit()
+    accounts = db.session.scalars(select(Account)).all()
+    for as_of in (date(2026, 10, 9), date(2026, 10, 12), date(2026, 11, 20)):
+        states = [registry_services.dormancy(a, as_of)["band"] for a in accounts]
+        assert sv.band_totals([as_of]) == [(states.count("dormant"),
+                                            states.count("dormant") + states.count("warning"))]
+
+    def totals():
+        return sorted((d.day, d.band, d.dormant, d.posts)
+                      for d in db.session.scalars(select(DayTotal)) if d.band or d.dormant)
+
+    before = totals()
+    sv.rebuild_all()
+    assert totals() == before and before

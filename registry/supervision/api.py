@@ -86,11 +86,15 @@ def duplicates():
 
 @bp.get("/supervision/summary")
 @documented("Accounts by status, filings by status, filing rate, dormant and warning counts; "
-            "in all and per unit", tag="supervision",
-            query={"as_of": "string", "unit_id": "integer"},
+            "totals over every unit in sight, and per unit one page of units by id "
+            "(limit default 50, max 500; units_total)", tag="supervision",
+            query={"as_of": "string", "unit_id": "integer", "limit": "integer",
+                   "offset": "integer"},
             responses={200: "summary", 403: "forbidden"})
 def summary():
-    return jsonify(services.summary(api_user(), query_as_of(), unit_id=query_int("unit_id")))
+    limit, offset = page_params()
+    return jsonify(services.summary(api_user(), query_as_of(), unit_id=query_int("unit_id"),
+                                    limit=limit, offset=offset))
 
 
 @bp.get("/supervision/trend")

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from govmedia.extensions import db
 from govmedia.types import UTCDateTime, utcnow
 
+from ..models import Account
+
 RECTIFICATION_STATUSES = ("open", "answered", "closed")
 
 
@@ -139,3 +141,26 @@ class NotificationAddress(db.Model):
     __tablename__ = "notification_addresses"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
+
+
+class DayTotal(db.Model):
+    """Figures over all units per Asia/Shanghai day, kept current as data arrives.
+
+    `band` (`dormant`) is rule 5 as a difference array: how many accounts enter the band of 7+
+    (11+) days without an update on `day` minus how many leave it (an update); the number in the
+    band as of T is the sum over days <= T — a few hundred rows, whatever the number of
+    accounts. Kept by every write that changes an account's update days, opening or reopening
+    (posts, post logs, registration, events, the inventory import) for active accounts; an
+    account that becomes active or stops being so adds or removes its marks (an ORM event on
+    Account.status, applied in the same flush). `posts`: posts on the day, UnitDay summed.
+    """
+
+    __tablename__ = "supervision_day_totals"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, default=0)
+    dormant: Mapped[int] = mapped_column(Integer, default=0)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Rule 5 for accounts without a post as of T: "first_post_on IS NULL OR > T" from an index.
+Index("ix_accounts_first_post_on", Account.first_post_on)

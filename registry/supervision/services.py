@@ -7,11 +7,14 @@ test suite checks the two agree on random data.
 """
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from flask import current_app
-from sqlalchemy import Date, and_, case, delete, func, literal, or_, select, type_coerce
+from flask import current_app, g, has_request_context
+from sqlalchemy import Date, and_, case, delete, event, func, literal, or_, select, type_coerce
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
 
 from govmedia import audit
 from govmedia.auth import require_roles, require_unit_access, visible_unit_ids
@@ -22,7 +25,7 @@ from govmedia.types import shanghai_date, today_shanghai
 
 from ..models import COUNTED_STATUSES, STATUSES, Account, Filing, PlatformException, Post, Unit
 from ..services import DORMANT_AFTER_DAYS, WARNING_FROM_DAYS, filing_status_clause
-from .models import NameKey, NamePair, Rectification, UnitDay, UpdateGap
+from .models import DayTotal, NameKey, NamePair, Rectification, UnitDay, UpdateGap
 
 # A stretch between two updates reaches the warning band only if it lasts this many days.
 GAP_KEPT_FROM = WARNING_FROM_DAYS + 1
@@ -73,8 +76,145 @@ def gaps_from_days(days) -> list[tuple[date, date | None]]:
     return rows
 
 
+def band_marks(stretches, first_post, opened, reopened) -> Counter:
+    """Rule 5 for one account as a difference array: {day: (band, dormant)} entries and exits.
+
+    The update days as of T are the post days, the opening and the reopening day; `last` is the
+    latest on or before T, and the account is in the band from last + 7 (dormant from last + 11)
+    until the next update day. `stretches` are the kept gaps (start, end|None) — every stretch
+    of 8 days or more between post days, plus the open one — and `first_post` the first post
+    day: splitting them at the opening/reopening days gives every stretch that can reach the
+    band. Status is not looked at (the reader subtracts accounts that are not active)."""
+    extra = sorted({d for d in (opened, reopened) if d is not None})
+    pieces = []
+    for start, end in stretches:
+        cuts = [d for d in extra if d > start and (end is None or d < end)]
+        points = [start, *cuts]
+        pieces += list(zip(points, points[1:] + [end]))
+    before = [d for d in extra if first_post is None or d < first_post]
+    if before:
+        pieces += list(zip(before, before[1:] + [first_post]))
+    marks = Counter()
+    for start, end in pieces:
+        for offset, key in ((WARNING_FROM_DAYS, 0), (DORMANT_AFTER_DAYS + 1, 1)):
+            enter = start + timedelta(days=offset)
+            if end is None or enter < end:
+                marks[(enter, key)] += 1
+                if end is not None:
+                    marks[(end, key)] -= 1
+    return marks
+
+
+def _apply_marks(delta: Counter, connection=None) -> None:
+    """Add a difference of marks to supervision_day_totals (an upsert: concurrent writers add up)."""
+    per_day = defaultdict(lambda: [0, 0])
+    for (day, key), n in delta.items():
+        if n:
+            per_day[day][key] += n
+    conn = connection if connection is not None else db.session
+    dialect = conn.get_bind().dialect.name if connection is None else conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    for day in sorted(per_day):
+        band, dormant = per_day[day]
+        if not band and not dormant:
+            continue
+        stmt = insert(DayTotal).values(day=day, band=band, dormant=dormant, posts=0)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["day"], set_={
+            "band": DayTotal.band + band, "dormant": DayTotal.dormant + dormant}))
+
+
+def _account_marks(ids, connection=None) -> Counter:
+    """The marks of these accounts from their current gaps, first post, opening and reopening
+    (none for an account that is not active now: it never counts)."""
+    conn = connection if connection is not None else db.session
+    stretches = defaultdict(list)
+    for account_id, start, end in conn.execute(
+            select(UpdateGap.account_id, UpdateGap.start_day, UpdateGap.end_day)
+            .where(UpdateGap.account_id.in_(ids))):
+        stretches[account_id].append((start, end))
+    total = Counter()
+    for account_id, first, opened, reopened in conn.execute(
+            select(Account.id, Account.first_post_on, Account.opened_on, Account.reopened_on)
+            .where(Account.id.in_(ids), Account.status == "active")):
+        total.update(band_marks(stretches.get(account_id, ()), first, opened, reopened))
+    return total
+
+
+# A new account adds its marks, and an account that becomes active (reopened, restored) or
+# stops being active (closed, deregistering, ...) adds or removes them: every ORM insert and
+# every ORM change of Account.status, whoever makes it (registry, notices), is seen here and
+# applied in the same flush. Core inserts (the inventory import) call accounts_created.
+_STATUS_KEY = "supervision_status_changes"
+
+
+def _original(field):
+    def remember(target, _value, oldvalue, _initiator):
+        session = object_session(target)
+        if session is None or target.id is None or oldvalue in (NO_VALUE, NEVER_SET):
+            return
+        session.info.setdefault(_STATUS_KEY, {}).setdefault(target.id, {}).setdefault(
+            field, oldvalue)
+    return remember
+
+
+event.listen(Account.status, "set", _original("status"), active_history=True)
+event.listen(Account.reopened_on, "set", _original("reopened_on"), active_history=True)
+_NEW_KEY = "supervision_new_accounts"
+
+
+@event.listens_for(Account, "after_insert")
+def _account_inserted(_mapper, _connection, target):
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault(_NEW_KEY, set()).add(target.id)
+
+
+@event.listens_for(Session, "after_flush")
+def _accounts_flushed(session, _context):
+    new = session.info.pop(_NEW_KEY, None)
+    if new:   # a new account counts from its opening day (Core inserts call accounts_created)
+        _apply_marks(_account_marks(sorted(new), session.connection()), session.connection())
+    changes = session.info.pop(_STATUS_KEY, None)
+    if not changes:
+        return
+    conn = session.connection()
+    delta = Counter()
+    for account_id, before in changes.items():
+        stretches = [(a, b) for a, b in conn.execute(
+            select(UpdateGap.start_day, UpdateGap.end_day)
+            .where(UpdateGap.account_id == account_id))]
+        row = conn.execute(select(Account.status, Account.first_post_on, Account.opened_on,
+                                  Account.reopened_on).where(Account.id == account_id)).first()
+        if row is None:
+            continue
+        status, first, opened, reopened = row
+        if before.get("status", status) == "active":
+            delta.subtract(band_marks(stretches, first, opened,
+                                      before.get("reopened_on", reopened)))
+        if status == "active":
+            delta.update(band_marks(stretches, first, opened, reopened))
+    _apply_marks(delta, conn)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _status_rolled_back(session, _previous):
+    for key in (_STATUS_KEY, _NAMES_KEY, _NEW_KEY):
+        session.info.pop(key, None)
+
+
+def accounts_created(account_ids) -> None:
+    """Core inserts of accounts (the inventory import's bulk path): add their marks."""
+    ids = sorted(set(account_ids))
+    for start in range(0, len(ids), 500):
+        _apply_marks(_account_marks(ids[start:start + 500]))
+
+
 def refresh_accounts(account_ids) -> None:
-    """Recompute the update gaps and first update day of these accounts from their posts."""
+    """Recompute the update gaps and first update day of these accounts from their posts, and
+    their share of supervision_day_totals."""
     ids = sorted(set(account_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -82,6 +222,9 @@ def refresh_accounts(account_ids) -> None:
             # Two writers of one account's posts must not rebuild its gaps at the same time.
             db.session.execute(select(Account.id).where(Account.id.in_(chunk))
                                .order_by(Account.id).with_for_update())
+        db.session.flush()
+        delta = Counter()
+        delta.subtract(_account_marks(chunk))
         days = defaultdict(set)
         for account_id, published_at in db.session.execute(
                 select(Post.account_id, Post.published_at).where(Post.account_id.in_(chunk))):
@@ -95,6 +238,27 @@ def refresh_accounts(account_ids) -> None:
             first = min(days[account_id]) if days.get(account_id) else None
             db.session.execute(Account.__table__.update().where(Account.id == account_id)
                                .values(first_post_on=first))
+        delta.update(_account_marks(chunk))
+        _apply_marks(delta)
+
+
+def rebuild_day_totals_with(connection) -> None:
+    """Recompute supervision_day_totals from the gaps, the accounts and the daily unit counts
+    (the migration, `flask supervision rebuild`)."""
+    connection.execute(delete(DayTotal))
+    ids = [i for (i,) in connection.execute(select(Account.id).order_by(Account.id))]
+    total = Counter()
+    for start in range(0, len(ids), 5000):
+        total.update(_account_marks(ids[start:start + 5000], connection))
+    _apply_marks(total, connection)
+    for day, n in connection.execute(select(UnitDay.day, func.sum(UnitDay.posts))
+                                     .group_by(UnitDay.day)).all():
+        connection.execute(DayTotal.__table__.update().where(DayTotal.day == day)
+                           .values(posts=int(n)))
+        connection.execute(DayTotal.__table__.insert().from_select(
+            ["day", "band", "dormant", "posts"],
+            select(literal(day, Date), literal(0), literal(0), literal(int(n))).where(
+                ~select(DayTotal.day).where(DayTotal.day == day).exists())))
 
 
 def count_posts(unit_id: int, published: list[datetime]) -> None:
@@ -107,6 +271,9 @@ def count_posts(unit_id: int, published: list[datetime]) -> None:
         stmt = stmt.on_conflict_do_update(index_elements=["unit_id", "day"],
                                           set_={"posts": UnitDay.posts + n})
         db.session.execute(stmt)
+        stmt = _upsert(DayTotal).values(day=day, band=0, dormant=0, posts=n)
+        db.session.execute(stmt.on_conflict_do_update(index_elements=["day"], set_={
+            "posts": DayTotal.posts + n}))
 
 
 def posts_recorded(account: Account, published: list[datetime]) -> None:
@@ -138,6 +305,7 @@ def rebuild_all() -> int:
             INSERT INTO supervision_unit_days (unit_id, day, posts)
             SELECT a.unit_id, (p.published_at AT TIME ZONE 'Asia/Shanghai')::date, count(*)
             FROM posts p JOIN accounts a ON a.id = p.account_id GROUP BY 1, 2"""))
+        rebuild_day_totals_with(db.session.connection())
         return db.session.scalar(select(func.count()).select_from(UpdateGap))
     ids = db.session.scalars(select(Account.id)).all()
     db.session.execute(delete(UnitDay))
@@ -145,6 +313,7 @@ def rebuild_all() -> int:
     for unit_id, published_at in db.session.execute(
             select(Account.unit_id, Post.published_at).join(Account, Account.id == Post.account_id)):
         count_posts(unit_id, [published_at])
+    rebuild_day_totals_with(db.session.connection())
     return len(ids)
 
 
@@ -227,67 +396,156 @@ def _rate(done: int, due: int):
     return round(done / due, 4) if due else None
 
 
-def summary(actor, as_of: date, unit_id: int | None = None) -> dict:
-    """Counts of accounts by status, filings by status, the filing rate, dormant and warning
-    accounts and overdue rectification orders; in all and per unit."""
-    units = _scope(actor, unit_id)
-    unit_query = select(Unit.id, Unit.name).order_by(Unit.id)
-    if units is not None:
-        unit_query = unit_query.where(Unit.id.in_(units))
-    per_unit = {uid: {"unit_id": uid, "unit_name": name,
-                      "accounts": {s: 0 for s in STATUSES},
-                      "filings": {s: 0 for s in ("pending", "overdue", "filed", "late")},
-                      "dormant": 0, "warning": 0, "overdue_rectifications": 0}
-                for uid, name in db.session.execute(unit_query)}
+FILING_STATUSES = ("pending", "overdue", "filed", "late")
 
-    q = select(Account.unit_id, Account.status, func.count()).group_by(Account.unit_id,
-                                                                        Account.status)
-    if units is not None:
-        q = q.where(Account.unit_id.in_(units))
-    for uid, status, n in db.session.execute(q):
-        if uid in per_unit:
+
+def _filing_status(due_on: date, filed_on: date | None, as_of: date) -> str:
+    """Filing.status_on / filing_status_clause, for one (due_on, filed_on) pair."""
+    if filed_on is None or filed_on > as_of:
+        return "pending" if due_on >= as_of else "overdue"
+    return "filed" if filed_on <= due_on else "late"
+
+
+def _filing_counts(days: list[date], units) -> list[dict]:
+    """Filings by status as of each day: one grouping by (due_on, filed_on) — a few thousand
+    distinct pairs — classified in Python, instead of a CASE per status and day over every row."""
+    memo = g.setdefault("supervision_filing_pairs", {}) if has_request_context() else {}
+    key = None if units is None else tuple(units)
+    pairs = memo.get(key)
+    if pairs is None:   # one grouping per request (the dashboard asks twice)
+        q = select(Filing.due_on, Filing.filed_on, func.count()).group_by(Filing.due_on,
+                                                                          Filing.filed_on)
+        if units is not None:
+            q = q.where(Filing.unit_id.in_(units))
+        pairs = memo[key] = db.session.execute(q).all()
+    out = []
+    for t in days:
+        counts = dict.fromkeys(FILING_STATUSES, 0)
+        for due_on, filed_on, n in pairs:
+            counts[_filing_status(due_on, filed_on, t)] += n
+        out.append(counts)
+    return out
+
+
+def band_totals(days: list[date]) -> list[tuple[int, int]]:
+    """(dormant, dormant + warning) over all units as of each day: prefix sums of
+    supervision_day_totals (a few hundred rows)."""
+    last = max(days)
+    events = [(day, band, dormant) for day, band, dormant in db.session.execute(
+        select(DayTotal.day, DayTotal.band, DayTotal.dormant).where(DayTotal.day <= last))]
+    events.sort(key=lambda e: e[0])
+    out = {}
+    band = dormant = i = 0
+    for t in sorted(set(days)):
+        while i < len(events) and events[i][0] <= t:
+            band += events[i][1]
+            dormant += events[i][2]
+            i += 1
+        out[t] = (dormant, band)
+    return [out[t] for t in days]
+
+
+def _unit_rows(ids: list[int], as_of: date) -> dict[int, dict]:
+    """Every per-unit figure for these units (a page of them)."""
+    per_unit = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        for uid, name in db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(chunk))):
+            per_unit[uid] = {"unit_id": uid, "unit_name": name,
+                             "accounts": {s: 0 for s in STATUSES},
+                             "filings": dict.fromkeys(FILING_STATUSES, 0),
+                             "dormant": 0, "warning": 0, "overdue_rectifications": 0}
+        for uid, status, n in db.session.execute(
+                select(Account.unit_id, Account.status, func.count())
+                .where(Account.unit_id.in_(chunk)).group_by(Account.unit_id, Account.status)):
             per_unit[uid]["accounts"][status] = n
-
-    statuses = ("pending", "overdue", "filed", "late")
-    q = select(Filing.unit_id, *[func.sum(case((filing_status_clause(s, as_of), 1), else_=0))
-                                 for s in statuses]).group_by(Filing.unit_id)
-    if units is not None:
-        q = q.where(Filing.unit_id.in_(units))
-    for uid, *counts in db.session.execute(q):
-        if uid in per_unit:
-            per_unit[uid]["filings"] = {s: int(n or 0) for s, n in zip(statuses, counts)}
-
-    for uid, counts in band_counts(as_of, units).items():
-        if uid in per_unit:
-            per_unit[uid].update(counts)
-
-    q = select(Rectification.unit_id, func.count()).where(
-        Rectification.status != "closed", Rectification.deadline < as_of).group_by(
-        Rectification.unit_id)
-    if units is not None:
-        q = q.where(Rectification.unit_id.in_(units))
-    for uid, n in db.session.execute(q):
-        if uid in per_unit:
-            per_unit[uid]["overdue_rectifications"] = n
-
-    totals = {"accounts": {s: 0 for s in STATUSES},
-              "filings": {s: 0 for s in statuses}, "dormant": 0, "warning": 0,
-              "overdue_rectifications": 0}
+        for uid, due_on, filed_on, n in db.session.execute(
+                select(Filing.unit_id, Filing.due_on, Filing.filed_on, func.count())
+                .where(Filing.unit_id.in_(chunk))
+                .group_by(Filing.unit_id, Filing.due_on, Filing.filed_on)):
+            if uid in per_unit:
+                per_unit[uid]["filings"][_filing_status(due_on, filed_on, as_of)] += n
+        for uid, counts in band_counts(as_of, chunk).items():
+            if uid in per_unit:
+                per_unit[uid].update(counts)
+        for uid, n in db.session.execute(
+                select(Rectification.unit_id, func.count())
+                .where(Rectification.unit_id.in_(chunk), Rectification.status != "closed",
+                       Rectification.deadline < as_of).group_by(Rectification.unit_id)):
+            if uid in per_unit:
+                per_unit[uid]["overdue_rectifications"] = n
     for row in per_unit.values():
         f = row["filings"]
         row["filing_rate"] = _rate(f["filed"] + f["late"], f["filed"] + f["late"] + f["overdue"])
         row["on_time_rate"] = _rate(f["filed"], f["filed"] + f["late"] + f["overdue"])
-        for s in STATUSES:
-            totals["accounts"][s] += row["accounts"][s]
-        for s in statuses:
-            totals["filings"][s] += f[s]
-        for key in ("dormant", "warning", "overdue_rectifications"):
-            totals[key] += row[key]
+    return per_unit
+
+
+def _worst_first(as_of: date, units, limit: int, offset: int) -> list[int]:
+    """One page of unit ids, worst first (dormant + overdue filings + overdue orders, then
+    warning, then id), ranked in the database: only the page comes back."""
+    band = _band_subquery(as_of, units)
+    dormant_cut = as_of - timedelta(days=DORMANT_AFTER_DAYS + 1)
+    b = (select(band.c.unit_id, func.sum(case((band.c.last <= dormant_cut, 1), else_=0))
+                .label("dormant"), func.count().label("banded"))
+         .group_by(band.c.unit_id).subquery("b"))
+    f = (select(Filing.unit_id, func.count().label("n"))
+         .where(filing_status_clause("overdue", as_of)).group_by(Filing.unit_id).subquery("f"))
+    r = (select(Rectification.unit_id, func.count().label("n"))
+         .where(Rectification.status != "closed", Rectification.deadline < as_of)
+         .group_by(Rectification.unit_id).subquery("r"))
+    dormant = func.coalesce(b.c.dormant, 0)
+    bad = dormant + func.coalesce(f.c.n, 0) + func.coalesce(r.c.n, 0)
+    q = (select(Unit.id).outerjoin(b, b.c.unit_id == Unit.id)
+         .outerjoin(f, f.c.unit_id == Unit.id).outerjoin(r, r.c.unit_id == Unit.id)
+         .order_by(bad.desc(), (func.coalesce(b.c.banded, 0) - dormant).desc(), Unit.id)
+         .limit(limit).offset(offset))
+    if units is not None:
+        q = q.where(Unit.id.in_(units))
+    return list(db.session.scalars(q))
+
+
+def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
+            offset: int = 0, worst_first: bool = False) -> dict:
+    """Counts of accounts by status, filings by status, the filing rate, dormant and warning
+    accounts and overdue rectification orders: totals over every unit in sight, and per unit
+    one page of units (`units_total` of them; by unit id, or worst first)."""
+    units = _scope(actor, unit_id)
+    totals = {"accounts": {s: 0 for s in STATUSES}}
+    q = select(Account.status, func.count()).group_by(Account.status)
+    if units is not None:
+        q = q.where(Account.unit_id.in_(units))
+    for status, n in db.session.execute(q):
+        totals["accounts"][status] = n
+    totals["filings"] = _filing_counts([as_of], units)[0]
+    if units is None:
+        dormant, banded = band_totals([as_of])[0]
+    else:
+        counts = band_counts(as_of, units).values()
+        dormant = sum(c["dormant"] for c in counts)
+        banded = dormant + sum(c["warning"] for c in counts)
+    totals["dormant"], totals["warning"] = dormant, banded - dormant
+    q = select(func.count()).select_from(Rectification).where(
+        Rectification.status != "closed", Rectification.deadline < as_of)
+    if units is not None:
+        q = q.where(Rectification.unit_id.in_(units))
+    totals["overdue_rectifications"] = db.session.scalar(q)
+
+    q = select(Unit.id)
+    if units is not None:
+        q = q.where(Unit.id.in_(units))
+    units_total = db.session.scalar(select(func.count()).select_from(q.subquery()))
+    if worst_first:
+        page = _worst_first(as_of, units, limit, offset)
+    else:
+        page = db.session.scalars(q.order_by(Unit.id).limit(limit).offset(offset)).all()
+    rows = _unit_rows(list(page), as_of)
     f = totals["filings"]
     return {"as_of": as_of.isoformat(), **totals,
             "filing_rate": _rate(f["filed"] + f["late"], f["filed"] + f["late"] + f["overdue"]),
             "on_time_rate": _rate(f["filed"], f["filed"] + f["late"] + f["overdue"]),
-            "filing_target": 1.0, "units": list(per_unit.values())}
+            "filing_target": 1.0, "units_total": units_total, "limit": limit, "offset": offset,
+            "units": [rows[u] for u in page if u in rows]}
 
 
 def _days_since(day_col, origin: date):
@@ -372,28 +630,23 @@ def trend(actor, as_of: date, weeks: int | None = None, unit_id: int | None = No
     units = _scope(actor, unit_id)
     weeks = weeks or setting("SUPERVISION_TREND_WEEKS")
     ends = [as_of - timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
-    counted = _weekly_bands(ends, units)
-    cols = []
-    for t in ends:
-        cols.append(func.sum(case((or_(filing_status_clause("filed", t),
-                                       filing_status_clause("late", t)), 1), else_=0)))
-        cols.append(func.sum(case((filing_status_clause("filed", t), 1), else_=0)))
-        cols.append(func.sum(case((filing_status_clause("overdue", t), 1), else_=0)))
-    q = select(*cols).select_from(Filing)
-    if units is not None:
-        q = q.where(Filing.unit_id.in_(units))
-    filing_row = db.session.execute(q).one()
+    counted = band_totals(ends) if units is None else _weekly_bands(ends, units)
+    filings = _filing_counts(ends, units)
 
-    q = select(UnitDay.day, func.sum(UnitDay.posts)).where(
-        UnitDay.day > ends[0] - timedelta(days=7), UnitDay.day <= as_of).group_by(UnitDay.day)
-    if units is not None:
-        q = q.where(UnitDay.unit_id.in_(units))
+    if units is None:   # the same sums, kept per day over all units
+        q = select(DayTotal.day, DayTotal.posts).where(
+            DayTotal.day > ends[0] - timedelta(days=7), DayTotal.day <= as_of)
+    else:
+        q = select(UnitDay.day, func.sum(UnitDay.posts)).where(
+            UnitDay.day > ends[0] - timedelta(days=7), UnitDay.day <= as_of,
+            UnitDay.unit_id.in_(units)).group_by(UnitDay.day)
     posts_by_day = {day if isinstance(day, date) else date.fromisoformat(day): int(n)
                     for day, n in db.session.execute(q)}
     out = []
     for i, t in enumerate(ends):
         dormant, banded = counted[i]
-        done, on_time, overdue = (int(x or 0) for x in filing_row[3 * i:3 * i + 3])
+        f = filings[i]
+        done, on_time, overdue = f["filed"] + f["late"], f["filed"], f["overdue"]
         out.append({"week_end": t.isoformat(), "dormant": dormant, "warning": banded - dormant,
                     "filing_rate": _rate(done, done + overdue),
                     "on_time_rate": _rate(on_time, done + overdue),
@@ -419,31 +672,45 @@ def name_key(name: str) -> str:
     return stripped if len(stripped) >= 2 else text
 
 
-def refresh_name_index() -> int:
-    """Bring the normalised-name index and the near-same pairs up to date with account names."""
+def refresh_name_index(ids=None, conn=None) -> int:
+    """Bring the normalised-name index and the near-same pairs up to date with account names:
+    for these accounts, or (ids=None) for every account whose name or platform differs from
+    its index row or that has none yet (one anti-join: after a bulk load)."""
     from rapidfuzz import fuzz, process
 
-    stale = db.session.execute(
-        select(Account.id, Account.platform, Account.name)
-        .outerjoin(NameKey, NameKey.account_id == Account.id)
-        .where(or_(NameKey.account_id.is_(None), NameKey.name != Account.name,
-                   NameKey.platform != Account.platform))).all()
+    conn = conn if conn is not None else db.session
+    if ids is None:
+        stale = conn.execute(
+            select(Account.id, Account.platform, Account.name)
+            .outerjoin(NameKey, NameKey.account_id == Account.id)
+            .where(or_(NameKey.account_id.is_(None), NameKey.name != Account.name,
+                       NameKey.platform != Account.platform))).all()
+    else:
+        ids = sorted(set(ids))
+        stale = []
+        for start in range(0, len(ids), 900):
+            stale += conn.execute(select(Account.id, Account.platform, Account.name)
+                                  .where(Account.id.in_(ids[start:start + 900]))).all()
     if not stale:
         return 0
     threshold = setting("SUPERVISION_NAME_SIMILARITY")
     ids = [row[0] for row in stale]
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
-        db.session.execute(delete(NamePair).where(or_(NamePair.low_id.in_(chunk),
-                                                      NamePair.high_id.in_(chunk))))
+        conn.execute(delete(NamePair).where(or_(NamePair.low_id.in_(chunk),
+                                                NamePair.high_id.in_(chunk))))
     rows = [{"account_id": i, "platform": p, "name": n, "key": name_key(n)} for i, p, n in stale]
+    dialect = conn.get_bind().dialect.name if conn is db.session else conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     for start in range(0, len(rows), 1000):
-        stmt = _upsert(NameKey).values(rows[start:start + 1000])
+        stmt = insert(NameKey).values(rows[start:start + 1000])
         stmt = stmt.on_conflict_do_update(index_elements=["account_id"], set_={
             "platform": stmt.excluded.platform, "name": stmt.excluded.name,
             "key": stmt.excluded.key})
-        db.session.execute(stmt)
-    db.session.flush()
+        conn.execute(stmt)
     by_platform = defaultdict(list)
     for row in rows:
         by_platform[row["platform"]].append(row)
@@ -451,8 +718,8 @@ def refresh_name_index() -> int:
     for platform, changed in by_platform.items():
         if platform == "other":
             continue
-        every = db.session.execute(select(NameKey.account_id, NameKey.key)
-                                   .where(NameKey.platform == platform)).all()
+        every = conn.execute(select(NameKey.account_id, NameKey.key)
+                             .where(NameKey.platform == platform)).all()
         all_ids = [a for a, _k in every]
         all_keys = [k for _a, k in every]
         for row in changed:
@@ -463,16 +730,48 @@ def refresh_name_index() -> int:
                     pairs[(min(a, b), max(a, b))] = float(score)
     items = [{"low_id": a, "high_id": b, "score": s} for (a, b), s in pairs.items()]
     for start in range(0, len(items), 1000):
-        stmt = _upsert(NamePair).values(items[start:start + 1000])
-        db.session.execute(stmt.on_conflict_do_nothing(index_elements=["low_id", "high_id"]))
+        stmt = insert(NamePair).values(items[start:start + 1000])
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["low_id", "high_id"]))
     return len(stale)
+
+
+# Names kept current as they change: every ORM insert of an account or change of its name or
+# platform (registration, events, any edit) re-indexes it in the same flush. Accounts written
+# with Core inserts (the inventory import) have no index row yet: the read compares the two
+# row counts (accounts are never deleted) and indexes the missing ones then.
+_NAMES_KEY = "supervision_name_changes"
+
+
+@event.listens_for(Account, "after_insert")
+@event.listens_for(Account, "after_update")
+def _name_written(_mapper, connection, target):
+    state = sa_inspect(target)
+    if state.attrs.name.history.has_changes() or state.attrs.platform.history.has_changes():
+        session = object_session(target)
+        if session is not None:
+            session.info.setdefault(_NAMES_KEY, set()).add(target.id)
+
+
+@event.listens_for(Session, "after_flush")
+def _names_flushed(session, _context):
+    ids = session.info.pop(_NAMES_KEY, None)
+    if ids:
+        refresh_name_index(ids, session.connection())
+
+
+def _names_current() -> None:
+    """Index the accounts that have no index row yet (Core bulk inserts), if any."""
+    accounts = db.session.scalar(select(func.count()).select_from(Account))
+    keys = db.session.scalar(select(func.count()).select_from(NameKey))
+    if accounts != keys:
+        refresh_name_index()
 
 
 def duplicates(actor, unit_id: int | None = None) -> dict:
     """Rule 3: units holding more than one counted account on a platform, and likely
     duplicates: near-same names, one verified subject, low-use clean-up candidates."""
     units = _scope(actor, unit_id)
-    refresh_name_index()
+    _names_current()
     counted = Account.status.in_(COUNTED_STATUSES)
 
     q = (select(Account.unit_id, Account.platform,
@@ -518,10 +817,12 @@ def duplicates(actor, unit_id: int | None = None) -> dict:
                         "score": round(score, 1)})
 
     subject = func.trim(Account.verified_subject)
-    q = (select(Account.platform, subject, func.count(func.distinct(Account.unit_id)))
+    # "more than one unit" as min <> max: a hash aggregate, where count(DISTINCT) sorts.
+    q = (select(Account.platform, subject, func.count())
          .where(counted, Account.platform != "other", Account.verified_subject.is_not(None),
                 subject != "")
-         .group_by(Account.platform, subject).having(func.count(func.distinct(Account.unit_id)) > 1))
+         .group_by(Account.platform, subject)
+         .having(func.min(Account.unit_id) != func.max(Account.unit_id)))
     subject_groups = db.session.execute(q).all()
     for platform, name, _n in subject_groups:
         ids = db.session.execute(select(Account.id, Account.unit_id).where(

@@ -24,6 +24,7 @@ from .postlog import import_post_log
 
 bp = Blueprint("supervision", __name__)
 PER_PAGE = 50
+UNIT_CHOICES_MAX = 300
 
 # Display names of this package's codes, shown through registry.labels.label().
 GROUPS["rectification"] = {"open": N_("Awaiting rectification"), "answered": N_("Answered"),
@@ -84,13 +85,12 @@ def _unit_names(ids) -> dict:
 def dashboard():
     as_of, error = _as_of()
     unit_id = _int_arg("unit_id")
-    summary = services.summary(actor(), as_of, unit_id=unit_id)
-    weeks = services.trend(actor(), as_of, unit_id=unit_id)
-    units = sorted(summary["units"], key=lambda u: (-(u["dormant"] + u["filings"]["overdue"]
-                                                      + u["overdue_rectifications"]),
-                                                     -u["warning"], u["unit_id"]))
     page = _page()
-    pages = max(1, math.ceil(len(units) / PER_PAGE))
+    summary = services.summary(actor(), as_of, unit_id=unit_id, limit=PER_PAGE,
+                               offset=(page - 1) * PER_PAGE, worst_first=True)
+    weeks = services.trend(actor(), as_of, unit_id=unit_id)
+    units = summary["units"]
+    pages = max(1, math.ceil(summary["units_total"] / PER_PAGE))
     chart = {"labels": [w["week_end"] for w in weeks],
              "dormant": [w["dormant"] for w in weeks], "warning": [w["warning"] for w in weeks],
              "filing_rate": [None if w["filing_rate"] is None else round(100 * w["filing_rate"], 1)
@@ -98,10 +98,15 @@ def dashboard():
              "posts": [w["posts"] for w in weeks],
              "names": {"dormant": _("Dormant"), "warning": _("Warning band"),
                        "filing_rate": _("Filing rate (%)"), "posts": _("Updates")}}
-    unit_choices = db.session.execute(select(Unit.id, Unit.name).order_by(Unit.name)).all() \
+    # A drop-down of every unit only while it stays short; otherwise the unit id is typed (the
+    # per-unit table links to each unit's view).
+    unit_choices = db.session.execute(select(Unit.id, Unit.name).order_by(Unit.name)
+                                      .limit(UNIT_CHOICES_MAX + 1)).all() \
         if actor().sees_all_units else []
+    if len(unit_choices) > UNIT_CHOICES_MAX:
+        unit_choices = []
     return render_template("supervision/dashboard.html", summary=summary, weeks=weeks,
-                           units=units[(page - 1) * PER_PAGE:page * PER_PAGE], page=page,
+                           units=units, page=page, unit_input=actor().sees_all_units,
                            pages=pages, as_of=as_of, error=error, unit_id=unit_id,
                            chart_json=json.dumps(chart, ensure_ascii=False),
                            unit_choices=unit_choices)
