@@ -12,6 +12,10 @@ with ``bash scripts/install-system-deps.sh``.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
@@ -55,3 +59,34 @@ def launch_chromium(playwright, **kwargs):
         args=CHROMIUM_ARGS + extra_args,
         **kwargs,
     )
+
+
+@contextmanager
+def live_app(base_dir: Path, seed: Callable[[], None], **config):
+    """The real app on a migrated SQLite file in `base_dir`, seeded by `seed()` (run inside an
+    app and request context, then committed), served by werkzeug in a thread; yields its URL."""
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from govmedia import create_app
+    from govmedia.extensions import db
+
+    settings = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{base_dir / 'govmedia.sqlite3'}",
+                "SECRET_KEY": "browser-test-secret", "QUEUE_EAGER": True, "REDIS_URL": None,
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                "INSTANCE_PATH": str(base_dir / "instance")}
+    settings.update(config)
+    app = create_app(settings)
+    with app.app_context(), app.test_request_context():
+        upgrade()
+        seed()
+        db.session.commit()
+        db.engine.dispose()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

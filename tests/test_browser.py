@@ -1,17 +1,14 @@
 """The real app in a real browser: log in, register an account, meet the one-per-platform
 refusal, switch to English; screenshots on desktop and on a 390 px phone."""
 import re
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium
+    from tests.browser import launch_chromium, live_app
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium
+    from browser import launch_chromium, live_app
 
-from govmedia import create_app
 from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
@@ -24,29 +21,16 @@ PASSWORD = "Browser-2026"
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """create_app on a temporary SQLite file, migrated, served by werkzeug in a thread."""
-    from flask_migrate import upgrade
-
-    path = tmp_path_factory.mktemp("browser") / "govmedia.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-                      "SECRET_KEY": "browser-test-secret", "QUEUE_EAGER": True,
-                      "REDIS_URL": None, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
-    with app.app_context():
-        upgrade()
+    def seed():
         unit = Unit(name="某县人民政府办公室", office="县政府办公室信息科")
         db.session.add(unit)
         db.session.flush()
         db.session.add(User(username="sponsor", password_hash=hash_password(PASSWORD),
                             roles=["sponsor"], unit_id=unit.id, display_name="县政府办 张三",
                             active=True, session_version=1))
-        db.session.commit()
-        db.engine.dispose()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+
+    with live_app(tmp_path_factory.mktemp("browser"), seed) as url:
+        yield url
 
 
 def fill_wechat_account(page, name, handle):

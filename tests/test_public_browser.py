@@ -1,17 +1,14 @@
 """The public lookup and the notices page in headless Debian chromium on a 390×844 phone."""
 import re
-import threading
 from datetime import date
 
 import pytest
-from werkzeug.serving import make_server
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium
+    from tests.browser import launch_chromium, live_app
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium
+    from browser import launch_chromium, live_app
 
-from govmedia import create_app
 from govmedia.extensions import db
 from govmedia.models import User
 from registry import services as registry_services
@@ -24,14 +21,7 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture(scope="module")
 def public_server(tmp_path_factory):
-    from flask_migrate import upgrade
-
-    path = tmp_path_factory.mktemp("public-browser") / "govmedia.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-                      "SECRET_KEY": "browser-test-secret", "QUEUE_EAGER": True,
-                      "REDIS_URL": None, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
-    with app.app_context(), app.test_request_context():
-        upgrade(revision="heads")  # parallel work may add migration branches until merged
+    def seed():
         unit = Unit(name="某县人民政府办公室", office="县政府办公室信息科")
         other = Unit(name="某县教育局")
         db.session.add_all([unit, other])
@@ -55,14 +45,9 @@ def public_server(tmp_path_factory):
             reason_category="merged", successor="微信公众号“某县发布”"))
         registry_services.record_event(admin, accounts[2], EventIn(
             kind="change", event_date=date(2026, 11, 2), changes={"name": "某县教育发布"}))
-        db.session.commit()
-        db.engine.dispose()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+
+    with live_app(tmp_path_factory.mktemp("public-browser"), seed) as url:
+        yield url
 
 
 def test_lookup_and_notices_on_a_phone(public_server, tmp_path):

@@ -3,19 +3,16 @@
 reviewer approves; a signer signs off and the deliveries are queued."""
 import io
 import re
-import threading
 from datetime import date
 
 import pytest
 from PIL import Image
-from werkzeug.serving import make_server
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium
+    from tests.browser import launch_chromium, live_app
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium
+    from browser import launch_chromium, live_app
 
-from govmedia import create_app
 from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
@@ -28,18 +25,7 @@ PASSWORD = "Browser-2026"
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    from flask_migrate import upgrade
-
-    path = tmp_path_factory.mktemp("publisher-browser") / "govmedia.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-                      "SECRET_KEY": "browser-test-secret", "QUEUE_EAGER": False,
-                      # no worker here: sign-off leaves its deliveries queued (the enqueue to
-                      # this unreachable Redis fails; tests/test_fanout*.py send them)
-                      "REDIS_URL": "redis://127.0.0.1:9/0",
-                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance"))})
-    with app.app_context():
-        upgrade(revision="heads")
+    def seed():
         unit = Unit(name="某县人民政府办公室", office="县政府办公室信息科")
         db.session.add(unit)
         db.session.flush()
@@ -53,14 +39,12 @@ def live_server(tmp_path_factory):
             db.session.add(User(username=username, password_hash=hash_password(PASSWORD),
                                 roles=[role], unit_id=unit.id, display_name=name, active=True,
                                 session_version=1))
-        db.session.commit()
-        db.engine.dispose()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+
+    # No worker here: sign-off leaves its deliveries queued (the enqueue to this unreachable
+    # Redis fails; tests/test_fanout*.py send them).
+    with live_app(tmp_path_factory.mktemp("publisher-browser"), seed, QUEUE_EAGER=False,
+                  REDIS_URL="redis://127.0.0.1:9/0") as url:
+        yield url
 
 
 def png_bytes() -> bytes:

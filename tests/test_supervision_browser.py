@@ -3,19 +3,16 @@
 page opens with openpyxl and holds the right rows."""
 import io
 import re
-import threading
 from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
-from werkzeug.serving import make_server
 
 try:
-    from tests.browser import launch_chromium
+    from tests.browser import launch_chromium, live_app
 except ImportError:  # pragma: no cover
-    from browser import launch_chromium
+    from browser import launch_chromium, live_app
 
-from govmedia import create_app
 from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
@@ -29,14 +26,7 @@ PASSWORD = "Browser-2026"
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    from flask_migrate import upgrade
-
-    path = tmp_path_factory.mktemp("svbrowser") / "govmedia.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-                      "SECRET_KEY": "browser-test-secret", "QUEUE_EAGER": True,
-                      "REDIS_URL": None, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
-    with app.app_context():
-        upgrade(revision="heads")
+    def seed():
         units = [Unit(name="某县人民政府办公室"), Unit(name="某县教育局")]
         db.session.add_all(units)
         db.session.flush()
@@ -69,14 +59,9 @@ def live_server(tmp_path_factory):
             services.record_post(recorder, made[0], when, f"更新{day}", None)
         services.record_post(recorder, made[1], datetime(2026, 9, 20, 9, tzinfo=SHANGHAI),
                              "九月", None)
-        db.session.commit()
-        db.engine.dispose()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+
+    with live_app(tmp_path_factory.mktemp("svbrowser"), seed) as url:
+        yield url
 
 
 def test_dashboard_chart_and_report_download(live_server, tmp_path):
