@@ -430,8 +430,15 @@ def account_event(account_id):
               "reason": forms.text(request.form, "reason") or "",
               "new_name": forms.text(request.form, "new_name"),
               "new_handle": forms.text(request.form, "new_handle"),
-              "new_unit_id": forms.integer(request.form, "new_unit_id")}
+              "new_unit_id": forms.integer(request.form, "new_unit_id"),
+              "reason_category": forms.text(request.form, "reason_category"),
+              "successor": forms.text(request.form, "successor"),
+              "contact": forms.text(request.form, "contact")}
     data = {"kind": kind, "event_date": values["event_date"], "reason": values["reason"]}
+    if kind in ("deregister", "close"):
+        # The decision's details go into the public notice (rule 6).
+        data.update({k: values[k] for k in ("reason_category", "successor", "contact")
+                     if values[k] is not None})
     if kind == "change":
         changes = {"name": values["new_name"], "handle": values["new_handle"],
                    "unit_id": values["new_unit_id"]}

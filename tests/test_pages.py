@@ -531,3 +531,31 @@ def test_templates_keep_to_the_content_security_policy():
                 for path in sorted(root.rglob("*.html"))
                 for pattern in forbidden if pattern.search(path.read_text(encoding="utf-8"))]
     assert not problems, problems
+
+
+def test_deregistration_decision_through_the_account_page(app, world):
+    """The event form carries the decision's reason, successor and contact into the notice."""
+    account = world.sponsor_a.post("/api/v1/accounts", account_body(world.unit_a["id"])).get_json()
+    client = app.test_client()
+    client.post("/login", data={"username": "sponsor_a", "password": PASSWORD})
+    page = client.get(f"/accounts/{account['id']}").get_data(as_text=True)
+    assert 'id="decision-fields"' in page and "内容和服务迁移至" in page
+    response = client.post(f"/accounts/{account['id']}/events", data={
+        "kind": "deregister", "event_date": "2026-11-16", "reason": "职能调整",
+        "reason_category": "merged", "successor": "微信公众号“某县发布”", "contact": "县政府办公室"})
+    assert response.status_code == 302
+    notice = world.sponsor_a.post(f"/api/v1/accounts/{account['id']}/events", {
+        "kind": "close", "event_date": "2026-11-17"})
+    assert notice.status_code == 409  # deregistering: no more events
+    public = app.test_client().get("/api/v1/public/notices").get_json()["items"]
+    [mine] = [n for n in public if n["account"]["handle"] == account["handle"]]
+    assert mine["kind"] == "deregister" and mine["reason_category"] == "merged"
+    assert "某县发布" in mine["successor"] and "某县发布" in mine["text"]
+    other = world.sponsor_a.post("/api/v1/accounts", account_body(
+        world.unit_a["id"], platform="weibo", handle="1234567")).get_json()
+    bad = client.post(f"/accounts/{other['id']}/events", data={
+        "kind": "close", "event_date": "2026-11-18", "reason_category": "bored"})
+    assert bad.status_code == 400
+    assert re.search(r'class="field invalid">\s*<label for="f-reason_category"',
+                     bad.get_data(as_text=True))
+    assert world.sponsor_a.get(f"/api/v1/accounts/{other['id']}").get_json()["status"] == "active"

@@ -26,12 +26,16 @@
   }
 
   // Fields shown only for one choice of a select (the event form's "change" fields).
+  // data-toggles names one or more boxes (space-separated); each box's data-shown-for names
+  // the choices it belongs to (space-separated).
   function toggle(select) {
-    var box = document.getElementById(select.getAttribute("data-toggles"));
-    if (!box) { return; }
-    var shown = box.getAttribute("data-shown-for") === select.value;
-    box.hidden = !shown;
-    box.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !shown; });
+    select.getAttribute("data-toggles").split(" ").forEach(function (id) {
+      var box = document.getElementById(id);
+      if (!box) { return; }
+      var shown = box.getAttribute("data-shown-for").split(" ").indexOf(select.value) !== -1;
+      box.hidden = !shown;
+      box.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !shown; });
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
