@@ -11,6 +11,7 @@ import copy
 import logging
 import re
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -161,15 +162,18 @@ def outcome(article: Article) -> str:
     return "failed" if failed else "published"
 
 
-def refresh_article(article_id: int) -> Article:
+def refresh_article(article_id: int) -> Article | None:
     """Recompute the article's status inside the caller's transaction. On PostgreSQL the
-    article row is locked first, so two deliveries finishing at once see each other."""
+    article row is locked first, so two deliveries finishing at once see each other. Returns
+    the article, or None when others are still at work (its status stays `publishing`)."""
+    status_of = select(Article.status).where(Article.id == article_id)
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Article.id).where(Article.id == article_id).with_for_update())
-    article = db.session.get(Article, article_id)
-    if article.status == "publishing" and db.session.scalar(select(Delivery.id).where(
+        status_of = status_of.with_for_update()
+    status = db.session.scalar(status_of)
+    if status == "publishing" and db.session.scalar(select(Delivery.id).where(
             Delivery.article_id == article_id, Delivery.status.in_(ACTIVE)).limit(1)):
-        return article  # others still at work: the last one to finish decides (one cheap query)
+        return None  # others still at work: the last one to finish decides (one cheap query)
+    article = db.session.get(Article, article_id)
     if article.status in ("approved", "publishing", "published", "partially_published",
                           "failed"):
         article.status = outcome(article)
@@ -193,6 +197,31 @@ class Work:
     content: object = None
     refusal: str | None = None
     withdraw_state: str | None = None  # as the finishing UPDATE found it
+    article_hash: str | None = None  # the article's and the delivery's content hash, as claimed
+    content_hash: str | None = None
+    rules_version: str | None = None
+    conn: object = None  # an autocommit connection for the claim and the saves; closed by Work.release
+
+    def release(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+# Decoded content of an approved revision, per worker process: the content hash binds every
+# field that reaches a platform (and the cover's sha256, and the targets), so an entry keyed by
+# (article id, content hash) can never be stale. Checks are cached per rules version as well.
+_CONTENT_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
+_REFUSAL_CACHE: "OrderedDict[tuple, str | None]" = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def _remember(cache: OrderedDict, key, value):
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
 
 
 def _credentials(account_id: int) -> dict | None:
@@ -218,27 +247,111 @@ def _content(article: Article):
                    weibo_text=checks.weibo_post(checked)), checked
 
 
-def _pre_send_refusal(article: Article, delivery: Delivery, checked) -> str | None:
+def _cached_content(article_id: int, content_hash: str):
+    """(adapter Content, checks Content) of the article as approved at content_hash."""
+    key = (article_id, content_hash)
+    hit = _CONTENT_CACHE.get(key)
+    if hit is not None:
+        _CONTENT_CACHE.move_to_end(key)
+        return copy.copy(hit[0]), hit[1]  # a job of its own may not alter the cached one
+    article = db.session.get(Article, article_id)
+    if article.content_hash != content_hash:  # changed since the claim read it: no caching
+        return _content(article)
+    return _remember(_CONTENT_CACHE, key, _content(article))
+
+
+def _rules_version():
+    """The content-check rules' version, read with the claim (a word banned since sign-off
+    must stop the send; every change of the lists or severities gets a new version)."""
+    from .models import CheckConfig
+
+    return (select(CheckConfig.version).where(CheckConfig.id == 1).scalar_subquery()
+            .label("rules_version"))
+
+
+def _pre_send_refusal(article_hash: str, delivery_hash: str, article_id: int,
+                      checked, rules_version: str) -> str | None:
     from . import checks, services
 
-    if delivery.content_hash != article.content_hash:
+    if delivery_hash != article_hash:
         return "稿件已修改，此投递对应的版本不再发送；修改后的稿件须重新经过三审"
-    _version, matcher, severities = services.current_rules()
+    key = (article_id, article_hash, rules_version)
+    if key in _REFUSAL_CACHE:
+        return _REFUSAL_CACHE[key]
+    version, matcher, severities = services.current_rules()
+    key = (article_id, article_hash, version)  # the rules as they are now
     blocking = checks.blocking(checks.run_checks(checked, matcher, severities))
+    refusal = None
     if blocking:
-        return "发送前检查发现禁止发布的内容：" + "；".join(
+        refusal = "发送前检查发现禁止发布的内容：" + "；".join(
             f.get("message", f["rule"]) for f in blocking[:3])
-    return None
+    return _remember(_REFUSAL_CACHE, key, refusal)
 
 
 def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
-    """Take the row if it has work for us and nobody holds it. None: nothing to do here."""
+    """Take the row if it has work for us and nobody holds it. None: nothing to do here.
+    One read (the row, its article and the account's credentials), one conditional UPDATE."""
     now = utcnow()
-    row = db.session.execute(select(Delivery.status, Delivery.withdraw_state)
-                             .where(Delivery.id == delivery_id)).first()
+    conn = _autocommit()
+    try:
+        work = _claim_row(conn, delivery_id, withdrawing, now)
+    except BaseException:
+        conn.close()
+        raise
+    if work is None:
+        conn.close()
+        return None
+    work.conn = conn  # the claim's connection, kept for the job's saves (one checkout)
+    try:
+        if not withdrawing:
+            work.content, checked = _cached_content(work.article_id, work.article_hash)
+            # The content's own revision (not the hash read above): what is sent is what is
+            # checked.
+            work.refusal = work.refusal or _pre_send_refusal(
+                work.content.revision, work.content_hash, work.article_id, checked,
+                work.rules_version)
+        elif work.previous in ("unconfirmed", "sending"):
+            work.content, _checked = _cached_content(work.article_id, work.article_hash)
+        db.session.commit()  # release everything before talking to the platform
+    except BaseException:
+        # Nothing reached the platform: give the row back as it was (the database being gone
+        # leaves it leased; the sweep takes it when the lease lapses).
+        db.session.rollback()
+        try:
+            # A row taken over from a dead job keeps a lapsed lease: the sweep looks for those.
+            back = {"lease_until": now if work.previous == "sending" else None,
+                    "claim_token": None}
+            if not withdrawing:
+                back.update(status=work.previous, attempts=Delivery.attempts - 1)
+            conn.execute(update(Delivery).where(Delivery.id == delivery_id,
+                                                Delivery.claim_token == work.token)
+                         .values(**back))
+        finally:
+            work.release()
+        raise
+    db.session.expunge_all()
+    return work
+
+
+def _autocommit():
+    """A connection of its own in autocommit mode: each statement is one round trip and
+    commits at once (no BEGIN/COMMIT around a single conditional UPDATE)."""
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _claim_row(conn, delivery_id: int, withdrawing: bool, now) -> Work | None:
+    row = conn.execute(
+        select(Delivery.status, Delivery.withdraw_state, Delivery.article_id,
+               Delivery.account_id, Delivery.platform, Delivery.content_hash,
+               Article.status.label("article_status"), Article.unit_id,
+               Article.content_hash.label("article_hash"), AccountCredential.ciphertext,
+               _rules_version())
+        .join(Article, Article.id == Delivery.article_id)
+        .outerjoin(AccountCredential, AccountCredential.account_id == Delivery.account_id)
+        .where(Delivery.id == delivery_id)).first()
     if row is None:
         return None
-    previous, withdraw_state = row
+    previous, withdraw_state = row.status, row.withdraw_state
     free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
     due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
     token = secrets.token_hex(16)
@@ -257,50 +370,47 @@ def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
                          due if previous != "sending" else Delivery.lease_until.is_not(None))
         values = {"status": "sending", "lease_until": lease, "claim_token": token,
                   "attempts": Delivery.attempts + 1}
-    result = db.session.execute(update(Delivery).where(Delivery.id == delivery_id, condition)
-                                .values(**values))
-    if result.rowcount != 1:
-        db.session.rollback()
+    claimed = conn.execute(update(Delivery).where(Delivery.id == delivery_id, condition)
+                           .values(**values)
+                           .returning(Delivery.platform_ids, Delivery.post_id)).first()
+    if claimed is None:
         return None
-    delivery = db.session.get(Delivery, delivery_id)
-    article = delivery.article
-    if not withdrawing and article.status == "approved":
-        db.session.execute(update(Article).where(Article.id == article.id,
+    if not withdrawing and row.article_status == "approved":
+        conn.execute(update(Article).where(Article.id == row.article_id,
                                                  Article.status == "approved")
                            .values(status="publishing"))
     work = Work(delivery_id=delivery_id, token=token, previous=previous,
-                platform=delivery.platform, article_id=article.id,
-                account_id=delivery.account_id, unit_id=article.unit_id,
-                state=copy.deepcopy(delivery.platform_ids or {}), post_id=delivery.post_id,
+                platform=row.platform, article_id=row.article_id,
+                account_id=row.account_id, unit_id=row.unit_id,
+                state=copy.deepcopy(claimed.platform_ids or {}), post_id=claimed.post_id,
                 credentials=None)
-    try:
-        work.credentials = _credentials(delivery.account_id)
-    except Exception:  # noqa: BLE001 - a changed SECRET_KEY: say so, quoting nothing
-        work.refusal = "无法解密账号凭据（密钥已更换？），请主办单位重新设置凭据"
+    if row.ciphertext is not None:
+        from govmedia.secrets import decrypt
+
+        try:
+            work.credentials = decrypt(row.ciphertext)
+        except Exception:  # noqa: BLE001 - a changed SECRET_KEY: say so, quoting nothing
+            work.refusal = "无法解密账号凭据（密钥已更换？），请主办单位重新设置凭据"
     if work.credentials is None and work.refusal is None and (
             not withdrawing or previous not in ("queued", "retrying", "failed")):
         work.refusal = "账号未设置平台凭据，请主办单位在账号页设置后重试"
-    if not withdrawing:
-        work.content, checked = _content(article)
-        work.refusal = work.refusal or _pre_send_refusal(article, delivery, checked)
-    elif previous in ("unconfirmed", "sending"):
-        work.content, _checked = _content(article)
-    db.session.commit()  # release everything before talking to the platform
-    db.session.expunge_all()
+    work.article_hash, work.content_hash = row.article_hash, row.content_hash
+    work.rules_version = row.rules_version or "defaults"
     return work
 
 
 def _save_state(work: Work):
     def save(state: dict) -> None:
-        result = db.session.execute(
+        # Committed before the adapter's next platform call (autocommit: one round trip).
+        if work.conn is None:
+            work.conn = _autocommit()
+        result = work.conn.execute(
             update(Delivery).where(Delivery.id == work.delivery_id,
                                    Delivery.claim_token == work.token)
             .values(platform_ids=copy.deepcopy(state),
                     lease_until=utcnow() + timedelta(seconds=lease_seconds())))
         if result.rowcount != 1:
-            db.session.rollback()
             raise LeaseLost(work.delivery_id)
-        db.session.commit()
         work.state = copy.deepcopy(state)
 
     return save
@@ -438,6 +548,7 @@ def send(delivery_id: int) -> str:
         log.warning("delivery %s: lease lost, another job owns it", delivery_id)
         return "lease_lost"
     finally:
+        work.release()
         if next_at is not None or work.withdraw_state == "pending":
             try:
                 _after_commit(work, delivery_id, next_at)
@@ -484,14 +595,21 @@ def _sent(work: Work, result) -> None:
     from registry.services import add_post
 
     now = utcnow()
+    # One transaction: the outcome, the post (the 10-day rule and its derived figures), the
+    # article's status, the audit entry. The rows other deliveries contend for (the account,
+    # the unit's day, the article, the audit chain) come last, so their locks are held for as
+    # few round trips as possible before the commit.
     delivery = _finish(work, {"status": "sent", "post_id": str(result.post_id)[:200],
                               "post_url": (result.post_url or None), "sent_at": now,
                               "last_error": None, "next_attempt_at": None,
                               "platform_ids": copy.deepcopy(work.state)})
     account = db.session.get(Account, work.account_id)
-    title = db.session.scalar(select(Article.title).where(Article.id == work.article_id))
-    add_post(account, now, (title or "")[:500], result.post_url, source="publisher")
+    title = work.content.title if work.content is not None else db.session.scalar(
+        select(Article.title).where(Article.id == work.article_id))
+    # The article first (hot only when one article goes to many accounts), then the post: the
+    # unit's day, the day's total and the audit chain are shared by every delivery.
     refresh_article(work.article_id)
+    add_post(account, now, (title or "")[:500], result.post_url, source="publisher")
     _audit("delivery.sent", delivery, work, {"post_id": delivery.post_id,
                                               "post_url": delivery.post_url})
     db.session.commit()
@@ -555,6 +673,7 @@ def withdraw(delivery_id: int) -> str:
         db.session.rollback()
         return "lease_lost"
     finally:
+        work.release()
         if next_at is not None:
             try:
                 from govmedia.queue import enqueue_at

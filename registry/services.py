@@ -506,12 +506,15 @@ def add_post(account: Account, published_at: datetime, title: str, url: str | No
     post = Post(account_id=account.id, published_at=published_at, title=title, url=url,
                 source=source, created_by_id=created_by_id)
     db.session.add(post)
-    if account.last_post_at is None or published_at > account.last_post_at:
-        account.last_post_at = published_at
     db.session.flush()
     from .supervision.services import posts_recorded
 
     posts_recorded(account, [published_at])  # derived update gaps and daily counts (rule 5)
+    # Last: the account row is what concurrent posts to one account wait for, so its lock is
+    # taken as late as possible.
+    if account.last_post_at is None or published_at > account.last_post_at:
+        account.last_post_at = published_at
+        db.session.flush()
     return post
 
 

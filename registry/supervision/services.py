@@ -266,6 +266,19 @@ def count_posts(unit_id: int, published: list[datetime]) -> None:
     per_day = defaultdict(int)
     for instant in published:
         per_day[shanghai_date(instant)] += 1
+    if _dialect() == "postgresql":
+        # One round trip for both shared counters (the day's total is one row for everybody,
+        # so the fewer statements between its lock and the commit, the better).
+        for day, n in per_day.items():
+            db.session.execute(db.text(
+                "WITH u AS (INSERT INTO supervision_unit_days (unit_id, day, posts) "
+                "VALUES (:unit_id, :day, :n) ON CONFLICT (unit_id, day) DO UPDATE "
+                "SET posts = supervision_unit_days.posts + :n RETURNING 1) "
+                "INSERT INTO supervision_day_totals (day, band, dormant, posts) "
+                "SELECT :day, 0, 0, :n FROM u ON CONFLICT (day) DO UPDATE "
+                "SET posts = supervision_day_totals.posts + :n"),
+                {"unit_id": unit_id, "day": day, "n": n})
+        return
     for day, n in per_day.items():
         stmt = _upsert(UnitDay).values(unit_id=unit_id, day=day, posts=n)
         stmt = stmt.on_conflict_do_update(index_elements=["unit_id", "day"],
@@ -276,10 +289,32 @@ def count_posts(unit_id: int, published: list[datetime]) -> None:
             "posts": DayTotal.posts + n}))
 
 
+def _days_already_posted(account_id: int, published: list[datetime]) -> bool:
+    """True when every Shanghai day of these (flushed) posts already had another post of the
+    account: the set of update days is unchanged, so are its gaps, first update day and
+    day-total marks. A committed post never leaves its day, so this holds under concurrency
+    (a post committed by another writer brought its own derived figures with it)."""
+    from govmedia.types import SHANGHAI
+
+    per_day = Counter(shanghai_date(p) for p in published)
+    for day, n in per_day.items():
+        start = datetime.combine(day, datetime.min.time(), tzinfo=SHANGHAI)
+        found = db.session.execute(
+            select(Post.id).where(Post.account_id == account_id, Post.published_at >= start,
+                                  Post.published_at < start + timedelta(days=1))
+            .limit(n + 1)).all()
+        if len(found) <= n:
+            return False
+    return True
+
+
 def posts_recorded(account: Account, published: list[datetime]) -> None:
     """Called by registry.services.record_post and the post-log import after adding posts."""
     db.session.flush()
+    known = _days_already_posted(account.id, published)  # a read, before the shared rows
     count_posts(account.unit_id, published)
+    if known:
+        return  # a second post on a day that had one: only the daily counts move
     refresh_accounts([account.id])
     db.session.expire(account, ["first_post_on"])
 
