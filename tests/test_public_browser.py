@@ -68,6 +68,7 @@ def test_lookup_and_notices_on_a_phone(public_server, tmp_path):
             page.fill("#q", "县发")
             page.click("#lookup-form button[type=submit]")
             expect(page.locator("#results tbody tr")).to_have_count(2)
+            page.wait_for_load_state("load")  # the results page's script is wired
             # choosing a platform filters at once (static/js/notices-public.js)
             page.select_option("#platform", "douyin")
             expect(page).to_have_url(re.compile(r"platform=douyin"))
