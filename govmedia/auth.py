@@ -147,6 +147,22 @@ def visible_unit_ids(user: User) -> list[int] | None:
     return [user.unit_id] if user.unit_id else []
 
 
+def unit_scope(user: User, unit_id: int | None = None) -> list[int] | None:
+    """Units this user may see (None: all); a unit_id narrows it, 403 if it is another unit's."""
+    units = visible_unit_ids(user)
+    if unit_id is not None:
+        if units is not None and unit_id not in units:
+            raise Forbidden("只能查看本单位的数据 (this belongs to another unit)")
+        return [unit_id]
+    return units
+
+
+def scope_query(query, unit_column, user: User, unit_id: int | None = None):
+    """Limit a query to the units the user may see, optionally to one of them."""
+    units = unit_scope(user, unit_id)
+    return query if units is None else query.where(unit_column.in_(units))
+
+
 def api_roles(*roles: str):
     """Decorator for API handlers: authenticate by bearer token and check roles."""
 

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select
 
 from govmedia import audit
-from govmedia.auth import require_roles, require_unit_access, visible_unit_ids
+from govmedia.auth import require_roles, require_unit_access, scope_query, visible_unit_ids
 from govmedia.errors import Forbidden, Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
 from govmedia.models import AuditEntry, User
@@ -666,14 +666,7 @@ def get_article(actor: User, article_id: int) -> Article:
 
 
 def articles_query(actor: User, *, status: str | None = None, unit_id: int | None = None):
-    query = select(Article)
-    units = visible_unit_ids(actor)
-    if units is not None:
-        query = query.where(Article.unit_id.in_(units))
-    if unit_id is not None:
-        if units is not None and unit_id not in units:
-            raise Forbidden("只能查看本单位的数据 (this belongs to another unit)")
-        query = query.where(Article.unit_id == unit_id)
+    query = scope_query(select(Article), Article.unit_id, actor, unit_id)
     if status:
         query = query.where(Article.status == status)
     return query.order_by(Article.updated_at.desc(), Article.id.desc())

@@ -8,8 +8,8 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from govmedia import audit
 from govmedia.auth import (check_password_policy, end_all_sessions, hash_password,
-                           require_roles, require_unit_access, visible_unit_ids)
-from govmedia.errors import Forbidden, Invalid, NotFound, RuleConflict
+                           require_roles, require_unit_access, scope_query)
+from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
 from govmedia.holidays import due_date, forget_calendar, load_calendar
 from govmedia.models import User
@@ -204,21 +204,12 @@ def account_snapshot(account: Account) -> dict:
 
 def units_query(actor: User):
     """The units this user may see (everything for admins and supervisors)."""
-    query = select(Unit)
-    units = visible_unit_ids(actor)
-    return query if units is None else query.where(Unit.id.in_(units))
+    return scope_query(select(Unit), Unit.id, actor)
 
 
 def accounts_query(actor: User, *, unit_id=None, platform=None, status=None):
     """Accounts this user may see, filtered; asking for another unit's is 403."""
-    query = select(Account)
-    units = visible_unit_ids(actor)
-    if units is not None:
-        query = query.where(Account.unit_id.in_(units))
-    if unit_id is not None:
-        if units is not None and unit_id not in units:
-            raise Forbidden("只能查看本单位的数据 (this belongs to another unit)")
-        query = query.where(Account.unit_id == unit_id)
+    query = scope_query(select(Account), Account.unit_id, actor, unit_id)
     if platform:
         query = query.where(Account.platform == platform)
     if status:
@@ -448,14 +439,7 @@ def filing_status_clause(status: str, as_of: date):
 
 
 def filings_query(actor: User, *, status=None, unit_id=None, account_id=None, as_of: date):
-    query = select(Filing)
-    units = visible_unit_ids(actor)
-    if units is not None:
-        query = query.where(Filing.unit_id.in_(units))
-    if unit_id is not None:
-        if units is not None and unit_id not in units:
-            raise Forbidden("只能查看本单位的数据 (this belongs to another unit)")
-        query = query.where(Filing.unit_id == unit_id)
+    query = scope_query(select(Filing), Filing.unit_id, actor, unit_id)
     if account_id is not None:
         query = query.where(Filing.account_id == account_id)
     if status:

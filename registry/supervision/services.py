@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
 
 from govmedia import audit
-from govmedia.auth import require_roles, require_unit_access, visible_unit_ids
-from govmedia.errors import Forbidden, Invalid, NotFound
+from govmedia.auth import require_roles, require_unit_access, unit_scope
+from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
 from govmedia.types import shanghai_date, today_shanghai
@@ -53,16 +53,6 @@ def _upsert(model):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(model)
-
-
-def _scope(actor, unit_id: int | None = None) -> list[int] | None:
-    """Units whose figures this user may see (None: all); a unit_id narrows it, 403 if foreign."""
-    units = visible_unit_ids(actor)
-    if unit_id is not None:
-        if units is not None and unit_id not in units:
-            raise Forbidden("只能查看本单位的数据 (this belongs to another unit)")
-        return [unit_id]
-    return units
 
 
 # --- derived figures, kept current as posts arrive -------------------------------------------
@@ -391,7 +381,7 @@ def dormant_list(actor, as_of: date, *, include_warning: bool = False, unit_id=N
                  limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
     """Rule 5 as of a day: active accounts over 10 days without an update (and 7-10 days with
     include_warning), longest first."""
-    units = _scope(actor, unit_id)
+    units = unit_scope(actor, unit_id)
     band = _band_subquery(as_of, units)
     cutoff = as_of - timedelta(days=DORMANT_AFTER_DAYS + (0 if include_warning else 1))
     if include_warning:
@@ -545,7 +535,7 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
     """Counts of accounts by status, filings by status, the filing rate, dormant and warning
     accounts and overdue rectification orders: totals over every unit in sight, and per unit
     one page of units (`units_total` of them; by unit id, or worst first)."""
-    units = _scope(actor, unit_id)
+    units = unit_scope(actor, unit_id)
     totals = {"accounts": {s: 0 for s in STATUSES}}
     q = select(Account.status, func.count()).group_by(Account.status)
     if units is not None:
@@ -662,7 +652,7 @@ def _weekly_bands(ends: list[date], units) -> list[tuple[int, int]]:
 
 def trend(actor, as_of: date, weeks: int | None = None, unit_id: int | None = None) -> list[dict]:
     """Week by week back from as_of: dormant and warning accounts, the filing rate, posts."""
-    units = _scope(actor, unit_id)
+    units = unit_scope(actor, unit_id)
     weeks = weeks or setting("SUPERVISION_TREND_WEEKS")
     ends = [as_of - timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
     counted = band_totals(ends) if units is None else _weekly_bands(ends, units)
@@ -805,7 +795,7 @@ def _names_current() -> None:
 def duplicates(actor, unit_id: int | None = None) -> dict:
     """Rule 3: units holding more than one counted account on a platform, and likely
     duplicates: near-same names, one verified subject, low-use clean-up candidates."""
-    units = _scope(actor, unit_id)
+    units = unit_scope(actor, unit_id)
     _names_current()
     counted = Account.status.in_(COUNTED_STATUSES)
 
@@ -951,7 +941,7 @@ def get_rectification(actor, order_id: int) -> Rectification:
 
 
 def rectifications_query(actor, *, unit_id=None, status=None, overdue_on: date | None = None):
-    units = _scope(actor, unit_id)
+    units = unit_scope(actor, unit_id)
     query = select(Rectification)
     if units is not None:
         query = query.where(Rectification.unit_id.in_(units))
