@@ -1,6 +1,7 @@
 """The adapter base class, the content it sends and what it returns."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -39,7 +40,7 @@ class PublishResult:
 SaveState = Callable[[dict], None]
 
 
-class Adapter:
+class Adapter(ABC):
     """One platform. Subclasses set `platform` and `credential_fields` and implement the three
     methods; every HTTP call honours `base_url` and `timeout`."""
 
@@ -60,14 +61,17 @@ class Adapter:
         self.poll_attempts = poll_attempts
         self.account_options = dict(account_options or {})
 
+    @abstractmethod
     def publish(self, content: Content, state: dict, save_state: SaveState) -> PublishResult:
-        raise NotImplementedError
+        """Send `content`, resuming from `state`; call save_state after each platform step."""
 
+    @abstractmethod
     def find_existing(self, content: Content, state: dict) -> PublishResult | None:
-        raise NotImplementedError
+        """After an unconfirmed send: the post if the platform has it, else None."""
 
+    @abstractmethod
     def withdraw(self, state: dict, post_id: str) -> None:
-        raise NotImplementedError
+        """Remove a published post (撤稿)."""
 
 
 _NOT_CONNECTED = (NewConnectionError, NameResolutionError, ConnectTimeoutError)
