@@ -128,6 +128,23 @@ def _refusal(err: DomainError) -> DomainError:
     return err
 
 
+def _submit(model, values: dict, call):
+    """Validate form values with the API's model and run the service with them.
+
+    Returns (result, errors, refusal); success is `not errors`. On success the transaction is
+    committed; a refusal is rolled back and shown on the form (403/404 go to the error page).
+    """
+    data, errors = forms.validate(model, values)
+    if data is None:
+        return None, errors, None
+    try:
+        result = call(data)
+    except DomainError as err:
+        return None, forms.domain_field_errors(err) or {"form": err.message}, _refusal(err)
+    db.session.commit()
+    return result, {}, None
+
+
 def _arg_choice(name: str, choices) -> str | None:
     value = request.args.get(name) or None
     return value if value in choices else None
@@ -224,17 +241,11 @@ def _unit_form(unit: Unit | None):
     values, errors, refusal = _unit_values(unit), {}, None
     if request.method == "POST":
         values = _unit_form_data()
-        data, errors = forms.validate(UnitIn, values)
-        if data is not None:
-            try:
-                saved = services.save_unit(user, data, unit)
-            except DomainError as err:
-                refusal = _refusal(err)
-                errors = forms.domain_field_errors(err)
-            else:
-                db.session.commit()
-                flash(_("Unit saved."), "success")
-                return redirect(url_for("registry.unit", unit_id=saved.id))
+        saved, errors, refusal = _submit(UnitIn, values,
+                                         lambda data: services.save_unit(user, data, unit))
+        if not errors:
+            flash(_("Unit saved."), "success")
+            return redirect(url_for("registry.unit", unit_id=saved.id))
     parents = [u for u in _all_units() if unit is None or u.id != unit.id]
     status = refusal.status if refusal else (400 if errors else 200)
     return render_template("registry/unit_form.html", unit=unit, values=values, errors=errors,
@@ -285,19 +296,12 @@ def unit_exception(unit_id):
     require_roles(user, "supervisor")
     values = {"platform": forms.text(request.form, "platform"),
               "reason": forms.text(request.form, "reason")}
-    data, errors = forms.validate(PlatformExceptionIn, values)
-    refusal = None
-    if data is not None:
-        try:
-            services.add_platform_exception(user, unit, data.platform, data.reason)
-        except DomainError as err:
-            refusal = _refusal(err)
-            errors = forms.domain_field_errors(err)
-        else:
-            db.session.commit()
-            flash(_("Exception recorded: this unit may hold more than one account on %(platform)s.",
-                    platform=label("platform", data.platform)), "success")
-            return redirect(url_for("registry.unit", unit_id=unit.id) + "#exceptions")
+    row, errors, refusal = _submit(PlatformExceptionIn, values, lambda data: (
+        services.add_platform_exception(user, unit, data.platform, data.reason)))
+    if not errors:
+        flash(_("Exception recorded: this unit may hold more than one account on %(platform)s.",
+                platform=label("platform", row.platform)), "success")
+        return redirect(url_for("registry.unit", unit_id=unit.id) + "#exceptions")
     return _unit_page(unit, exception_values=values, errors=errors, refusal=refusal,
                       status=refusal.status if refusal else 400)
 
@@ -477,20 +481,12 @@ def filing_complete(filing_id):
     require_roles(user, "sponsor")
     values = {"filed_on": forms.text(request.form, "filed_on"),
               "reference": forms.text(request.form, "reference")}
-    data, errors = forms.validate(FilingComplete, values)
-    refusal = None
-    if data is not None:
-        try:
-            services.complete_filing(user, filing, data.filed_on, data.reference)
-        except DomainError as err:
-            refusal = _refusal(err)
-            errors = forms.domain_field_errors(err)
-        else:
-            db.session.commit()
-            status = filing.status_on(max(today_shanghai(), data.filed_on))
-            flash(_("Filing recorded: %(status)s.", status=label("filing", status)), "success")
-            return redirect(url_for("registry.account", account_id=filing.account_id)
-                            + "#filings")
+    _done, errors, refusal = _submit(FilingComplete, values, lambda data: (
+        services.complete_filing(user, filing, data.filed_on, data.reference)))
+    if not errors:
+        status = filing.status_on(max(today_shanghai(), filing.filed_on))
+        flash(_("Filing recorded: %(status)s.", status=label("filing", status)), "success")
+        return redirect(url_for("registry.account", account_id=filing.account_id) + "#filings")
     return _account_page(filing.account, filing_id=filing.id, filing_values=values,
                          filing_errors=errors, filing_refusal=refusal,
                          status=refusal.status if refusal else 400)
@@ -617,17 +613,11 @@ def users():
                   "roles": request.form.getlist("roles"),
                   "unit_id": forms.integer(request.form, "unit_id"),
                   "display_name": forms.text(request.form, "display_name")}
-        data, errors = forms.validate(UserIn, values)
-        if data is not None:
-            try:
-                user = services.create_user(admin, data)
-            except DomainError as err:
-                refusal = _refusal(err)
-                errors = forms.domain_field_errors(err)
-            else:
-                db.session.commit()
-                flash(_("User %(name)s created.", name=user.username), "success")
-                return redirect(url_for("registry.users"))
+        user, errors, refusal = _submit(UserIn, values,
+                                        lambda data: services.create_user(admin, data))
+        if not errors:
+            flash(_("User %(name)s created.", name=user.username), "success")
+            return redirect(url_for("registry.users"))
         values["password"] = None  # never echo a password back
     rows = db.session.scalars(select(User).options(selectinload(User.unit))
                               .order_by(User.username)).all()
@@ -652,18 +642,11 @@ def user_detail(user_id):
 def _patch_user(user: User, form_name: str, data: dict, done: str):
     admin = actor()
     require_roles(admin)
-    patch, errors = forms.validate(UserPatch, data)
-    refusal = None
-    if patch is not None:
-        try:
-            services.update_user(admin, user, patch)
-        except DomainError as err:
-            refusal = _refusal(err)
-            errors = forms.domain_field_errors(err)
-        else:
-            db.session.commit()
-            flash(done, "success")
-            return redirect(url_for("registry.user_detail", user_id=user.id))
+    _done, errors, refusal = _submit(UserPatch, data,
+                                     lambda patch: services.update_user(admin, user, patch))
+    if not errors:
+        flash(done, "success")
+        return redirect(url_for("registry.user_detail", user_id=user.id))
     values = {k: v for k, v in data.items() if k != "password"}
     return _user_page(user, form=form_name, values=values, errors=errors, refusal=refusal,
                       status=refusal.status if refusal else 400)
