@@ -63,7 +63,9 @@ class Adapter(ABC):
 
     @abstractmethod
     def publish(self, content: Content, state: dict, save_state: SaveState) -> PublishResult:
-        """Send `content`, resuming from `state`; call save_state after each platform step."""
+        """Send `content`, resuming from `state`; call save_state after each platform step
+        that another step follows (it commits the ids before the next call). The last step's
+        ids are left in `state`: the caller stores them with the outcome."""
 
     @abstractmethod
     def find_existing(self, content: Content, state: dict) -> PublishResult | None:

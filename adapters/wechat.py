@@ -16,6 +16,7 @@ import time
 from contextlib import contextmanager
 
 import requests
+from redis.exceptions import RedisError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
@@ -300,6 +301,11 @@ class WechatAdapter(Adapter):
             raise transport_error(exc, commits=commits, what=what) from exc
         except WeChatClientException as exc:
             raise self._map_error(exc, what, commits) from exc
+        except RedisError as exc:
+            # The shared token lives in Redis and is read before a request leaves (or after
+            # WeChat refused it): Redis away means nothing was sent.
+            raise RetryableError(f"任务队列（Redis）暂不可用，无法取得访问令牌（{what}），稍后重试",
+                                 type(exc).__name__) from exc
         if not isinstance(result, (dict, str)):
             message = f"微信平台返回了无法解析的内容（{what}）"
             if commits:
@@ -432,8 +438,8 @@ class WechatAdapter(Adapter):
             result = self._call("查询发布状态", self.client.post, "freepublish/get",
                                 data={"publish_id": state["publish_id"]})
             status = int(result.get("publish_status", 1))
-            if status == 0:
-                return self._settled(result, state, save_state)
+            if status == 0:  # the final ids are stored with the outcome, by the caller
+                return self._settled(result, state, None)
             if status != 1:
                 reason = PUBLISH_FAILED.get(status, f"发布失败（状态 {status}）")
                 if result.get("fail_idx"):

@@ -168,7 +168,7 @@ class WeiboAdapter(Adapter):
                                data=data, files=files)
         state["post_id"] = str(status.get("idstr") or status["id"])
         state["post_url"] = self._post_url(status)
-        save_state(state)
+        # The last step: its ids reach the caller in `state` and are stored with the outcome.
         return PublishResult(state["post_id"], state["post_url"])
 
     # ---------------------------------------------------------------- after an unconfirmed send

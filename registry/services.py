@@ -1,8 +1,9 @@
 """Registry operations: the rules of 004 §三 as plain functions that views, API, CLI and jobs call."""
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -485,8 +486,15 @@ def record_post(actor: User, account: Account, published_at: datetime, title: st
 
 def add_post(account: Account, published_at: datetime, title: str, url: str | None,
              source: str = "api", created_by_id: int | None = None) -> Post:
-    """Record an update of the account (rule 5) without a permission check: for callers that
-    have none of their own, e.g. the delivery job recording what it published."""
+    """Record an update of the account (rule 5) and its derived figures at once, without a
+    permission check (the delivery job records its posts with record_delivered_post)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Writers of the shared daily counters (supervision_unit_days, _day_totals) take their
+        # rows in different orders; serialised with the batch applier's lock, taken before the
+        # post's row locks the account, they cannot deadlock (tests/test_load.py found them).
+        from .supervision.services import _APPLY_LOCK
+
+        db.session.execute(select(func.pg_advisory_xact_lock(_APPLY_LOCK)))
     post = Post(account_id=account.id, published_at=published_at, title=title, url=url,
                 source=source, created_by_id=created_by_id)
     db.session.add(post)
@@ -495,11 +503,38 @@ def add_post(account: Account, published_at: datetime, title: str, url: str | No
 
     posts_recorded(account, [published_at])  # derived update gaps and daily counts (rule 5)
     # Last: the account row is what concurrent posts to one account wait for, so its lock is
-    # taken as late as possible.
-    if account.last_post_at is None or published_at > account.last_post_at:
-        account.last_post_at = published_at
-        db.session.flush()
+    # taken as late as possible. A conditional UPDATE, not read-modify-write: a concurrent
+    # writer (a delivery job) may have recorded a later post since this row was loaded.
+    db.session.execute(_delivered_post_statements()[1],
+                       {"account_id": account.id, "at": published_at})
+    db.session.expire(account, ["last_post_at", "updated_at"])
     return post
+
+
+@cache
+def _delivered_post_statements():
+    posts, accounts = Post.__table__, Account.__table__
+    add = insert(posts).values(account_id=bindparam("account_id"), published_at=bindparam("at"),
+                               title=bindparam("title"), url=bindparam("url"),
+                               source="publisher", counted=False, created_at=bindparam("at"))
+    latest = (update(accounts).where(accounts.c.id == bindparam("account_id"),
+                                     or_(accounts.c.last_post_at.is_(None),
+                                         accounts.c.last_post_at < bindparam("at")))
+              .values(last_post_at=bindparam("at")))
+    return add, latest
+
+
+def record_delivered_post(connection, account_id: int, published_at: datetime, title: str,
+                          url: str | None) -> None:
+    """The delivery job's update of an account (rule 5), in the caller's transaction: the post
+    and the account's last update, two prebuilt statements. The post is recorded uncounted;
+    supervision's derived figures take it in a batch (registry.supervision.services
+    .apply_new_posts), which every reader of those figures runs first."""
+    add, latest = _delivered_post_statements()
+    values = {"account_id": account_id, "at": published_at, "title": (title or "")[:500],
+              "url": url}
+    connection.execute(add, values)
+    connection.execute(latest, values)
 
 
 def record_stats(actor: User, account: Account, as_of: date, followers: int, reads):

@@ -100,13 +100,14 @@ def test_wechat_publish_goes_through_every_step_and_saves_each_id(standin):
     assert result.post_id == state["article_id"]
     page = requests.get(result.post_url, timeout=5)
     assert page.status_code == 200 and "第1次安全检查" in page.text
-    # Each id is saved before the next step starts.
+    # Each id is saved before the next step starts; the last step's id (the article) comes
+    # back in `state` for the caller to store with the outcome.
     keys_in_order = []
     for snapshot in saved:
         keys_in_order += [k for k in ("cover_media_id", "images", "draft_media_id", "publish_id",
                                       "article_id") if k in snapshot and k not in keys_in_order]
-    assert keys_in_order == ["cover_media_id", "images", "draft_media_id", "publish_id",
-                             "article_id"]
+    assert keys_in_order == ["cover_media_id", "images", "draft_media_id", "publish_id"]
+    assert state["article_id"] and state["article_url"] == result.post_url
     calls = standin.calls()["calls"]
     assert calls["/cgi-bin/material/add_material"] == 1
     assert calls["/cgi-bin/media/uploadimg"] == 1
@@ -124,7 +125,9 @@ def test_weibo_publish_shares_text_and_picture(standin):
     saved, state = Saved(), {}
     result = weibo(standin).publish(content(), state, saved)
 
-    assert result.post_id == state["post_id"] and saved[-1]["post_id"] == result.post_id
+    # One step: nothing to save before a next one; the ids come back in `state`.
+    assert result.post_id == state["post_id"] and saved == []
+    assert state["post_url"] == result.post_url
     assert requests.get(result.post_url, timeout=5).status_code == 200
     posts = standin.posts("weibo")
     assert posts["count"] == 1 and posts["items"][0]["pic"] is True

@@ -4,12 +4,12 @@ import random
 from datetime import date, datetime, timedelta
 
 from conftest import account_body, make_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from govmedia.extensions import db
 from govmedia.types import SHANGHAI
 from registry import services as registry_services
-from registry.models import Account
+from registry.models import Account, Post
 from registry.supervision import services as sv
 from registry.supervision.models import DayTotal, UpdateGap
 
@@ -119,14 +119,22 @@ def test_set_based_rule_agrees_with_per_account_rule(app, world):
         for p in platforms:
             opened = date(2026, 9, 1) + timedelta(days=rng.randrange(60))
             ids.append(register(world.admin, unit_id, p, opened_on=opened.isoformat()))
+    delivered = 0
     for account_id in ids:
         account = db.session.get(Account, account_id)
         for _ in range(rng.randrange(0, 8)):
             day = date(2026, 9, 1) + timedelta(days=rng.randrange(90))
             hour = rng.choice([0, 1, 7, 12, 23])
             when = datetime(day.year, day.month, day.day, hour, 30, tzinfo=SHANGHAI)
-            registry_services.record_post(actor, account, when, "t", None)
+            if rng.random() < 0.5:
+                registry_services.record_post(actor, account, when, "t", None)
+            else:  # as the delivery job records them: uncounted, the readers count them first
+                registry_services.record_delivered_post(db.session.connection(), account_id,
+                                                        when, "t", None)
+                delivered += 1
     db.session.commit()
+    assert delivered and db.session.scalar(select(func.count()).select_from(Post).where(
+        Post.counted.is_(False))) == delivered
     closing = ids[3]
     world.admin.post(f"/api/v1/accounts/{closing}/events",
                      {"kind": "close", "event_date": "2026-11-01", "reason": "x"})
@@ -151,7 +159,7 @@ def test_set_based_rule_agrees_with_per_account_rule(app, world):
         items, total = sv.dormant_list(actor, as_of, include_warning=True, limit=500)
         got = [(i["account_id"], i["last_update_on"], i["days_since_update"], i["band"])
                for i in items]
-        assert sorted(got) == sorted(expected), as_of
+        assert sorted(got) == sorted(expected), (as_of, sorted(set(got) ^ set(expected)))
         assert total == len(expected)
         assert [g[2] for g in got] == sorted((g[2] for g in got), reverse=True)
         counts = sv.band_counts(as_of, None)
@@ -182,6 +190,36 @@ def test_set_based_rule_agrees_with_per_account_rule(app, world):
     before = derived()
     sv.rebuild_all()
     assert before == derived() and before[0] and before[1]
+
+
+def test_delivered_posts_are_counted_by_the_periodic_job(app, world):
+    """Posts recorded as the delivery job does wait uncounted; the periodic job counts them
+    (and commits), giving the same figures as a rebuild from scratch."""
+    from registry.supervision import jobs
+
+    ids = [register(world.admin, world.unit_a["id"], p, opened_on="2026-09-01")
+           for p in ("wechat", "weibo")]
+    register(world.admin, world.unit_b["id"], "wechat", opened_on="2026-09-01")
+    for n, day in enumerate((2, 3, 20, 20, 21)):
+        when = datetime(2026, 10, day, 9, n, tzinfo=SHANGHAI)
+        registry_services.record_delivered_post(db.session.connection(), ids[n % 2], when,
+                                                f"t{n}", None)
+    db.session.commit()
+    assert jobs.apply_new_posts() == 5
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Post).where(
+        Post.counted.is_(False))) == 0
+    gaps = sorted((g.account_id, g.start_day, g.end_day) for g in db.session.scalars(
+        select(UpdateGap)))
+    days = sorted((d.day, d.band, d.dormant, d.posts) for d in db.session.scalars(
+        select(DayTotal)))
+    assert (ids[0], date(2026, 10, 2), date(2026, 10, 20)) in gaps
+    assert jobs.apply_new_posts() == 0
+    sv.rebuild_all()
+    assert gaps == sorted((g.account_id, g.start_day, g.end_day) for g in db.session.scalars(
+        select(UpdateGap)))
+    assert days == sorted((d.day, d.band, d.dormant, d.posts) for d in db.session.scalars(
+        select(DayTotal)))
 
 
 # --- duplicates -------------------------------------------------------------------------------------

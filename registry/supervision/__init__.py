@@ -33,6 +33,8 @@ def init_app(app) -> None:
     app.register_blueprint(views_bp)
     register_periodic(app, "daily_reminders", "registry.supervision.jobs.send_daily_reminders",
                       daily_at="07:00")
+    register_periodic(app, "supervision_posts", "registry.supervision.jobs.apply_new_posts",
+                      every_seconds=int(os.environ.get("SUPERVISION_APPLY_SECONDS") or 15))
     app.cli.add_command(cli)
 
 

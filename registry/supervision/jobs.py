@@ -177,3 +177,18 @@ def unread_count(user) -> int:
 
     return db.session.scalar(select(func.count()).select_from(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def apply_new_posts() -> int:
+    """Periodic: count the posts the delivery jobs recorded into the supervision figures."""
+    from .services import apply_new_posts as apply
+
+    with current_app.app_context():
+        total = 0
+        for _ in range(100):  # bounded; 5,000 posts a batch, each batch its own transaction
+            n = apply()
+            db.session.commit()
+            total += n
+            if n == 0:
+                break
+        return total

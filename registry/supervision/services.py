@@ -11,7 +11,8 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import Date, and_, case, delete, event, func, literal, or_, select, type_coerce
+from sqlalchemy import (Date, and_, case, delete, event, func, literal, or_, select, type_coerce,
+                        update)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
@@ -309,8 +310,54 @@ def posts_recorded(account: Account, published: list[datetime]) -> None:
     db.session.expire(account, ["first_post_on"])
 
 
+# --- posts recorded uncounted (the delivery job), counted in batches ------------------------
+
+# Appliers take this lock (PostgreSQL) so two of them never count the same posts.
+_APPLY_LOCK = 7260002
+
+
+def apply_new_posts(limit: int = 5000) -> int:
+    """Count posts recorded with counted = false into the derived figures (daily counts, update
+    gaps, first update day, day totals), in the caller's transaction. The delivery job records
+    its posts that way: one batch of many posts costs a few statements, where a figure update
+    per post cost a dozen inside every delivery and made every delivery of a unit wait for the
+    same daily rows. Returns how many posts were counted."""
+    if _dialect() == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(_APPLY_LOCK)))
+    rows = db.session.execute(
+        select(Post.id, Post.account_id, Post.published_at, Account.unit_id)
+        .join(Account, Account.id == Post.account_id)
+        .where(Post.counted.is_(False)).order_by(Post.id).limit(limit)).all()
+    if not rows:
+        return 0
+    per_unit = defaultdict(list)
+    for row in rows:
+        per_unit[row.unit_id].append(row.published_at)
+    for unit_id, instants in per_unit.items():
+        count_posts(unit_id, instants)
+    # The gaps are rebuilt from every post of these accounts, so a post counted here or not
+    # yet counted by a concurrent writer gives the same gaps (refresh_accounts locks the rows).
+    refresh_accounts({row.account_id for row in rows})
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 1000):
+        db.session.execute(update(Post).where(Post.id.in_(ids[start:start + 1000]))
+                           .values(counted=True))
+    return len(rows)
+
+
+def figures_current() -> None:
+    """Before reading the derived figures: count the posts still waiting (usually none: one
+    indexed look). The work joins the caller's transaction; the periodic job commits it."""
+    if db.session.execute(select(Post.id).where(Post.counted.is_(False)).limit(1)).first():
+        for _ in range(1000):  # bounded: 5,000 posts a batch
+            if apply_new_posts() == 0:
+                break
+        db.session.flush()
+
+
 def rebuild_all() -> int:
     """Recompute every derived figure from the posts (after a bulk load; also `flask supervision rebuild`)."""
+    db.session.execute(update(Post).where(Post.counted.is_(False)).values(counted=True))
     if _dialect() == "postgresql":
         db.session.execute(delete(UpdateGap))
         db.session.execute(delete(UnitDay))
@@ -369,6 +416,7 @@ def band_rows(t, t7):
 
 
 def _band_subquery(as_of: date, units):
+    figures_current()
     rows = band_rows(literal(as_of, Date), literal(as_of - timedelta(days=WARNING_FROM_DAYS),
                                                     Date)).subquery("banded")
     query = select(rows).where(rows.c.last <= as_of - timedelta(days=WARNING_FROM_DAYS))
@@ -381,6 +429,7 @@ def dormant_list(actor, as_of: date, *, include_warning: bool = False, unit_id=N
                  limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
     """Rule 5 as of a day: active accounts over 10 days without an update (and 7-10 days with
     include_warning), longest first."""
+    figures_current()
     units = unit_scope(actor, unit_id)
     band = _band_subquery(as_of, units)
     cutoff = as_of - timedelta(days=DORMANT_AFTER_DAYS + (0 if include_warning else 1))
@@ -407,6 +456,7 @@ def dormant_list(actor, as_of: date, *, include_warning: bool = False, unit_id=N
 
 def band_counts(as_of: date, units) -> dict[int, dict]:
     """{unit_id: {"dormant": n, "warning": n}} as of a day."""
+    figures_current()
     band = _band_subquery(as_of, units)
     dormant_cut = as_of - timedelta(days=DORMANT_AFTER_DAYS + 1)
     rows = db.session.execute(select(
@@ -455,6 +505,7 @@ def _filing_counts(days: list[date], units) -> list[dict]:
 def band_totals(days: list[date]) -> list[tuple[int, int]]:
     """(dormant, dormant + warning) over all units as of each day: prefix sums of
     supervision_day_totals (a few hundred rows)."""
+    figures_current()
     last = max(days)
     events = [(day, band, dormant) for day, band, dormant in db.session.execute(
         select(DayTotal.day, DayTotal.band, DayTotal.dormant).where(DayTotal.day <= last))]
@@ -535,6 +586,7 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
     """Counts of accounts by status, filings by status, the filing rate, dormant and warning
     accounts and overdue rectification orders: totals over every unit in sight, and per unit
     one page of units (`units_total` of them; by unit id, or worst first)."""
+    figures_current()
     units = unit_scope(actor, unit_id)
     totals = {"accounts": {s: 0 for s in STATUSES}}
     q = select(Account.status, func.count()).group_by(Account.status)
@@ -590,6 +642,7 @@ def _weekly_bands(ends: list[date], units) -> list[tuple[int, int]]:
     one query per week. Stretches that an opening or reopening day splits, and accounts without
     a post yet, are few and are evaluated one by one with the same rule.
     """
+    figures_current()
     t0, weeks = ends[0], len(ends)
     last_t7 = ends[-1] - timedelta(days=WARNING_FROM_DAYS)
     s, e = UpdateGap.start_day, UpdateGap.end_day
@@ -652,6 +705,7 @@ def _weekly_bands(ends: list[date], units) -> list[tuple[int, int]]:
 
 def trend(actor, as_of: date, weeks: int | None = None, unit_id: int | None = None) -> list[dict]:
     """Week by week back from as_of: dormant and warning accounts, the filing rate, posts."""
+    figures_current()
     units = unit_scope(actor, unit_id)
     weeks = weeks or setting("SUPERVISION_TREND_WEEKS")
     ends = [as_of - timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
