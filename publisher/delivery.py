@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import (String, and_, bindparam, exists, false, func, insert, literal, or_, select,
                         update)
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from govmedia import audit
 from govmedia.auth import require_roles, require_unit_access
@@ -30,7 +30,7 @@ from govmedia.models import User
 from govmedia.types import utcnow
 from registry.models import AccountCredential
 
-from .models import Article, Delivery
+from .models import Article, ArticleImage, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -249,12 +249,15 @@ class _StoredChecks:
     findings: tuple
 
 
-def _content(article: Article):
+def _content(article):
+    """(adapter Content, stored checks) from an Article or a row of _statements().content."""
     from adapters import Content
 
     from . import checks
 
-    cover = article.cover
+    cover = article.cover if isinstance(article, Article) else (
+        SimpleNamespace(mime=article.cover_mime, data=article.cover_data)
+        if article.cover_data is not None else None)
     ext = {"image/png": "png", "image/gif": "gif"}.get(cover.mime, "jpg") if cover else None
     text = checks.Content(title=article.title or "", source_url=article.source_url,
                           weibo_text=article.weibo_text)
@@ -267,14 +270,15 @@ def _content(article: Article):
         _StoredChecks(article.checks_version, tuple(article.checks or ()))
 
 
-def _cached_content(article_id: int, content_hash: str):
-    """(adapter Content, stored checks) of the article as approved at content_hash."""
+def _cached_content(article_id: int, content_hash: str, conn):
+    """(adapter Content, stored checks) of the article as approved at content_hash; a miss
+    is one query on the job's connection (the article and its cover)."""
     key = (article_id, content_hash)
     hit = _CONTENT_CACHE.get(key)
     if hit is not None:
         _CONTENT_CACHE.move_to_end(key)
         return copy.copy(hit[0]), hit[1]  # a job of its own may not alter the cached one
-    article = db.session.get(Article, article_id, options=[joinedload(Article.cover)])
+    article = conn.execute(_statements().content, {"article_id": article_id}).first()
     if article.content_hash != content_hash:  # changed since the claim read it: no caching
         return _content(article)
     return _remember(_CONTENT_CACHE, key, _content(article))
@@ -367,7 +371,50 @@ def _statements() -> SimpleNamespace:
         set_status=update(Article).where(Article.id == bindparam("article_id"))
         .values(status=bindparam("status")),
         sent_with_post=_sent_with_post(mine, now),
+        content=select(Article.id, Article.content_hash, Article.title, Article.body_html,
+                       Article.digest, Article.author, Article.source_url, Article.weibo_text,
+                       Article.checks, Article.checks_version,
+                       ArticleImage.mime.label("cover_mime"),
+                       ArticleImage.data.label("cover_data"))
+        .outerjoin(ArticleImage, ArticleImage.id == Article.cover_id)
+        .where(Article.id == bindparam("article_id")),
+        claim_in_one=_claim_in_one(this, now, lease, token, free, due),
     )
+
+
+def _claim_in_one(this, now, lease, token, free, due):
+    """PostgreSQL: read and claim a row to send in one statement (one round trip), the
+    article set to publishing by the first claim. The row as read (`r`) must still have the
+    status it was read with when the UPDATE locks it, so `previous` is exactly the status
+    the claim replaced; a row changed in between is not claimed here (the caller reads again
+    the ordinary way)."""
+    from .models import Article as A
+
+    r = (select(Delivery.id, Delivery.status, Delivery.article_id, Delivery.account_id,
+                Delivery.platform, Delivery.content_hash,
+                A.status.label("article_status"), A.unit_id,
+                A.content_hash.label("article_hash"), AccountCredential.ciphertext,
+                _rules_version())
+         .join(A, A.id == Delivery.article_id)
+         .outerjoin(AccountCredential, AccountCredential.account_id == Delivery.account_id)
+         .where(this).subquery("r"))
+    claimed = (update(Delivery)
+               .where(Delivery.id == r.c.id, Delivery.status == r.c.status,
+                      Delivery.withdraw_state.is_(None),
+                      or_(and_(Delivery.status.in_(SENDABLE), free, due),
+                          and_(Delivery.status == "sending", Delivery.lease_until < now)))
+               .values(status="sending", lease_until=lease, claim_token=token,
+                       attempts=Delivery.attempts + 1, updated_at=now)
+               .returning(r.c.status.label("previous"), r.c.article_id, r.c.account_id,
+                          r.c.platform, r.c.content_hash, r.c.article_status, r.c.unit_id,
+                          r.c.article_hash, r.c.ciphertext, r.c.rules_version,
+                          Delivery.platform_ids, Delivery.post_id)
+               .cte("claimed"))
+    publishing = (update(A).where(A.id.in_(select(claimed.c.article_id)
+                                           .where(claimed.c.article_status == "approved")),
+                                  A.status == "approved")
+                  .values(status="publishing", updated_at=now).cte("publishing"))
+    return select(claimed).add_cte(publishing)
 
 
 def _sent_with_post(mine, now):
@@ -380,7 +427,8 @@ def _sent_with_post(mine, now):
             .values(status="sent", post_id=bindparam("post_id"), post_url=bindparam("post_url"),
                     sent_at=now, last_error=None, next_attempt_at=None, lease_until=None,
                     claim_token=None, platform_ids=bindparam("state"), updated_at=now)
-            .returning(Delivery.withdraw_state, Delivery.account_id).cte("sent"))
+            .returning(Delivery.withdraw_state, Delivery.account_id, Delivery.article_id)
+            .cte("sent"))
     at = bindparam("now", type_=Post.published_at.type)
     post = insert(Post).from_select(
         ["account_id", "published_at", "title", "url", "source", "created_at", "counted"],
@@ -392,7 +440,14 @@ def _sent_with_post(mine, now):
                                         Account.last_post_at < at))
               .values(last_post_at=at, updated_at=at).cte("latest"))
     # (updated_at given: a column's Python onupdate default cannot run inside a CTE)
-    return select(sent.c.withdraw_state).add_cte(post, latest)
+    # Another delivery of the article still waiting for a job (not one being sent right now,
+    # which may be finishing at this very moment) will close the article itself: no need to
+    # look again after this statement.
+    others = aliased(Delivery)
+    waiting = exists().where(others.article_id == sent.c.article_id,
+                             others.id != bindparam("delivery_id"),
+                             others.status.in_(("queued", "retrying", "unconfirmed")))
+    return select(sent.c.withdraw_state, waiting.label("others_waiting")).add_cte(post, latest)
 
 
 def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
@@ -411,14 +466,14 @@ def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
     work.conn = conn  # the claim's connection, kept for the job's saves (one checkout)
     try:
         if not withdrawing:
-            work.content, checked = _cached_content(work.article_id, work.article_hash)
+            work.content, checked = _cached_content(work.article_id, work.article_hash, conn)
             # The content's own revision (not the hash read above): what is sent is what is
             # checked.
             work.refusal = work.refusal or _pre_send_refusal(
                 work.content.revision, work.content_hash, work.article_id, checked,
                 work.rules_version)
         elif work.previous in ("unconfirmed", "sending"):
-            work.content, _checked = _cached_content(work.article_id, work.article_hash)
+            work.content, _checked = _cached_content(work.article_id, work.article_hash, conn)
         db.session.commit()  # release everything before talking to the platform
     except BaseException:
         # Nothing reached the platform: give the row back as it was (the database being gone
@@ -448,6 +503,10 @@ def _autocommit():
 
 def _claim_row(conn, delivery_id: int, withdrawing: bool, now) -> Work | None:
     statements = _statements()
+    if not withdrawing and conn.dialect.name == "postgresql":
+        work = _claim_in_one_row(conn, statements, delivery_id, now)
+        if work is not None:
+            return work
     row = conn.execute(statements.read, {"delivery_id": delivery_id}).first()
     if row is None:
         return None
@@ -468,6 +527,20 @@ def _claim_row(conn, delivery_id: int, withdrawing: bool, now) -> Work | None:
         return None
     if not withdrawing and row.article_status == "approved":
         conn.execute(statements.publishing, {"article_id": row.article_id})
+    return _work(delivery_id, token, previous, row, claimed, withdrawing)
+
+
+def _claim_in_one_row(conn, statements, delivery_id: int, now) -> Work | None:
+    token = secrets.token_hex(16)
+    row = conn.execute(statements.claim_in_one, {
+        "delivery_id": delivery_id, "now": now, "token": token,
+        "lease": now + timedelta(seconds=lease_seconds())}).first()
+    if row is None:
+        return None
+    return _work(delivery_id, token, row.previous, row, row, False)
+
+
+def _work(delivery_id, token, previous, row, claimed, withdrawing) -> Work:
     work = Work(delivery_id=delivery_id, token=token, previous=previous,
                 platform=row.platform, article_id=row.article_id,
                 account_id=row.account_id, unit_id=row.unit_id,
@@ -698,7 +771,8 @@ def _sent(work: Work, result) -> None:
         if row is None:
             raise LeaseLost(work.delivery_id)
         work.withdraw_state = row.withdraw_state
-        _close_article_safely(work)
+        if not row.others_waiting:
+            _close_article_safely(work)
         return
     connection = db.session.connection()
     row = connection.execute(_statements().sent, {
