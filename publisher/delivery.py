@@ -362,13 +362,14 @@ def _statements() -> SimpleNamespace:
                 sent_at=now, last_error=None, next_attempt_at=None, lease_until=None,
                 claim_token=None, platform_ids=bindparam("state"))
         .returning(Delivery.withdraw_state),
-        active=select(Delivery.id).where(Delivery.article_id == bindparam("article_id"),
-                                         Delivery.status.in_(ACTIVE)).limit(1),
-        article_status=select(Article.status).where(Article.id == bindparam("article_id")),
         current=select(Delivery.id, Delivery.account_id, Delivery.platform, Delivery.status,
-                       Delivery.attempts, Delivery.post_id, Delivery.post_url)
+                       Delivery.attempts, Delivery.post_id, Delivery.post_url,
+                       Article.status.label("article_status"))
+        .join(Article, Article.id == Delivery.article_id)
         .where(_current_deliveries(bindparam("article_id"))).order_by(Delivery.id),
-        set_status=update(Article).where(Article.id == bindparam("article_id"))
+        # Compare-and-set: of two deliveries closing one article together, one changes it.
+        set_status=update(Article).where(Article.id == bindparam("article_id"),
+                                         Article.status == bindparam("before"))
         .values(status=bindparam("status")),
         sent_with_post=_sent_with_post(mine, now),
         content=select(Article.id, Article.content_hash, Article.title, Article.body_html,
@@ -800,32 +801,30 @@ def _close_article_safely(work: Work) -> None:
 
 
 def _close_article(work: Work) -> None:
-    """After a delivery's outcome committed: if no delivery of the article is still at work,
-    the article takes its final status and the audit trail gets one entry listing every
+    """After a delivery's outcome committed: if no current delivery of the article is still at
+    work, the article takes its final status and the audit trail gets one entry listing every
     delivery (a fan-out to 500 accounts is one entry, not 500 taking the chain's lock in
-    turn). Two deliveries finishing together may both get here; the article row's lock
-    (PostgreSQL) lets only the first change the status and write the entry."""
+    turn). Each delivery looks after its own commit, so the last to finish sees them all; two
+    finishing together may both get here, and the status's compare-and-set lets one write."""
     statements = _statements()
     values = {"article_id": work.article_id}
-    if (work.conn or db.session.connection()).execute(statements.active, values).first():
+    rows = (work.conn or db.session.connection()).execute(statements.current, values).all()
+    counts = Counter(r.status for r in rows)
+    if not rows or any(counts.get(s) for s in ACTIVE):
         return
-    connection = db.session.connection()
-    status_of = statements.article_status
-    if connection.dialect.name == "postgresql":
-        status_of = status_of.with_for_update()
-    before = connection.execute(status_of, values).scalar()
-    rows = connection.execute(statements.current, values).all()
-    status = _outcome_of(before, Counter(r.status for r in rows))
+    before = rows[0].article_status
+    status = _outcome_of(before, counts)
     if status == before or before not in WITHDRAWABLE_ARTICLES:
-        db.session.commit()
         return
-    connection.execute(statements.set_status, dict(values, status=status))
-    audit.record("article.delivered", "article", work.article_id, unit_id=work.unit_id,
-                 before={"status": before},
-                 after={"status": status, "deliveries": [
-                     {"delivery_id": r.id, "account_id": r.account_id, "platform": r.platform,
-                      "status": r.status, "attempts": r.attempts, "post_id": r.post_id,
-                      "post_url": r.post_url} for r in rows]})
+    changed = db.session.connection().execute(
+        statements.set_status, dict(values, status=status, before=before)).rowcount
+    if changed:
+        audit.record("article.delivered", "article", work.article_id, unit_id=work.unit_id,
+                     before={"status": before},
+                     after={"status": status, "deliveries": [
+                         {"delivery_id": r.id, "account_id": r.account_id,
+                          "platform": r.platform, "status": r.status, "attempts": r.attempts,
+                          "post_id": r.post_id, "post_url": r.post_url} for r in rows]})
     db.session.commit()
 
 
