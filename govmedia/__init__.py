@@ -23,6 +23,15 @@ def create_app(config: dict | None = None) -> Flask:
         logging.basicConfig(level=logging.WARNING)
     app.logger.setLevel(logging.INFO)
 
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind nginx: the client's address, scheme and host come from X-Forwarded-* (only
+        # as many hops as configured, so a client cannot forge them past the proxy).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_port=hops, x_prefix=hops)
+
     register_extensions(app)
     register_request_state(app)
     register_blueprints(app)
@@ -74,18 +83,48 @@ def _fresh_request_state():
     g.pop("_flask_babel", None)
 
 
+def _refuse_nul_characters():
+    # PostgreSQL text cannot hold U+0000 (the query would fail: a 500) and no query, form or
+    # file name needs one. JSON bodies are checked by their models (registry/schemas.py).
+    values = [*request.args.items(multi=True)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.items(multi=True)]
+        values += [(key, upload.filename or "") for key, upload in request.files.items(multi=True)]
+    if any("\x00" in key or "\x00" in value for key, value in values):
+        from .errors import Invalid
+
+        raise Invalid("请求含有 NUL 字符 (a query, form field or file name contains U+0000)")
+
+
 def register_request_state(app: Flask) -> None:
     # First of all before-request hooks, so CSRF refusals already see fresh state.
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
+    app.before_request(_refuse_nul_characters)
 
 
 def register_blueprints(app: Flask) -> None:
+    from werkzeug.routing import IntegerConverter
+
     import notices
     import publisher
     import registry
 
+    from .types import DB_INT_MAX
+
+    class DatabaseInteger(IntegerConverter):
+        """<int:id> up to the largest id a database holds: beyond it a 404, not an overflow."""
+
+        def __init__(self, map, *args, **kwargs):
+            kwargs.setdefault("max", DB_INT_MAX)
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseInteger  # before any rule is added
+
     for package in (registry, notices, publisher):
         package.init_app(app)
+    from .health import bp as health_bp
+
+    app.register_blueprint(health_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

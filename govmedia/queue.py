@@ -130,6 +130,9 @@ def init_app(app) -> None:
 
 def run_worker(app, queues=QUEUES, burst: bool = False) -> None:
     """An RQ worker that does not fork per job (forking re-imports per job and is slow)."""
+    import signal
+
+    from redis.exceptions import RedisError
     from rq import Queue, SimpleWorker
 
     global _APP
@@ -141,15 +144,49 @@ def run_worker(app, queues=QUEUES, burst: bool = False) -> None:
 
     with app.app_context():
         db.engine.dispose()
-    worker = SimpleWorker([Queue(name, connection=connection) for name in queues],
-                          connection=connection)
     # Each job pushes its own app context in run_job, so no session outlives its job.
     ticker = None if burst else start_ticker(app, app.config.get("PERIODIC_TICK_SECONDS", 15))
     try:
-        worker.work(with_scheduler=True, burst=burst)
+        while True:
+            worker = None
+            try:
+                worker = SimpleWorker([Queue(name, connection=connection) for name in queues],
+                                      connection=connection)
+                worker.work(with_scheduler=True, burst=burst)
+            except RedisError as exc:  # Redis down at start, or in RQ's teardown as well
+                if burst:
+                    raise
+                log.warning("worker stopped, Redis unreachable: %s", exc)
+            if burst or (worker is not None and worker._shutdown_requested_date is not None):
+                return  # done, or asked to stop (SIGTERM, Ctrl+C)
+            # RQ's loop quits when Redis goes away in the middle of a job (the job's own rows
+            # already say what it did; the sweep resends what it did not finish). A worker
+            # must outlive a Redis restart, and may start during one: wait for Redis, then
+            # work on as a new worker.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # no job runs while we wait
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _wait_for_redis(connection)
     finally:
         if ticker is not None:
             ticker.stop.set()
+
+
+def _wait_for_redis(connection) -> None:
+    """Sleep until Redis answers: 1 s, then doubling up to 30 s between tries."""
+    import time
+
+    from redis.exceptions import RedisError
+
+    pause = 1.0
+    while True:
+        time.sleep(pause)
+        try:
+            connection.ping()
+        except RedisError:
+            pause = min(pause * 2, 30.0)
+            continue
+        log.warning("Redis answers again: the worker starts over")
+        return
 
 
 # --- periodic jobs ---------------------------------------------------------------------------

@@ -50,12 +50,25 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "QUEUE_EAGER": _bool("QUEUE_EAGER", False),
+        # How often each worker looks for a due periodic job (each slot is still claimed once
+        # in Redis, however many workers tick); tests make it short with a short sweep.
+        "PERIODIC_TICK_SECONDS": float(os.environ.get("PERIODIC_TICK_SECONDS") or 15.0),
+        # Number of reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto/-Host/
+        # -Port/-Prefix headers are trusted (0: none; behind one nginx: 1). docs/DEPLOY.md.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # Fan-out (publisher/delivery.py, docs/FANOUT.md): retry backoff in seconds (the last
         # value repeats), automatic attempts, how long a job owns a delivery it claimed.
         "DELIVERY_BACKOFF_SECONDS": os.environ.get("DELIVERY_BACKOFF_SECONDS", "5,30,120,600"),
         "DELIVERY_MAX_ATTEMPTS": _int("DELIVERY_MAX_ATTEMPTS", 6),
         "DELIVERY_LEASE_SECONDS": _int("DELIVERY_LEASE_SECONDS", 330),
         "DELIVERY_SWEEP_SECONDS": _int("DELIVERY_SWEEP_SECONDS", 30),
+        # A job that waited in Redis this long without running (lost when Redis restarted
+        # without its data) is enqueued again by the sweep.
+        "DELIVERY_REQUEUE_SECONDS": float(os.environ.get("DELIVERY_REQUEUE_SECONDS") or 300),
+        # A platform's own "retry after" hint (rate limits: 3600 s for a daily quota) is
+        # honoured up to this many seconds.
+        "DELIVERY_RETRY_AFTER_MAX_SECONDS": float(
+            os.environ.get("DELIVERY_RETRY_AFTER_MAX_SECONDS") or 3600),
         "DELIVERY_STUCK_MINUTES": _int("DELIVERY_STUCK_MINUTES", 15),
         "ADAPTER_TIMEOUT": float(os.environ.get("ADAPTER_TIMEOUT") or 10.0),
         "WECHAT_POLL_INTERVAL": float(os.environ.get("WECHAT_POLL_INTERVAL") or 2.0),
