@@ -62,10 +62,12 @@ def backoff_schedule() -> list[float]:
 
 
 def backoff(n: int, retry_after: float | None = None) -> float:
-    """Delay before automatic attempt n+1 after n failed ones; the last value repeats."""
+    """Delay before automatic attempt n+1 after n failed ones; the last value repeats. A
+    platform's own hint (retry_after) counts up to DELIVERY_RETRY_AFTER_MAX_SECONDS."""
     schedule = backoff_schedule()
     delay = schedule[min(max(n, 1), len(schedule)) - 1]
-    return max(delay, float(retry_after or 0))
+    cap = float(current_app.config.get("DELIVERY_RETRY_AFTER_MAX_SECONDS") or 3600)
+    return max(delay, min(float(retry_after or 0), cap))
 
 
 def max_attempts() -> int:
@@ -658,7 +660,14 @@ def send(delivery_id: int) -> str:
             result = None
             if work.previous in ("unconfirmed", "sending"):
                 # The last send may have reached the platform: ask before ever sending again.
-                result = adapter.find_existing(work.content, work.state)
+                try:
+                    result = adapter.find_existing(work.content, work.state)
+                except RetryableError as exc:
+                    # The platform cannot tell yet: still unconfirmed, asked again later. As
+                    # `retrying` the next attempt would send again without asking.
+                    raise UnconfirmedError(
+                        f"无法核实上次发送的结果：{exc.message_zh}；稍后再次核实，不会重复发送",
+                        exc.platform_code, platform_message=exc.platform_message) from exc
                 save(work.state)
             if result is None:
                 result = adapter.publish(work.content, work.state, save)

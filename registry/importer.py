@@ -50,7 +50,7 @@ from govmedia.auth import require_roles, visible_unit_ids
 from govmedia.errors import DomainError
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
-from govmedia.types import utcnow
+from govmedia.types import UNPRINTABLE, utcnow
 
 from .models import (COUNTED_STATUSES, PLATFORMS, Account, AccountEvent, Filing, ImportJob,
                      PlatformException, Unit)
@@ -204,7 +204,9 @@ def _text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.translate(_INVISIBLE).strip()
+        # Control characters (some exports carry \x0b for a line break) would break the
+        # Atom feed and XLSX reports that the names end up in.
+        return UNPRINTABLE.sub("", value.translate(_INVISIBLE)).strip()
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
@@ -1009,10 +1011,21 @@ def run_import_job(job_id: int) -> str | None:
     except Exception as exc:
         db.session.rollback()
         log.exception("import job %s failed", job_id)
-        message = f"导入过程中出错，未导入任何数据：{type(exc).__name__}: {exc}"[:2000]
+        message = f"导入过程中出错，未导入任何数据：{_reason(exc)}"[:2000]
         _fail(job_id, [{"row": None, "column": None, "message": message, "code": "error"}],
               message)
         return "failed"
+
+
+def _reason(exc: Exception) -> str:
+    """The error for the person who uploaded. A database error keeps the database's own first
+    line and drops SQLAlchemy's [SQL: ...] [parameters: ...], which quote the file's rows."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        lines = str(exc.orig).strip().splitlines()
+        return f"数据库拒绝写入（{type(exc.orig).__name__}: {lines[0] if lines else ''}），请稍后重试"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _fail(job_id: int, errors: list, message: str, total: int | None = None) -> None:
