@@ -1,0 +1,261 @@
+"""Who may call each route: the expectation table of tests/test_security_matrix.py.
+
+Every (method, rule) of the app's URL map has one entry here; the matrix test fails on a
+route without one, so a new endpoint cannot slip in unchecked. The roles come from the
+contract and the issues, not from the code: shared/API.md ("Roles", each endpoint's role in
+brackets), the issues' "What users can do" and the design notes in docs/ (cited in `why`).
+
+Reading an entry:
+- `roles`: the roles that may act on an object of their own unit (the callers of the matrix
+  all belong to unit A, except admin and supervisor, who belong to none).
+- `scope`:
+  - "unit": called on unit A's object and on unit B's. On B's only admin and supervisor stay
+    allowed ("non-admin, non-supervisor users act only on their own unit (403 forbidden
+    otherwise)", API.md); for lists, unit B means `?unit_id=B`.
+  - "global": nothing of a unit is involved (or the unit is forced to the caller's own).
+  - "public": no login needed; anonymous callers are allowed too.
+  - "own_user": the caller's own object (allowed) and another user's (404: not even its
+    existence is told, for anyone).
+- Anonymous callers get 401 from the API and a redirect to the login page from pages.
+- Admins may act anywhere a role is required (docs/PUBLISHER.md: "admins may act anywhere"),
+  except where the contract names a person rather than a role: only an article's drafter
+  edits and submits it ("its drafter", API.md), so `roles` is {"editor"} there — the editor
+  of unit A drafted unit A's articles — and an admin is refused like anyone else.
+"""
+from dataclasses import dataclass
+
+ROLES = ("admin", "supervisor", "sponsor", "editor", "reviewer", "signer", "source")
+EVERY_ROLE = frozenset(ROLES)
+
+
+@dataclass(frozen=True)
+class Expect:
+    roles: frozenset
+    scope: str
+    why: str
+
+
+def public(why: str) -> Expect:
+    return Expect(EVERY_ROLE, "public", why)
+
+
+def logged_in(why: str, scope: str = "global") -> Expect:
+    return Expect(EVERY_ROLE, scope, why)
+
+
+def unit(roles, why: str) -> Expect:
+    return Expect(frozenset(roles) | {"admin"}, "unit", why)
+
+
+def only(roles, why: str) -> Expect:
+    return Expect(frozenset(roles) | {"admin"}, "global", why)
+
+
+def drafter(why: str) -> Expect:
+    return Expect(frozenset({"editor"}), "unit", why)
+
+
+READS = "API.md: reads need a login; non-admin, non-supervisor users see only their own unit"
+SUPERVISOR = "API.md Roles: supervisor"
+SPONSOR = "API.md Roles: sponsor registers and changes its unit's accounts, completes filings"
+ADMIN = "API.md Auth and users: (admin); issue 2 Admin"
+DRAFTER = "API.md: submit (its drafter); issue 4: the drafter edits, reviewers do not edit"
+REVIEW = {
+    "stage 2": unit({"reviewer"}, "API.md review (reviewer, then signer); issue 4 2nd review"),
+    "stage 3": unit({"signer"}, "API.md review (reviewer, then signer); issue 4 sign-off"),
+}
+WITHDRAW = "API.md withdraw (editor, signer); issue 6 Withdrawal"
+RETRY = "API.md Roles: editor retries deliveries; docs/FANOUT.md retry (editor; admin)"
+POSTS = "API.md Roles: sponsor records posts and statistics, editor records posts; issue 3"
+IMPORT_JOB = "issue 2 bulk import is the sponsor's registration; a unit's sponsors share its imports"
+RECT = "issue 3 Rectification: a supervisor orders, the unit answers, the supervisor closes/reopens"
+NOTICES = "issue 5: sponsors amend their notices, supervisors withdraw with a reason"
+REPORTS = "issue 3 quarterly inspection report: the county office's (supervisor)"
+CHECKS = "issue 4: supervisors manage the word lists and severities (docs/PUBLISHER.md)"
+
+EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
+    # --- public: no login (API.md Public, issue 5) --------------------------------------------
+    ("GET", "/static/<path:filename>"): public("stylesheets, scripts and the favicon"),
+    ("GET", "/healthz"): public("docs/DEPLOY.md: the proxy's health check, nothing but ok/down"),
+    ("GET", "/login"): public("the login form"),
+    ("POST", "/login"): public("logging in"),
+    ("GET", "/lang/<code>"): public("choosing the language (issue 2: Chinese with English)"),
+    ("GET", "/notices"): public("API.md Public: GET /notices"),
+    ("GET", "/notices.atom"): public("API.md Public: GET /notices.atom"),
+    ("GET", "/public"): public("issue 5: the public lookup"),
+    ("GET", "/public/accounts/<int:account_id>"): public("issue 5: a public account page"),
+    ("GET", "/public/data.csv"): public("issue 5: open data CSV"),
+    ("GET", "/public/data.json"): public("issue 5: open data JSON"),
+    ("GET", "/api/v1/public/notices"): public("API.md Public"),
+    ("GET", "/api/v1/public/accounts"): public("API.md Public"),
+    ("GET", "/api/v1/public/accounts/<int:account_id>"): public("API.md Public (one account)"),
+    ("GET", "/api/v1/public/verify"): public("API.md Public"),
+    ("GET", "/api/v1/openapi.json"): public("API.md Conventions: no token for openapi.json"),
+    ("POST", "/api/v1/auth/tokens"): public("API.md Conventions: no token to get a token"),
+
+    # --- any logged-in user ----------------------------------------------------------------
+    ("POST", "/logout"): logged_in("logging out"),
+    ("DELETE", "/api/v1/auth/tokens/current"): logged_in("API.md: revoke the request's token"),
+    ("GET", "/"): logged_in(READS + " (home counts the user's scope)"),
+    ("GET", "/holidays"): logged_in("issue 2: working days are shown to everyone"),
+    ("POST", "/holidays"): only({"admin"}, "issue 2: holidays an admin has entered"),
+    ("GET", "/notifications"): logged_in("issue 3 Reminders: each user's notifications"),
+    ("POST", "/notifications"): logged_in("issue 3 Reminders: mark read, e-mail address"),
+    ("GET", "/api/v1/notifications"): logged_in("issue 3 Reminders"),
+    ("POST", "/api/v1/notifications/<int:note_id>/read"): Expect(
+        EVERY_ROLE, "own_user", "issue 3 Reminders: one user's own notification"),
+
+    # --- registry: units and users (API.md Units; Auth and users) --------------------------
+    ("GET", "/units"): logged_in(READS),
+    ("GET", "/api/v1/units"): logged_in(READS),
+    ("GET", "/units/<int:unit_id>"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/units/<int:unit_id>"): logged_in(READS, "unit"),
+    ("GET", "/units/new"): only({"supervisor"}, "API.md POST /units (admin, supervisor)"),
+    ("POST", "/units/new"): only({"supervisor"}, "API.md POST /units (admin, supervisor)"),
+    ("POST", "/api/v1/units"): only({"supervisor"}, "API.md POST /units (admin, supervisor)"),
+    ("GET", "/units/<int:unit_id>/edit"): unit({"supervisor"}, "as creating units"),
+    ("POST", "/units/<int:unit_id>/edit"): unit({"supervisor"}, "as creating units"),
+    ("PUT", "/api/v1/units/<int:unit_id>"): unit({"supervisor"}, "as creating units"),
+    ("POST", "/units/<int:unit_id>/platform-exceptions"): unit(
+        {"supervisor"}, "API.md platform-exceptions (supervisor)"),
+    ("POST", "/api/v1/units/<int:unit_id>/platform-exceptions"): unit(
+        {"supervisor"}, "API.md platform-exceptions (supervisor)"),
+    ("GET", "/users"): only(set(), ADMIN),
+    ("POST", "/users"): only(set(), ADMIN),
+    ("GET", "/users/<int:user_id>"): unit(set(), ADMIN),
+    ("POST", "/users/<int:user_id>"): unit(set(), ADMIN),
+    ("POST", "/users/<int:user_id>/active"): unit(set(), ADMIN),
+    ("POST", "/users/<int:user_id>/password"): unit(set(), ADMIN),
+    ("GET", "/api/v1/users"): only(set(), ADMIN),
+    ("POST", "/api/v1/users"): only(set(), ADMIN),
+    ("GET", "/api/v1/users/<int:user_id>"): unit(set(), ADMIN),
+    ("PATCH", "/api/v1/users/<int:user_id>"): unit(set(), ADMIN),
+    ("GET", "/audit"): only({"supervisor"}, SUPERVISOR + " reads everything (the audit trail)"),
+
+    # --- registry: accounts and filings ----------------------------------------------------
+    ("GET", "/accounts"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/accounts"): logged_in(READS, "unit"),
+    ("GET", "/accounts/<int:account_id>"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/accounts/<int:account_id>"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/accounts/<int:account_id>/events"): logged_in(READS, "unit"),
+    ("GET", "/accounts/new"): only({"sponsor"}, SPONSOR),
+    # The form registers in the sponsor's own unit whatever it is sent (issue 2 note).
+    ("POST", "/accounts/new"): only({"sponsor"}, SPONSOR),
+    ("POST", "/api/v1/accounts"): unit({"sponsor"}, SPONSOR),
+    ("POST", "/accounts/<int:account_id>/events"): unit({"sponsor"}, SPONSOR),
+    ("POST", "/api/v1/accounts/<int:account_id>/events"): unit({"sponsor"}, SPONSOR),
+    ("PUT", "/api/v1/accounts/<int:account_id>/credentials"): unit(
+        {"sponsor"}, SPONSOR + ", sets their credentials"),
+    ("POST", "/api/v1/accounts/<int:account_id>/posts"): unit({"sponsor", "editor"}, POSTS),
+    ("POST", "/api/v1/accounts/<int:account_id>/stats"): unit({"sponsor"}, POSTS),
+    ("GET", "/filings"): logged_in(READS, "unit"),
+    ("GET", "/filings/export.csv"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/filings"): logged_in(READS, "unit"),
+    ("POST", "/filings/<int:filing_id>/complete"): unit({"sponsor"}, SPONSOR),
+    ("POST", "/api/v1/filings/<int:filing_id>/complete"): unit({"sponsor"}, SPONSOR),
+
+    # --- registry: bulk import (issue 2) ----------------------------------------------------
+    ("GET", "/imports/new"): only({"sponsor"}, IMPORT_JOB),
+    # Rows of another unit are refused row by row (tests/test_import.py).
+    ("POST", "/imports"): only({"sponsor"}, IMPORT_JOB),
+    ("POST", "/api/v1/imports"): only({"sponsor"}, IMPORT_JOB),
+    ("GET", "/imports/<int:job_id>"): unit({"sponsor", "supervisor"}, IMPORT_JOB),
+    ("GET", "/imports/<int:job_id>.json"): unit({"sponsor", "supervisor"}, IMPORT_JOB),
+    ("GET", "/api/v1/imports/<int:job_id>"): unit({"sponsor", "supervisor"}, IMPORT_JOB),
+    ("GET", "/imports/template.csv"): logged_in("a blank template"),
+    ("GET", "/imports/template.xlsx"): logged_in("a blank template"),
+
+    # --- notices (issue 5; docs/NOTICES.md) ---------------------------------------------------
+    ("GET", "/notices/manage"): logged_in(READS),
+    ("GET", "/api/v1/notices"): logged_in(READS),
+    ("GET", "/notices/manage/<int:notice_id>"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/notices/<int:notice_id>"): logged_in(READS, "unit"),
+    ("POST", "/notices/manage/<int:notice_id>/amend"): unit({"sponsor"}, NOTICES),
+    ("POST", "/api/v1/notices/<int:notice_id>/amendments"): unit({"sponsor"}, NOTICES),
+    ("POST", "/notices/manage/<int:notice_id>/withdraw"): unit({"supervisor"}, NOTICES),
+    ("POST", "/api/v1/notices/<int:notice_id>/withdraw"): unit({"supervisor"}, NOTICES),
+    ("GET", "/api/v1/accounts/<int:account_id>/takedown"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/accounts/<int:account_id>/takedown"): unit(
+        {"sponsor"}, "issue 5: the sponsor's take-down checklist of an app"),
+    ("POST", "/notices/manage/<int:notice_id>/takedown"): unit(
+        {"sponsor"}, "issue 5: the sponsor's take-down checklist of an app"),
+    ("POST", "/api/v1/takedown/<int:item_id>/done"): unit(
+        {"sponsor"}, "issue 5: the sponsor ticks the take-down checklist"),
+    ("POST", "/notices/manage/<int:notice_id>/takedown/<int:item_id>"): unit(
+        {"sponsor"}, "issue 5: the sponsor ticks the take-down checklist"),
+
+    # --- publisher (API.md Articles and publishing; issues 4 and 6) -------------------------
+    ("GET", "/articles"): logged_in(READS),
+    ("GET", "/api/v1/articles"): logged_in(READS, "unit"),
+    ("GET", "/articles/queue"): logged_in("issue 4: each user sees what waits for them"),
+    ("GET", "/articles/<int:article_id>"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/articles/<int:article_id>"): logged_in(READS, "unit"),
+    ("GET", "/articles/<int:article_id>/cover"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/deliveries/<int:delivery_id>"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/articles"): unit({"editor", "source"}, "API.md POST /articles (editor, source)"),
+    # The form is for people; a source system pushes with its review record through the API.
+    ("GET", "/articles/new"): only({"editor"}, "issue 4: editors create an article (form and API)"),
+    ("POST", "/articles/new"): only({"editor"}, "issue 4: editors create an article (form and API)"),
+    ("GET", "/articles/<int:article_id>/edit"): drafter(DRAFTER),
+    ("POST", "/articles/<int:article_id>/edit"): drafter(DRAFTER),
+    ("PUT", "/api/v1/articles/<int:article_id>"): drafter(DRAFTER),
+    ("POST", "/articles/<int:article_id>/submit"): drafter(DRAFTER),
+    ("POST", "/api/v1/articles/<int:article_id>/submit"): drafter(DRAFTER),
+    ("POST", "/articles/<int:article_id>/review"): REVIEW,
+    ("POST", "/api/v1/articles/<int:article_id>/review"): REVIEW,
+    ("POST", "/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
+    ("POST", "/api/v1/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
+    ("POST", "/deliveries/<int:delivery_id>/retry"): unit({"editor"}, RETRY),
+    ("POST", "/api/v1/deliveries/<int:delivery_id>/retry"): unit({"editor"}, RETRY),
+    ("GET", "/publishing/queue"): only({"supervisor"}, "docs/FANOUT.md: /publishing/queue "
+                                                        "(admin, supervisor)"),
+    ("GET", "/api/v1/checks"): logged_in("the rules and severities every drafter meets"),
+    ("GET", "/checks"): only({"supervisor"}, CHECKS),
+    ("GET", "/api/v1/checks/lists/<name>"): only({"supervisor"}, CHECKS),
+    ("POST", "/api/v1/checks/lists/<name>"): only({"supervisor"}, CHECKS),
+    ("POST", "/checks/lists/<name>"): only({"supervisor"}, CHECKS),
+    ("PUT", "/api/v1/checks/severities"): only({"supervisor"}, CHECKS),
+    ("POST", "/checks/severities"): only({"supervisor"}, CHECKS),
+
+    # --- supervision (API.md Supervision; issue 3) ------------------------------------------
+    ("GET", "/supervision"): logged_in("issue 3: dashboard; a unit's own view for sponsors",
+                                       "unit"),
+    ("GET", "/supervision/dormant"): logged_in(READS, "unit"),
+    ("GET", "/supervision/duplicates"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/supervision/dormant"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/supervision/duplicates"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/supervision/summary"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/supervision/trend"): logged_in(READS, "unit"),
+    ("GET", "/supervision/post-logs"): only({"sponsor", "editor"}, POSTS),
+    ("POST", "/supervision/post-logs"): unit({"sponsor", "editor"}, POSTS),
+    ("POST", "/api/v1/supervision/post-logs"): unit({"sponsor", "editor"}, POSTS),
+    ("GET", "/supervision/rectifications"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/supervision/rectifications"): logged_in(READS, "unit"),
+    ("POST", "/supervision/rectifications"): unit({"supervisor"}, RECT),
+    ("POST", "/api/v1/supervision/rectifications"): unit({"supervisor"}, RECT),
+    ("GET", "/supervision/rectifications/<int:order_id>"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/supervision/rectifications/<int:order_id>"): logged_in(READS, "unit"),
+    ("POST", "/supervision/rectifications/<int:order_id>"): {
+        "answer": unit({"sponsor"}, RECT), "close": unit({"supervisor"}, RECT),
+        "reopen": unit({"supervisor"}, RECT)},
+    ("POST", "/api/v1/supervision/rectifications/<int:order_id>/answer"): unit({"sponsor"}, RECT),
+    ("POST", "/api/v1/supervision/rectifications/<int:order_id>/close"): unit(
+        {"supervisor"}, RECT),
+    ("POST", "/api/v1/supervision/rectifications/<int:order_id>/reopen"): unit(
+        {"supervisor"}, RECT),
+    ("GET", "/supervision/reports"): only({"supervisor"}, REPORTS),
+    ("POST", "/supervision/reports"): only({"supervisor"}, REPORTS),
+    ("GET", "/supervision/reports/<int:report_id>.<any(xlsx, csv):ext>"): {
+        "xlsx": only({"supervisor"}, REPORTS), "csv": only({"supervisor"}, REPORTS)},
+    ("POST", "/api/v1/supervision/reports"): only({"supervisor"}, REPORTS),
+    ("GET", "/api/v1/supervision/reports"): only({"supervisor"}, REPORTS),
+    ("GET", "/api/v1/supervision/reports/<int:report_id>"): only({"supervisor"}, REPORTS),
+    ("GET", "/api/v1/supervision/reports/<int:report_id>/xlsx"): only({"supervisor"}, REPORTS),
+    ("GET", "/api/v1/supervision/reports/<int:report_id>/csv"): only({"supervisor"}, REPORTS),
+}
+
+
+def cases(key) -> dict[str, Expect]:
+    """An entry's cases by name; most routes have one, named after nothing."""
+    entry = EXPECTATIONS[key]
+    return entry if isinstance(entry, dict) else {"": entry}
