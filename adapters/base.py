@@ -1,6 +1,8 @@
 """The adapter base class, the content it sends and what it returns."""
 from __future__ import annotations
 
+import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +12,25 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from .errors import PermanentError, RetryableError, UnconfirmedError
+
+_TOKEN_IN_URL = re.compile(r"((?:access_token|secret|appsecret|app_secret)=)[^&\s'\"]+",
+                           re.IGNORECASE)
+
+
+class RedactTokens(logging.Filter):
+    """urllib3 logs every request line at DEBUG with its query string, where WeChat and Weibo
+    take their access tokens (a Weibo token is the stored credential): keep the line, not it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN_IN_URL.sub(r"\1***", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_TOKEN_IN_URL.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(RedactTokens())
 
 
 @dataclass

@@ -6,7 +6,7 @@ from flask import current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from .errors import DomainError, Invalid
-from .types import today_shanghai
+from .types import DATE_MAX, DATE_MIN, ascii_int, date_in_range, today_shanghai
 
 MAX_LIMIT = 500
 
@@ -57,10 +57,14 @@ def parse_date(value: str | None, field: str) -> date | None:
         raise Invalid(f"{field} 应为 YYYY-MM-DD 格式 ({field}: expected YYYY-MM-DD)",
                       fields={field: "expected YYYY-MM-DD"})
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Invalid(f"{field} 不是有效日期 ({field}: not a real date)",
                       fields={field: "not a real date"}) from None
+    if not date_in_range(day):
+        raise Invalid(f"{field} 须在 {DATE_MIN} 至 {DATE_MAX} 之间",
+                      fields={field: f"from {DATE_MIN} to {DATE_MAX}"})
+    return day
 
 
 def query_as_of() -> date:
@@ -71,10 +75,11 @@ def query_int(name: str) -> int | None:
     value = request.args.get(name)
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    number = ascii_int(value)
+    if number is None:
         raise Invalid(f"{name} 应为整数 ({name}: expected an integer)",
                       fields={name: "expected a non-negative integer"})
-    return int(value)
+    return number
 
 
 def query_choice(name: str, choices) -> str | None:
@@ -197,11 +202,17 @@ def register_api_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(err):
         if not request.path.startswith("/api/"):
-            if err.code in (400, 403, 404, 405):  # the page in the user's language
-                from flask import render_template
+            from flask import render_template
 
+            if err.code in (400, 403, 404, 405):  # the page in the user's language
                 headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
                 return render_template("error.html", status=err.code), err.code, headers
+            if err.code == 413:  # say what the limit is, not werkzeug's English page
+                limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) / 1048576
+                too_large = DomainError(f"提交的内容过大，上限为 {limit:.1f} MB "
+                                        f"(request body too large: at most {limit:.1f} MB)",
+                                        code="too_large", status=413)
+                return render_template("error.html", error=too_large), 413
             return err
         codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 429: "too_many_attempts"}

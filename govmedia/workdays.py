@@ -225,6 +225,8 @@ def parse_schedule(text: str) -> list[tuple[date, bool, str]]:
             raise ScheduleError(
                 lineno, f"类型“{fields[1]}”无法识别，应为 holiday/休/假 或 workday/班/上班")
         name = fields[2] if len(fields) > 2 else ""
+        if len(name) > 80:  # the column's length (govmedia/models.py HolidayOverride.name)
+            raise ScheduleError(lineno, f"名称不能超过 80 个字符（收到 {len(name)} 个）")
 
         parts = _RANGE_RE.split(fields[0])
         if len(parts) == 1:

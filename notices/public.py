@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from govmedia.api import documented, listing, page_params, query_choice
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import csrf, db
-from govmedia.types import SHANGHAI, today_shanghai
+from govmedia.types import SHANGHAI, UNPRINTABLE, ascii_int, today_shanghai
 
 from . import services
 from .cache import public_cached
@@ -97,7 +97,7 @@ def verify_json():
 def notices_page():
     today = today_shanghai()
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    page = ascii_int(page, 10**6) or 1
     rows, total = _notices(PAGE_SIZE, (page - 1) * PAGE_SIZE)
     current = [n for n in rows if services.notice_state(n, today) == "running"]
     past = [n for n in rows if n not in current]
@@ -128,15 +128,17 @@ def notices_atom():
         stamps.append(updated)
         entry = feed.add_entry()
         entry.id(f"{page_url}#notice-{notice.id}")
-        title = notice.text.splitlines()[0] if notice.text else notice.account_name
+        # Text stored before input refused control characters must not break the XML.
+        text = UNPRINTABLE.sub("", notice.text or "")
+        title = text.splitlines()[0] if text else UNPRINTABLE.sub("", notice.account_name)
         if notice.withdrawn_at:
             title = "【已撤回】" + title
         entry.title(title)
         entry.link(href=url_for("notices_public.account_page", account_id=notice.account_id,
                                 _external=True))
-        entry.content(notice.text, type="text")
-        entry.summary(f"{notice.unit_name} · {notice.starts_on.isoformat()} 至 "
-                      f"{notice.ends_on.isoformat()}")
+        entry.content(text, type="text")
+        entry.summary(f"{UNPRINTABLE.sub('', notice.unit_name)} · "
+                      f"{notice.starts_on.isoformat()} 至 {notice.ends_on.isoformat()}")
         entry.published(datetime.combine(notice.starts_on, time.min, tzinfo=SHANGHAI))
         entry.updated(updated)
     feed.updated(max(stamps) if stamps else datetime(2000, 1, 1, tzinfo=UTC))
@@ -151,7 +153,7 @@ def lookup_page():
     if platform not in _platforms():
         platform = None
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    page = ascii_int(page, 10**6) or 1
     searched = bool(q or platform)
     items, total = (services.search_accounts(q, platform, LOOKUP_PAGE_SIZE,
                                              (page - 1) * LOOKUP_PAGE_SIZE)

@@ -18,7 +18,7 @@ from govmedia.auth import require_roles
 from govmedia.errors import DomainError
 from govmedia.extensions import db
 from govmedia.models import User
-from govmedia.types import SHANGHAI
+from govmedia.types import SHANGHAI, ascii_int
 from registry import forms
 from registry.models import Account
 
@@ -64,6 +64,7 @@ HISTORY_LABELS = {
     "article.signoff": N_("Signed off"), "article.return": N_("Returned to the drafter"),
     "article.push": N_("Pushed with its upstream review record"),
     "article.withdraw": N_("Withdrawal requested"),
+    "article.delivered": N_("Every delivery finished"),
     "delivery.sent": N_("Delivered"), "delivery.failed": N_("Delivery failed"),
     "delivery.retrying": N_("Delivery will be retried"),
     "delivery.unconfirmed": N_("Delivery unconfirmed"), "delivery.retry": N_("Delivery retried"),
@@ -176,7 +177,7 @@ def articles():
     status = status if status in ARTICLE_STATUSES else None
     query = services.articles_query(actor(), status=status)
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    page = ascii_int(page, 10**6) or 1
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     return render_template("publisher/articles.html", articles=rows, total=total, page=page,
@@ -208,7 +209,7 @@ def _form_values() -> tuple[dict, dict]:
     errors = {}
     ids = []
     for raw in request.form.getlist("target_account_ids"):
-        if raw.isdigit():
+        if ascii_int(raw) is not None:
             ids.append(int(raw))
     publish_at = None
     raw_time = (request.form.get("publish_at") or "").strip()
@@ -420,7 +421,7 @@ def check_lists():
         terms = [t for t in terms if q.lower() in t.lower()]
     terms = sorted(terms)
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    page = ascii_int(page, 10**6) or 1
     shown = terms[(page - 1) * 200: page * 200]
     return render_template("publisher/checks.html", current=name, q=q, terms=shown,
                            total=len(terms), page=page, pages=max(1, math.ceil(len(terms) / 200)),

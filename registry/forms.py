@@ -9,6 +9,8 @@ import re
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 
+from govmedia.types import ascii_int
+
 
 def text(form, name: str) -> str | None:
     """A trimmed form value; None when missing or blank."""
@@ -23,7 +25,8 @@ def integer(form, name: str):
     value = text(form, name)
     if value is None:
         return None
-    return int(value) if value.isdigit() else value
+    number = ascii_int(value)
+    return value if number is None else number
 
 
 def rows(form, prefix: str, fields: tuple[str, ...], significant: tuple[str, ...]) -> list[dict]:

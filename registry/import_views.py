@@ -55,7 +55,10 @@ def start_import(user, upload, create_units: bool) -> ImportJob:
     max_bytes = int(current_app.config.get("IMPORT_MAX_BYTES", importer.MAX_BYTES))
     if len(content) > max_bytes:
         raise TooLarge(_too_large_message())
-    filename = os.path.basename(upload.filename.replace("\\", "/"))[:255] or "upload"
+    filename = os.path.basename(upload.filename.replace("\\", "/")) or "upload"
+    if len(filename) > 255:  # the column's length; keep the extension, which tells the format
+        stem, extension = os.path.splitext(filename)
+        filename = stem[:255 - len(extension[:16])] + extension[:16]
     try:
         importer.detect_format(filename, content)
     except importer.FileProblem as problem:

@@ -2,9 +2,10 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from govmedia.models import ROLES
+from govmedia.types import DATE_MAX, DATE_MIN, DB_INT_MAX, UNPRINTABLE, date_in_range
 
 from .models import PLATFORMS
 
@@ -17,8 +18,30 @@ Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
+def opt_text(max_length: int):
+    """Optional text no longer than its column (PostgreSQL refuses longer values: a 500)."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length)] | None
+
+
+def _storable(value):
+    if isinstance(value, int) and not -DB_INT_MAX <= value <= DB_INT_MAX:
+        raise ValueError("number too large")
+    if isinstance(value, str) and UNPRINTABLE.search(value):
+        raise ValueError("contains a control character")
+    if isinstance(value, date) and not date_in_range(value):
+        raise ValueError(f"must be from {DATE_MIN} to {DATE_MAX}")
+    for item in value if isinstance(value, list) else ():
+        _storable(item)
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # Ids or counts beyond the database's integers, text with control characters (U+0000
+    # cannot be stored in PostgreSQL, others break the Atom feed and XLSX reports) and dates
+    # far outside the calendar are invalid input (400), not a failure further on (500).
+    _only_storable_values = field_validator("*")(_storable)
 
 
 class TokenIn(Strict):
@@ -32,7 +55,7 @@ class UserIn(Strict):
     password: Password
     roles: list[Role] = Field(min_length=1)
     unit_id: int | None = None
-    display_name: OptText = None
+    display_name: opt_text(120) = None
 
 
 class UserPatch(Strict):
@@ -40,7 +63,7 @@ class UserPatch(Strict):
     unit_id: int | None = None
     active: bool | None = None
     password: Password | None = None
-    display_name: OptText = None
+    display_name: opt_text(120) = None
 
 
 class Contact(Strict):
@@ -54,8 +77,8 @@ class UnitIn(Strict):
     code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
                                            max_length=40)] | None = None
     parent_id: int | None = None
-    leader: OptText = None
-    deputy_leader: OptText = None
+    leader: opt_text(80) = None
+    deputy_leader: opt_text(80) = None
     office: OptText = None
     contacts: list[Contact] = Field(default_factory=list, max_length=50)
 
@@ -82,7 +105,7 @@ class AccountIn(Strict):
     office: OptText = None
     staff: list[Staff] = Field(default_factory=list, max_length=50)
     filed_on: date | None = None
-    filing_reference: OptText = None
+    filing_reference: opt_text(120) = None
 
 
 class Changes(Strict):
@@ -112,7 +135,8 @@ class EventIn(Strict):
 
 class FilingComplete(Strict):
     filed_on: date
-    reference: Text
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                max_length=120)]
 
 
 class PostIn(Strict):

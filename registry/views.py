@@ -24,7 +24,7 @@ from govmedia.errors import DomainError, Forbidden
 from govmedia.extensions import db
 from govmedia.holidays import enter_schedule
 from govmedia.models import ROLES, AuditEntry, HolidayOverride, HolidayYear, User
-from govmedia.types import SHANGHAI, today_shanghai
+from govmedia.types import SHANGHAI, ascii_int, date_in_range, today_shanghai
 from govmedia.workdays import ScheduleError, library_knows, parse_schedule, statutory_holidays
 from notices.models import Notice
 from notices.services import PLATFORM_NAMES
@@ -103,7 +103,7 @@ def _json_text(value):
 
 def _page_number() -> int:
     page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and int(page) > 0 else 1
+    return ascii_int(page, 10**6) or 1
 
 
 def _paged(query, page: int):
@@ -151,8 +151,7 @@ def _arg_choice(name: str, choices) -> str | None:
 
 
 def _arg_int(name: str) -> int | None:
-    value = (request.args.get(name) or "").strip()
-    return int(value) if value.isdigit() else None
+    return ascii_int((request.args.get(name) or "").strip())
 
 
 def _arg_date(name: str) -> tuple[date | None, str | None]:
@@ -160,9 +159,11 @@ def _arg_date(name: str) -> tuple[date | None, str | None]:
     if not value:
         return None, None
     try:
-        return date.fromisoformat(value), None
+        day = date.fromisoformat(value)
     except ValueError:
         return None, _("Enter a date as YYYY-MM-DD")
+    # Far outside the calendar the deadline arithmetic overflows: treat it as a typo.
+    return (day, None) if date_in_range(day) else (None, _("Enter a date as YYYY-MM-DD"))
 
 
 def _sees_account(account_id) -> bool:
@@ -706,7 +707,7 @@ def holidays():
     today = today_shanghai()
     year_arg = (request.form.get("year") if request.method == "POST"
                 else request.args.get("year")) or ""
-    valid_year = year_arg.isdigit() and 1950 <= int(year_arg) <= 2200
+    valid_year = 1950 <= (ascii_int(year_arg) or 0) <= 2200
     year = int(year_arg) if valid_year else today.year
     error, text, confirm = None, None, False
     if request.method == "POST":

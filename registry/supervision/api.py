@@ -18,6 +18,7 @@ from govmedia.api import (
 from govmedia.auth import api_roles, api_user
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import csrf, db
+from govmedia.types import ascii_int
 
 from ..schemas import Strict
 from ..services import get_account
@@ -124,7 +125,7 @@ def post_log():
     account = None
     if (request.form.get("account_id") or "").strip():
         raw = request.form["account_id"].strip()
-        if not raw.isdigit():
+        if ascii_int(raw) is None:
             raise Invalid("account_id 应为整数", fields={"account_id": "expected an integer"})
         account = get_account(user, int(raw))
     result = import_post_log(user, upload.filename, upload.read(), account)
@@ -272,7 +273,7 @@ def report_file(report, ext: str) -> Response:
     from urllib.parse import quote
 
     body = report.xlsx if ext == "xlsx" else report.csv
-    mime = XLSX_MIME if ext == "xlsx" else "text/csv; charset=utf-8"
+    mime = XLSX_MIME if ext == "xlsx" else "text/csv"  # werkzeug adds the charset
     name = reports.filename(report, ext)
     response = Response(body, mimetype=mime)
     response.headers["Content-Disposition"] = (

@@ -10,7 +10,7 @@ from govmedia import audit
 from govmedia.auth import require_roles
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import db
-from govmedia.types import SHANGHAI, shanghai_date, today_shanghai
+from govmedia.types import SHANGHAI, UNPRINTABLE, shanghai_date, today_shanghai
 
 from ..models import Account, Filing, Post, Unit
 from ..services import DORMANT_AFTER_DAYS
@@ -153,9 +153,12 @@ class _Everyone:
 
 
 def _safe(value):
-    """Neutralise spreadsheet formulas in text cells (= + - @ at the start)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
+    """Text cells stay text: control characters dropped (openpyxl refuses them) and formulas
+    neutralised (= + - @, or a tab or CR, at the start)."""
+    if isinstance(value, str):
+        value = UNPRINTABLE.sub("", value)
+        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
     return value
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from govmedia.auth import require_roles, visible_unit_ids
 from govmedia.errors import DomainError
 from govmedia.extensions import db
-from govmedia.types import today_shanghai
+from govmedia.types import ascii_int, date_in_range, today_shanghai
 
 from ..labels import GROUPS, N_
 from ..models import Account, Unit
@@ -56,19 +56,20 @@ def _as_of() -> tuple[date, str | None]:
     if not raw:
         return today_shanghai(), None
     try:
-        return date.fromisoformat(raw), None
+        day = date.fromisoformat(raw)
     except ValueError:
         return today_shanghai(), _("Enter a date as YYYY-MM-DD")
+    if not date_in_range(day):  # year 1 or 9999: the week windows leave the calendar
+        return today_shanghai(), _("Enter a date as YYYY-MM-DD")
+    return day, None
 
 
 def _int_arg(name: str) -> int | None:
-    raw = (request.args.get(name) or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return ascii_int((request.args.get(name) or "").strip())
 
 
 def _page() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    return ascii_int(request.args.get("page", "1"), 10**6) or 1
 
 
 def _unit_names(ids) -> dict:
@@ -284,7 +285,7 @@ def post_logs():
         upload = request.files.get("file")
         raw = (request.form.get("account_id") or "").strip()
         try:
-            account = get_account(user, int(raw)) if raw.isdigit() else None
+            account = get_account(user, ascii_int(raw)) if ascii_int(raw) else None
             if upload is None or not upload.filename:
                 error = _("Choose a file to import")
             else:
