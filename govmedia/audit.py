@@ -37,16 +37,18 @@ def entry_hash(prev_hash: str, at: datetime, username, action, object_type, obje
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _lock_chain() -> None:
+def _lock_chain(connection=None) -> None:
     # Two writers reading the same last hash would fork the chain; on PostgreSQL a
     # transaction-scoped advisory lock serialises them (SQLite serialises writers itself,
     # and the unique prev_hash constraint catches anything that slips through).
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7260001)"))
+    target = connection if connection is not None else db.session
+    dialect = connection.dialect if connection is not None else db.session.get_bind().dialect
+    if dialect.name == "postgresql":
+        target.execute(text("SELECT pg_advisory_xact_lock(7260001)"))
 
 
-def _last_hash() -> str:
-    last = db.session.execute(
+def _last_hash(connection=None) -> str:
+    last = (connection if connection is not None else db.session).execute(
         select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
     ).scalar()
     return last or GENESIS
@@ -66,16 +68,19 @@ def record(action: str, obj_type: str, obj_id, *, before=None, after=None, unit_
     record_many([(action, obj_type, obj_id, before, after, unit_id)], user=user)
 
 
-def record_many(items, user=None) -> int:
+def record_many(items, user=None, connection=None) -> int:
     """items: (action, object_type, object_id, before, after, unit_id) tuples, chained in order.
 
     Rows go in as one executemany rather than ORM objects: an import of 10,000 accounts
-    spent most of its write time building and flushing AuditEntry objects.
+    spent most of its write time building and flushing AuditEntry objects. `connection`: a
+    Core connection inside the caller's transaction, instead of the session (the delivery
+    job's own connection).
     """
-    _lock_chain()
-    db.session.flush()
+    _lock_chain(connection)
+    if connection is None:
+        db.session.flush()
     user_id, username = _actor(user)
-    prev = _last_hash()
+    prev = _last_hash(connection)
     rows = []
     for action, obj_type, obj_id, before, after, unit_id in items:
         at = utcnow()
@@ -86,7 +91,7 @@ def record_many(items, user=None) -> int:
                      "before": before, "after": after, "prev_hash": prev, "hash": digest})
         prev = digest
     if rows:
-        db.session.execute(insert(AuditEntry), rows)
+        (connection if connection is not None else db.session).execute(insert(AuditEntry), rows)
     return len(rows)
 
 

@@ -11,6 +11,7 @@ import copy
 import logging
 import re
 import secrets
+import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import cache
@@ -18,8 +19,9 @@ from types import SimpleNamespace
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import (String, and_, bindparam, exists, false, func, insert, literal, or_, select,
-                        update)
+from sqlalchemy import (String, and_, bindparam, create_engine, event, exists, false, func, insert,
+                        literal, or_, select, update)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from govmedia import audit
@@ -459,7 +461,16 @@ def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
     now = utcnow()
     conn = _autocommit()
     try:
-        work = _claim_row(conn, delivery_id, withdrawing, now)
+        try:
+            work = _claim_row(conn, delivery_id, withdrawing, now)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # A pooled connection the database dropped (no pre-ping on the jobs' engine):
+            # nothing was claimed; once more on a fresh connection.
+            conn.close()
+            conn = _autocommit()
+            work = _claim_row(conn, delivery_id, withdrawing, now)
     except BaseException:
         conn.close()
         raise
@@ -501,7 +512,35 @@ def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
 def _autocommit():
     """A connection of its own in autocommit mode: each statement is one round trip and
     commits at once (no BEGIN/COMMIT around a single conditional UPDATE)."""
-    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return _job_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+_JOB_ENGINE_LOCK = threading.Lock()
+
+
+def _job_engine():
+    """The jobs' connections come from an engine of their own, the same database and options
+    but no pre-ping: a ping is a round trip per delivery, and a connection the database
+    dropped (a restart) fails the claim's first statement harmlessly, which _claim then tries
+    once more on a fresh connection (a disconnect makes the pool drop every older one)."""
+    engine = db.engine
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "",
+                                                                            ":memory:"):
+        return engine  # an in-memory database exists only behind its own engine
+    cached = current_app.extensions.get("govmedia_job_engine")
+    if cached is not None and cached[0] is engine:
+        return cached[1]
+    with _JOB_ENGINE_LOCK:
+        cached = current_app.extensions.get("govmedia_job_engine")
+        if cached is not None and cached[0] is engine:
+            return cached[1]
+        options = dict(current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["pool_pre_ping"] = False
+        job_engine = create_engine(engine.url, **options)
+        # Disposed with the application's engine (tests dispose theirs after every test).
+        event.listen(engine, "engine_disposed", lambda _engine: job_engine.dispose())
+        current_app.extensions["govmedia_job_engine"] = (engine, job_engine)
+        return job_engine
 
 
 def _claim_row(conn, delivery_id: int, withdrawing: bool, now) -> Work | None:
@@ -825,16 +864,27 @@ def _close_article(work: Work) -> None:
     status = _outcome_of(before, counts)
     if status == before or before not in WITHDRAWABLE_ARTICLES:
         return
-    changed = db.session.connection().execute(
-        statements.set_status, dict(values, status=status, before=before)).rowcount
-    if changed:
-        audit.record("article.delivered", "article", work.article_id, unit_id=work.unit_id,
-                     before={"status": before},
-                     after={"status": status, "deliveries": [
-                         {"delivery_id": r.id, "account_id": r.account_id,
-                          "platform": r.platform, "status": r.status, "attempts": r.attempts,
-                          "post_id": r.post_id, "post_url": r.post_url} for r in rows]})
-    db.session.commit()
+    entry = ("article.delivered", "article", work.article_id, {"status": before},
+             {"status": status, "deliveries": [
+                 {"delivery_id": r.id, "account_id": r.account_id, "platform": r.platform,
+                  "status": r.status, "attempts": r.attempts, "post_id": r.post_id,
+                  "post_url": r.post_url} for r in rows]}, work.unit_id)
+    if work.conn is None:
+        connection = db.session.connection()
+        if connection.execute(statements.set_status,
+                              dict(values, status=status, before=before)).rowcount:
+            audit.record_many([entry], connection=connection)
+        db.session.commit()
+        return
+    # On the job's own connection (no second checkout): a transaction of its own for the
+    # status and its audit entry.
+    connection = work.conn
+    connection.commit()  # ends the autocommit connection's implicit (empty) transaction
+    connection.execution_options(isolation_level=connection.default_isolation_level)
+    with connection.begin():
+        if connection.execute(statements.set_status,
+                              dict(values, status=status, before=before)).rowcount:
+            audit.record_many([entry], connection=connection)
 
 
 # --- withdrawal (撤稿) ----------------------------------------------------------------------
