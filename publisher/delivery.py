@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
@@ -374,7 +374,7 @@ def _statements() -> SimpleNamespace:
         # Compare-and-set: of two deliveries closing one article together, one changes it.
         set_status=update(Article).where(Article.id == bindparam("article_id"),
                                          Article.status == bindparam("before"))
-        .values(status=bindparam("status")),
+        .values(status=bindparam("status"), delivery_audit_pending=True),
         sent_with_post=_sent_with_post(mine, now),
         content=select(Article.id, Article.content_hash, Article.title, Article.body_html,
                        Article.digest, Article.author, Article.source_url, Article.weibo_text,
@@ -406,7 +406,8 @@ def _claim_in_one(this, now, lease, token, free, due):
     claimed = (update(Delivery)
                .where(Delivery.id == r.c.id, Delivery.status == r.c.status,
                       Delivery.withdraw_state.is_(None),
-                      or_(and_(Delivery.status.in_(SENDABLE), free, due),
+                      # equalities, not IN: an expanding IN is re-rendered at every call
+                      or_(and_(or_(*(Delivery.status == s for s in SENDABLE)), free, due),
                           and_(Delivery.status == "sending", Delivery.lease_until < now)))
                .values(status="sending", lease_until=lease, claim_token=token,
                        attempts=Delivery.attempts + 1, updated_at=now)
@@ -451,7 +452,8 @@ def _sent_with_post(mine, now):
     others = aliased(Delivery)
     waiting = exists().where(others.article_id == sent.c.article_id,
                              others.id != bindparam("delivery_id"),
-                             others.status.in_(("queued", "retrying", "unconfirmed")))
+                             or_(*(others.status == s
+                                   for s in ("queued", "retrying", "unconfirmed"))))
     return select(sent.c.withdraw_state, waiting.label("others_waiting")).add_cte(post, latest)
 
 
@@ -488,7 +490,8 @@ def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
                 work.rules_version)
         elif work.previous in ("unconfirmed", "sending"):
             work.content, _checked = _cached_content(work.article_id, work.article_hash, conn)
-        db.session.commit()  # release everything before talking to the platform
+        if db.session.registry.has():  # (the session is used only to check again)
+            db.session.commit()  # release everything before talking to the platform
     except BaseException:
         # Nothing reached the platform: give the row back as it was (the database being gone
         # leaves it leased; the sweep takes it when the lease lapses).
@@ -505,7 +508,8 @@ def _claim(delivery_id: int, *, withdrawing: bool) -> Work | None:
         finally:
             work.release()
         raise
-    db.session.expunge_all()
+    if db.session.registry.has():
+        db.session.expunge_all()
     return work
 
 
@@ -850,13 +854,15 @@ def _close_article_safely(work: Work) -> None:
 
 def _close_article(work: Work) -> None:
     """After a delivery's outcome committed: if no current delivery of the article is still at
-    work, the article takes its final status and the audit trail gets one entry listing every
-    delivery (a fan-out to 500 accounts is one entry, not 500 taking the chain's lock in
-    turn). Each delivery looks after its own commit, so the last to finish sees them all; two
-    finishing together may both get here, and the status's compare-and-set lets one write."""
+    work, the article takes its final status. Each delivery looks after its own commit, so
+    the last to finish sees them all; two finishing together may both get here, and the
+    status's compare-and-set lets one write it. The same statement marks the article's audit
+    entry as owed: the sweep writes the entries of closed articles in a batch (one chain lock
+    for many articles, none inside a delivery's job)."""
     statements = _statements()
     values = {"article_id": work.article_id}
-    rows = (work.conn or db.session.connection()).execute(statements.current, values).all()
+    connection = work.conn if work.conn is not None else db.session.connection()
+    rows = connection.execute(statements.current, values).all()
     counts = Counter(r.status for r in rows)
     if not rows or any(counts.get(s) for s in ACTIVE):
         return
@@ -864,27 +870,42 @@ def _close_article(work: Work) -> None:
     status = _outcome_of(before, counts)
     if status == before or before not in WITHDRAWABLE_ARTICLES:
         return
-    entry = ("article.delivered", "article", work.article_id, {"status": before},
-             {"status": status, "deliveries": [
-                 {"delivery_id": r.id, "account_id": r.account_id, "platform": r.platform,
-                  "status": r.status, "attempts": r.attempts, "post_id": r.post_id,
-                  "post_url": r.post_url} for r in rows]}, work.unit_id)
+    connection.execute(statements.set_status, dict(values, status=status, before=before))
     if work.conn is None:
-        connection = db.session.connection()
-        if connection.execute(statements.set_status,
-                              dict(values, status=status, before=before)).rowcount:
-            audit.record_many([entry], connection=connection)
         db.session.commit()
-        return
-    # On the job's own connection (no second checkout): a transaction of its own for the
-    # status and its audit entry.
-    connection = work.conn
-    connection.commit()  # ends the autocommit connection's implicit (empty) transaction
-    connection.execution_options(isolation_level=connection.default_isolation_level)
-    with connection.begin():
-        if connection.execute(statements.set_status,
-                              dict(values, status=status, before=before)).rowcount:
-            audit.record_many([entry], connection=connection)
+
+
+def record_delivered_articles(limit: int = 500) -> int:
+    """Write the audit entries the closed articles owe (delivery_audit_pending), in the
+    caller's transaction: one entry per article with its final status and every current
+    delivery's account, platform, status, attempts, post id and link."""
+    query = (select(Article.id, Article.unit_id, Article.status)
+             .where(Article.delivery_audit_pending.is_(True)).order_by(Article.id).limit(limit))
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # two sweeps never write one twice
+    articles = db.session.execute(query).all()
+    if not articles:
+        return 0
+    ids = [a.id for a in articles]
+    newer = aliased(Delivery)
+    per_article = defaultdict(list)
+    for r in db.session.execute(
+            select(Delivery.id, Delivery.article_id, Delivery.account_id, Delivery.platform,
+                   Delivery.status, Delivery.attempts, Delivery.post_id, Delivery.post_url)
+            .where(Delivery.article_id.in_(ids), ~exists().where(
+                newer.article_id == Delivery.article_id,
+                newer.account_id == Delivery.account_id, newer.revision > Delivery.revision))
+            .order_by(Delivery.id)):
+        per_article[r.article_id].append(
+            {"delivery_id": r.id, "account_id": r.account_id, "platform": r.platform,
+             "status": r.status, "attempts": r.attempts, "post_id": r.post_id,
+             "post_url": r.post_url})
+    audit.record_many([("article.delivered", "article", a.id, None,
+                        {"status": a.status, "deliveries": per_article[a.id]}, a.unit_id)
+                       for a in articles])
+    db.session.execute(update(Article).where(Article.id.in_(ids))
+                       .values(delivery_audit_pending=False))
+    return len(articles)
 
 
 # --- withdrawal (撤稿) ----------------------------------------------------------------------
@@ -966,8 +987,10 @@ def sweep(now: datetime | None = None, limit: int = 2000) -> dict:
     """Enqueue every delivery that has work and no live job: queued rows whose enqueue failed
     or whose job was lost, retries and scheduled sends that are due, rows whose job died
     (lapsed lease), pending withdrawals. Safe to run anywhere, any number at once: it only
-    enqueues, and the jobs claim."""
+    enqueues, and the jobs claim. It also writes the audit entries closed articles owe
+    (record_delivered_articles) and closes articles a crash left without a final status."""
     now = now or utcnow()
+    recorded = record_delivered_articles()
     stale = now - requeue_grace()
     free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
     due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
@@ -987,14 +1010,17 @@ def sweep(now: datetime | None = None, limit: int = 2000) -> dict:
         ~exists().where(Delivery.article_id == Article.id, Delivery.status.in_(ACTIVE)))
         .limit(limit)).all()
     for article_id in stuck:
-        refresh_article(article_id)
+        article = refresh_article(article_id)
+        if article is not None and article.status in ("published", "partially_published",
+                                                      "failed"):
+            article.delivery_audit_pending = True  # its entry comes with the next sweep
     db.session.commit()
     sent = dispatch(send_ids)
     withdrawn = dispatch(withdraw_ids, job=WITHDRAW_JOB)
     if send_ids or withdraw_ids:
         log.info("delivery sweep: %s to send, %s to withdraw enqueued", sent, withdrawn)
     return {"deliver": send_ids, "withdraw": withdraw_ids, "articles": list(stuck),
-            "enqueued": sent + withdrawn}
+            "enqueued": sent + withdrawn, "audited": recorded}
 
 
 # --- what people do: retry, withdraw ----------------------------------------------------------

@@ -29,4 +29,4 @@ def sweep() -> dict:
     with current_app.app_context():
         result = delivery.sweep()
     return {"deliver": len(result["deliver"]), "withdraw": len(result["withdraw"]),
-            "enqueued": result["enqueued"]}
+            "enqueued": result["enqueued"], "audited": result["audited"]}

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -73,6 +74,11 @@ class Article(db.Model):
     round: Mapped[int] = mapped_column(Integer, default=0)
     checks: Mapped[list] = mapped_column(JSON, default=list)
     checks_version: Mapped[str | None] = mapped_column(String(40))
+    # Set with the final status by the last delivery's job; the sweep writes the article's
+    # audit entry (every delivery's outcome) in a batch and clears it (an outbox: the entry
+    # is never lost, and no delivery waits for the audit chain's lock).
+    delivery_audit_pending: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                         server_default=false())
     review_record: Mapped[list | None] = mapped_column(JSON)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,7 +12,9 @@ from sqlalchemy import func, select, update
 
 from adapters.standin import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, serve_in_thread
 from adapters.wechat import clear_local_tokens
+from govmedia import audit
 from govmedia.extensions import db
+from govmedia.models import AuditEntry
 from govmedia.types import utcnow
 from publisher import delivery as deliveries
 from publisher.models import Article, Delivery
@@ -158,7 +160,18 @@ def test_sign_off_sends_to_every_target_once_and_records_posts(newsroom):
     row = db.session.get(Delivery, wechat["id"])
     assert {"cover_media_id", "draft_media_id", "publish_id", "article_id"} <= set(row.platform_ids)
     assert row.lease_until is None and row.claim_token is None
-    assert deliveries.sweep()["enqueued"] == 0
+    # The article's audit entry (every delivery's outcome) is owed, then written by the sweep.
+    assert db.session.get(Article, body["id"]).delivery_audit_pending is True
+    swept = deliveries.sweep()
+    assert swept["enqueued"] == 0 and swept["audited"] == 1
+    db.session.expire_all()
+    assert db.session.get(Article, body["id"]).delivery_audit_pending is False
+    entry = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "article.delivered")).one()
+    assert entry.object_id == body["id"] and entry.after["status"] == "published"
+    assert sorted((d["platform"], d["status"], d["post_id"]) for d in entry.after["deliveries"]) \
+        == sorted([("wechat", "sent", wechat["post_id"]), ("weibo", "sent", weibo["post_id"])])
+    assert deliveries.sweep()["audited"] == 0 and audit.verify().ok
     assert newsroom.platforms.posts()["wechat"]["count"] == 1
 
 
