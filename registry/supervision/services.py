@@ -331,13 +331,31 @@ def apply_new_posts(limit: int = 5000) -> int:
     if not rows:
         return 0
     per_unit = defaultdict(list)
+    new_days = defaultdict(set)
     for row in rows:
         per_unit[row.unit_id].append(row.published_at)
-    for unit_id, instants in per_unit.items():
+        new_days[row.account_id].add(shanghai_date(row.published_at))
+    for unit_id, instants in sorted(per_unit.items()):
         count_posts(unit_id, instants)
+    # Only accounts with a day no counted post of theirs had need their gaps rebuilt: every
+    # counted post's day is already in its account's gaps (it was rebuilt when that post was
+    # counted, or the day was known then), and the gaps depend on the set of days alone.
+    # Rebuilding reads every post of the account, so a busy account would pay for its whole
+    # history at every batch.
+    first, last = min(min(d) for d in new_days.values()), max(max(d) for d in new_days.values())
+    from govmedia.types import SHANGHAI
+
+    known = defaultdict(set)
+    for account_id, published_at in db.session.execute(
+            select(Post.account_id, Post.published_at).where(
+                Post.account_id.in_(sorted(new_days)), Post.counted.is_(True),
+                Post.published_at >= datetime.combine(first, datetime.min.time(), SHANGHAI),
+                Post.published_at < datetime.combine(last + timedelta(days=1),
+                                                     datetime.min.time(), SHANGHAI))):
+        known[account_id].add(shanghai_date(published_at))
     # The gaps are rebuilt from every post of these accounts, so a post counted here or not
     # yet counted by a concurrent writer gives the same gaps (refresh_accounts locks the rows).
-    refresh_accounts({row.account_id for row in rows})
+    refresh_accounts([a for a, days in new_days.items() if days - known[a]])
     ids = [row.id for row in rows]
     for start in range(0, len(ids), 1000):
         db.session.execute(update(Post).where(Post.id.in_(ids[start:start + 1000]))
