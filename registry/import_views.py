@@ -201,7 +201,8 @@ def template_csv():
 
 @bp.post("/api/v1/imports")
 @documented("Upload an inventory (multipart/form-data: `file` .xlsx or .csv, optional "
-            "`create_units=true` for admins and supervisors); validated in the background and "
+            "`create_units=true`, which also needs the supervisor role); sponsors import; "
+            "validated in the background and "
             "written all or nothing", tag="imports",
             responses={202: "{id, status, status_url}", 403: "forbidden", 413: "too_large"})
 @api_roles("sponsor")
