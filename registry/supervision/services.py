@@ -365,7 +365,9 @@ def apply_new_posts(limit: int = 5000) -> int:
 
 def figures_current() -> None:
     """Before reading the derived figures: count the posts still waiting (usually none: one
-    indexed look). The work joins the caller's transaction; the periodic job commits it."""
+    indexed look). The work joins the caller's transaction; the periodic job commits it.
+    Called where the figures are read (_band_subquery, band_totals, _weekly_bands, trend),
+    so every public function that reaches them goes through it."""
     if db.session.execute(select(Post.id).where(Post.counted.is_(False)).limit(1)).first():
         for _ in range(1000):  # bounded: 5,000 posts a batch
             if apply_new_posts() == 0:
@@ -447,7 +449,6 @@ def dormant_list(actor, as_of: date, *, include_warning: bool = False, unit_id=N
                  limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
     """Rule 5 as of a day: active accounts over 10 days without an update (and 7-10 days with
     include_warning), longest first."""
-    figures_current()
     units = unit_scope(actor, unit_id)
     band = _band_subquery(as_of, units)
     cutoff = as_of - timedelta(days=DORMANT_AFTER_DAYS + (0 if include_warning else 1))
@@ -474,7 +475,6 @@ def dormant_list(actor, as_of: date, *, include_warning: bool = False, unit_id=N
 
 def band_counts(as_of: date, units) -> dict[int, dict]:
     """{unit_id: {"dormant": n, "warning": n}} as of a day."""
-    figures_current()
     band = _band_subquery(as_of, units)
     dormant_cut = as_of - timedelta(days=DORMANT_AFTER_DAYS + 1)
     rows = db.session.execute(select(
@@ -604,7 +604,6 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
     """Counts of accounts by status, filings by status, the filing rate, dormant and warning
     accounts and overdue rectification orders: totals over every unit in sight, and per unit
     one page of units (`units_total` of them; by unit id, or worst first)."""
-    figures_current()
     units = unit_scope(actor, unit_id)
     totals = {"accounts": {s: 0 for s in STATUSES}}
     q = select(Account.status, func.count()).group_by(Account.status)
