@@ -222,7 +222,7 @@ def main():
     args = parser.parse_args()
 
     from flask_migrate import upgrade
-    from services import free_port, start_postgres, start_redis
+    from services import bench_database, free_port, start_redis
     from sqlalchemy import text
 
     from govmedia import create_app
@@ -230,11 +230,7 @@ def main():
     from govmedia.models import User
 
     tmp = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
-    database_url = os.environ.get("BENCH_DATABASE_URL")
-    pg = None
-    if not database_url:
-        pg = start_postgres(tmp / "pg")
-        database_url = pg.url
+    database_url, pg = bench_database(tmp / "pg")
     redis = start_redis(tmp / "redis")
     port = free_port()
     standin = subprocess.Popen([sys.executable, "-m", "adapters.standin", "--port", str(port)],

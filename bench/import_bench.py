@@ -211,14 +211,9 @@ def main() -> None:
                 results += bench_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args.n,
                                          args.repeat, formats)
         if args.backend in ("both", "postgresql"):
-            url = os.environ.get("BENCH_DATABASE_URL")
-            if not url:
-                from services import start_postgres
+            from services import bench_database
 
-                service = start_postgres(Path(tempfile.mkdtemp(prefix="govmedia-bench-")))
-                url = service.url
-            elif url.startswith("postgresql://"):
-                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url, service = bench_database(Path(tempfile.mkdtemp(prefix="govmedia-bench-")))
             results += bench_backend("postgresql", url, args.n, args.repeat, formats)
     finally:
         if service is not None:

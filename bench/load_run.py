@@ -461,14 +461,10 @@ def main():
                         help="PASSWORD_HASH_METHOD (default: production's scrypt)")
     args = parser.parse_args()
 
-    from services import start_postgres, start_redis
+    from services import bench_database, start_redis
 
     tmp = Path(tempfile.mkdtemp(prefix="load-run-"))
-    database_url = os.environ.get("BENCH_DATABASE_URL")
-    pg = None
-    if not database_url:
-        pg = start_postgres(tmp / "pg")
-        database_url = pg.url
+    database_url, pg = bench_database(tmp / "pg")
     redis = start_redis(tmp / "redis")
     try:
         result = run_load(database_url, redis.url, tmp, users=args.users,

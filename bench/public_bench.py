@@ -201,15 +201,9 @@ def main() -> int:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2
 
-    service = None
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if not url:
-        from services import start_postgres
+    from services import bench_database
 
-        service = start_postgres(Path(tempfile.mkdtemp(prefix="govmedia-public-bench-")))
-        url = service.url
-    elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    url, service = bench_database(Path(tempfile.mkdtemp(prefix="govmedia-public-bench-")))
     tmp = tempfile.mkdtemp(prefix="govmedia-public-bench-")
     processes = []
     try:

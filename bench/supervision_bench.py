@@ -115,13 +115,9 @@ def main():
     from govmedia.models import User
     from govmedia.types import today_shanghai
 
-    service = None
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if not url:
-        from services import start_postgres
+    from services import bench_database
 
-        service = start_postgres(Path(tempfile.mkdtemp(prefix="svbench-")))
-        url = service.url
+    url, service = bench_database(Path(tempfile.mkdtemp(prefix="svbench-")))
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "QUEUE_EAGER": True,
                       "REDIS_URL": None, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
                       "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench",

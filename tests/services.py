@@ -498,3 +498,17 @@ class RedisService(RunningService):
 def start_redis(base_dir: Path, port: int | None = None) -> RedisService:
     """Start redis-server on 127.0.0.1 (no persistence); stop()/start() keep the same port."""
     return RedisService(Path(base_dir), port).start()
+
+
+def bench_database(base_dir: Path) -> tuple[str, "PostgresService | None"]:
+    """The benchmarks' PostgreSQL: ``$BENCH_DATABASE_URL`` when set (the benchmarks drop its
+    public schema; a plain ``postgresql://`` URL gets the psycopg 3 driver), else a throwaway
+    server under base_dir. Returns (url, service); the service, None for an existing server,
+    is the caller's to stop."""
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url, None
+    service = start_postgres(base_dir)
+    return service.url, service
