@@ -236,13 +236,6 @@ def _remember(cache: OrderedDict, key, value):
     return value
 
 
-def _credentials(account_id: int) -> dict | None:
-    from govmedia.secrets import decrypt
-
-    row = db.session.get(AccountCredential, account_id)
-    return decrypt(row.ciphertext) if row is not None else None
-
-
 @dataclass(frozen=True)
 class _StoredChecks:
     """The findings stored on the article with the rules' version they were found under:
@@ -254,14 +247,14 @@ class _StoredChecks:
 
 
 def _content(article):
-    """(adapter Content, stored checks) from an Article or a row of _statements().content."""
+    """(adapter Content, stored checks) from a row with the article's content columns and its
+    cover's (cover_mime, cover_data): _statements().content, or the claim's."""
     from adapters import Content
 
     from . import checks
 
-    cover = article.cover if isinstance(article, Article) else (
-        SimpleNamespace(mime=article.cover_mime, data=article.cover_data)
-        if article.cover_data is not None else None)
+    cover = (SimpleNamespace(mime=article.cover_mime, data=article.cover_data)
+             if article.cover_data is not None else None)
     ext = {"image/png": "png", "image/gif": "gif"}.get(cover.mime, "jpg") if cover else None
     text = checks.Content(title=article.title or "", source_url=article.source_url,
                           weibo_text=article.weibo_text)
