@@ -15,15 +15,14 @@ $(BIN)/flask: pyproject.toml
 
 install: $(BIN)/flask
 
-## Install, create the SQLite schema, load demo data, print the admin login and serve.
+## Install; start the embedded PostgreSQL and Redis (data in instance/), migrate, load the demo
+## data, run the stand-in platforms, an RQ worker with its scheduler and gunicorn. Ctrl-C stops all.
 run: install
-	$(BIN)/flask --app wsgi db upgrade
-	$(BIN)/flask --app wsgi demo
-	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	$(BIN)/flask --app wsgi serve --host $(HOST) --port $(PORT)
 
 system-deps:
 	bash scripts/install-system-deps.sh
 
-## Install everything (Debian redis-server, PostgreSQL, chromium) and run every test.
+## Install everything (chromium for the browser tests) and run every test.
 test: install system-deps
 	$(BIN)/python -m pytest -q

@@ -17,6 +17,11 @@ _TOKEN_IN_URL = re.compile(r"((?:access_token|secret|appsecret|app_secret)=)[^&\
                            re.IGNORECASE)
 
 
+def redact_tokens(text: str | None) -> str:
+    """Tokens travel in query strings; an exception text may quote the URL. Never keep them."""
+    return _TOKEN_IN_URL.sub(r"\1***", text or "")
+
+
 class RedactTokens(logging.Filter):
     """urllib3 logs every request line at DEBUG with its query string, where WeChat and Weibo
     take their access tokens (a Weibo token is the stored credential): keep the line, not it."""

@@ -1,270 +1,22 @@
 """WeChat official accounts (公众号) on wechatpy 1.8.18: cover, body images, draft, publish or mass send.
 
-Why it is built this way (see docs/ADAPTERS.md): wechatpy 1.8.18 sends its token fetch to the
-real host whatever API_BASE_URL says, and retries 40001 without limit (a server that keeps
-answering 40001 drives it into a RecursionError). `_Client` subclasses `WeChatClient`, keeps its
-request, JSON and error code paths, sets `API_BASE_URL` per instance, fetches the token from
-`{base}/cgi-bin/stable_token` itself, and refreshes a rejected token at most once per call.
+The client (token, base URL) is adapters/wechat_client.py; the error codes
+adapters/wechat_codes.py (docs/ADAPTERS.md).
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import re
-import threading
 import time
-from contextlib import contextmanager
 
 import requests
 from redis.exceptions import RedisError
-from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
-from wechatpy.session import SessionStorage
-from wechatpy.session.redisstorage import RedisStorage
 
 from .base import Adapter, Content, PublishResult, SaveState, transport_error
 from .errors import AuthError, PermanentError, RetryableError, UnconfirmedError
-
-TOKEN_ERRORS = {40001, 40014, 42001}
-
-# Codes that prove the platform did not do the work: retry later (hint in seconds).
-RETRYABLE = {
-    -1: ("微信平台系统繁忙，稍后重试", None),
-    45009: ("接口调用已达今日上限（每日配额），配额重置后重试", 3600.0),
-    45011: ("接口调用过于频繁（分钟配额），稍后重试", 60.0),
-    45066: ("群发请求过于频繁，请一分钟后重试", 60.0),
-}
-
-# Content, permission and configuration errors: never retried; shown to the editor.
-PERMANENT = {
-    40004: "不合法的媒体文件类型",
-    40005: "不合法的文件类型（图片仅支持 jpg/png 等格式）",
-    40006: "不合法的文件大小",
-    40007: "无效的 media_id（素材或草稿不存在或已被使用）",
-    40009: "图片大小超过限制",
-    40113: "不支持的文件类型",
-    40164: "服务器 IP 不在公众号的 IP 白名单中，请在公众平台「设置与开发—基本配置」中添加",
-    41005: "缺少多媒体文件数据",
-    44001: "多媒体文件为空",
-    44003: "图文消息内容为空",
-    45001: "多媒体文件大小超过限制",
-    45002: "内容过长",
-    45003: "标题过长（不超过 32 个字）",
-    45004: "摘要过长（不超过 128 个字）",
-    45005: "链接过长",
-    45008: "图文消息超过限制",
-    45028: "群发次数已用完（本期群发配额不足）",
-    45065: "相同 clientmsgid 已存在群发记录",
-    48001: "api功能未授权（公众号未获得该接口权限，请在公众平台开发者中心查看接口权限）",
-    48004: "该接口已被封禁，请登录公众平台查看详情",
-    50002: "公众号受限，可能因违规被封禁接口",
-    53503: "该草稿未通过发布检测，请检查内容",
-    53504: "需前往公众平台官网使用该草稿",
-    53505: "请前往公众平台官网手动保存草稿成功后再发表",
-    53600: "Article ID 无效",
-}
-
-# Errors of the token endpoint: the account's AppID/AppSecret or the server's IP are wrong.
-TOKEN_FETCH = {
-    40001: "AppSecret 错误，或 AppSecret 不属于该公众号",
-    40002: "grant_type 不合法",
-    40013: "AppID 无效",
-    40125: "AppSecret 无效",
-    40164: PERMANENT[40164],
-    41002: "缺少 AppID",
-    41004: "缺少 AppSecret",
-}
-
-PUBLISH_FAILED = {
-    2: "原创声明失败",
-    3: "发布失败（常规失败）",
-    4: "平台审核不通过",
-    5: "发布成功后已被用户删除",
-    6: "发布成功后被系统封禁",
-}
-
-
-class _MemoryStorage(SessionStorage):
-    """Process-wide token storage with expiry, for the embedded mode without Redis."""
-
-    def __init__(self):
-        self._data: dict[str, tuple[object, float | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key, default=None):
-        with self._lock:
-            item = self._data.get(key)
-            if item is None:
-                return default
-            value, expires = item
-            if expires is not None and expires <= time.monotonic():
-                del self._data[key]
-                return default
-            return value
-
-    def set(self, key, value, ttl=None):
-        if value is None:
-            return
-        with self._lock:
-            self._data[key] = (value, time.monotonic() + ttl if ttl else None)
-
-    def delete(self, key):
-        with self._lock:
-            self._data.pop(key, None)
-
-    def clear(self):
-        with self._lock:
-            self._data.clear()
-
-
-_MEMORY = _MemoryStorage()
-_LOCAL_LOCKS: dict[str, threading.Lock] = {}
-_LOCAL_LOCKS_GUARD = threading.Lock()
-
-
-def clear_local_tokens() -> None:
-    """Forget the tokens cached in this process (tests; a stand-in that was reset)."""
-    _MEMORY.clear()
-
-
-def _local_lock(name: str) -> threading.Lock:
-    with _LOCAL_LOCKS_GUARD:
-        return _LOCAL_LOCKS.setdefault(name, threading.Lock())
-
-
-class _Client(WeChatClient):
-    """wechatpy's client with our base URL, token endpoint, shared storage and one refresh."""
-
-    def __init__(self, appid: str, secret: str, *, base_url: str, redis, timeout: float):
-        scope = hashlib.sha1(base_url.encode()).hexdigest()[:10]
-        prefix = f"govmedia:wechat:{scope}"
-        # Redis: every worker sees the same token. Without Redis (embedded mode) the storage is
-        # process-wide, with the same key scheme so different base URLs stay apart.
-        storage = (RedisStorage(redis, prefix=prefix) if redis is not None
-                   else _PrefixedStorage(_MEMORY, prefix + ":"))
-        super().__init__(appid, secret, session=storage, timeout=timeout, auto_retry=False)
-        self.API_BASE_URL = f"{base_url}/cgi-bin/"
-        self.base_url = base_url
-        self.redis = redis
-        self.lock_name = f"{prefix}:{appid}:token-lock"
-
-    @contextmanager
-    def _token_lock(self):
-        """One token fetch at a time for this account across every worker: a fetch by one
-        worker can invalidate another's token, and the daily quota is small."""
-        wait = self.timeout * 2 + 5
-        if self.redis is not None:
-            from redis.exceptions import LockError
-
-            lock = self.redis.lock(self.lock_name, timeout=wait, blocking_timeout=wait)
-            try:
-                acquired = lock.acquire()
-            except LockError as exc:  # pragma: no cover - redis-py raises only on misuse
-                raise RetryableError("等待获取访问令牌超时，稍后重试", "lock") from exc
-            if not acquired:
-                raise RetryableError("等待获取访问令牌超时，稍后重试", "lock")
-            try:
-                yield
-            finally:
-                try:
-                    lock.release()
-                except LockError:
-                    pass  # expired while we held it: the next holder proceeds, nothing to undo
-        else:
-            lock = _local_lock(self.lock_name)
-            if not lock.acquire(timeout=wait):
-                raise RetryableError("等待获取访问令牌超时，稍后重试", "lock")
-            try:
-                yield
-            finally:
-                lock.release()
-
-    @property
-    def access_token(self):
-        token = self.session.get(self.access_token_key)
-        if token:
-            return token
-        with self._token_lock():
-            token = self.session.get(self.access_token_key)
-            if token:  # another worker fetched it while we waited
-                return token
-            return self._fetch_stable(force_refresh=False)
-
-    def fetch_access_token(self):
-        """wechatpy's hook; ours goes to {base}/cgi-bin/stable_token with a timeout."""
-        return self._fetch_stable(force_refresh=False)
-
-    def _fetch_stable(self, *, force_refresh: bool) -> str:
-        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
-                "force_refresh": force_refresh}
-        try:
-            res = self._http.post(f"{self.base_url}/cgi-bin/stable_token", json=body,
-                                  timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise transport_error(exc, commits=False, what="获取访问令牌") from exc
-        if res.status_code >= 500 or res.status_code == 429:
-            raise RetryableError(f"获取访问令牌时平台返回 HTTP {res.status_code}", res.status_code)
-        try:
-            result = res.json()
-        except ValueError as exc:
-            raise RetryableError("获取访问令牌时平台返回了无法解析的内容", res.status_code) from exc
-        code = int(result.get("errcode") or 0)
-        if code:
-            errmsg = result.get("errmsg")
-            if code in RETRYABLE:
-                message, after = RETRYABLE[code]
-                raise RetryableError(message, code, platform_message=errmsg, retry_after=after)
-            raise AuthError("获取访问令牌失败：" + TOKEN_FETCH.get(code, errmsg or "未知错误"),
-                            code, platform_message=errmsg)
-        token = result["access_token"]
-        expires_in = int(result.get("expires_in") or 7200)
-        # Stored a little shorter than its life so every worker renews before WeChat refuses it.
-        self.session.set(self.access_token_key, token, max(60, expires_in - 300))
-        return token
-
-    def refresh_after_rejection(self, rejected: str) -> str:
-        with self._token_lock():
-            current = self.session.get(self.access_token_key)
-            if current and current != rejected:  # another worker already renewed it
-                return current
-            self.session.delete(self.access_token_key)
-            token = self._fetch_stable(force_refresh=False)
-            if token == rejected:
-                # WeChat still hands out the token it refuses: force a new one (limited per day).
-                token = self._fetch_stable(force_refresh=True)
-            return token
-
-    def _request(self, method, url_or_endpoint, **kwargs):
-        params = dict(kwargs.pop("params", None) or {})
-        for attempt in (0, 1):
-            call = dict(kwargs)
-            call["params"] = dict(params)
-            if attempt:  # the refreshed token, not the one a helper put in the query
-                call["params"].pop("access_token", None)
-            sent = call["params"].get("access_token") or self.access_token
-            call["params"]["access_token"] = sent
-            try:
-                return super()._request(method, url_or_endpoint, **call)
-            except WeChatClientException as exc:
-                if exc.errcode is not None and int(exc.errcode) in TOKEN_ERRORS and attempt == 0:
-                    self.refresh_after_rejection(sent)
-                    continue
-                raise
-
-
-class _PrefixedStorage(SessionStorage):
-    def __init__(self, inner: SessionStorage, prefix: str):
-        self.inner, self.prefix = inner, prefix
-
-    def get(self, key, default=None):
-        return self.inner.get(self.prefix + key, default)
-
-    def set(self, key, value, ttl=None):
-        self.inner.set(self.prefix + key, value, ttl)
-
-    def delete(self, key):
-        self.inner.delete(self.prefix + key)
-
+from .wechat_client import WechatClient, clear_local_tokens  # noqa: F401  (tests clear tokens)
+from .wechat_codes import PERMANENT, PUBLISH_FAILED, RETRYABLE, TOKEN_ERRORS
 
 _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
@@ -290,7 +42,7 @@ class WechatAdapter(Adapter):
 
     def __init__(self, credentials: dict, **kwargs):
         super().__init__(credentials, **kwargs)
-        self.client = _Client(self.credentials["app_id"], self.credentials["app_secret"],
+        self.client = WechatClient(self.credentials["app_id"], self.credentials["app_secret"],
                               base_url=self.base_url, redis=self.redis, timeout=self.timeout)
 
     # ---------------------------------------------------------------- calls and their errors

@@ -8,7 +8,7 @@
 One run, two scenarios: (a) one article to 500 accounts (250 WeChat, 250 Weibo), (b) 1,000
 articles to 2 accounts each (one WeChat, one Weibo). The stand-in platforms run in their own
 process; N `flask --app wsgi worker` processes (SimpleWorker) drain the queue. "fan-out" is
-the product's path: sign-off rows → dispatch → publisher.jobs.deliver (claim, adapter with
+the product's path: sign-off rows → dispatch → publisher.fanout.send.send (claim, adapter with
 every id committed, post recorded, audit, article status). "baseline" is the same number of
 bare RQ jobs through the same workers calling the same adapter (same HTTP calls, same client
 code) with no database at all. Never runs in CI; results go in docs/FANOUT.md.
@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 WEIBO_UID = 8000000000
 
+from govmedia.queue import job  # noqa: E402  (after the path above)
+
 
 def cover_png() -> bytes:
     from PIL import Image
@@ -39,12 +41,13 @@ def cover_png() -> bytes:
     return buffer.getvalue()
 
 
+@job("deliveries")
 def baseline_send(platform: str, n: int, title: str, token: str | None = None) -> str:
     """The baseline job: the same adapter and HTTP calls as a delivery, no database."""
     from flask import current_app
 
     from adapters import Content, get_adapter
-    from adapters.standin import DEFAULT_WECHAT_APPS
+    from standins import DEFAULT_WECHAT_APPS
 
     app_id, secret = next(iter(DEFAULT_WECHAT_APPS.items()))
     credentials = ({"app_id": app_id, "app_secret": secret} if platform == "wechat"
@@ -88,7 +91,7 @@ def setup_accounts(app, n_wechat, n_weibo, prefix):
     """Accounts straight into the tables (the bench measures sending, not registration)."""
     from datetime import date
 
-    from adapters.standin import DEFAULT_WECHAT_APPS
+    from standins import DEFAULT_WECHAT_APPS
     from govmedia.extensions import db
     from govmedia.secrets import encrypt
     from registry.models import Account, AccountCredential, Unit
@@ -120,12 +123,12 @@ def setup_accounts(app, n_wechat, n_weibo, prefix):
 
 
 def approved_articles(app, unit, user_id, targets_per_article, prefix):
-    """Signed-off articles with their queued deliveries, as _approve leaves them."""
+    """Signed-off articles with their queued deliveries, as publisher.fanout.operations.approve leaves them."""
     import hashlib
 
     from govmedia.extensions import db
     from publisher.models import Article, ArticleImage, Delivery
-    from publisher.services import compute_hash, run_article_checks
+    from publisher.content import compute_hash, run_article_checks
 
     data = _COVER
     image = ArticleImage(sha256=hashlib.sha256(data).hexdigest(), mime="image/png", width=60,
@@ -169,11 +172,13 @@ def run_fanout(app, ids, timeout):
     from sqlalchemy import func, select
 
     from govmedia.extensions import db
-    from publisher import delivery
+    from publisher.fanout.dispatch import dispatch
+    from publisher.fanout.send import send
     from publisher.models import Delivery
 
     start = time.perf_counter()
-    delivery.dispatch(ids)
+    dispatch(ids, send)
+    db.session.commit()  # the jobs go out as it commits
 
     def done():
         db.session.rollback()
@@ -187,12 +192,10 @@ def run_fanout(app, ids, timeout):
         Delivery.id.in_(ids), Delivery.status != "sent"))
     # The posts the workers' periodic job has not counted into supervision's figures yet:
     # counted here (timed apart, printed) so that work does not fall into the next baseline.
-    from registry.supervision.services import apply_new_posts
+    from registry.supervision.pending import apply_pending
 
-    started, counted = time.perf_counter(), 0
-    while n := apply_new_posts():
-        db.session.commit()
-        counted += n
+    started = time.perf_counter()
+    counted = apply_pending()
     db.session.commit()
     if counted:
         print(f"  (figures: {counted} posts left uncounted by the periodic job, counted in "
@@ -206,7 +209,7 @@ def run_baseline(app, url, jobs, timeout):
     before = posts_count(url)
     start = time.perf_counter()
     for args in jobs:
-        enqueue("bench.fanout_bench.baseline_send", *args, queue="deliveries")
+        enqueue(baseline_send, *args)
     wait_until(lambda: posts_count(url) - before >= len(jobs), timeout)
     return time.perf_counter() - start
 
@@ -233,7 +236,7 @@ def main():
     database_url, pg = bench_database(tmp / "pg")
     redis = start_redis(tmp / "redis")
     port = free_port()
-    standin = subprocess.Popen([sys.executable, "-m", "adapters.standin", "--port", str(port)],
+    standin = subprocess.Popen([sys.executable, "-m", "standins", "--port", str(port)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                text=True)
     standin.stdout.readline()

@@ -1,9 +1,8 @@
-"""Benchmark the inventory import on SQLite and PostgreSQL against bare INSERTs of the same rows.
+"""Benchmark the inventory import on PostgreSQL against bare INSERTs of the same rows.
 
-    .venv/bin/python bench/import_bench.py [N] [--repeat R] [--backend both|sqlite|postgresql]
-                                           [--format both|csv|xlsx]
+    .venv/bin/python bench/import_bench.py [N] [--repeat R] [--format both|csv|xlsx]
 
-For each backend it builds a fresh schema through the migrations, creates N/10 units, generates
+It builds a fresh schema through the migrations, creates N/10 units, generates
 an inventory of N accounts (each unit on all ten platforms, with staff, office and a historical
 filing date and reference), and measures, in the same run:
 
@@ -36,6 +35,7 @@ from sqlalchemy import delete, insert, text  # noqa: E402
 
 from govmedia import create_app  # noqa: E402
 from govmedia.extensions import db  # noqa: E402
+from services import bench_database  # noqa: E402
 
 HEADERS = ["主办单位", "平台", "账号名称", "账号ID", "认证主体", "开设日期", "管理科室", "管理人员",
            "备案日期", "备案编号"]
@@ -112,9 +112,8 @@ def prepare(url: str, rows) -> None:
     from govmedia.models import User
     from registry.models import Unit
 
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        db.session.commit()
+    db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    db.session.commit()
     upgrade()
     db.session.add(User(username="bench-admin", password_hash=hash_password("Bench-pass-1"),
                         roles=["admin"], active=True, session_version=1))
@@ -163,8 +162,8 @@ def run_import(content: bytes, filename: str, n: int, log: LastRecord) -> float:
 
 
 def bench_backend(name: str, url: str, n: int, repeat: int, formats: list[str]) -> list[dict]:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "QUEUE_EAGER": True, "REDIS_URL": None,
-                      "SECRET_KEY": "bench", "IMPORT_MAX_ROWS": max(n, 50_000),
+    # No REDIS_URL: the embedded Redis (the import itself enqueues nothing).
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "IMPORT_MAX_ROWS": max(n, 50_000),
                       "IMPORT_MAX_BYTES": 200 * 1024 * 1024})
     log = LastRecord()
     app.logger.addHandler(log)
@@ -197,7 +196,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=10_000, help="rows (default 10000)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; best is kept")
-    parser.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
     parser.add_argument("--format", choices=["both", "csv", "xlsx"], default="both")
     args = parser.parse_args()
     formats = ["csv", "xlsx"] if args.format == "both" else [args.format]
@@ -206,15 +204,8 @@ def main() -> None:
     results = []
     service = None
     try:
-        if args.backend in ("both", "sqlite"):
-            with tempfile.TemporaryDirectory() as tmp:
-                results += bench_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args.n,
-                                         args.repeat, formats)
-        if args.backend in ("both", "postgresql"):
-            from services import bench_database
-
-            url, service = bench_database(Path(tempfile.mkdtemp(prefix="govmedia-bench-")))
-            results += bench_backend("postgresql", url, args.n, args.repeat, formats)
+        url, service = bench_database(Path(tempfile.mkdtemp(prefix="govmedia-bench-")))
+        results += bench_backend("postgresql", url, args.n, args.repeat, formats)
     finally:
         if service is not None:
             service.stop()

@@ -1,33 +1,58 @@
 """govmedia: the app factory and what every package shares."""
 import logging
 import os
+from importlib import import_module
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
+from flask_babel import gettext as _
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
+
+from . import models  # noqa: F401  (the core's tables in the metadata)
+from . import queue
+from .api import register_api_error_handlers
+from .cli import register as register_cli
+from .engines import start_embedded
+from .errors import Invalid
+from .extensions import babel, csrf, db, login_manager, migrate
+from .health import bp as health_bp
+from .settings import Settings
+from .types import DB_INT_MAX
+
+
+# The domain packages, lowest first. The core never imports them at module level: the
+# factory loads each and calls its `init_app(app)`, as Flask loads extensions.
+DOMAIN_PACKAGES = ("registry", "registry.supervision", "notices", "publisher", "demo")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; `config` overrides settings read from the environment (tests use it)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("GOVMEDIA_INSTANCE_PATH")
-    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path,
-                template_folder=os.path.join(root, "templates"),
-                static_folder=os.path.join(root, "static"))
-    from .settings import from_environment
-
-    app.config.from_mapping(from_environment(app.instance_path))
-    app.config.from_pyfile("config.py", silent=True)
-    if config:
-        app.config.update(config)
+    """Build the app from the environment; `config` overrides settings (tests use it)."""
+    config = dict(config or {})
+    if "SQLALCHEMY_DATABASE_URI" in config:  # the name Flask-SQLAlchemy users know
+        config.setdefault("DATABASE_URL", config.pop("SQLALCHEMY_DATABASE_URI"))
+    settings = Settings.load(overrides=config)
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=settings.instance_path or None,
+                template_folder=os.path.join(ROOT, "templates"),
+                static_folder=os.path.join(ROOT, "static"))
     os.makedirs(app.instance_path, exist_ok=True)
+    if not settings.database_url or not settings.redis_url:
+        embedded = start_embedded(app.instance_path, postgres=not settings.database_url,
+                                  redis=not settings.redis_url)
+        settings.database_url = settings.database_url or embedded.database_url
+        settings.redis_url = settings.redis_url or embedded.redis_url
+    app.extensions["settings"] = settings
+    app.config.update(settings.flask_config())
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update({k: v for k, v in config.items() if k not in Settings.names()})
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.WARNING)
     app.logger.setLevel(logging.INFO)
 
-    if app.config.get("TRUSTED_PROXIES"):
+    if app.config["TRUSTED_PROXIES"]:
         # Behind nginx: the client's address, scheme and host come from X-Forwarded-* (only
         # as many hops as configured, so a client cannot forge them past the proxy).
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
                                 x_port=hops, x_prefix=hops)
@@ -42,6 +67,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def select_locale():
+    if not has_request_context():  # jobs and commands speak the default language
+        return "zh"
     chosen = session.get("lang") or request.args.get("lang")
     if chosen in ("zh", "en"):
         return chosen
@@ -49,28 +76,20 @@ def select_locale():
 
 
 def register_extensions(app: Flask) -> None:
-    from . import queue
-    from .extensions import babel, csrf, db, login_manager, migrate
-
     db.init_app(app)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "web.login"
     login_manager.login_message = None
     csrf.init_app(app)
     # Each package keeps its own catalogue; Flask-Babel merges the directories.
-    catalogues = [os.path.join(root, "translations")] + [
-        os.path.join(root, package, "translations") for package in ("publisher", "notices")
-        if os.path.isdir(os.path.join(root, package, "translations"))]
+    catalogues = [os.path.join(ROOT, "translations")] + [
+        os.path.join(ROOT, *package.split("."), "translations")
+        for package in DOMAIN_PACKAGES
+        if os.path.isdir(os.path.join(ROOT, *package.split("."), "translations"))]
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=";".join(catalogues))
     queue.init_app(app)
-    # Every model must be imported before migrations or create_all look at the metadata.
-    from . import models  # noqa: F401
-    from notices import models as _notices  # noqa: F401
-    from registry import models as _registry  # noqa: F401
-
 
 
 def _fresh_request_state():
@@ -91,9 +110,7 @@ def _refuse_nul_characters():
         values += [*request.form.items(multi=True)]
         values += [(key, upload.filename or "") for key, upload in request.files.items(multi=True)]
     if any("\x00" in key or "\x00" in value for key, value in values):
-        from .errors import Invalid
-
-        raise Invalid("请求含有 NUL 字符 (a query, form field or file name contains U+0000)")
+        raise Invalid(_("The request contains a NUL character (U+0000)."))
 
 
 def register_request_state(app: Flask) -> None:
@@ -103,14 +120,6 @@ def register_request_state(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from werkzeug.routing import IntegerConverter
-
-    import notices
-    import publisher
-    import registry
-
-    from .types import DB_INT_MAX
-
     class DatabaseInteger(IntegerConverter):
         """<int:id> up to the largest id a database holds: beyond it a 404, not an overflow."""
 
@@ -119,24 +128,17 @@ def register_blueprints(app: Flask) -> None:
             super().__init__(map, *args, **kwargs)
 
     app.url_map.converters["int"] = DatabaseInteger  # before any rule is added
-
-    for package in (registry, notices, publisher):
-        package.init_app(app)
-    from .health import bp as health_bp
-
     app.register_blueprint(health_bp)
+    for name in DOMAIN_PACKAGES:
+        import_module(name).init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .api import register_api_error_handlers
-
     register_api_error_handlers(app)
 
 
 def register_commands(app: Flask) -> None:
-    from .cli import register
-
-    register(app)
+    register_cli(app)
 
 
 def register_security_headers(app: Flask) -> None:

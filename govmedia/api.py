@@ -2,10 +2,14 @@
 import re
 from datetime import date
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
 
 from .errors import DomainError, Invalid
+from .extensions import db
 from .types import DATE_MAX, DATE_MIN, ascii_int, date_in_range, today_shanghai
 
 MAX_LIMIT = 500
@@ -44,25 +48,25 @@ def parse_body(model: type[BaseModel]):
     except ValidationError as exc:
         fields, malformed = _field_errors(exc)
         if malformed:
-            raise Invalid("请求体不是合法的 JSON (malformed JSON body)",
-                          fields={"body": "malformed JSON"}) from None
-        raise Invalid("请求数据有误 (invalid request): " + ", ".join(
-            f"{name}: {problem}" for name, problem in fields.items()), fields=fields) from None
+            raise Invalid(_("Malformed JSON body"), fields={"body": "malformed JSON"}) from None
+        raise Invalid(_("Invalid request: %(problems)s", problems=", ".join(
+            f"{name}: {problem}" for name, problem in fields.items())), fields=fields) from None
 
 
 def parse_date(value: str | None, field: str) -> date | None:
     if value in (None, ""):
         return None
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise Invalid(f"{field} 应为 YYYY-MM-DD 格式 ({field}: expected YYYY-MM-DD)",
+        raise Invalid(_("%(field)s: expected YYYY-MM-DD", field=field),
                       fields={field: "expected YYYY-MM-DD"})
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise Invalid(f"{field} 不是有效日期 ({field}: not a real date)",
+        raise Invalid(_("%(field)s: not a real date", field=field),
                       fields={field: "not a real date"}) from None
     if not date_in_range(day):
-        raise Invalid(f"{field} 须在 {DATE_MIN} 至 {DATE_MAX} 之间",
+        raise Invalid(_("%(field)s must be from %(first)s to %(last)s", field=field,
+                        first=DATE_MIN, last=DATE_MAX),
                       fields={field: f"from {DATE_MIN} to {DATE_MAX}"})
     return day
 
@@ -77,7 +81,7 @@ def query_int(name: str) -> int | None:
         return None
     number = ascii_int(value)
     if number is None:
-        raise Invalid(f"{name} 应为整数 ({name}: expected an integer)",
+        raise Invalid(_("%(name)s: expected an integer", name=name),
                       fields={name: "expected a non-negative integer"})
     return number
 
@@ -87,7 +91,8 @@ def query_choice(name: str, choices) -> str | None:
     if value in (None, ""):
         return None
     if value not in choices:
-        raise Invalid(f"{name} 取值无效 ({name}: must be one of {', '.join(choices)})",
+        raise Invalid(_("%(name)s: must be one of %(choices)s", name=name,
+                        choices=", ".join(choices)),
                       fields={name: f"must be one of {', '.join(choices)}"})
     return value
 
@@ -98,7 +103,8 @@ def page_params() -> tuple[int, int]:
     if limit is None:
         limit = 50
     if limit < 1 or limit > MAX_LIMIT:
-        raise Invalid(f"limit 须在 1 到 {MAX_LIMIT} 之间", fields={"limit": f"1 to {MAX_LIMIT}"})
+        raise Invalid(_("limit must be from 1 to %(max)s", max=MAX_LIMIT),
+                      fields={"limit": f"1 to {MAX_LIMIT}"})
     return limit, offset
 
 
@@ -185,48 +191,37 @@ def build_openapi(app) -> dict:
 
 def register_api_error_handlers(app) -> None:
     """JSON errors for /api/ paths; pages keep their HTML error pages."""
-    from sqlalchemy.exc import OperationalError
-    from werkzeug.exceptions import HTTPException
 
     @app.errorhandler(DomainError)
     def _domain(err):
-        from .extensions import db
-
         db.session.rollback()
         if request.path.startswith("/api/"):
             return domain_error_response(err)
-        from flask import render_template
-
         return render_template("error.html", error=err), err.status
 
     @app.errorhandler(HTTPException)
     def _http(err):
         if not request.path.startswith("/api/"):
-            from flask import render_template
-
             if err.code in (400, 403, 404, 405):  # the page in the user's language
                 headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
                 return render_template("error.html", status=err.code), err.code, headers
             if err.code == 413:  # say what the limit is, not werkzeug's English page
-                limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) / 1048576
-                too_large = DomainError(f"提交的内容过大，上限为 {limit:.1f} MB "
-                                        f"(request body too large: at most {limit:.1f} MB)",
-                                        code="too_large", status=413)
+                limit = current_app.config["MAX_CONTENT_LENGTH"] / 1048576
+                too_large = DomainError(_("Request body too large: at most %(mb)s MB",
+                                          mb=f"{limit:.1f}"), code="too_large", status=413)
                 return render_template("error.html", error=too_large), 413
             return err
         codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 429: "too_many_attempts"}
         code = codes.get(err.code, "error")
-        message = {413: "上传内容过大 (request body too large)",
-                   404: "未找到 (not found)"}.get(err.code, err.description or err.name)
+        message = {413: _("Request body too large"),
+                   404: _("Not found")}.get(err.code, err.description or err.name)
         return error_response(err.code or 500, code, message)
 
     @app.errorhandler(OperationalError)
     def _db_down(err):
-        from .extensions import db
-
         current_app.logger.error("database unavailable: %s", err.orig)
         db.session.rollback()
         if request.path.startswith("/api/"):
-            return error_response(503, "unavailable", "数据库暂不可用，请稍后重试 (database unavailable)")
-        return "数据库暂不可用，请稍后重试 / Database unavailable, try again later", 503
+            return error_response(503, "unavailable", _("Database unavailable, try again later"))
+        return _("Database unavailable, try again later"), 503

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import has_request_context
+from flask_login import current_user
 from sqlalchemy import insert, select, text
 
 from .extensions import db
@@ -38,13 +39,10 @@ def entry_hash(prev_hash: str, at: datetime, username, action, object_type, obje
 
 
 def _lock_chain(connection=None) -> None:
-    # Two writers reading the same last hash would fork the chain; on PostgreSQL a
-    # transaction-scoped advisory lock serialises them (SQLite serialises writers itself,
-    # and the unique prev_hash constraint catches anything that slips through).
-    target = connection if connection is not None else db.session
-    dialect = connection.dialect if connection is not None else db.session.get_bind().dialect
-    if dialect.name == "postgresql":
-        target.execute(text("SELECT pg_advisory_xact_lock(7260001)"))
+    # Two writers reading the same last hash would fork the chain: a transaction-scoped
+    # advisory lock serialises them (the unique prev_hash constraint backs it up).
+    (connection if connection is not None else db.session).execute(
+        text("SELECT pg_advisory_xact_lock(7260001)"))
 
 
 def _last_hash(connection=None) -> str:
@@ -56,8 +54,6 @@ def _last_hash(connection=None) -> str:
 
 def _actor(user):
     if user is None and has_request_context():
-        from flask_login import current_user
-
         user = current_user if getattr(current_user, "is_authenticated", False) else None
     return (user.id, user.username) if user is not None else (None, None)
 
@@ -93,6 +89,21 @@ def record_many(items, user=None, connection=None) -> int:
     if rows:
         (connection if connection is not None else db.session).execute(insert(AuditEntry), rows)
     return len(rows)
+
+
+def entries_query(object_type: str | None = None, object_id: int | None = None):
+    """The trail newest first, optionally of one kind of object or one object."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id is not None:
+        query = query.where(AuditEntry.object_id == object_id)
+    return query
+
+
+def object_types() -> list[str]:
+    return db.session.scalars(select(AuditEntry.object_type).distinct()
+                              .order_by(AuditEntry.object_type)).all()
 
 
 @dataclass

@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -21,10 +22,10 @@ MIN_PASSWORD_LENGTH = 8
 def check_password_policy(password: str) -> None:
     """At least 8 characters with both letters and digits; raises Invalid naming the field."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid("密码至少 8 位 (password: at least 8 characters)",
+        raise Invalid(_("Password: at least %(n)s characters", n=MIN_PASSWORD_LENGTH),
                       fields={"password": f"at least {MIN_PASSWORD_LENGTH} characters"})
     if not (any(c.isalpha() for c in password) and any(c.isdigit() for c in password)):
-        raise Invalid("密码须同时包含字母和数字 (password needs letters and digits)",
+        raise Invalid(_("The password needs letters and digits"),
                       fields={"password": "must contain letters and digits"})
 
 
@@ -45,12 +46,12 @@ def authenticate(username: str, password: str) -> User:
         select(func.count()).select_from(LoginFailure)
         .where(LoginFailure.username == username, LoginFailure.at >= since))
     if failures >= current_app.config["LOGIN_MAX_FAILURES"]:
-        raise TooManyAttempts("登录失败次数过多，请稍后再试 (too many failed logins, try later)")
+        raise TooManyAttempts(_("Too many failed logins, try later"))
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
         db.session.add(LoginFailure(username=username))
         db.session.commit()
-        raise Unauthenticated("用户名或密码错误 (invalid username or password)",
+        raise Unauthenticated(_("Invalid username or password"),
                               code="invalid_credentials")
     db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     return user
@@ -83,7 +84,7 @@ def end_all_sessions(user: User) -> None:
 
 def token_from_request() -> ApiToken | None:
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token.strip())))
@@ -100,7 +101,7 @@ def api_user() -> User:
     if "api_token" not in cache:
         cache["api_token"] = token_from_request()
     if cache["api_token"] is None:
-        raise Unauthenticated("需要有效的访问令牌 (a valid bearer token is required)")
+        raise Unauthenticated(_("A valid bearer token is required"))
     return cache["api_token"].user
 
 
@@ -118,7 +119,7 @@ def current_actor() -> User | None:
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    ident, _, version = user_id.partition(":")
+    ident, _colon, version = user_id.partition(":")
     if not ident.isdigit():
         return None
     user = db.session.get(User, int(ident))
@@ -129,7 +130,7 @@ def load_user(user_id: str):
 
 def require_roles(user: User, *roles: str) -> None:
     if not user.has_role("admin", *roles):
-        raise Forbidden("没有执行此操作的权限 (your roles do not allow this)")
+        raise Forbidden(_("Your roles do not allow this"))
 
 
 def require_unit_access(user: User, unit_id: int | None) -> None:
@@ -137,7 +138,7 @@ def require_unit_access(user: User, unit_id: int | None) -> None:
     if user.sees_all_units:
         return
     if unit_id is None or user.unit_id != unit_id:
-        raise Forbidden("只能操作本单位的数据 (this belongs to another unit)")
+        raise Forbidden(_("This belongs to another unit"))
 
 
 def visible_unit_ids(user: User) -> list[int] | None:
@@ -152,7 +153,7 @@ def unit_scope(user: User, unit_id: int | None = None) -> list[int] | None:
     units = visible_unit_ids(user)
     if unit_id is not None:
         if units is not None and unit_id not in units:
-            raise Forbidden("只能查看本单位的数据 (this belongs to another unit)")
+            raise Forbidden(_("Only your own unit's data can be viewed"))
         return [unit_id]
     return units
 

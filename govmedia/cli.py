@@ -1,25 +1,26 @@
-"""Command-line entry points: users, worker, audit, holidays, imports and demo data."""
+"""Command-line entry points of the core: users, worker, audit and holidays."""
 import sys
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
+from pydantic import ValidationError
 
+from .audit import verify
+from .errors import DomainError
 from .extensions import db
+from .holidays import enter_schedule, load_calendar
 from .models import ROLES, User
+from .schemas import UserIn
+from .serve import serve_command
+from .users import create_user, system_admin
+from .worker import run_worker
+from .workdays import ScheduleError, library_knows, parse_schedule, statutory_holidays
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 audit_cli = AppGroup("audit", help="Check the audit trail.")
 holidays_cli = AppGroup("holidays", help="Enter the official holiday schedule of a year.")
-registry_cli = AppGroup("registry", help="Registry maintenance: inventory import.")
-
-
-def _system_admin():
-    """CLI actions are recorded as done by the first active admin (None at bootstrap)."""
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
-    return next((u for u in users if u.has_role("admin")), None)
 
 
 @users_cli.command("create")
@@ -30,11 +31,6 @@ def _system_admin():
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user_command(username, roles, unit_id, password_stdin):
     """Create a user (the password is read from stdin; a trailing newline is not part of it)."""
-    from registry.schemas import UserIn
-    from registry.services import create_user
-
-    from .errors import DomainError
-
     if password_stdin:
         password = sys.stdin.read()
         if password.endswith("\n"):
@@ -43,7 +39,7 @@ def create_user_command(username, roles, unit_id, password_stdin):
                 password = password[:-1]
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    actor = _system_admin()
+    actor = system_admin()
     try:
         data = UserIn(username=username, password=password, roles=list(roles), unit_id=unit_id)
         if actor is None:
@@ -54,19 +50,15 @@ def create_user_command(username, roles, unit_id, password_stdin):
     except DomainError as err:
         db.session.rollback()
         raise click.ClickException(f"{err.message} {err.fields or ''}".strip()) from None
-    except Exception as err:  # pydantic validation
+    except ValidationError as err:
         db.session.rollback()
-        if err.__class__.__name__ == "ValidationError":
-            raise click.ClickException(str(err)) from None
-        raise
+        raise click.ClickException(str(err)) from None
     click.echo(f"created user {user.username} (id {user.id}) with roles {', '.join(user.roles)}")
 
 
 @audit_cli.command("verify")
 def audit_verify():
     """Recompute the hash chain; exit 1 naming the first entry that was altered or removed."""
-    from .audit import verify
-
     result = verify()
     if result.ok:
         click.echo(f"audit chain intact: {result.checked} entries")
@@ -83,11 +75,7 @@ def audit_verify():
               help="The file is the year's complete official schedule (dates stop being provisional).")
 def holidays_import(year, file, confirm):
     """Import a year's schedule: lines `YYYY-MM-DD,holiday|workday,name` (ranges with ~)."""
-    from .errors import DomainError
-    from .holidays import enter_schedule
-    from .workdays import ScheduleError, parse_schedule
-
-    actor = _system_admin()
+    actor = system_admin()
     if actor is None:
         raise click.ClickException("create an admin first (flask --app wsgi users create ...)")
     try:
@@ -107,9 +95,6 @@ def holidays_import(year, file, confirm):
 @click.argument("year", type=int)
 def holidays_show(year):
     """Print how the product counts a year: library, or provisional fallback plus entries."""
-    from .holidays import load_calendar
-    from .workdays import library_knows, statutory_holidays
-
     calendar = load_calendar()
     source = "chinese-calendar" if library_knows(year) else "statutory fallback (provisional)"
     if calendar.is_provisional_year(year) is False and not library_knows(year):
@@ -119,52 +104,17 @@ def holidays_show(year):
         click.echo(f"  {day.isoformat()} {name} workday={calendar.is_workday(day)}")
 
 
-@registry_cli.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--create-units", is_flag=True, help="Create units named in the file that do not exist.")
-def registry_import(file, create_units):
-    """Import an account inventory (CSV or XLSX), all or nothing."""
-    from registry.importer import import_inventory
-
-    actor = _system_admin()
-    if actor is None:
-        raise click.ClickException("create an admin first (flask --app wsgi users create ...)")
-    result = import_inventory(actor, file.name, file.read_bytes(), create_units=create_units,
-                              progress=lambda done, total: None)
-    if result.errors:
-        for error in result.errors[:50]:
-            click.echo(f"row {error['row']} {error['column']}: {error['message']}", err=True)
-        raise click.ClickException(f"{len(result.errors)} problems; nothing was imported")
-    click.echo(f"imported {result.created} accounts")
-
-
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
 @with_appcontext
 def worker_command(burst, queues):
-    """Run an RQ worker with its scheduler for REDIS_URL; jobs run inside the app context."""
-    from .queue import QUEUES, run_worker
-
-    if not current_app.config.get("REDIS_URL"):
-        raise click.ClickException("REDIS_URL is not set: the embedded queue runs inside the web "
-                                   "process and needs no worker")
-    run_worker(current_app._get_current_object(), queues or QUEUES, burst=burst)
-
-
-@click.command("demo")
-@click.option("--password", default=None, help="Admin password (default: generated).")
-@with_appcontext
-def demo_command(password):
-    """Create the schema if needed and load demo units, users and accounts (idempotent)."""
-    from .demo import load_demo
-
-    for line in load_demo(password):
-        click.echo(line)
+    """Run an RQ worker with its scheduler for REDIS_URL; each job runs in an app context."""
+    run_worker(current_app._get_current_object(), queues or None, burst=burst)
 
 
 def register(app) -> None:
-    for group in (users_cli, audit_cli, holidays_cli, registry_cli):
+    for group in (users_cli, audit_cli, holidays_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
-    app.cli.add_command(demo_command)
+    app.cli.add_command(serve_command)

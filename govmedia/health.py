@@ -5,16 +5,18 @@ not fail the check: every web node shares the one Redis, sign-offs work without 
 enqueues later), so taking every node out of the proxy for it would only make things worse.
 """
 from flask import Blueprint, current_app, jsonify
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    from .extensions import db
-
     checks = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -22,10 +24,7 @@ def healthz():
     except SQLAlchemyError:  # any failure to reach it: the answer is "down", never a trace
         db.session.rollback()
         checks["database"] = "down"
-    if current_app.config.get("REDIS_URL"):
-        from redis import Redis
-        from redis.exceptions import RedisError
-
+    if current_app.config["REDIS_URL"]:
         try:
             Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=1,
                            socket_timeout=1).ping()

@@ -2,13 +2,19 @@
 from datetime import date
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from . import audit
+from .auth import require_roles
 from .context import scoped_cache
+from .errors import Invalid
 from .extensions import db
 from .models import HolidayOverride, HolidayYear
+from .rules import FILING_WORKDAYS
 from .workdays import WorkCalendar
+
+_RECOMPUTE = "govmedia_deadline_recompute"
 
 
 def load_calendar() -> WorkCalendar:
@@ -28,8 +34,7 @@ def forget_calendar() -> None:
 
 def due_date(event_date: date, calendar: WorkCalendar | None = None) -> tuple[date, bool]:
     """Rule 4: the 5th working day after the event date (its own day not counted)."""
-    calendar = calendar or load_calendar()
-    due, provisional = calendar.add_workdays(event_date, 5)
+    due, provisional = due_dates([event_date], calendar)[event_date]
     if provisional:
         current_app.logger.warning(
             "provisional deadline: event %s is due %s, which rests on a year the holiday "
@@ -38,25 +43,43 @@ def due_date(event_date: date, calendar: WorkCalendar | None = None) -> tuple[da
     return due, provisional
 
 
+def due_dates(event_dates, calendar: WorkCalendar | None = None) -> dict:
+    """Rule 4 for many events at once: event date -> (due date, provisional)."""
+    calendar = calendar or load_calendar()
+    return {day: calendar.add_workdays(day, FILING_WORKDAYS) for day in set(event_dates)}
+
+
+def year_overrides(year: int) -> list[HolidayOverride]:
+    return db.session.scalars(select(HolidayOverride).where(
+        HolidayOverride.day >= date(year, 1, 1), HolidayOverride.day <= date(year, 12, 31))
+        .order_by(HolidayOverride.day)).all()
+
+
+def confirmed_year(year: int) -> HolidayYear | None:
+    return db.session.get(HolidayYear, year)
+
+
+def years_with_entries() -> set[int]:
+    """Years an admin confirmed or entered days for."""
+    return (set(db.session.scalars(select(HolidayYear.year)).all())
+            | {d.year for d in db.session.scalars(select(HolidayOverride.day))})
+
+
+def register_deadline_recompute(app, fn) -> None:
+    """`fn(year, calendar) -> changed count` runs when an admin enters a year's schedule: each
+    package whose deadlines count working days registers its own in its `init_app`."""
+    app.extensions.setdefault(_RECOMPUTE, []).append(fn)
+
+
 def enter_schedule(actor, year: int, entries: list[tuple[date, bool, str]], *, confirm: bool,
                    replace: bool = True) -> dict:
     """Store a year's official schedule and recompute every deadline that depends on it."""
-    from registry.services import recompute_deadlines
-
-    from .auth import require_roles
-
     require_roles(actor)  # admins only
-
     for day, _workday, _name in entries:
         if day.year != year:
-            from .errors import Invalid
-
-            raise Invalid(f"{day.isoformat()} 不属于 {year} 年 (date outside the year)",
+            raise Invalid(_("%(day)s is not in %(year)s", day=day.isoformat(), year=year),
                           fields={"entries": f"{day.isoformat()} is not in {year}"})
-    before = [(o.day.isoformat(), o.workday, o.name) for o in db.session.scalars(
-        select(HolidayOverride).where(HolidayOverride.day >= date(year, 1, 1),
-                                      HolidayOverride.day <= date(year, 12, 31))
-        .order_by(HolidayOverride.day))]
+    before = [(o.day.isoformat(), o.workday, o.name) for o in year_overrides(year)]
     if replace:
         db.session.execute(delete(HolidayOverride).where(HolidayOverride.day >= date(year, 1, 1),
                                                          HolidayOverride.day <= date(year, 12, 31)))
@@ -74,7 +97,12 @@ def enter_schedule(actor, year: int, entries: list[tuple[date, bool, str]], *, c
         db.session.delete(confirmed)
     db.session.flush()
     forget_calendar()
-    changed = recompute_deadlines(year)
+    calendar = load_calendar()
+    changed = sum(recompute(year, calendar)
+                  for recompute in current_app.extensions.get(_RECOMPUTE, []))
+    db.session.flush()
+    current_app.logger.info("holiday schedule for %s entered: %s deadlines recomputed", year,
+                            changed)
     audit.record("holidays.enter", "holiday_year", year, before={"entries": before},
                  after={"entries": [(d.isoformat(), w, n) for d, w, n in entries],
                         "confirmed": confirm, "deadlines_changed": changed}, user=actor)

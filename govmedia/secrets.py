@@ -2,14 +2,13 @@
 import base64
 import hashlib
 import json
-import os
 
 from cryptography.fernet import Fernet
 from flask import current_app
 
 
 def _fernet() -> Fernet:
-    secret = os.environ.get("CREDENTIALS_KEY") or current_app.config["SECRET_KEY"]
+    secret = current_app.config["CREDENTIALS_KEY"] or current_app.config["SECRET_KEY"]
     key = base64.urlsafe_b64encode(hashlib.sha256(("govmedia-credentials:" + secret)
                                                   .encode("utf-8")).digest())
     return Fernet(key)

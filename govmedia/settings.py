@@ -1,81 +1,152 @@
-"""Settings read from environment variables, with defaults that run on a fresh machine."""
+"""Every setting in one typed object: its default, its environment variable, read once."""
+from __future__ import annotations
+
+import dataclasses
 import os
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any, Mapping
+
+from .rules import RECTIFICATION_WORKDAYS
 
 
-def _bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def _setting(default: Any, env: str | None = None, *, flask: bool = False):
+    """A field read from `env` (default: the field's name upper-cased). `flask` marks the
+    settings Flask or an extension reads under its own key."""
+    return field(default=default, metadata={"env": env, "flask": flask})
 
 
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+@dataclass
+class Settings:
+    """Read by `create_app` from the environment, then from the overrides it is given.
+
+    Each field is also published in `app.config` under its upper-case name, which is where
+    the code reads it (`current_app.config["DELIVERY_LEASE_SECONDS"]`): defaults live here
+    only. An empty `database_url` / `redis_url` means the embedded servers
+    (govmedia/engines.py), started under the instance folder.
+    """
+
+    # The instance folder (demo credentials, the embedded servers' data); default instance/.
+    instance_path: str = _setting("", "GOVMEDIA_INSTANCE_PATH")
+    database_url: str = _setting("", "DATABASE_URL")
+    redis_url: str = _setting("", "REDIS_URL")
+    secret_key: str = _setting("dev-only-change-me", flask=True)
+    # Keys the encryption of platform credentials; SECRET_KEY when empty.
+    credentials_key: str = _setting("")
+    wechat_api_base_url: str = _setting("https://api.weixin.qq.com")
+    weibo_api_base_url: str = _setting("https://api.weibo.com")
+    # Larger request bodies are refused with 413 `too_large`.
+    max_content_length: int = _setting(16 * 1024 * 1024, flask=True)
+    # scrypt in production; tests choose a cheap method so a login does not cost 100 ms.
+    password_hash_method: str = _setting("scrypt")
+    import_max_bytes: int = _setting(10 * 1024 * 1024)
+    import_max_rows: int = _setting(50_000)
+    publisher_cover_max_bytes: int = _setting(5 * 1024 * 1024)
+    api_token_hours: int = _setting(12)
+    login_max_failures: int = _setting(5)
+    login_failure_window_minutes: int = _setting(15)
+    session_hours: int = _setting(12)
+    session_cookie_secure: bool = _setting(False, flask=True)
+    # Reverse proxies in front of gunicorn whose X-Forwarded-* headers are trusted (DEPLOY.md).
+    trusted_proxies: int = _setting(0)
+    # How often each worker looks for a due periodic job (each slot is claimed once in Redis).
+    periodic_tick_seconds: float = _setting(15.0)
+    # Fan-out (docs/FANOUT.md): retry backoff in seconds (the last value repeats), automatic
+    # attempts, how long a job owns a delivery it claimed.
+    delivery_backoff_seconds: str = _setting("5,30,120,600")
+    delivery_max_attempts: int = _setting(6)
+    delivery_lease_seconds: int = _setting(330)
+    delivery_sweep_seconds: int = _setting(30)
+    # A job that waited this long without running (Redis restarted empty) is enqueued again.
+    delivery_requeue_seconds: float = _setting(300.0)
+    # A platform's own "retry after" hint (3600 s for a daily quota) is honoured up to this.
+    delivery_retry_after_max_seconds: float = _setting(3600.0)
+    delivery_stuck_minutes: int = _setting(15)
+    adapter_timeout: float = _setting(10.0)
+    wechat_poll_interval: float = _setting(2.0)
+    wechat_poll_attempts: int = _setting(30)
+    # Send to the stand-in platforms (standins/) instead of WeChat and Weibo. On by default
+    # only in the embedded run with no platform URL configured.
+    standin_platforms: bool | None = _setting(None)
+    # Supervision: clean-up candidates, near-same names, orders, trend, reminders.
+    supervision_low_followers: int = _setting(500)
+    supervision_low_reads: int = _setting(1000)
+    supervision_name_similarity: int = _setting(90)  # rapidfuzz ratio, 0-100
+    supervision_rectification_workdays: int = _setting(RECTIFICATION_WORKDAYS)
+    supervision_trend_weeks: int = _setting(12)
+    supervision_verification_notice_days: int = _setting(30)
+    supervision_apply_seconds: int = _setting(15)
+    # E-mail for reminders; no host: in-product notifications only.
+    smtp_host: str = _setting("")
+    smtp_port: int = _setting(25)
+    smtp_username: str = _setting("")
+    smtp_password: str = _setting("")
+    smtp_from: str = _setting("govmedia@localhost")
+    smtp_starttls: bool = _setting(False)
+    smtp_ssl: bool = _setting(False)
+    public_base_url: str = _setting("")
+    # The public pages' registry version is re-read at most this often per process.
+    public_version_ttl: float = _setting(1.0)
+    # The benchmark switches the public response cache off to measure the database path.
+    public_cache_disabled: bool = _setting(False)
+
+    @classmethod
+    def names(cls) -> dict[str, dataclasses.Field]:
+        """Upper-case name -> field."""
+        return {f.name.upper(): f for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None,
+             overrides: Mapping[str, Any] | None = None) -> "Settings":
+        """From the environment, then `overrides` (upper-case names, as in app.config)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, f in cls.names().items():
+            raw = environ.get(f.metadata["env"] or name)
+            if raw not in (None, ""):
+                values[f.name] = _parse(raw, f.default)
+        for name, value in (overrides or {}).items():
+            f = cls.names().get(name)
+            if f is not None:
+                values[f.name] = value
+        settings = cls(**values)
+        if settings.standin_platforms is None:
+            settings.standin_platforms = not any(
+                environ.get(name) for name in ("WECHAT_API_BASE_URL", "WEIBO_API_BASE_URL",
+                                               "DATABASE_URL", "REDIS_URL"))
+        return settings
+
+    def flask_config(self) -> dict[str, Any]:
+        """What `create_app` puts into app.config: every setting, plus Flask's own keys."""
+        config = {f.name.upper(): getattr(self, f.name) for f in dataclasses.fields(self)}
+        config.update(
+            SQLALCHEMY_DATABASE_URI=psycopg_url(self.database_url),
+            SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+            SESSION_COOKIE_HTTPONLY=True,
+            SESSION_COOKIE_SAMESITE="Lax",
+            REMEMBER_COOKIE_HTTPONLY=True,
+            REMEMBER_COOKIE_SAMESITE="Lax",
+            PERMANENT_SESSION_LIFETIME=timedelta(hours=self.session_hours),
+            BABEL_DEFAULT_LOCALE="zh",
+            BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+            WTF_CSRF_TIME_LIMIT=None,
+        )
+        return config
 
 
-def from_environment(instance_path: str) -> dict:
-    """Build the configuration dict; nothing here raises when a variable is missing."""
-    database_url = os.environ.get("DATABASE_URL") or (
-        "sqlite:///" + os.path.join(instance_path, "govmedia.sqlite3")
-    )
-    # Heroku-style URLs name the old driver; psycopg 3 is the one installed.
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
-    return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "WECHAT_API_BASE_URL": os.environ.get("WECHAT_API_BASE_URL", "https://api.weixin.qq.com"),
-        "WEIBO_API_BASE_URL": os.environ.get("WEIBO_API_BASE_URL", "https://api.weibo.com"),
-        # Uploads (inventory spreadsheets) are small; anything larger is refused with 413.
-        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
-        # scrypt in production; tests choose a cheap method so each login does not cost 100 ms.
-        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
-        "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", 10 * 1024 * 1024),
-        "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", 50_000),
-        "API_TOKEN_HOURS": _int("API_TOKEN_HOURS", 12),
-        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
-        "LOGIN_FAILURE_WINDOW_MINUTES": _int("LOGIN_FAILURE_WINDOW_MINUTES", 15),
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),
-        "BABEL_DEFAULT_LOCALE": "zh",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "QUEUE_EAGER": _bool("QUEUE_EAGER", False),
-        # How often each worker looks for a due periodic job (each slot is still claimed once
-        # in Redis, however many workers tick); tests make it short with a short sweep.
-        "PERIODIC_TICK_SECONDS": float(os.environ.get("PERIODIC_TICK_SECONDS") or 15.0),
-        # Number of reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto/-Host/
-        # -Port/-Prefix headers are trusted (0: none; behind one nginx: 1). docs/DEPLOY.md.
-        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
-        # Fan-out (publisher/delivery.py, docs/FANOUT.md): retry backoff in seconds (the last
-        # value repeats), automatic attempts, how long a job owns a delivery it claimed.
-        "DELIVERY_BACKOFF_SECONDS": os.environ.get("DELIVERY_BACKOFF_SECONDS", "5,30,120,600"),
-        "DELIVERY_MAX_ATTEMPTS": _int("DELIVERY_MAX_ATTEMPTS", 6),
-        "DELIVERY_LEASE_SECONDS": _int("DELIVERY_LEASE_SECONDS", 330),
-        "DELIVERY_SWEEP_SECONDS": _int("DELIVERY_SWEEP_SECONDS", 30),
-        # A job that waited in Redis this long without running (lost when Redis restarted
-        # without its data) is enqueued again by the sweep.
-        "DELIVERY_REQUEUE_SECONDS": float(os.environ.get("DELIVERY_REQUEUE_SECONDS") or 300),
-        # A platform's own "retry after" hint (rate limits: 3600 s for a daily quota) is
-        # honoured up to this many seconds.
-        "DELIVERY_RETRY_AFTER_MAX_SECONDS": float(
-            os.environ.get("DELIVERY_RETRY_AFTER_MAX_SECONDS") or 3600),
-        "DELIVERY_STUCK_MINUTES": _int("DELIVERY_STUCK_MINUTES", 15),
-        "ADAPTER_TIMEOUT": float(os.environ.get("ADAPTER_TIMEOUT") or 10.0),
-        "WECHAT_POLL_INTERVAL": float(os.environ.get("WECHAT_POLL_INTERVAL") or 2.0),
-        "WECHAT_POLL_ATTEMPTS": _int("WECHAT_POLL_ATTEMPTS", 30),
-        # The embedded run sends to the stand-in platforms (adapters/standin.py) unless a
-        # platform URL or Redis is configured: a new user sees an article go out end to end.
-        "STANDIN_PLATFORMS": _bool("STANDIN_PLATFORMS", not any(os.environ.get(name) for name in (
-            "WECHAT_API_BASE_URL", "WEIBO_API_BASE_URL", "REDIS_URL"))),
-        "WTF_CSRF_TIME_LIMIT": None,
-    }
+def psycopg_url(url: str) -> str:
+    """Heroku-style and plain libpq URLs name no driver or the old one: psycopg 3 is installed."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _parse(raw: str, default: Any) -> Any:
+    if isinstance(default, bool) or default is None:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw

@@ -10,7 +10,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class UTCDateTime(TypeDecorator):
-    """Aware datetimes stored as UTC; SQLite drops offsets, so normalise on the way in and out."""
+    """Aware datetimes stored as UTC (timestamptz); a naive datetime is a programming error."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -20,15 +20,10 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(timezone.utc)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+        return value.astimezone(timezone.utc) if value is not None else None
 
 
 # The largest id an integer column holds (PostgreSQL `integer`); a larger number in a URL,

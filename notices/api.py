@@ -1,15 +1,19 @@
-"""The notices API for sponsors and supervisors (bearer tokens): notices with their days
-remaining, amendments, withdrawal, and the take-down checklist of apps and mini programs."""
+"""The notices API for sponsors and supervisors (bearer tokens): lifecycle events with their
+notices, notices with their days remaining, amendments, withdrawal, and the take-down checklist
+of apps and mini programs."""
 from flask import Blueprint, jsonify
-from sqlalchemy import func, select
 
-from govmedia.api import documented, listing, page_params, parse_body
+from govmedia.api import documented, listing, page_params, parse_body, query_as_of
 from govmedia.auth import api_roles, api_user
 from govmedia.extensions import csrf, db
 from govmedia.holidays import load_calendar
+from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
+from registry.schemas import EventIn
+from registry.serialize import event_json, filing_json
+from registry.services import get_account
 
-from . import services
+from . import services, takedown
 from .models import Notice
 from .schemas import AmendmentIn, TakedownDoneIn, TakedownIn, WithdrawIn
 
@@ -17,18 +21,31 @@ bp = Blueprint("notices_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 
+@bp.post("/accounts/<int:account_id>/events")
+@documented("Record a change, closing, reopening or deregistration", body=EventIn,
+            tag="accounts", responses={201: "event, filing, notice", 403: "forbidden",
+                                       404: "not_found", 409: "invalid_transition and rule codes"})
+def create_event(account_id):
+    user = api_user()
+    account = get_account(user, account_id)
+    data = parse_body(EventIn)
+    event, filing, notice = services.record_event_with_notice(user, account, data)
+    db.session.commit()
+    body = {"event": event_json(event), "filing": filing_json(filing, query_as_of())}
+    if notice is not None:
+        body["notice"] = services.notice_json(notice)
+    return jsonify(body), 201
+
+
 @bp.get("/notices")
 @documented("Every notice the user may see, with days remaining and warnings", tag="notices",
             query={"limit": "integer", "offset": "integer"}, responses={200: "list"})
 def list_notices():
-    user = api_user()
-    limit, offset = page_params()
-    query = services.notices_query(user)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Notice.ends_on.desc(), Notice.id.desc())
-                              .limit(limit).offset(offset)).all()
+    query = services.notices_query(api_user()).order_by(Notice.ends_on.desc(), Notice.id.desc())
+    page = paginate(query, window=page_params())
     today, calendar = today_shanghai(), load_calendar()
-    return listing([services.notice_admin_json(n, today, calendar) for n in rows], total)
+    return listing([services.notice_admin_json(n, today, calendar) for n in page.items],
+                   page.total)
 
 
 @bp.get("/notices/<int:notice_id>")
@@ -69,10 +86,8 @@ def withdraw_notice(notice_id):
 @documented("The take-down checklist of an app or mini program", tag="notices",
             responses={200: "list", 403: "forbidden"})
 def list_takedown(account_id):
-    from registry.services import get_account
-
     account = get_account(api_user(), account_id)
-    items = [services.takedown_json(i) for i in services.checklist(account.id)]
+    items = [takedown.takedown_json(i) for i in takedown.checklist(account.id)]
     return listing(items, len(items))
 
 
@@ -80,14 +95,12 @@ def list_takedown(account_id):
 @documented("Add an app store or a portal link to the take-down checklist", body=TakedownIn,
             tag="notices", responses={201: "item", 400: "invalid", 403: "forbidden"})
 def add_takedown(account_id):
-    from registry.services import get_account
-
     user = api_user()
     account = get_account(user, account_id)
     data = parse_body(TakedownIn)
-    item = services.add_takedown_item(user, account, data.kind, data.label)
+    item = takedown.add_takedown_item(user, account, data.kind, data.label)
     db.session.commit()
-    return jsonify(services.takedown_json(item)), 201
+    return jsonify(takedown.takedown_json(item)), 201
 
 
 @bp.post("/takedown/<int:item_id>/done")
@@ -95,8 +108,8 @@ def add_takedown(account_id):
             responses={200: "item", 403: "forbidden", 404: "not_found"})
 def tick_takedown(item_id):
     user = api_user()
-    item = services.get_takedown_item(user, item_id)
+    item = takedown.get_takedown_item(user, item_id)
     data = parse_body(TakedownDoneIn)
-    services.tick_takedown_item(user, item, data.done_on)
+    takedown.tick_takedown_item(user, item, data.done_on)
     db.session.commit()
-    return jsonify(services.takedown_json(item))
+    return jsonify(takedown.takedown_json(item))

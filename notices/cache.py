@@ -18,9 +18,11 @@ from collections import OrderedDict
 from functools import wraps
 
 from flask import current_app, has_app_context, make_response, request
+from flask_babel import get_locale
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
 
+from govmedia.extensions import db
+from govmedia.models import AuditEntry
 from govmedia.types import today_shanghai
 
 MAX_ENTRIES = 2000
@@ -58,9 +60,6 @@ class VersionClock:
         self.lock = threading.Lock()
 
     def read(self) -> str:
-        from govmedia.extensions import db
-        from govmedia.models import AuditEntry
-
         now = time.monotonic()
         value = self.value
         if value is not None and now - self.checked < self.ttl:
@@ -82,17 +81,22 @@ def version_clock(app=None) -> VersionClock:
     clock = app.extensions.get("notices_version_clock")
     if clock is None:
         clock = app.extensions.setdefault(
-            "notices_version_clock", VersionClock(float(app.config.get("PUBLIC_VERSION_TTL", 1.0))))
+            "notices_version_clock", VersionClock(float(app.config["PUBLIC_VERSION_TTL"])))
     return clock
 
 
-@event.listens_for(Session, "after_commit")
 def _after_commit(session) -> None:
     # A write in this process is seen by this process's next public request at once.
     if has_app_context():
         clock = current_app.extensions.get("notices_version_clock")
         if clock is not None:
             clock.invalidate()
+
+
+def init_app(app) -> None:
+    """Every commit of the app's session moves this process's registry version at once."""
+    if not event.contains(db.session, "after_commit", _after_commit):
+        event.listen(db.session, "after_commit", _after_commit)
 
 
 def registry_version() -> str:
@@ -115,8 +119,6 @@ def public_cached(max_age: int = 60, localized: bool = True):
         def wrapper(*args, **kwargs):
             locale = ""
             if localized:
-                from flask_babel import get_locale
-
                 locale = str(get_locale())
             key = "|".join((str(registry_version()), today_shanghai().isoformat(), locale,
                             request.full_path))
@@ -126,7 +128,7 @@ def public_cached(max_age: int = 60, localized: bool = True):
             if request.if_none_match.contains(etag):
                 response = make_response("", 304)
             else:
-                cache = None if current_app.config.get("PUBLIC_CACHE_DISABLED") else (
+                cache = None if current_app.config["PUBLIC_CACHE_DISABLED"] else (
                     response_cache())
                 hit = cache.get(key) if cache is not None else None
                 if hit is None:

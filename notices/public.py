@@ -6,17 +6,19 @@ import io
 import json
 from datetime import UTC, datetime, time
 
+from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
-from sqlalchemy import func, select
+from flask_babel import gettext as _
 
 from govmedia.api import documented, listing, page_params, query_choice
 from govmedia.errors import Invalid, NotFound
-from govmedia.extensions import csrf, db
-from govmedia.types import SHANGHAI, UNPRINTABLE, ascii_int, today_shanghai
+from govmedia.extensions import csrf
+from govmedia.pagination import paginate
+from govmedia.types import SHANGHAI, UNPRINTABLE, today_shanghai
+from registry.models import PLATFORMS
 
-from . import services
+from . import lookup, services
 from .cache import public_cached
-from .models import Notice
 
 api = Blueprint("notices_public_api", __name__, url_prefix="/api/v1/public")
 pages = Blueprint("notices_public", __name__)
@@ -27,16 +29,9 @@ PAGE_SIZE = 50
 LOOKUP_PAGE_SIZE = 20   # a phone screen or two; small pages are also fast pages
 
 
-def _platforms():
-    from registry.models import PLATFORMS
-
-    return PLATFORMS
-
-
-def _notices(limit: int, offset: int):
-    total = db.session.scalar(select(func.count(Notice.id)))
-    rows = db.session.scalars(services.public_notices_query().limit(limit).offset(offset)).all()
-    return rows, total
+def _notices(window=None, per_page: int = PAGE_SIZE):
+    return paginate(lookup.public_notices_query(), per_page=per_page, window=window,
+                    count=lookup.public_notices_count())
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -46,21 +41,20 @@ def _notices(limit: int, offset: int):
             query={"limit": "integer", "offset": "integer"}, responses={200: "list"})
 @public_cached(localized=False)
 def notices_json():
-    limit, offset = page_params()
-    rows, total = _notices(limit, offset)
+    page = _notices(window=page_params())
     today = today_shanghai()
-    return listing([services.notice_json(n, today) for n in rows], total)
+    return listing([services.notice_json(n, today) for n in page.items], page.total)
 
 
 @api.get("/accounts")
 @documented("The registry as the public may see it (no login)", auth=False, tag="public",
-            query={"q": "string", "platform": {"type": "string", "enum": list(_platforms())},
+            query={"q": "string", "platform": {"type": "string", "enum": list(PLATFORMS)},
                    "limit": "integer", "offset": "integer"}, responses={200: "list"})
 @public_cached(localized=False)
 def accounts_json():
     limit, offset = page_params()
-    items, total = services.search_accounts(request.args.get("q"),
-                                            query_choice("platform", _platforms()), limit, offset)
+    items, total = lookup.search_accounts(request.args.get("q"),
+                                          query_choice("platform", PLATFORMS), limit, offset)
     return listing(items, total)
 
 
@@ -69,16 +63,16 @@ def accounts_json():
             tag="public", responses={200: "account", 404: "not_found"})
 @public_cached(localized=False)
 def account_json(account_id):
-    return jsonify(services.public_account(account_id))
+    return jsonify(lookup.public_account(account_id))
 
 
 @api.get("/verify")
 @documented("Is this account official? (no login)", auth=False, tag="public",
-            query={"platform": {"type": "string", "enum": list(_platforms())},
+            query={"platform": {"type": "string", "enum": list(PLATFORMS)},
                    "handle": "string"}, responses={200: "{official, account | former}"})
 @public_cached(localized=False)
 def verify_json():
-    platform = query_choice("platform", _platforms())
+    platform = query_choice("platform", PLATFORMS)
     handle = (request.args.get("handle") or "").strip()
     fields = {}
     if not platform:
@@ -86,8 +80,8 @@ def verify_json():
     if not handle:
         fields["handle"] = "required"
     if fields:
-        raise Invalid("请提供平台和账号ID (platform and handle are required)", fields=fields)
-    return jsonify(services.verify(platform, handle))
+        raise Invalid(_("Platform and handle are required"), fields=fields)
+    return jsonify(lookup.verify(platform, handle))
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -96,22 +90,17 @@ def verify_json():
 @public_cached()
 def notices_page():
     today = today_shanghai()
-    page = request.args.get("page", "1")
-    page = ascii_int(page, 10**6) or 1
-    rows, total = _notices(PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    current = [n for n in rows if services.notice_state(n, today) == "running"]
-    past = [n for n in rows if n not in current]
+    page = _notices()
+    current = [n for n in page.items if services.notice_state(n, today) == "running"]
+    past = [n for n in page.items if n not in current]
     return render_template("public/notices.html", current=current, past=past, today=today,
-                           page=page, pages=max(1, -(-total // PAGE_SIZE)), total=total,
-                           state=services.notice_state)
+                           state=services.notice_state, **page.nav)
 
 
 @pages.get("/notices.atom")
 @public_cached(localized=False)
 def notices_atom():
-    from feedgen.feed import FeedGenerator
-
-    rows, _total = _notices(100, 0)
+    rows = _notices(window=(100, 0)).items
     page_url = url_for("notices_public.notices_page", _external=True)
     feed = FeedGenerator()
     feed.id(page_url)
@@ -150,24 +139,23 @@ def notices_atom():
 def lookup_page():
     q = (request.args.get("q") or "").strip()[:100]
     platform = request.args.get("platform") or None
-    if platform not in _platforms():
+    if platform not in PLATFORMS:
         platform = None
-    page = request.args.get("page", "1")
-    page = ascii_int(page, 10**6) or 1
     searched = bool(q or platform)
-    items, total = (services.search_accounts(q, platform, LOOKUP_PAGE_SIZE,
-                                             (page - 1) * LOOKUP_PAGE_SIZE)
-                    if searched else ([], 0))
+    items, nav = [], {"page": 1, "pages": 1, "total": 0}
+    if searched:
+        rows, count = lookup.search(q, platform)
+        page = paginate(rows, per_page=LOOKUP_PAGE_SIZE, count=count, rows=True)
+        items, nav = [lookup.public_row(r) for r in page.items], page.nav
     return render_template("public/lookup.html", q=q, platform=platform, items=items,
-                           total=total, searched=searched, page=page,
-                           pages=max(1, -(-total // LOOKUP_PAGE_SIZE)))
+                           searched=searched, **nav)
 
 
 @pages.get("/public/accounts/<int:account_id>")
 @public_cached()
 def account_page(account_id):
     try:
-        account = services.public_account(account_id)
+        account = lookup.public_account(account_id)
     except NotFound:
         return render_template("public/not_found.html"), 404
     return render_template("public/account.html", account=account)
@@ -187,7 +175,7 @@ def open_data_csv():
     writer = csv.writer(buffer)
     writer.writerow(["id", "platform", "name", "handle", "unit_name", "status", "opened_on",
                      "former_names"])
-    for row in services.open_data_rows():
+    for row in lookup.open_data_rows():
         writer.writerow([_csv_cell(v) for v in (
             row["id"], row["platform"], row["name"], row["handle"], row["unit_name"],
             row["status"], row["opened_on"], "；".join(row["former_names"]))])
@@ -198,7 +186,7 @@ def open_data_csv():
 @pages.get("/public/data.json")
 @public_cached(max_age=300, localized=False)
 def open_data_json():
-    items = list(services.open_data_rows())
+    items = list(lookup.open_data_rows())
     body = {"title": "政务新媒体账号登记库", "generated_on": today_shanghai().isoformat(),
             "fields": ["id", "platform", "name", "handle", "unit_name", "status", "opened_on",
                        "former_names"],

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
-from registry.schemas import Strict
+from govmedia.schemas import Strict
 
 NoticeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=5000)]

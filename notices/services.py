@@ -1,26 +1,32 @@
-"""Public notices (rule 6): opening, amending, withdrawing, completing deregistrations; and the
-registry as the public may see it (lookup, verify, open data)."""
+"""Public notices (rule 6): a lifecycle event with its notice, amending, withdrawing, and
+completing deregistrations. The public lookup is notices/lookup.py, the take-down checklist
+notices/takedown.py."""
 import logging
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import case, func, or_, select
+from flask_babel import gettext as _
+from sqlalchemy import select
 
 from govmedia import audit
 from govmedia.auth import require_roles, require_unit_access, visible_unit_ids
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
+from govmedia.rules import NOTICE_WORKDAYS
 from govmedia.types import today_shanghai, utcnow
+from govmedia.workdays import WorkCalendar
+from registry.changes import account_changed
+from registry.checks import check_one_per_platform
+from registry.labels import PLATFORM_NAMES_ZH
+from registry.models import Account, Filing
+from registry.services import record_account_event
 
-from .models import CHECKLIST_PLATFORMS, TAKEDOWN_KINDS, Notice, NoticeAmendment, TakedownItem
+from .models import Notice, NoticeAmendment, TakedownItem
+from .takedown import completion_blocked, iso, require_checklist_platform
 
 log = logging.getLogger(__name__)
 
-NOTICE_WORKING_DAYS = 15
-PLATFORM_NAMES = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "kuaishou": "快手",
-                  "toutiao": "今日头条", "bilibili": "哔哩哔哩", "xiaohongshu": "小红书",
-                  "app": "移动客户端", "miniprogram": "小程序", "other": "其他平台"}
 REASON_TEXT = {"unit_abolished": "主办单位已撤销", "merged": "主办单位机构合并",
                "cannot_maintain": "主办单位无力维护"}
 MAX_TEXT = 5000
@@ -30,7 +36,7 @@ MAX_TEXT = 5000
 
 def notice_period(starts_on: date, calendar=None) -> tuple[date, bool]:
     """Rule 6: from the day it appears through the 15th working day after it."""
-    return (calendar or load_calendar()).add_workdays(starts_on, NOTICE_WORKING_DAYS)
+    return (calendar or load_calendar()).add_workdays(starts_on, NOTICE_WORKDAYS)
 
 
 def completes_on(notice: Notice) -> date:
@@ -52,8 +58,9 @@ def completion_warning(notice: Notice) -> dict | None:
         return None
     return {"code": "completion_after_one_month", "completes_on": done.isoformat(),
             "limit": limit.isoformat(),
-            "message": f"注销将于 {done.isoformat()} 完成，晚于决定之日起一个月（{limit.isoformat()}）"
-                       f" (completion falls later than one month after the decision)"}
+            "message": _("The deregistration completes on %(done)s, later than one month after "
+                         "the decision (%(limit)s)", done=done.isoformat(),
+                         limit=limit.isoformat())}
 
 
 # --- opening ---------------------------------------------------------------------------------
@@ -61,7 +68,7 @@ def completion_warning(notice: Notice) -> dict | None:
 def draft_text(kind: str, account, before: dict, reason: str, starts_on: date, ends_on: date,
                details=None) -> str:
     """The product's draft; the sponsor may amend it (every amendment is kept)."""
-    platform = PLATFORM_NAMES.get(account.platform, account.platform)
+    platform = PLATFORM_NAMES_ZH.get(account.platform, account.platform)
     unit_name = account.unit.name
     name, handle = before["name"], before["handle"]
     category = getattr(details, "reason_category", None)
@@ -105,9 +112,8 @@ def open_notice(account, event, before: dict, *, details=None, actor=None,
     db.session.flush()
     db.session.refresh(account, ["unit"])
     takedown = list(getattr(details, "takedown", None) or [])
-    if takedown and account.platform not in CHECKLIST_PLATFORMS:
-        raise Invalid("下架清单仅适用于移动客户端和小程序 (a take-down checklist is for apps and "
-                      "mini programs only)", fields={"takedown": "only for app and miniprogram"})
+    if takedown:
+        require_checklist_platform(account, "takedown")
     notice = Notice(kind=event.kind, account_id=account.id, event_id=event.id,
                     unit_name=account.unit.name, account_name=before["name"],
                     platform=account.platform, handle=before["handle"], starts_on=starts_on,
@@ -131,6 +137,43 @@ def open_notice(account, event, before: dict, *, details=None, actor=None,
                         "takedown": [[i.kind, i.label] for i in takedown]},
                  unit_id=account.unit_id, user=actor)
     return notice
+
+
+def opens_notice(data, changes: dict) -> bool:
+    """Rule 6: a deregistration and a change open a notice; a closing does unless opted out."""
+    return (data.kind == "deregister" or (data.kind == "change" and bool(changes))
+            or (data.kind == "close" and getattr(data, "publish_notice", True)))
+
+
+def record_event_with_notice(actor, account, data):
+    """A lifecycle event (registry), its filing and, where rule 6 asks, its public notice:
+    (event, filing, notice or None). What the API and the account page call."""
+    recorded = record_account_event(actor, account, data)
+    notice = None
+    if opens_notice(data, recorded.changes):
+        notice = open_notice(account, recorded.event, recorded.before, details=data, actor=actor)
+        db.session.flush()
+    return recorded.event, recorded.filing, notice
+
+
+def recompute_notice_deadlines(year: int, calendar: WorkCalendar) -> int:
+    """After an admin enters a year's schedule: the notice periods it can move. Registered
+    with govmedia.holidays in notices.init_app."""
+    # Fifteen working days never span more than two months.
+    changed = 0
+    for notice in db.session.scalars(select(Notice).where(
+            Notice.starts_on >= date(year - 1, 11, 1), Notice.starts_on <= date(year, 12, 31))):
+        ends, provisional = calendar.add_workdays(notice.starts_on, NOTICE_WORKDAYS)
+        if (ends, provisional) != (notice.ends_on, notice.provisional):
+            notice.ends_on, notice.provisional = ends, provisional
+            changed += 1
+    return changed
+
+
+def account_notices(account_id: int) -> list[Notice]:
+    """An account's notices, newest first (the registry's account page shows them)."""
+    return db.session.scalars(select(Notice).where(Notice.account_id == account_id)
+                              .order_by(Notice.id.desc())).all()
 
 
 # --- what people see of a notice ---------------------------------------------------------------
@@ -191,18 +234,12 @@ def notice_admin_json(notice: Notice, today: date, calendar=None) -> dict:
     return data
 
 
-def iso(value):
-    return value.isoformat() if value is not None else None
-
-
 # --- sponsors amend, supervisors withdraw ------------------------------------------------------
 
 def notices_query(actor):
     query = select(Notice)
     units = visible_unit_ids(actor)
     if units is not None:
-        from registry.models import Account
-
         query = query.join(Account, Account.id == Notice.account_id).where(
             Account.unit_id.in_(units))
     return query
@@ -211,7 +248,7 @@ def notices_query(actor):
 def get_notice(actor, notice_id: int) -> Notice:
     notice = db.session.get(Notice, notice_id)
     if notice is None:
-        raise NotFound("公告不存在 (notice not found)")
+        raise NotFound(_("Notice not found"))
     require_unit_access(actor, notice.account.unit_id)
     return notice
 
@@ -222,16 +259,15 @@ def amend_notice(actor, notice: Notice, text: str, note: str | None = None,
     require_unit_access(actor, notice.account.unit_id)
     today = today or today_shanghai()
     if notice.withdrawn_at is not None:
-        raise RuleConflict("公告已撤回，不能修改 (the notice was withdrawn)", code="notice_withdrawn")
+        raise RuleConflict(_("The notice was withdrawn"), code="notice_withdrawn")
     if today > notice.ends_on:
-        raise RuleConflict("公示期已结束，不能修改 (the notice period has ended)",
-                           code="notice_ended")
+        raise RuleConflict(_("The notice period has ended"), code="notice_ended")
     text = (text or "").strip()
     if not text or len(text) > MAX_TEXT:
-        raise Invalid(f"公告正文须为 1 到 {MAX_TEXT} 个字符 (text: 1 to {MAX_TEXT} characters)",
+        raise Invalid(_("The notice text must be 1 to %(max)s characters", max=MAX_TEXT),
                       fields={"text": f"1 to {MAX_TEXT} characters"})
     if text == notice.text:
-        raise Invalid("正文没有变化 (the text is unchanged)", fields={"text": "unchanged"})
+        raise Invalid(_("The text is unchanged"), fields={"text": "unchanged"})
     amendment = NoticeAmendment(notice_id=notice.id, text_before=notice.text, text_after=text,
                                 note=(note or "").strip() or None, created_by_id=actor.id)
     db.session.add(amendment)
@@ -247,16 +283,14 @@ def withdraw_notice(actor, notice: Notice, reason: str) -> Notice:
     """A supervisor withdraws a notice with a reason; it stays in the record, marked withdrawn.
     A deregistration whose notice is withdrawn is called off: the account returns to the status
     it had before."""
-    from registry.services import check_one_per_platform
-
     require_roles(actor, "supervisor")
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise Invalid("撤回须说明理由 (a reason is required)", fields={"reason": "required"})
+        raise Invalid(_("A reason is required"), fields={"reason": "required"})
     if notice.withdrawn_at is not None:
-        raise RuleConflict("公告已撤回 (the notice was already withdrawn)", code="notice_withdrawn")
+        raise RuleConflict(_("The notice was already withdrawn"), code="notice_withdrawn")
     if notice.completed_at is not None:
-        raise RuleConflict("注销已完成，不能撤回公告 (the deregistration is already complete)",
+        raise RuleConflict(_("The deregistration is already complete"),
                            code="already_completed")
     account = notice.account
     before = {"withdrawn_at": None, "account_status": account.status}
@@ -264,6 +298,7 @@ def withdraw_notice(actor, notice: Notice, reason: str) -> Notice:
         restored = notice.prior_status or "active"
         check_one_per_platform(account.unit_id, account.platform, exclude_id=account.id)
         account.status = restored
+        account_changed(account, {"status": "deregistering"})  # supervision's figures follow
     notice.withdrawn_at = utcnow()
     notice.withdrawn_reason = reason
     notice.withdrawn_by_id = actor.id
@@ -274,89 +309,6 @@ def withdraw_notice(actor, notice: Notice, reason: str) -> Notice:
     return notice
 
 
-# --- the take-down checklist of apps and mini programs ------------------------------------------
-
-def checklist(account_id: int) -> list[TakedownItem]:
-    return db.session.scalars(select(TakedownItem).where(TakedownItem.account_id == account_id)
-                              .order_by(TakedownItem.id)).all()
-
-
-def checklist_complete(items: list[TakedownItem]) -> bool:
-    return bool(items) and all(item.done_on is not None for item in items)
-
-
-def completion_blocked(notice: Notice) -> dict | None:
-    """Why a deregistration cannot complete by itself (apps and mini programs only)."""
-    if notice.platform not in CHECKLIST_PLATFORMS:
-        return None
-    items = checklist(notice.account_id)
-    if not items:
-        return {"code": "checklist_empty",
-                "message": "尚未列出下架清单（各应用商店、门户网站各处链接） "
-                           "(list every app store and portal link first)"}
-    open_items = [item.label for item in items if item.done_on is None]
-    if open_items:
-        return {"code": "checklist_incomplete",
-                "message": "尚未完成下架：" + "、".join(open_items)
-                           + " (not yet taken down everywhere)"}
-    return None
-
-
-def takedown_json(item: TakedownItem) -> dict:
-    return {"id": item.id, "account_id": item.account_id, "kind": item.kind,
-            "label": item.label, "done_on": iso(item.done_on)}
-
-
-def add_takedown_item(actor, account, kind: str, label: str) -> TakedownItem:
-    require_roles(actor, "sponsor")
-    require_unit_access(actor, account.unit_id)
-    if account.platform not in CHECKLIST_PLATFORMS:
-        raise Invalid("下架清单仅适用于移动客户端和小程序 (a take-down checklist is for apps and "
-                      "mini programs only)", fields={"platform": "only for app and miniprogram"})
-    if kind not in TAKEDOWN_KINDS:
-        raise Invalid("类型无效 (kind: store or link)", fields={"kind": "store or link"})
-    label = (label or "").strip()
-    if not label or len(label) > 500:
-        raise Invalid("请填写应用商店名称或链接 (label: 1 to 500 characters)",
-                      fields={"label": "1 to 500 characters"})
-    item = TakedownItem(account_id=account.id, kind=kind, label=label, created_by_id=actor.id)
-    db.session.add(item)
-    db.session.flush()
-    audit.record("takedown.add", "account", account.id, after={"kind": kind, "label": label},
-                 unit_id=account.unit_id, user=actor)
-    return item
-
-
-def tick_takedown_item(actor, item: TakedownItem, done_on: date,
-                       today: date | None = None) -> TakedownItem:
-    from registry.models import Account
-
-    account = db.session.get(Account, item.account_id)
-    require_roles(actor, "sponsor")
-    require_unit_access(actor, account.unit_id)
-    if done_on > (today or today_shanghai()):
-        raise Invalid("下架日期不能晚于今天 (done_on is in the future)",
-                      fields={"done_on": "in the future"})
-    before = {"done_on": item.done_on}
-    item.done_on = done_on
-    item.done_by_id = actor.id
-    db.session.flush()
-    audit.record("takedown.done", "account", account.id, before=before,
-                 after={"label": item.label, "done_on": done_on}, unit_id=account.unit_id,
-                 user=actor)
-    return item
-
-
-def get_takedown_item(actor, item_id: int) -> TakedownItem:
-    item = db.session.get(TakedownItem, item_id)
-    if item is None:
-        raise NotFound("清单项不存在 (checklist item not found)")
-    from registry.models import Account
-
-    require_unit_access(actor, db.session.get(Account, item.account_id).unit_id)
-    return item
-
-
 # --- the scheduled completion ------------------------------------------------------------------
 
 def complete_deregistrations(today: date | None = None) -> dict:
@@ -365,8 +317,6 @@ def complete_deregistrations(today: date | None = None) -> dict:
     The deregistration's filing is the one its event created: nothing new is filed. Apps and mini
     programs wait until every item of their take-down checklist is ticked.
     """
-    from registry.models import Account, Filing
-
     today = today or today_shanghai()
     due = db.session.scalars(
         select(Notice).join(Account, Account.id == Notice.account_id).where(
@@ -382,6 +332,7 @@ def complete_deregistrations(today: date | None = None) -> dict:
             continue
         account = notice.account
         account.status = "deregistered"
+        account_changed(account, {"status": "deregistering"})  # supervision's figures follow
         notice.completed_at = utcnow()
         filing_id = db.session.scalar(select(Filing.id).where(Filing.event_id == notice.event_id))
         db.session.flush()
@@ -392,154 +343,3 @@ def complete_deregistrations(today: date | None = None) -> dict:
                      unit_id=account.unit_id)
         done.append(account.id)
     return {"completed": done, "waiting": skipped}
-
-
-# --- the public registry ---------------------------------------------------------------------
-
-def registry_version() -> str:
-    """The public registry's version (notices/cache.py explains why it is correct)."""
-    from .cache import registry_version as read
-
-    return read()
-
-
-def public_notices_query():
-    return select(Notice).order_by(Notice.starts_on.desc(), Notice.id.desc())
-
-
-def _like(q: str) -> str:
-    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _public_columns():
-    from registry.models import Account, Unit
-
-    return (Account.id, Account.name, Account.platform, Account.handle, Account.status,
-            Account.opened_on, Unit.name.label("unit_name"))
-
-
-def public_row(row) -> dict:
-    return {"id": row.id, "name": row.name, "platform": row.platform, "handle": row.handle,
-            "unit_name": row.unit_name, "status": row.status,
-            "opened_on": row.opened_on.isoformat()}
-
-
-def search_accounts(q: str | None, platform: str | None, limit: int, offset: int):
-    """Lookup by a part of the name, the handle or the unit's name; filter by platform."""
-    from registry.models import Account, Unit
-
-    where = []
-    if platform:
-        where.append(Account.platform == platform)
-    q = (q or "").strip()
-    if q:
-        pattern = _like(q)
-        # Units are few: match their names once, then accounts by unit id.
-        units = select(Unit.id).where(func.lower(Unit.name).like(pattern, escape="\\"))
-        where.append(or_(func.lower(Account.name).like(pattern, escape="\\"),
-                         func.lower(Account.handle).like(pattern, escape="\\"),
-                         Account.unit_id.in_(units.scalar_subquery())))
-    base = select(*_public_columns()).join(Unit, Unit.id == Account.unit_id).where(*where)
-    total = db.session.scalar(select(func.count(Account.id)).where(*where))
-    exact = case((or_(Account.name == q, Account.handle == q), 0), else_=1)
-    gone = case((Account.status == "deregistered", 1), else_=0)
-    rows = db.session.execute(base.order_by(exact, gone, Account.name, Account.id)
-                              .limit(limit).offset(offset)).all()
-    return [public_row(r) for r in rows], total
-
-
-def running_notice(account_id: int, today: date) -> Notice | None:
-    return db.session.scalar(select(Notice).where(
-        Notice.account_id == account_id, Notice.withdrawn_at.is_(None),
-        Notice.starts_on <= today, Notice.ends_on >= today).order_by(Notice.id.desc()).limit(1))
-
-
-def verify(platform: str, handle: str, today: date | None = None) -> dict:
-    """Is this account official? Registered and not deregistered: yes (with its notice while it
-    is deregistering); deregistered: no, but it was (`former`); otherwise no."""
-    from registry.models import Account, Unit
-
-    today = today or today_shanghai()
-    rows = db.session.execute(
-        select(*_public_columns()).join(Unit, Unit.id == Account.unit_id)
-        .where(Account.platform == platform, Account.handle == handle)
-        .order_by(case((Account.status == "deregistered", 1), else_=0), Account.id.desc())
-    ).all()
-    if not rows:
-        return {"official": False}
-    row = rows[0]
-    account = public_row(row)
-    if row.status == "deregistered":
-        deregistered_on = db.session.scalar(select(Notice.completed_at).where(
-            Notice.account_id == row.id, Notice.kind == "deregister",
-            Notice.completed_at.is_not(None)).order_by(Notice.id.desc()).limit(1))
-        account["deregistered_on"] = (deregistered_on.date().isoformat()
-                                      if deregistered_on else None)
-        return {"official": False, "former": account}
-    notice = running_notice(row.id, today)
-    if row.status == "deregistering" and notice is None:
-        notice = db.session.scalar(select(Notice).where(
-            Notice.account_id == row.id, Notice.kind == "deregister",
-            Notice.withdrawn_at.is_(None)).order_by(Notice.id.desc()).limit(1))
-    if notice is not None:
-        account["notice"] = notice_json(notice, today)
-    return {"official": True, "account": account}
-
-
-def public_account(account_id: int, today: date | None = None) -> dict:
-    """An account's public page: sponsor, status, the history of its names, its notices."""
-    from registry.models import Account, AccountEvent, Unit
-
-    today = today or today_shanghai()
-    row = db.session.execute(select(*_public_columns()).join(Unit, Unit.id == Account.unit_id)
-                             .where(Account.id == account_id)).first()
-    if row is None:
-        raise NotFound("登记库中没有此账号 (not in the registry)")
-    data = public_row(row)
-    events = db.session.execute(select(AccountEvent.kind, AccountEvent.event_date,
-                                       AccountEvent.changes)
-                                .where(AccountEvent.account_id == account_id)
-                                .order_by(AccountEvent.event_date, AccountEvent.id)).all()
-    unit_ids = {uid for e in events for uid in ((e.changes or {}).get("unit_id") or [])
-                if uid is not None}
-    names = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)))
-                 .all()) if unit_ids else {}
-    history = []
-    for e in events:
-        entry = {"kind": e.kind, "date": e.event_date.isoformat()}
-        changes = {}
-        for field, pair in (e.changes or {}).items():
-            if field in ("name", "handle"):
-                changes[field] = list(pair)
-            elif field == "unit_id":
-                changes["unit_name"] = [names.get(pair[0]), names.get(pair[1])]
-        if changes:
-            entry["changes"] = changes
-        history.append(entry)
-    data["history"] = history
-    data["former_names"] = [h["changes"]["name"][0] for h in history
-                            if "name" in h.get("changes", {})]
-    notices = db.session.scalars(select(Notice).where(Notice.account_id == account_id)
-                                 .order_by(Notice.id.desc())).all()
-    data["notices"] = [notice_json(n, today) for n in notices]
-    return data
-
-
-def open_data_rows():
-    """The registry as open data (rule 15): no contacts, credentials, staff or internal notes."""
-    from registry.models import Account, AccountEvent, Unit
-
-    former = {}
-    for account_id, changes in db.session.execute(
-            select(AccountEvent.account_id, AccountEvent.changes)
-            .where(AccountEvent.kind == "change").order_by(AccountEvent.id)):
-        if changes and "name" in changes:
-            former.setdefault(account_id, []).append(changes["name"][0])
-    rows = db.session.execute(select(*_public_columns()).join(Unit, Unit.id == Account.unit_id)
-                              .order_by(Account.id))
-    for row in rows:
-        item = public_row(row)
-        item["former_names"] = former.get(row.id, [])
-        yield item
-

@@ -1,20 +1,30 @@
-"""Notices pages for sponsors and supervisors: every notice with its days remaining, amending,
-withdrawing and the take-down checklist. Thin: parse the form, call notices.services, render."""
+"""Notices pages for sponsors and supervisors: recording a lifecycle event from an account's
+page (its notice opens with it), every notice with its days remaining, amending, withdrawing
+and the take-down checklist. Thin: parse the form, call notices.services, render."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from govmedia.errors import DomainError
+from govmedia.auth import require_roles
+from govmedia.errors import DomainError, NotFound
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
+from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
 from registry import forms
+from registry.labels import label
+from registry.schemas import EventIn
+from registry.services import get_account
+from registry.views.accounts import account_page
+from registry.views.common import sees_account
 
-from . import services
+from . import services, takedown
 from .models import CHECKLIST_PLATFORMS, Notice
 from .schemas import AmendmentIn, TakedownDoneIn, TakedownIn, WithdrawIn
 
 bp = Blueprint("notices", __name__, url_prefix="/notices/manage")
+# The event form sits on the registry's account page, under the account's URL.
+events = Blueprint("notices_events", __name__)
 
 
 def _actor():
@@ -36,12 +46,12 @@ def index():
     query = services.notices_query(_actor())
     if show == "running":
         query = query.where(Notice.withdrawn_at.is_(None), Notice.ends_on >= today)
-    notices = db.session.scalars(query.order_by(Notice.ends_on, Notice.id)).all()
+    page = paginate(query.order_by(Notice.ends_on, Notice.id))
     rows = [(n, services.days_remaining(n, today, calendar), services.completion_warning(n),
-             services.completion_blocked(n) if n.kind == "deregister" and n.completed_at is None
-             else None) for n in notices]
+             takedown.completion_blocked(n) if n.kind == "deregister" and n.completed_at is None
+             else None) for n in page.items]
     return render_template("notices/manage.html", rows=rows, today=today, show=show,
-                           state=services.notice_state)
+                           state=services.notice_state, **page.nav)
 
 
 def _detail(notice: Notice, *, errors=None, refusal=None, values=None, status=200):
@@ -55,8 +65,8 @@ def _detail(notice: Notice, *, errors=None, refusal=None, values=None, status=20
         state=services.notice_state(notice, today),
         remaining=services.days_remaining(notice, today),
         warning=services.completion_warning(notice),
-        blocked=services.completion_blocked(notice) if notice.kind == "deregister" else None,
-        items=services.checklist(account.id) if account.platform in CHECKLIST_PLATFORMS else None,
+        blocked=takedown.completion_blocked(notice) if notice.kind == "deregister" else None,
+        items=takedown.checklist(account.id) if account.platform in CHECKLIST_PLATFORMS else None,
         can_amend=can_amend, can_withdraw=user.has_role("admin", "supervisor"),
         completes_on=services.completes_on(notice), errors=errors or {}, refusal=refusal,
         values=values or {}), status
@@ -114,7 +124,7 @@ def takedown_add(notice_id):
     notice = services.get_notice(user, notice_id)
     data = {"kind": forms.text(request.form, "kind"), "label": forms.text(request.form, "label")}
     return _act(notice, TakedownIn, data,
-                lambda p: services.add_takedown_item(user, notice.account, p.kind, p.label),
+                lambda p: takedown.add_takedown_item(user, notice.account, p.kind, p.label),
                 _("Added to the take-down checklist."))
 
 
@@ -123,15 +133,74 @@ def takedown_add(notice_id):
 def takedown_done(notice_id, item_id):
     user = _actor()
     notice = services.get_notice(user, notice_id)
-    item = services.get_takedown_item(user, item_id)
+    item = takedown.get_takedown_item(user, item_id)
     data = {"done_on": forms.text(request.form, "done_on")}
 
     def call(parsed):
         if item.account_id != notice.account_id:
-            from govmedia.errors import NotFound
-
-            raise NotFound("清单项不存在 (checklist item not found)")
-        services.tick_takedown_item(user, item, parsed.done_on)
+            raise NotFound(_("Checklist item not found"))
+        takedown.tick_takedown_item(user, item, parsed.done_on)
 
     return _act(notice, TakedownDoneIn, data, call, _("Marked as taken down."))
 
+
+
+# --- a lifecycle event from the account's page ---------------------------------------------------
+
+def _event_form():
+    """(what was typed, the EventIn data) of the account page's event form."""
+    kind = forms.text(request.form, "kind")
+    values = {"kind": kind, "event_date": forms.text(request.form, "event_date"),
+              "reason": forms.text(request.form, "reason") or "",
+              "new_name": forms.text(request.form, "new_name"),
+              "new_handle": forms.text(request.form, "new_handle"),
+              "new_unit_id": forms.integer(request.form, "new_unit_id"),
+              "reason_category": forms.text(request.form, "reason_category"),
+              "successor": forms.text(request.form, "successor"),
+              "contact": forms.text(request.form, "contact")}
+    data = {"kind": kind, "event_date": values["event_date"], "reason": values["reason"]}
+    if kind in ("deregister", "close"):
+        # The decision's details go into the public notice (rule 6).
+        data.update({k: values[k] for k in ("reason_category", "successor", "contact")
+                     if values[k] is not None})
+    if kind == "change":
+        changes = {"name": values["new_name"], "handle": values["new_handle"],
+                   "unit_id": values["new_unit_id"]}
+        data["changes"] = {k: v for k, v in changes.items() if v is not None}
+    return values, data
+
+
+def _recorded(account, event, filing, notice):
+    flash(_("%(event)s recorded. It must be filed by %(due)s.",
+            event=label("event", event.kind), due=filing.due_on.isoformat()), "success")
+    if notice is not None:
+        flash(_("A public notice runs from %(start)s to %(end)s.",
+                start=notice.starts_on.isoformat(), end=notice.ends_on.isoformat()), "success")
+    if not sees_account(account.id):  # transferred to a unit this user cannot see
+        return redirect(url_for("registry.accounts"))
+    return redirect(url_for("registry.account", account_id=account.id))
+
+
+@events.post("/accounts/<int:account_id>/events")
+@login_required
+def account_event(account_id):
+    user = _actor()
+    account = get_account(user, account_id)
+    require_roles(user, "sponsor")
+    values, data = _event_form()
+    parsed, errors = forms.validate(EventIn, data)
+    refusal = None
+    if parsed is not None:
+        try:
+            event, filing, notice = services.record_event_with_notice(user, account, parsed)
+        except DomainError as err:
+            refusal = _refusal(err)
+            errors = forms.domain_field_errors(err)
+        else:
+            db.session.commit()
+            return _recorded(account, event, filing, notice)
+    # Field names of the form: changes.name -> new_name, and so on.
+    renamed = {("new_" + k.split(".", 1)[1]) if k.startswith("changes.") else k: v
+               for k, v in errors.items()}
+    return account_page(account, event_values=values, event_errors=renamed,
+                        event_refusal=refusal, status=refusal.status if refusal else 400)

@@ -2,11 +2,15 @@
 from flask import Blueprint, jsonify
 from sqlalchemy import func, select
 
+from flask_babel import gettext as _
+
 from govmedia.api import documented, listing, page_params, parse_body, query_choice, query_int
 from govmedia.auth import api_roles, api_user
+from govmedia.errors import NotFound
 from govmedia.extensions import csrf, db
 
-from . import checks, delivery, services
+from . import articles, check_lists, checks, review
+from .fanout import operations
 from .models import ARTICLE_STATUSES, TERM_LISTS
 from .schemas import (
     ArticleIn,
@@ -31,10 +35,8 @@ csrf.exempt(bp)
 def create_article():
     user = api_user()
     data = parse_body(ArticleIn)
-    article = services.create_article(user, data)
-    queued = services.queued_delivery_ids(article) if article.status == "approved" else []
-    db.session.commit()
-    delivery.dispatch(queued)  # after commit; a queue that is down leaves them to the sweep
+    article = articles.create_article(user, data)
+    db.session.commit()  # a pushed article's deliveries are enqueued as it commits
     return jsonify(article_json(article)), 201
 
 
@@ -45,7 +47,7 @@ def create_article():
             responses={200: "list"})
 def list_articles():
     user = api_user()
-    query = services.articles_query(user, status=query_choice("status", ARTICLE_STATUSES),
+    query = articles.articles_query(user, status=query_choice("status", ARTICLE_STATUSES),
                                     unit_id=query_int("unit_id"))
     limit, offset = page_params()
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
@@ -57,7 +59,7 @@ def list_articles():
 @documented("One article with its checks, reviews and deliveries", tag="articles",
             responses={200: "article", 403: "forbidden", 404: "not_found"})
 def get_article(article_id):
-    return jsonify(article_json(services.get_article(api_user(), article_id)))
+    return jsonify(article_json(articles.get_article(api_user(), article_id)))
 
 
 @bp.put("/articles/<int:article_id>")
@@ -67,9 +69,9 @@ def get_article(article_id):
                        409: "invalid_transition"})
 def put_article(article_id):
     user = api_user()
-    article = services.get_article(user, article_id)
+    article = articles.get_article(user, article_id)
     data = parse_body(ArticleUpdate)
-    services.update_article(user, article, data, remove_cover=data.remove_cover)
+    articles.update_article(user, article, data, remove_cover=data.remove_cover)
     db.session.commit()
     return jsonify(article_json(article))
 
@@ -80,9 +82,9 @@ def put_article(article_id):
                        409: "checks_failed (error.checks lists them) or invalid_transition"})
 def submit_article(article_id):
     user = api_user()
-    article = services.get_article(user, article_id)
+    article = articles.get_article(user, article_id)
     data = parse_body(SubmitIn)
-    services.submit_article(user, article, data.confirmations, data.checklist)
+    review.submit_article(user, article, data.confirmations, data.checklist)
     db.session.commit()
     return jsonify(article_json(article))
 
@@ -95,12 +97,10 @@ def submit_article(article_id):
                                              "invalid_transition"})
 def review_article(article_id):
     user = api_user()
-    article = services.get_article(user, article_id)
+    article = articles.get_article(user, article_id)
     data = parse_body(ReviewIn)
-    services.review_article(user, article, data.decision, data.comment, data.content_hash)
-    queued = services.queued_delivery_ids(article) if article.status == "approved" else []
-    db.session.commit()
-    delivery.dispatch(queued)  # after commit; a queue that is down leaves them to the sweep
+    review.review_article(user, article, data.decision, data.comment, data.content_hash)
+    db.session.commit()  # a sign-off's deliveries are enqueued as it commits
     return jsonify(article_json(article))
 
 
@@ -108,7 +108,7 @@ def review_article(article_id):
 @documented("One delivery: status, attempts, the platform's post, the last error",
             tag="articles", responses={200: "delivery", 403: "forbidden", 404: "not_found"})
 def get_delivery(delivery_id):
-    return jsonify(delivery_json(delivery.get_delivery(api_user(), delivery_id)))
+    return jsonify(delivery_json(operations.get_delivery(api_user(), delivery_id)))
 
 
 @bp.post("/deliveries/<int:delivery_id>/retry")
@@ -119,12 +119,10 @@ def get_delivery(delivery_id):
                             "article changed: it goes through the reviews again) or withdrawn"})
 def retry_delivery(delivery_id):
     user = api_user()
-    row = delivery.get_delivery(user, delivery_id)
-    delivery.retry_delivery(user, row)
-    db.session.commit()
-    delivery.dispatch([delivery_id])
-    db.session.expire_all()
-    return jsonify(delivery_json(delivery.get_delivery(user, delivery_id))), 202
+    row = operations.get_delivery(user, delivery_id)
+    operations.retry_delivery(user, row)
+    db.session.commit()  # its job is enqueued as it commits
+    return jsonify(delivery_json(row)), 202
 
 
 @bp.post("/articles/<int:article_id>/withdraw")
@@ -135,23 +133,21 @@ def retry_delivery(delivery_id):
                        409: "invalid_transition (nothing sent) or already_withdrawn"})
 def withdraw_article(article_id):
     user = api_user()
-    article = services.get_article(user, article_id)
+    article = articles.get_article(user, article_id)
     data = parse_body(WithdrawIn)
-    ids = delivery.withdraw_article(user, article, data.reason)
-    db.session.commit()
-    delivery.dispatch(ids, job=delivery.WITHDRAW_JOB)
-    db.session.expire_all()
-    return jsonify(article_json(services.get_article(user, article_id))), 202
+    operations.withdraw_article(user, article, data.reason)
+    db.session.commit()  # the withdraw jobs are enqueued as it commits
+    return jsonify(article_json(article)), 202
 
 
 @bp.get("/checks")
 @documented("Check rules, severities and list sizes", tag="checks", responses={200: "rules"})
 def get_checks():
     api_user()
-    severities = services.effective_severities()
+    severities = check_lists.effective_severities()
     return jsonify({"rules": [{"rule": rule, "severity": severities[rule],
                                "default": spec[0]} for rule, spec in checks.RULES.items()],
-                    "lists": services.term_counts()})
+                    "lists": check_lists.term_counts()})
 
 
 @bp.get("/checks/lists/<name>")
@@ -160,7 +156,7 @@ def get_checks():
 @api_roles("supervisor")
 def get_list(name):
     query_name = query_choice_path(name)
-    terms = sorted(services.load_terms().get(query_name, []))
+    terms = sorted(check_lists.load_terms().get(query_name, []))
     limit, offset = page_params()
     return listing(terms[offset:offset + limit], len(terms))
 
@@ -173,9 +169,9 @@ def get_list(name):
 def change_list(name):
     query_name = query_choice_path(name)
     data = parse_body(TermsIn)
-    result = services.update_terms(api_user(), query_name, data.add, data.remove)
+    result = check_lists.update_terms(api_user(), query_name, data.add, data.remove)
     db.session.commit()
-    return jsonify(result | {"total": services.term_counts()[query_name]})
+    return jsonify(result | {"total": check_lists.term_counts()[query_name]})
 
 
 @bp.put("/checks/severities")
@@ -184,14 +180,12 @@ def change_list(name):
 @api_roles("supervisor")
 def put_severities():
     data = parse_body(SeveritiesIn)
-    result = services.set_severities(api_user(), dict(data.severities))
+    result = check_lists.set_severities(api_user(), dict(data.severities))
     db.session.commit()
     return jsonify({"severities": result})
 
 
 def query_choice_path(name: str) -> str:
-    from govmedia.errors import NotFound
-
     if name not in TERM_LISTS:
-        raise NotFound("没有这个词表 (no such list: " + ", ".join(TERM_LISTS) + ")")
+        raise NotFound(_("No such list: %(lists)s", lists=", ".join(TERM_LISTS)))
     return name

@@ -1,6 +1,6 @@
 """Automated content checks (rule 9): pure functions over an article's fields and a compiled matcher.
 
-Nothing here touches the database: `publisher.services` loads the supervisors' lists and
+Nothing here touches the database: `publisher.check_lists` loads the supervisors' lists and
 severities, `compiled_matcher` caches the Aho-Corasick automaton per list version, and
 `run_checks` returns findings with offsets into each field as stored (for the body: into
 the sanitized HTML), so the editor can select exactly what a finding points at.

@@ -2,6 +2,7 @@
 from registry.serialize import iso
 
 from .checks import WEIBO_LIMIT, weibo_post
+from .content import content_of
 from .models import Article, ArticleReview, Delivery
 
 
@@ -26,8 +27,6 @@ def delivery_json(delivery: Delivery) -> dict:
 
 
 def article_json(article: Article, content=None) -> dict:
-    from .services import content_of
-
     content = content or content_of(article)
     post = weibo_post(content)
     cover = article.cover

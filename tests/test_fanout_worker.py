@@ -16,7 +16,7 @@ from test_fanout import Standin, article, build_newsroom, by_platform, publish, 
 from adapters.wechat import clear_local_tokens
 from govmedia.extensions import db
 from govmedia.types import utcnow
-from publisher import delivery as deliveries
+from publisher.fanout.sweep import sweep
 from publisher.models import Delivery
 from registry.models import AccountCredential
 
@@ -56,7 +56,7 @@ def live(app, world, login, database_url, redis_service, standin):  # noqa: F811
     clear_local_tokens()
     room = build_newsroom(world, login, app.config, standin)
     room.platforms = Standin(standin)
-    app.config.update(QUEUE_EAGER=False, REDIS_URL=redis_service.url)
+    app.config["TEST_RUN_JOBS"] = False  # the worker processes run the jobs, not the client
     env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_service.url,
                SECRET_KEY="test-secret", WECHAT_API_BASE_URL=standin,
                WEIBO_API_BASE_URL=standin, ADAPTER_TIMEOUT="1.5", WECHAT_POLL_INTERVAL="0.1",
@@ -143,7 +143,7 @@ def test_a_worker_killed_mid_delivery_is_recovered_by_the_sweep(live):
     live.workers.start()
     # The lease (max(3, timeout + 1) s) runs out; then a sweep hands the row to a new job.
     wait_for(lambda: db.session.get(Delivery, wechat_id).lease_until < utcnow(), what="lease")
-    assert wechat_id in deliveries.sweep()["deliver"]
+    assert wechat_id in sweep()["deliver"]
     wait_for(lambda: settled(body["id"], "sent", "sent"), what="recovered")
     posts = live.platforms.posts()
     assert posts["wechat"]["count"] == 1 and posts["weibo"]["count"] == 1
@@ -160,10 +160,10 @@ def test_redis_down_at_sign_off_loses_nothing(live, redis_service):
     finally:
         redis_service.start()
     live.workers.start()
-    assert len(deliveries.sweep()["deliver"]) == 2
+    assert len(sweep()["deliver"]) == 2
     wait_for(lambda: settled(body["id"], "sent", "sent"), what="sent after Redis came back")
     # A second sweep finds nothing to do; nothing was sent twice.
-    assert deliveries.sweep()["enqueued"] == 0
+    assert sweep()["enqueued"] == 0
     posts = live.platforms.posts()
     assert posts["wechat"]["count"] == 1 and posts["weibo"]["count"] == 1
 

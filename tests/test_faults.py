@@ -4,10 +4,7 @@ platforms slow / failing / rate-limiting / revoking tokens for a sustained stret
 database refusing a write part-way through an import. Every fan-out ends with exactly one post
 per target at the stand-in platforms.
 
-The fan-out tests run on PostgreSQL only: several processes (workers, the web app) share the
-database there, as in production; SQLite is the one-process embedded run, which has no Redis
-and no separate workers (tests/test_fanout_worker.py already runs the worker path on SQLite).
-The import test runs on both: SQLite's triggers and rollback are a different code path.
+Several processes (workers, the web app) share one PostgreSQL and one Redis, as in production.
 """
 import io
 import os
@@ -23,7 +20,7 @@ from threading import Thread
 
 import pytest
 import requests
-from conftest import BACKENDS, PASSWORD, ApiClient, base_config, make_user
+from conftest import PASSWORD, ApiClient, base_config, make_user
 from flask_migrate import upgrade
 from PIL import Image
 from redis import Redis
@@ -48,9 +45,6 @@ from govmedia.extensions import db
 from govmedia.models import AuditEntry
 from publisher.models import Delivery
 from registry.models import Account, AccountEvent, Filing, ImportJob, Unit
-
-POSTGRESQL_ONLY = pytest.mark.parametrize(
-    "database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 
 # Waits are bounded but generous: a worker process takes seconds to boot on a loaded machine.
 SLOW = 60
@@ -131,7 +125,6 @@ def editor_never_saw_an_internal_error():
 
 # --- 1. Redis stopped while articles are signed off and while workers run ----------------------
 
-@POSTGRESQL_ONLY
 def test_redis_stopped_mid_fan_out_every_delivery_ends_sent_once(fleet, redis_service):
     room = fleet
     # Each WeChat publish is still running for about a second: the fan-out is in flight.
@@ -233,7 +226,6 @@ def publish_with_image(room, title, image_url):
     return answer.get_json()
 
 
-@POSTGRESQL_ONLY
 @pytest.mark.parametrize("step", list(KILL_STEPS))
 def test_a_worker_killed_inside_each_wechat_step_leaves_one_post(fleet, image_server, step):
     room = fleet
@@ -329,7 +321,6 @@ PLATFORM_FAULTS = {
 }
 
 
-@POSTGRESQL_ONLY
 @pytest.mark.parametrize("scenario", list(PLATFORM_FAULTS))
 def test_platform_faults_back_off_show_why_and_send_once_when_cleared(fleet, app, scenario):
     room = fleet
@@ -388,7 +379,6 @@ def test_platform_faults_back_off_show_why_and_send_once_when_cleared(fleet, app
     assert posts["weibo"]["count"] == 1
 
 
-@POSTGRESQL_ONLY
 def test_revoked_tokens_fail_with_the_reason_then_send_once_after_reauthorizing(fleet, app):
     room = fleet
     room.workers.env.update(SUSTAINED)
@@ -581,41 +571,29 @@ REFUSE_AT = 3  # the third account of the file
 def accounts_refused_at_row(app):
     """A trigger in the database itself refuses the Nth account an import inserts, as a full
     disk would (the counter is rolled back with the import, so every import meets it)."""
-    statements = {
-        "postgresql": [
-            "CREATE TABLE fault_account_inserts (n integer NOT NULL)",
-            "INSERT INTO fault_account_inserts VALUES (0)",
-            f"""CREATE FUNCTION fault_refuse_account() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  UPDATE fault_account_inserts SET n = n + 1;
-                  IF (SELECT n FROM fault_account_inserts) >= {REFUSE_AT} THEN
-                    RAISE EXCEPTION 'could not extend file: No space left on device'
-                      USING ERRCODE = 'disk_full';
-                  END IF;
-                  RETURN NEW;
-                END $$""",
-            "CREATE TRIGGER fault_refuse_account BEFORE INSERT ON accounts FOR EACH ROW "
-            "EXECUTE FUNCTION fault_refuse_account()"],
-        "sqlite": [
-            "CREATE TABLE fault_account_inserts (n integer NOT NULL)",
-            "INSERT INTO fault_account_inserts VALUES (0)",
-            f"""CREATE TRIGGER fault_refuse_account BEFORE INSERT ON accounts BEGIN
-                  UPDATE fault_account_inserts SET n = n + 1;
-                  SELECT RAISE(ABORT, 'database or disk is full')
-                   WHERE (SELECT n FROM fault_account_inserts) >= {REFUSE_AT};
-                END"""]}
-    cleanup = {"postgresql": ["DROP TRIGGER IF EXISTS fault_refuse_account ON accounts",
-                              "DROP FUNCTION IF EXISTS fault_refuse_account()",
-                              "DROP TABLE IF EXISTS fault_account_inserts"],
-               "sqlite": ["DROP TRIGGER IF EXISTS fault_refuse_account",
-                          "DROP TABLE IF EXISTS fault_account_inserts"]}
-    dialect = db.engine.dialect.name
-    for statement in statements[dialect]:
+    statements = [
+        "CREATE TABLE fault_account_inserts (n integer NOT NULL)",
+        "INSERT INTO fault_account_inserts VALUES (0)",
+        f"""CREATE FUNCTION fault_refuse_account() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              UPDATE fault_account_inserts SET n = n + 1;
+              IF (SELECT n FROM fault_account_inserts) >= {REFUSE_AT} THEN
+                RAISE EXCEPTION 'could not extend file: No space left on device'
+                  USING ERRCODE = 'disk_full';
+              END IF;
+              RETURN NEW;
+            END $$""",
+        "CREATE TRIGGER fault_refuse_account BEFORE INSERT ON accounts FOR EACH ROW "
+        "EXECUTE FUNCTION fault_refuse_account()"]
+    cleanup = ["DROP TRIGGER IF EXISTS fault_refuse_account ON accounts",
+               "DROP FUNCTION IF EXISTS fault_refuse_account()",
+               "DROP TABLE IF EXISTS fault_account_inserts"]
+    for statement in statements:
         db.session.execute(text(statement))
     db.session.commit()
     yield
     db.session.rollback()
-    for statement in cleanup[dialect]:
+    for statement in cleanup:
         db.session.execute(text(statement))
     db.session.commit()
 
@@ -635,9 +613,7 @@ def test_a_write_refused_mid_import_leaves_nothing_half_written(app, world, requ
             for n, (kind, platform) in enumerate([("甲", "微信公众号"), ("甲", "微博"),
                                                   ("乙", "抖音"), ("乙", "微博"),
                                                   ("乙", "其他")])]
-    on_postgresql = db.engine.dialect.name == "postgresql"
-    if on_postgresql:
-        request.getfixturevalue("fleet").workers.start()  # boots while the first run goes
+    request.getfixturevalue("fleet").workers.start()  # boots while the first run goes
     before = registry_counts()
 
     def import_job():
@@ -647,22 +623,21 @@ def test_a_write_refused_mid_import_leaves_nothing_half_written(app, world, requ
         return wait_for(lambda: (lambda j: j if j["status"] in ("done", "failed") else None)(
             world.admin.get(status_url).get_json()), SLOW, "the import finished")
 
-    # First the job run inside the API request, then the job queued: on PostgreSQL through
-    # Redis to a real worker process; on SQLite (no Redis there) to the embedded queue's thread.
+    # First the job run by the test client's burst worker right after the request, then the
+    # job left to a real worker process.
     for queued in (False, True):
-        app.config["QUEUE_EAGER"] = not queued
+        app.config["TEST_RUN_JOBS"] = not queued
         job = import_job()
         assert job["status"] == "failed" and job["created_count"] == 0, job
         message = job["errors"][0]["message"]
         assert "未导入任何数据" in message and job["errors"][0]["row"] is None, message
-        assert "No space left" in message or "disk is full" in message, message
+        assert "No space left" in message, message
         assert "[SQL" not in message and "13800000000" not in message, message  # no statement
         assert registry_counts() == before, queued
         assert db.session.get(ImportJob, job["id"]).content is None
     assert audit.verify().ok
     # Once the database takes writes again the same file imports whole: nothing was left over.
-    db.session.execute(text("DROP TRIGGER fault_refuse_account" + (
-        " ON accounts" if db.engine.dialect.name == "postgresql" else "")))
+    db.session.execute(text("DROP TRIGGER fault_refuse_account ON accounts"))
     db.session.commit()
     job = import_job()
     assert job["status"] == "done" and job["created_count"] == len(rows), job

@@ -36,7 +36,7 @@ from adapters.wechat import clear_local_tokens
 from govmedia.extensions import db
 from govmedia.models import AuditEntry
 from govmedia.types import today_shanghai, utcnow
-from publisher import delivery as deliveries
+from publisher.fanout.sweep import sweep
 from publisher.models import Article, Delivery
 from registry.models import ImportJob
 
@@ -177,7 +177,7 @@ def hostile(app, world, login, standin):  # noqa: F811
     ok(sponsor.put(f"/api/v1/accounts/{wechat['id']}/credentials",
                    {"app_id": "wx5a7e1d0c0standin",
                     "app_secret": "standin-app-secret-0123456789abcdef"}), 204)
-    from adapters.standin import DEFAULT_WEIBO_TOKENS
+    from standins import DEFAULT_WEIBO_TOKENS
 
     ok(sponsor.put(f"/api/v1/accounts/{weibo['id']}/credentials",
                    {"access_token": next(iter(DEFAULT_WEIBO_TOKENS))}), 204)
@@ -712,7 +712,7 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
     db.session.execute(update(Delivery).where(Delivery.status == "unconfirmed")
                        .values(next_attempt_at=utcnow()))
     db.session.commit()
-    deliveries.sweep()
+    sweep()
     assert db.session.scalar(select(func.count()).select_from(Delivery)
                              .where(Delivery.status == "sent")) == 4
     # The platform refuses the token and the secret.

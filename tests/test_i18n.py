@@ -89,13 +89,15 @@ def test_pages_speak_chinese_by_default_and_english_on_request(app, world):
     assert '<html lang="en">' in page
     assert "Register an account" in page and "WeChat official account" in page
     assert "登记账号" not in page and "微信公众号" not in page
-    # a refusal keeps the service's own (bilingual) message; the page around it is English
+    # a refusal is in English too, the service's message included
     client.post("/accounts/new", data={"platform": "wechat", "name": "某县发布",
                                        "handle": "gh_0123456789ab", "opened_on": "2026-11-02"})
     page = client.post("/accounts/new", data={"platform": "wechat", "name": "某县发布",
                                               "handle": "gh_0123456789ac",
                                               "opened_on": "2026-11-02"}).get_data(as_text=True)
-    assert "View the existing account" in page and "一个单位在同一平台原则上只能开设一个账号" in page
+    assert "View the existing account" in page
+    assert "a unit opens one account per platform" in page
+    assert "一个单位在同一平台原则上只能开设一个账号" not in page
 
     client.get("/lang/zh")
     assert "登记账号" in client.get("/accounts/new").get_data(as_text=True)

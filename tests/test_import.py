@@ -13,6 +13,8 @@ from govmedia import audit
 from govmedia.extensions import db
 from govmedia.models import AuditEntry, User
 from registry import importer
+from registry.importer import reading as import_reading
+from registry.importer import run as import_run
 from registry.models import Account, AccountEvent, Filing, ImportJob, Unit
 
 HEADERS = ["主办单位", "统一社会信用代码", "平台", "账号名称", "账号ID", "认证主体", "认证到期日",
@@ -483,14 +485,14 @@ def test_running_job_page_polls_with_a_progress_bar(client, world):
 
 def test_a_job_commits_its_progress_while_validating(world, monkeypatch):
     """Another connection (the polling page) sees the rows counted before the import ends."""
-    monkeypatch.setattr(importer, "PROGRESS_SECONDS", 0)
+    monkeypatch.setattr(import_run, "PROGRESS_SECONDS", 0)
     job = ImportJob(filename="a.csv", content=csv_bytes(
         [row(platform="其他", handle=f"o-{i}") for i in range(450)]), status="queued",
         created_by_id=user("admin").id, errors=[], options={})
     db.session.add(job)
     db.session.commit()
     seen = []
-    parse_row = importer._parse_row
+    parse_row = import_run.parse_row
 
     def watching(number, *args):
         if number == 302:   # the 301st data row: 200 rows were reported before it
@@ -501,7 +503,7 @@ def test_a_job_commits_its_progress_while_validating(world, monkeypatch):
                 assert other.scalar(select(func.count()).select_from(Account)) == 0
         return parse_row(number, *args)
 
-    monkeypatch.setattr(importer, "_parse_row", watching)
+    monkeypatch.setattr(import_run, "parse_row", watching)
     assert importer.run_import_job(job.id) == "done"
     assert [tuple(s) for s in seen] == [("running", 200, 450)]
     db.session.expire_all()
@@ -520,11 +522,11 @@ def test_an_xlsx_that_unpacks_to_too_much_is_refused(app, world, monkeypatch):
     workbook.save(buffer)
     content = buffer.getvalue()
     app.config["IMPORT_MAX_BYTES"] = len(content) + 1     # the file itself is within the limit
-    monkeypatch.setattr(importer, "UNPACKED_FACTOR", 1)  # but unpacked it is not
+    monkeypatch.setattr(import_reading, "UNPACKED_FACTOR", 1)  # but unpacked it is not
     result = run("admin", content, "a.xlsx")
     assert result.created == 0 and result.errors[0]["code"] == "too_large"
     assert "解压" in result.errors[0]["message"]
-    monkeypatch.setattr(importer, "UNPACKED_FACTOR", 20)
+    monkeypatch.setattr(import_reading, "UNPACKED_FACTOR", 20)
     assert run("admin", content, "a.xlsx").created == 300
 
 

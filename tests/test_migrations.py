@@ -1,4 +1,4 @@
-"""The migrations build exactly the schema the models describe, on both backends."""
+"""The migrations build exactly the schema the models describe, on PostgreSQL."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory

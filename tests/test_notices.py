@@ -1,6 +1,6 @@
 """Rule 6: notices of deregistrations, closings and changes; the scheduled completion, the
 one-month warning, amendments, withdrawal and the take-down checklist of apps."""
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 
 import pytest
 from conftest import account_body
@@ -8,9 +8,11 @@ from sqlalchemy import func, select
 
 from govmedia.extensions import db
 from govmedia.models import AuditEntry
+from govmedia.periodic import periodic_jobs, tick
 from govmedia.types import today_shanghai
 from govmedia.workdays import WorkCalendar
 from notices import services
+from notices.jobs import complete_deregistrations
 from notices.models import Notice, NoticeAmendment
 from registry.models import Account, AccountEvent, Filing
 
@@ -125,21 +127,18 @@ def test_the_job_completes_the_day_after_the_notice_ends_once_and_audits_it(worl
         world.unit_a["id"], handle="gh_0123456789ab")).status_code == 201
 
 
-def test_the_periodic_job_is_registered_and_runs_from_the_queue(app, world):
-    from govmedia.queue import periodic_jobs, tick
-
+def test_the_periodic_job_is_registered_and_runs_from_the_queue(app, world, run_jobs):
     jobs = {job.name: job for job in periodic_jobs(app)}
-    assert jobs["complete_deregistrations"].path == "notices.jobs.complete_deregistrations"
+    assert jobs["complete_deregistrations"].function is complete_deregistrations
     assert str(jobs["complete_deregistrations"].daily_at) == "00:10:00"
     a = open_account(world.sponsor_a, world.unit_a["id"])
     event(world.sponsor_a, a["id"], "deregister")
     db.session.execute(Notice.__table__.update().values(starts_on=date(2026, 1, 5),
                                                         ends_on=date(2026, 1, 26)))
     db.session.commit()
-    from datetime import datetime
-
     assert "complete_deregistrations" in tick(app, datetime.now(UTC).replace(
         hour=23, minute=0))   # 07:00 in Shanghai: after 00:10
+    run_jobs()
     assert status_of(a["id"]) == "deregistered"
 
 

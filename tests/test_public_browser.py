@@ -11,6 +11,7 @@ except ImportError:  # pragma: no cover - depends on the rootdir layout
 
 from govmedia.extensions import db
 from govmedia.models import User
+from notices.services import record_event_with_notice
 from registry import services as registry_services
 from registry.models import Unit
 from registry.schemas import AccountIn, EventIn
@@ -20,7 +21,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def public_server(tmp_path_factory):
+def public_server(tmp_path_factory, postgres_url, redis_service):
     def seed():
         unit = Unit(name="某县人民政府办公室", office="县政府办公室信息科")
         other = Unit(name="某县教育局")
@@ -40,13 +41,14 @@ def public_server(tmp_path_factory):
                 unit_id=unit_id, platform=platform, name=name, handle=handle,
                 opened_on=date(2026, 3, 2)))
             accounts.append(account)
-        registry_services.record_event(admin, accounts[1], EventIn(
+        record_event_with_notice(admin, accounts[1], EventIn(
             kind="deregister", event_date=date(2026, 11, 2), reason="并入“某县发布”",
             reason_category="merged", successor="微信公众号“某县发布”"))
-        registry_services.record_event(admin, accounts[2], EventIn(
+        record_event_with_notice(admin, accounts[2], EventIn(
             kind="change", event_date=date(2026, 11, 2), changes={"name": "某县教育发布"}))
 
-    with live_app(tmp_path_factory.mktemp("public-browser"), seed) as url:
+    with live_app(tmp_path_factory.mktemp("public-browser"), seed, postgres_url=postgres_url,
+                  redis_url=redis_service.url) as url:
         yield url
 
 

@@ -23,11 +23,10 @@ def pub(world, login):
 
 
 def build_pub(world, login):
-    # No worker runs here: a sign-off leaves its deliveries queued (the enqueue to this
-    # unreachable Redis fails and is left to the sweep); tests/test_fanout*.py send them.
+    # No jobs run here: a sign-off leaves its deliveries queued; tests/test_fanout*.py send them.
     from flask import current_app
 
-    current_app.config.update(QUEUE_EAGER=False, REDIS_URL="redis://127.0.0.1:9/0")
+    current_app.config["TEST_RUN_JOBS"] = False
     a, b = world.unit_a["id"], world.unit_b["id"]
     wechat = world.sponsor_a.post("/api/v1/accounts", account_body(a)).get_json()
     weibo = world.sponsor_a.post("/api/v1/accounts", account_body(
@@ -332,7 +331,7 @@ def test_supervisors_manage_the_lists_and_severities(pub):
 
 def test_queues_show_what_waits_for_each_person(pub):
     from govmedia.models import User
-    from publisher import services
+    from publisher.review import queues
 
     first, second = create(pub), create(pub)
     submit(pub, first["id"])
@@ -341,7 +340,7 @@ def test_queues_show_what_waits_for_each_person(pub):
 
     def queue(username):
         user = User.query.filter_by(username=username).one()
-        return {k: [a.id for a in v] for k, v in services.queues(user).items()}
+        return {k: [a.id for a in v] for k, v in queues(user).items()}
 
     assert queue("reviewer")["to_review"] == [first["id"]]
     assert queue("reviewer")["to_sign"] == []

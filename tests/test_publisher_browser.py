@@ -24,7 +24,7 @@ PASSWORD = "Browser-2026"
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, postgres_url, redis_service):
     def seed():
         unit = Unit(name="某县人民政府办公室", office="县政府办公室信息科")
         db.session.add(unit)
@@ -40,10 +40,9 @@ def live_server(tmp_path_factory):
                                 roles=[role], unit_id=unit.id, display_name=name, active=True,
                                 session_version=1))
 
-    # No worker here: sign-off leaves its deliveries queued (the enqueue to this unreachable
-    # Redis fails; tests/test_fanout*.py send them).
-    with live_app(tmp_path_factory.mktemp("publisher-browser"), seed, QUEUE_EAGER=False,
-                  REDIS_URL="redis://127.0.0.1:9/0") as url:
+    # No worker here: sign-off leaves its deliveries queued (tests/test_fanout*.py send them).
+    with live_app(tmp_path_factory.mktemp("publisher-browser"), seed, postgres_url=postgres_url,
+                  redis_url=redis_service.url, worker=False) as url:
         yield url
 
 

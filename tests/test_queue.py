@@ -1,15 +1,21 @@
-"""The queue foundation: RQ on a real redis-server with a real `flask --app wsgi worker`,
-and the embedded queue used when REDIS_URL is unset."""
+"""The queue: RQ on a real redis-server, jobs named by function and sent after commit, periodic
+slots claimed once, and a real `flask --app wsgi worker` process running an import job."""
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from redis import Redis
+from rq import Queue
 from sqlalchemy import func, select
 
+from govmedia.audit import verify
 from govmedia.extensions import db
-from govmedia.queue import enqueue
+from govmedia.periodic import register_periodic, tick
+from govmedia.queue import enqueue, job
+from registry.importer import run_import_job
 from registry.models import Account, ImportJob
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,76 +27,82 @@ def _inventory_job(unit_name: str, rows: int, created_by_id: int) -> ImportJob:
     for i in range(rows):
         lines.append(f"{unit_name},{platforms[i]},示范账号{i},handle-{i},2026-03-0{i + 1},"
                      f"2026-03-1{i},REF-{i}")
-    job = ImportJob(filename="inventory.csv", content="\n".join(lines).encode("utf-8"),
-                    status="queued", created_by_id=created_by_id, options={})
-    db.session.add(job)
+    job_row = ImportJob(filename="inventory.csv", content="\n".join(lines).encode("utf-8"),
+                        status="queued", created_by_id=created_by_id, options={})
+    db.session.add(job_row)
     db.session.commit()
-    return job
+    return job_row
 
 
-@pytest.mark.redis
-def test_rq_worker_process_runs_the_job_after_commit(world, database_url, redis_service):
-    from redis import Redis
-    from rq import Queue
+def _admin_id(world) -> int:
+    return world.admin.get("/api/v1/users").get_json()["items"][0]["id"]
 
-    admin_id = world.admin.get("/api/v1/users").get_json()["items"][0]["id"]
-    job = _inventory_job(world.unit_a["name"], 5, admin_id)
-    from flask import current_app
 
-    current_app.config["REDIS_URL"] = redis_service.url
-    current_app.config["QUEUE_EAGER"] = False
-    rq_job = enqueue("registry.importer.run_import_job", job.id, queue="imports")
-    assert rq_job is not None and rq_job.meta["path"] == "registry.importer.run_import_job"
-    assert Queue("imports", connection=Redis.from_url(redis_service.url)).count == 1
+def _waiting(redis_service, name="imports") -> int:
+    return Queue(name, connection=Redis.from_url(redis_service.url)).count
+
+
+@job("default")
+def _not_a_real_job():  # a job that is only ever enqueued, never run
+    return None
+
+
+def test_a_real_worker_process_runs_an_import_job(world, database_url, redis_service):
+    job_id = _inventory_job(world.unit_a["name"], 5, _admin_id(world)).id
+    db.session.commit()
+    rq_job = enqueue(run_import_job, job_id)       # outside a transaction: sent at once
+    assert rq_job is not None and rq_job.meta["function"] == "run_import_job"
+    assert _waiting(redis_service) == 1
     env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_service.url,
                SECRET_KEY="test-secret")
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     db.session.expire_all()
-    done = db.session.get(ImportJob, job.id)
+    done = db.session.get(ImportJob, job_id)
     assert done.status == "done", (done.status, done.errors, done.message, result.stderr[-2000:])
     assert done.created_count == 5 and done.processed_rows == 5
     assert db.session.scalar(select(func.count()).select_from(Account)) == 5
-    assert Queue("imports", connection=Redis.from_url(redis_service.url)).count == 0
+    assert _waiting(redis_service) == 0
 
 
-def test_worker_refuses_without_redis(app):
-    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
-    assert result.exit_code != 0 and "REDIS_URL" in result.output
+def test_a_job_enqueued_in_a_transaction_is_sent_when_it_commits(world, redis_service):
+    job_row = _inventory_job(world.unit_a["name"], 1, _admin_id(world))
+    db.session.get(ImportJob, job_row.id)          # the session is in a transaction now
+    assert db.session().in_transaction()
+    assert enqueue(run_import_job, job_row.id) is None
+    assert _waiting(redis_service) == 0            # held: a worker would not see the row yet
+    db.session.commit()
+    assert _waiting(redis_service) == 1
 
 
-def test_embedded_queue_runs_jobs_in_a_background_thread(world, app):
-    admin_id = world.admin.get("/api/v1/users").get_json()["items"][0]["id"]
-    job = _inventory_job(world.unit_a["name"], 3, admin_id)
-    app.config["QUEUE_EAGER"] = False
-    app.config["REDIS_URL"] = None
-    assert enqueue("registry.importer.run_import_job", job.id, queue="imports") is None
-    app.extensions["govmedia_embedded_queue"].join()
-    db.session.expire_all()
-    assert db.session.get(ImportJob, job.id).status == "done"
-    assert db.session.scalar(select(func.count()).select_from(Account)) == 3
+def test_a_job_enqueued_in_a_transaction_that_rolls_back_is_never_sent(world, redis_service,
+                                                                       run_jobs):
+    job_row = _inventory_job(world.unit_a["name"], 1, _admin_id(world))
+    job_row.status = "queued"                       # touch it: a transaction is open
+    assert enqueue(run_import_job, job_row.id) is None
+    db.session.rollback()
+    assert _waiting(redis_service) == 0
+    db.session.commit()                             # a later commit does not send it either
+    assert _waiting(redis_service) == 0
+    run_jobs()
+    assert db.session.get(ImportJob, job_row.id).status == "queued"
 
 
-def test_unknown_queue_is_a_programming_error(app):
+def test_only_jobs_can_be_enqueued_and_only_to_known_queues(app):
+    with pytest.raises(TypeError):
+        enqueue(verify)                             # a plain function, not a @job
     with pytest.raises(ValueError):
-        enqueue("registry.importer.run_import_job", 1, queue="nope")
+        enqueue(_not_a_real_job, queue="nope")
+    with pytest.raises(ValueError):
+        job("nope")
 
 
-@pytest.mark.redis
 def test_periodic_slot_fires_once_across_workers(app, redis_service):
-    from datetime import datetime, timezone
-
-    from redis import Redis
-    from rq import Queue
-
-    from govmedia.queue import register_periodic, tick
-
-    app.config.update(REDIS_URL=redis_service.url, QUEUE_EAGER=False)
     Redis.from_url(redis_service.url).flushdb()
     app.extensions["govmedia_periodic"] = {}  # only this test's jobs, not the product's
-    register_periodic(app, "daily_test", "govmedia.audit.verify", daily_at="07:00")
-    register_periodic(app, "sweep_test", "govmedia.audit.verify", every_seconds=60)
+    register_periodic(app, "daily_test", _not_a_real_job, daily_at="07:00")
+    register_periodic(app, "sweep_test", _not_a_real_job, every_seconds=60)
     before_seven = datetime(2026, 11, 22, 22, 30, tzinfo=timezone.utc)   # 06:30 in Beijing
     assert tick(app, before_seven) == ["sweep_test"]
     after_seven = datetime(2026, 11, 22, 23, 5, tzinfo=timezone.utc)     # 07:05 in Beijing
@@ -99,11 +111,11 @@ def test_periodic_slot_fires_once_across_workers(app, redis_service):
     assert sorted(fired) == ["daily_test", "sweep_test"]
     later_same_day = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)   # 17:00 in Beijing
     assert tick(app, later_same_day) == ["sweep_test"]
-    assert Queue("default", connection=Redis.from_url(redis_service.url)).count == 4
+    assert _waiting(redis_service, "default") == 4
 
 
-def test_periodic_needs_one_schedule(app):
-    from govmedia.queue import register_periodic
-
+def test_periodic_needs_one_schedule_and_a_job(app):
     with pytest.raises(ValueError):
-        register_periodic(app, "x", "govmedia.audit.verify")
+        register_periodic(app, "x", _not_a_real_job)
+    with pytest.raises(TypeError):
+        register_periodic(app, "x", verify, every_seconds=60)

@@ -1,5 +1,5 @@
 """The stand-in platforms themselves: token checks, fault injection, control endpoints, and the
-`python -m adapters.standin` entry point."""
+`python -m standins` entry point."""
 import subprocess
 import sys
 import time
@@ -9,7 +9,7 @@ import pytest
 import requests
 from services import free_port
 
-from adapters.standin import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, make_app, serve_in_thread
+from standins import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, make_app, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID, APP_SECRET = next(iter(DEFAULT_WECHAT_APPS.items()))
@@ -137,7 +137,7 @@ def test_make_app_takes_its_own_accounts():
 
 def test_runs_as_a_module():
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "adapters.standin", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "standins", "--port", str(port)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
     try:

@@ -8,10 +8,13 @@ from sqlalchemy import func, select
 
 from govmedia.extensions import db
 from govmedia.types import SHANGHAI
-from registry import services as registry_services
-from registry.models import Account, Post
+from registry import posts as registry_posts
+from registry.changes import account_changed, accounts_created
+from registry.models import Account, AccountChange, Post
+from registry.services import account_snapshot
+from registry.supervision import jobs
 from registry.supervision import services as sv
-from registry.supervision.models import DayTotal, UpdateGap
+from registry.supervision.models import DayTotal, NameKey, UpdateGap
 
 
 def register(api, unit_id, platform="wechat", handle=None, name="某县发布", opened_on="2026-11-02",
@@ -119,25 +122,31 @@ def test_set_based_rule_agrees_with_per_account_rule(app, world):
         for p in platforms:
             opened = date(2026, 9, 1) + timedelta(days=rng.randrange(60))
             ids.append(register(world.admin, unit_id, p, opened_on=opened.isoformat()))
-    delivered = 0
-    for account_id in ids:
+    recorded = 0
+    for n, account_id in enumerate(ids):
         account = db.session.get(Account, account_id)
         for _ in range(rng.randrange(0, 8)):
             day = date(2026, 9, 1) + timedelta(days=rng.randrange(90))
             hour = rng.choice([0, 1, 7, 12, 23])
             when = datetime(day.year, day.month, day.day, hour, 30, tzinfo=SHANGHAI)
             if rng.random() < 0.5:
-                registry_services.record_post(actor, account, when, "t", None)
-            else:  # as the delivery job records them: uncounted, the readers count them first
-                registry_services.record_delivered_post(db.session.connection(), account_id,
-                                                        when, "t", None)
-                delivered += 1
+                registry_posts.record_post_as(actor, account, when, "t", None)
+            else:  # as the delivery job records them: on its own connection
+                registry_posts.record_post(account_id, when, "t", None, "publisher",
+                                           connection=db.session.connection())
+            recorded += 1
+        if n == len(ids) // 2:   # half of them applied (and committed) before the rest arrive
+            db.session.commit()
+            assert sv.apply_pending() > 0
     db.session.commit()
-    assert delivered and db.session.scalar(select(func.count()).select_from(Post).where(
-        Post.counted.is_(False))) == delivered
+    # Posts wait uncounted in their outbox until something applies them.
+    assert 0 < db.session.scalar(select(func.count()).select_from(Post).where(
+        Post.counted.is_(False))) < recorded
     closing = ids[3]
     world.admin.post(f"/api/v1/accounts/{closing}/events",
                      {"kind": "close", "event_date": "2026-11-01", "reason": "x"})
+    sv.apply_pending()   # the closing applied on figures that hold its posts, then the reopening
+    db.session.commit()
     world.admin.post(f"/api/v1/accounts/{closing}/events",
                      {"kind": "reopen", "event_date": "2026-11-20", "reason": "x"})
     # one stays closed (never counts), one is reopened before any post of its own
@@ -152,7 +161,7 @@ def test_set_based_rule_agrees_with_per_account_rule(app, world):
         as_of = date(2026, 9, 1) + timedelta(days=offset)
         expected = []
         for account in accounts:
-            state = registry_services.dormancy(account, as_of)
+            state = registry_posts.dormancy(account, as_of)
             if state["band"]:
                 expected.append((account.id, state["last_update_on"].isoformat(),
                                  state["days_since_update"], state["band"]))
@@ -173,10 +182,10 @@ def test_set_based_rule_agrees_with_per_account_rule(app, world):
         assert body["units_total"] == len(units) + 1 and len(body["units"]) == 2
     # the week-by-week counts (one pass) equal the per-day rule at every week-end
     ends = [date(2026, 9, 3) + timedelta(days=7 * k) for k in range(14)]
-    weekly = sv._weekly_bands(ends, None)
+    weekly = sv.weekly_bands(ends, None)
     assert sv.band_totals(ends) == weekly
     for (dormant, banded), t in zip(weekly, ends):
-        states = [registry_services.dormancy(a, t)["band"] for a in accounts]
+        states = [registry_posts.dormancy(a, t)["band"] for a in accounts]
         assert (dormant, banded) == (states.count("dormant"),
                                      states.count("dormant") + states.count("warning")), t
     # the derived gaps and band-entry days equal a rebuild from scratch
@@ -188,33 +197,34 @@ def test_set_based_rule_agrees_with_per_account_rule(app, world):
         return gaps, days
 
     before = derived()
+    assert db.session.scalar(select(func.count()).select_from(AccountChange)) == 0
     sv.rebuild_all()
     assert before == derived() and before[0] and before[1]
 
 
-def test_delivered_posts_are_counted_by_the_periodic_job(app, world):
-    """Posts recorded as the delivery job does wait uncounted; the periodic job counts them
-    (and commits), giving the same figures as a rebuild from scratch."""
-    from registry.supervision import jobs
-
+def test_outboxes_are_applied_by_the_periodic_job(app, world):
+    """Posts wait uncounted and account changes wait in account_changes; the periodic job
+    applies both (and commits), giving the same figures as a rebuild from scratch."""
     ids = [register(world.admin, world.unit_a["id"], p, opened_on="2026-09-01")
            for p in ("wechat", "weibo")]
     register(world.admin, world.unit_b["id"], "wechat", opened_on="2026-09-01")
     for n, day in enumerate((2, 3, 20, 20, 21)):
         when = datetime(2026, 10, day, 9, n, tzinfo=SHANGHAI)
-        registry_services.record_delivered_post(db.session.connection(), ids[n % 2], when,
-                                                f"t{n}", None)
+        registry_posts.record_post(ids[n % 2], when, f"t{n}", None, "publisher",
+                                   connection=db.session.connection())
     db.session.commit()
-    assert jobs.apply_new_posts() == 5
+    assert db.session.scalar(select(func.count()).select_from(DayTotal)) == 0
+    assert jobs.apply_pending_figures() == 5 + 3   # five posts, three new accounts
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Post).where(
         Post.counted.is_(False))) == 0
+    assert db.session.scalar(select(func.count()).select_from(AccountChange)) == 0
     gaps = sorted((g.account_id, g.start_day, g.end_day) for g in db.session.scalars(
         select(UpdateGap)))
     days = sorted((d.day, d.band, d.dormant, d.posts) for d in db.session.scalars(
         select(DayTotal)))
     assert (ids[0], date(2026, 10, 2), date(2026, 10, 20)) in gaps
-    assert jobs.apply_new_posts() == 0
+    assert jobs.apply_pending_figures() == 0
     sv.rebuild_all()
     assert gaps == sorted((g.account_id, g.start_day, g.end_day) for g in db.session.scalars(
         select(UpdateGap)))
@@ -255,27 +265,35 @@ def test_duplicates_contract(world, app):
     assert ("same_verified_subject", (subj1, subj2)) in reasons
     assert ("low_use", (low,)) in reasons
     assert body["thresholds"]["followers"] == 500
-    # a renamed account is re-indexed at once
+    # a renamed account is re-indexed before the next read (the change is in the outbox)
     with app.app_context():
-        db.session.get(Account, other_unit).name = "某县卫健在线"
+        account = db.session.get(Account, other_unit)
+        before = account_snapshot(account)
+        account.name = "某县卫健在线"
+        account_changed(account, before)
         db.session.commit()
     body = world.supervisor.get("/api/v1/supervision/duplicates").get_json()
     assert not any(s["reason"] == "similar_name" for s in body["similar"])
     # a sponsor sees only its own unit's groups
     body = world.sponsor_b.get("/api/v1/supervision/duplicates").get_json()
     assert body["items"] == []
-    # an ORM rename is re-indexed in its own flush, before any read
+    # a rename waits in the outbox: the index moves when apply_pending runs, not before
     with app.app_context():
-        from registry.supervision.models import NameKey
-
-        db.session.get(Account, first).name = "某县卫健发布"
+        account = db.session.get(Account, first)
+        before = {"name": account.name}
+        account.name = "某县卫健发布"
+        account_changed(account, before)
+        db.session.commit()
+        assert db.session.get(NameKey, first).key == "某县教育"
+        assert sv.apply_pending() == 1
         db.session.commit()
         assert db.session.get(NameKey, first).key == "某县卫健"
-        # an account written by a Core insert (the inventory import) is indexed at the next read
+        # an account written by a Core insert (the inventory import) is recorded as created
         row = {c: getattr(db.session.get(Account, other_unit), c)
                for c in ("unit_id", "platform", "status", "opened_on", "staff")}
         new_id = db.session.execute(Account.__table__.insert().values(
             **row, name="某县卫健 在线", handle="gh_core00000001")).inserted_primary_key[0]
+        accounts_created([new_id])
         db.session.commit()
     body = world.supervisor.get("/api/v1/supervision/duplicates").get_json()
     assert ("similar_name", sorted([first, new_id])) in [

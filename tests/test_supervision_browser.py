@@ -17,15 +17,16 @@ from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.types import SHANGHAI
-from registry import services
+from registry.changes import account_changed
 from registry.models import Account, AccountEvent, Filing, Unit
+from registry.posts import record_post_as
 
 pytestmark = pytest.mark.browser
 PASSWORD = "Browser-2026"
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, postgres_url, redis_service):
     def seed():
         units = [Unit(name="某县人民政府办公室"), Unit(name="某县教育局")]
         db.session.add_all(units)
@@ -45,6 +46,7 @@ def live_server(tmp_path_factory):
                                   2026, 7, 1).date(), office="信息科", staff=[{"name": "张三"}])
             db.session.add(account)
             db.session.flush()
+            account_changed(account, None)  # written directly: the outbox told by hand
             event = AccountEvent(account_id=account.id, kind="open", event_date=account.opened_on)
             db.session.add(event)
             db.session.flush()
@@ -56,11 +58,11 @@ def live_server(tmp_path_factory):
         for day in (2, 20, 40, 60, 80, 100, 120):
             when = datetime(2026, 7, 1, 1, 0, tzinfo=SHANGHAI).fromordinal(
                 datetime(2026, 7, 1).toordinal() + day).replace(hour=1, tzinfo=SHANGHAI)
-            services.record_post(recorder, made[0], when, f"更新{day}", None)
-        services.record_post(recorder, made[1], datetime(2026, 9, 20, 9, tzinfo=SHANGHAI),
-                             "九月", None)
+            record_post_as(recorder, made[0], when, f"更新{day}", None)
+        record_post_as(recorder, made[1], datetime(2026, 9, 20, 9, tzinfo=SHANGHAI), "九月", None)
 
-    with live_app(tmp_path_factory.mktemp("svbrowser"), seed) as url:
+    with live_app(tmp_path_factory.mktemp("svbrowser"), seed, postgres_url=postgres_url,
+                  redis_url=redis_service.url) as url:
         yield url
 
 

@@ -245,7 +245,7 @@ def test_daily_reminders_once_in_product_and_by_email(app, world, smtp_server):
     assert world.sponsor_a.get("/api/v1/notifications").get_json()["unread"] == 2
     assert "daily_reminders" in app.extensions["govmedia_periodic"]
     job = app.extensions["govmedia_periodic"]["daily_reminders"]
-    assert job.path == "registry.supervision.jobs.send_daily_reminders"
+    assert job.function is jobs.send_daily_reminders
     assert job.daily_at.isoformat() == "07:00:00"
 
 
@@ -277,7 +277,7 @@ def test_inventory_import_keeps_day_totals(world):
     from govmedia.models import User
     from registry import importer
     from registry.models import Account
-    from registry import services as registry_services
+    from registry.posts import dormancy
     from registry.supervision import services as sv
     from registry.supervision.models import DayTotal
 
@@ -296,7 +296,7 @@ def test_inventory_import_keeps_day_totals(world):
     db.session.commit()
     accounts = db.session.scalars(select(Account)).all()
     for as_of in (date(2026, 10, 9), date(2026, 10, 12), date(2026, 11, 20)):
-        states = [registry_services.dormancy(a, as_of)["band"] for a in accounts]
+        states = [dormancy(a, as_of)["band"] for a in accounts]
         assert sv.band_totals([as_of]) == [(states.count("dormant"),
                                             states.count("dormant") + states.count("warning"))]
 

@@ -1,8 +1,10 @@
 """Supervision JSON API (shared/API.md "Supervision"), plus orders, reports, post logs, notifications."""
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, request
+from flask_babel import gettext as _
 from pydantic import Field, StringConstraints
 from sqlalchemy import func, select
 
@@ -121,18 +123,20 @@ def post_log():
     user = api_user()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise Invalid("请选择要导入的文件 (file: required)", fields={"file": "required"})
+        raise Invalid(_("Choose a file to import"), fields={"file": "required"})
     account = None
     if (request.form.get("account_id") or "").strip():
         raw = request.form["account_id"].strip()
         if ascii_int(raw) is None:
-            raise Invalid("account_id 应为整数", fields={"account_id": "expected an integer"})
+            raise Invalid(_("account_id must be a whole number"),
+                          fields={"account_id": "expected an integer"})
         account = get_account(user, int(raw))
     result = import_post_log(user, upload.filename, upload.read(), account)
     if result.errors:
         db.session.rollback()
-        return jsonify({"error": {"code": "invalid", "message": f"发现 {len(result.errors)} 处问题，"
-                                  "未导入任何记录 (nothing imported)", "errors": result.errors}}), 400
+        message = _("%(count)s problems found: nothing imported", count=len(result.errors))
+        return jsonify({"error": {"code": "invalid", "message": message,
+                                  "errors": result.errors}}), 400
     db.session.commit()
     return jsonify({"created": result.created, "skipped": result.skipped,
                     "accounts": result.accounts}), 201
@@ -270,8 +274,6 @@ def download_report_csv(report_id):
 
 
 def report_file(report, ext: str) -> Response:
-    from urllib.parse import quote
-
     body = report.xlsx if ext == "xlsx" else report.csv
     mime = XLSX_MIME if ext == "xlsx" else "text/csv"  # werkzeug adds the charset
     name = reports.filename(report, ext)
@@ -307,7 +309,7 @@ def read_notification(note_id):
     user = api_user()
     note = db.session.get(Notification, note_id)
     if note is None or note.user_id != user.id:
-        raise NotFound("提醒不存在 (notification not found)")
+        raise NotFound(_("Notification not found"))
     note.read_at = note.read_at or datetime.now(UTC)
     db.session.commit()
     return jsonify(notification_json(note))

@@ -12,16 +12,20 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 
 from govmedia.extensions import db
 from govmedia.models import User
+from govmedia.queue import job
+from govmedia.rules import DORMANT_AFTER_DAYS
 from govmedia.types import today_shanghai
 
 from ..models import COUNTED_STATUSES, Account, Filing
-from ..services import DORMANT_AFTER_DAYS, filing_status_clause
+from ..filings import filing_status_clause
+from .dormancy import band_subquery
 from .models import Notification, NotificationAddress, Rectification
-from .services import _band_subquery, _upsert, setting
+from .pending import apply_pending
 
 log = logging.getLogger(__name__)
 RECIPIENT_ROLES = ("sponsor", "editor")
@@ -44,20 +48,22 @@ def _reminders(today: date) -> list[dict]:
             out.append((f.unit_id, f"filing_overdue:{f.id}", "filing_overdue",
                         f"“{name}”的备案已逾期（期限 {f.due_on.isoformat()}）",
                         f"/accounts/{f.account_id}"))
-    band = _band_subquery(today, None)
+    band = band_subquery(today, None)
     for aid, unit_id, last, name in db.session.execute(
             select(band.c.account_id, band.c.unit_id, band.c.last, Account.name)
             .join(Account, Account.id == band.c.account_id)):
         days = (today - last).days
         if days > DORMANT_AFTER_DAYS:
             out.append((unit_id, f"dormant:{aid}:{last.isoformat()}", "dormant",
-                        f"“{name}”已 {days} 天未更新（最近更新 {last.isoformat()}），超过 10 天的更新要求",
+                        f"“{name}”已 {days} 天未更新（最近更新 {last.isoformat()}），"
+                        f"超过 {DORMANT_AFTER_DAYS} 天的更新要求",
                         f"/accounts/{aid}"))
         else:
             out.append((unit_id, f"warning:{aid}:{last.isoformat()}", "warning",
-                        f"“{name}”已 {days} 天未更新，请在 {(last + timedelta(days=10)).isoformat()} 前更新",
+                        f"“{name}”已 {days} 天未更新，请在 "
+                        f"{(last + timedelta(days=DORMANT_AFTER_DAYS)).isoformat()} 前更新",
                         f"/accounts/{aid}"))
-    horizon = today + timedelta(days=setting("SUPERVISION_VERIFICATION_NOTICE_DAYS"))
+    horizon = today + timedelta(days=current_app.config["SUPERVISION_VERIFICATION_NOTICE_DAYS"])
     for a in db.session.scalars(select(Account).where(
             Account.status.in_(COUNTED_STATUSES), Account.verification_expires_on.is_not(None),
             Account.verification_expires_on <= horizon)):
@@ -96,7 +102,7 @@ def create_notifications(today: date | None = None) -> int:
             for unit_id, key, kind, text, link in reminders for uid in users.get(unit_id, ())]
     created = 0
     for start in range(0, len(rows), 500):
-        stmt = _upsert(Notification).values(rows[start:start + 500])
+        stmt = insert(Notification).values(rows[start:start + 500])
         result = db.session.execute(stmt.on_conflict_do_nothing(
             index_elements=["user_id", "key"]).returning(Notification.id))
         created += len(result.all())
@@ -105,20 +111,20 @@ def create_notifications(today: date | None = None) -> int:
 
 
 def smtp_configured() -> bool:
-    return bool(current_app.config.get("SMTP_HOST"))
+    return bool(current_app.config["SMTP_HOST"])
 
 
 def _smtp():
     config = current_app.config
-    host, port = config["SMTP_HOST"], int(config.get("SMTP_PORT") or 25)
-    if config.get("SMTP_SSL"):
+    host, port = config["SMTP_HOST"], config["SMTP_PORT"]
+    if config["SMTP_SSL"]:
         client = smtplib.SMTP_SSL(host, port, timeout=30, context=ssl.create_default_context())
     else:
         client = smtplib.SMTP(host, port, timeout=30)
-        if config.get("SMTP_STARTTLS"):
+        if config["SMTP_STARTTLS"]:
             client.starttls(context=ssl.create_default_context())
-    if config.get("SMTP_USERNAME"):
-        client.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
+    if config["SMTP_USERNAME"]:
+        client.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
     return client
 
 
@@ -138,8 +144,8 @@ def send_emails(now: datetime | None = None) -> int:
         by_user[(note.user_id, email)].append(note)
     if not by_user:
         return 0
-    sender = current_app.config.get("SMTP_FROM") or "govmedia@localhost"
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    sender = current_app.config["SMTP_FROM"]
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     sent = 0
     client = _smtp()
     try:
@@ -163,6 +169,7 @@ def send_emails(now: datetime | None = None) -> int:
     return sent
 
 
+@job()
 def send_daily_reminders(today: str | None = None) -> dict:
     """The periodic job (07:00 Asia/Shanghai)."""
     day = date.fromisoformat(today) if today else today_shanghai()
@@ -173,22 +180,18 @@ def send_daily_reminders(today: str | None = None) -> dict:
 
 
 def unread_count(user) -> int:
-    from sqlalchemy import func
-
     return db.session.scalar(select(func.count()).select_from(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
 
 
-def apply_new_posts() -> int:
-    """Periodic: count the posts the delivery jobs recorded into the supervision figures."""
-    from .services import apply_new_posts as apply
-
-    with current_app.app_context():
-        total = 0
-        for _ in range(100):  # bounded; 5,000 posts a batch, each batch its own transaction
-            n = apply()
-            db.session.commit()
-            total += n
-            if n == 0:
-                break
-        return total
+@job()
+def apply_pending_figures() -> int:
+    """Periodic: apply the outboxes (new posts, account changes) to the supervision figures."""
+    total = 0
+    for _ in range(100):  # bounded; each batch its own transaction
+        n = apply_pending(max_batches=1)
+        db.session.commit()
+        total += n
+        if n == 0:
+            break
+    return total

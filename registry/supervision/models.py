@@ -28,7 +28,7 @@ RECTIFICATION_STATUSES = ("open", "answered", "closed")
 class UpdateGap(db.Model):
     """A stretch between two consecutive update days of an account (Asia/Shanghai days).
 
-    Derived from posts and kept current by every write of a post. Only stretches long enough to
+    Derived from posts, brought up to date by pending.apply_pending. Only stretches long enough to
     reach rule 5's warning band (8 days or more) are kept, plus the open one after the last
     update, so "which accounts are in the band as of T" is a range query, not a scan of posts.
     """
@@ -53,7 +53,7 @@ class UnitDay(db.Model):
 
 
 class NameKey(db.Model):
-    """An account's name normalised for duplicate detection; refreshed whenever the name differs."""
+    """An account's name normalised for duplicate detection; refreshed when the name changes."""
 
     __tablename__ = "supervision_name_keys"
     __table_args__ = (Index("ix_supervision_name_keys_platform_key", "platform", "key"),)
@@ -123,7 +123,7 @@ class Notification(db.Model):
 
     __tablename__ = "notifications"
     __table_args__ = (UniqueConstraint("user_id", "key"),)
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     key: Mapped[str] = mapped_column(String(200))
@@ -149,10 +149,10 @@ class DayTotal(db.Model):
     `band` (`dormant`) is rule 5 as a difference array: how many accounts enter the band of 7+
     (11+) days without an update on `day` minus how many leave it (an update); the number in the
     band as of T is the sum over days <= T — a few hundred rows, whatever the number of
-    accounts. Kept by every write that changes an account's update days, opening or reopening
-    (posts, post logs, registration, events, the inventory import) for active accounts; an
-    account that becomes active or stops being so adds or removes its marks (an ORM event on
-    Account.status, applied in the same flush). `posts`: posts on the day, UnitDay summed.
+    accounts. Brought up to date by pending.apply_pending from the two outboxes: posts not
+    counted yet, and account_changes (a new account, a status or reopening change: its marks
+    as before the change are removed and its marks now added). `posts`: posts on the day,
+    UnitDay summed.
     """
 
     __tablename__ = "supervision_day_totals"

@@ -10,24 +10,20 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select, update
+from openpyxl.utils.datetime import from_excel
+from sqlalchemy import select
 
 from govmedia import audit
 from govmedia.auth import require_roles, visible_unit_ids
 from govmedia.extensions import db
 from govmedia.types import SHANGHAI
 
-from ..importer import (
-    FileProblem,
-    _csv_rows,
-    _norm_header,
-    _text,
-    _xlsx_sheets,
-    detect_format,
-    parse_platform,
-)
+from ..importer.columns import norm_header
+from ..importer.reading import FileProblem, _csv_rows, _xlsx_sheets, cell_text, detect_format
+from ..importer.rows import parse_platform
 from ..models import Account, Post
-from .services import count_posts, refresh_accounts
+from ..posts import record_post
+from .pending import apply_pending
 
 HEADERS = {
     "published_at": ("发布时间", "published_at", "time", "发表时间", "推送时间", "发送时间", "发布日期",
@@ -38,7 +34,7 @@ HEADERS = {
     "handle": ("账号ID", "handle", "原始ID", "uid", "账号标识", "平台账号ID"),
     "platform": ("平台", "platform", "平台类型"),
 }
-_KEYS = {_norm_header(name): key for key, names in HEADERS.items() for name in names}
+_KEYS = {norm_header(name): key for key, names in HEADERS.items() for name in names}
 LABEL = {"published_at": "发布时间", "title": "标题", "url": "链接", "handle": "账号ID",
          "platform": "平台"}
 _DATETIME = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
@@ -68,10 +64,8 @@ def parse_published(value) -> datetime:
         if 1_000_000_000 <= value < 100_000_000_000:   # a Unix timestamp (seconds)
             return datetime.fromtimestamp(value, tz=UTC)
         if 1 <= value < 2958466:                       # an Excel serial date
-            from openpyxl.utils.datetime import from_excel
-
             return from_excel(value).replace(tzinfo=SHANGHAI)
-    raw = _text(value)
+    raw = cell_text(value)
     match = _DATETIME.fullmatch(raw)
     if not match:
         raise ValueError(f"时间格式无法识别“{raw}”，请填写如 2026-11-20 09:30 或 2026/11/20 9:30:00")
@@ -93,11 +87,11 @@ def _read(filename: str, content: bytes):
         for number, values in rows:
             columns = {}
             for index, cell in enumerate(values):
-                key = _KEYS.get(_norm_header(_text(cell))) if _text(cell) else None
+                key = _KEYS.get(norm_header(cell_text(cell))) if cell_text(cell) else None
                 if key and key not in columns:
-                    columns[key] = (index, _text(cell))
+                    columns[key] = (index, cell_text(cell))
             if "published_at" in columns and "title" in columns:
-                data = [(n, v) for n, v in rows if any(_text(c) for c in v)]
+                data = [(n, v) for n, v in rows if any(cell_text(c) for c in v)]
                 return number, columns, data
             if number >= 20:
                 break
@@ -133,7 +127,7 @@ def import_post_log(actor, filename: str, content: bytes, account: Account | Non
 
     by_handle: dict = {}
     if account is None:
-        handles = {_text(cell(v, "handle")) for _n, v in rows} - {""}
+        handles = {cell_text(cell(v, "handle")) for _n, v in rows} - {""}
         for start in range(0, len(handles), 900):
             chunk = sorted(handles)[start:start + 900]
             for acc in db.session.scalars(select(Account).where(
@@ -146,19 +140,19 @@ def import_post_log(actor, filename: str, content: bytes, account: Account | Non
         except ValueError as exc:
             err(number, "published_at", str(exc))
             published = None
-        title = _text(cell(values, "title"))
+        title = cell_text(cell(values, "title"))
         if not title:
             err(number, "title", "必填：标题不能为空", code="required")
         elif len(title) > 500:
             title = title[:500]
-        url = _text(cell(values, "url")) or None
+        url = cell_text(cell(values, "url")) or None
         if url and len(url) > 1000:
             err(number, "url", "链接不能超过 1000 个字符")
         target = account
         if account is None:
-            handle = _text(cell(values, "handle"))
+            handle = cell_text(cell(values, "handle"))
             candidates = by_handle.get(handle, [])
-            platform = _text(cell(values, "platform"))
+            platform = cell_text(cell(values, "platform"))
             if platform:
                 try:
                     code = parse_platform(platform)
@@ -199,27 +193,17 @@ def import_post_log(actor, filename: str, content: bytes, account: Account | Non
             result.skipped += 1
             continue
         seen.add(key)
-        new.append({"account_id": acc.id, "published_at": published, "title": title, "url": url,
-                    "source": source, "created_by_id": actor.id})
+        new.append({"account_id": acc.id, "published_at": published, "title": title, "url": url})
     if new:
-        db.session.execute(Post.__table__.insert(), [dict(r, created_at=datetime.now(UTC))
-                                                     for r in new])
         per_account: dict = {}
         for row in new:
-            per_account.setdefault(row["account_id"], []).append(row["published_at"])
-        audit_items = []
-        for aid, instants in per_account.items():
-            acc = accounts[aid]
-            latest = max(instants)
-            if acc.last_post_at is None or latest > acc.last_post_at:
-                db.session.execute(update(Account).where(Account.id == aid)
-                                   .values(last_post_at=latest))
-            count_posts(acc.unit_id, instants)
-            audit_items.append(("posts.import", "account", aid, None,
-                                {"filename": filename, "posts": len(instants)}, acc.unit_id))
-        refresh_accounts(per_account)
-        audit.record_many(audit_items, user=actor)
-        db.session.expire_all()
+            record_post(row["account_id"], row["published_at"], row["title"], row["url"],
+                        source, created_by_id=actor.id)
+            per_account[row["account_id"]] = per_account.get(row["account_id"], 0) + 1
+        audit.record_many([("posts.import", "account", aid, None,
+                            {"filename": filename, "posts": n}, accounts[aid].unit_id)
+                           for aid, n in per_account.items()], user=actor)
+        apply_pending()   # the figures of these accounts, in the import's transaction
     result.created = len(new)
     result.accounts = len({r["account_id"] for r in new})
     return result

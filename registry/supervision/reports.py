@@ -4,18 +4,22 @@ import io
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 
 from govmedia import audit
 from govmedia.auth import require_roles
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import db
+from govmedia.rules import DORMANT_AFTER_DAYS
 from govmedia.types import SHANGHAI, UNPRINTABLE, shanghai_date, today_shanghai
 
 from ..models import Account, Filing, Post, Unit
-from ..services import DORMANT_AFTER_DAYS
+from .duplicates import duplicates
 from .models import QuarterlyReport, Rectification
-from .services import duplicates
 
 PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "kuaishou": "快手",
                    "toutiao": "今日头条", "bilibili": "哔哩哔哩", "xiaohongshu": "小红书",
@@ -37,7 +41,7 @@ RECT_STATUS = {"open": "待整改", "answered": "已答复", "closed": "已关�
 
 def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
     if quarter not in (1, 2, 3, 4) or not 2000 <= year <= 2100:
-        raise Invalid("季度无效 (year 2000-2100, quarter 1-4)",
+        raise Invalid(_("Choose a year from 2000 to 2100 and a quarter from 1 to 4"),
                       fields={"quarter": "1 to 4", "year": "2000 to 2100"})
     start = date(year, 3 * quarter - 2, 1)
     end = (date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)) \
@@ -53,7 +57,7 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
     start, end = quarter_bounds(year, quarter)
     as_of = min(as_of or today_shanghai(), end)
     if as_of < start:
-        raise Invalid("该季度尚未开始 (the quarter has not begun)", fields={"quarter": "in the future"})
+        raise Invalid(_("The quarter has not begun"), fields={"quarter": "in the future"})
     lo, hi = _instant(start), _instant(as_of + timedelta(days=1))
     accounts = db.session.execute(
         select(Account, Unit.name).join(Unit, Unit.id == Account.unit_id)
@@ -163,10 +167,6 @@ def _safe(value):
 
 
 def to_xlsx(data: dict) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-
     wb = Workbook()
     title = f"{data['year']}年第{data['quarter']}季度政务新媒体检查情况（截至 {data['as_of']}）"
 
@@ -231,7 +231,7 @@ def get_report(actor, report_id: int) -> QuarterlyReport:
     require_roles(actor, "supervisor")
     report = db.session.get(QuarterlyReport, report_id)
     if report is None:
-        raise NotFound("报告不存在 (report not found)")
+        raise NotFound(_("Report not found"))
     return report
 
 

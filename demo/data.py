@@ -6,9 +6,15 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from .extensions import db
-from .models import User
-from .types import SHANGHAI, today_shanghai
+from govmedia.extensions import db
+from govmedia.models import User
+from govmedia.schemas import UserIn
+from govmedia.types import SHANGHAI, today_shanghai
+from govmedia.users import create_user
+from notices.services import record_event_with_notice
+from registry import services
+from registry.schemas import AccountIn, EventIn, UnitIn
+from standins import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS
 
 DEMO_PASSWORD_FILE = "demo-credentials.txt"
 
@@ -19,9 +25,6 @@ def _password_file() -> str:
 
 def load_demo(admin_password: str | None = None) -> list[str]:
     """Create demo data once; later runs only print the logins again."""
-    from registry import services
-    from registry.schemas import AccountIn, EventIn, UnitIn, UserIn
-
     if db.session.scalar(select(User).where(User.username == "admin")) is not None:
         saved = open(_password_file(), encoding="utf-8").read() if os.path.exists(
             _password_file()) else "(set when the demo data was first loaded)\n"
@@ -29,8 +32,7 @@ def load_demo(admin_password: str | None = None) -> list[str]:
 
     password = admin_password or ("Demo-" + secrets.token_hex(4) + "9")
     bootstrap = User(id=None, username="demo", roles=["admin"])
-    admin = services.create_user(bootstrap, UserIn(username="admin", password=password,
-                                                   roles=["admin"]))
+    admin = create_user(bootstrap, UserIn(username="admin", password=password, roles=["admin"]))
     county = services.save_unit(admin, UnitIn(name="示范县人民政府", leader="县长 王明",
                                               deputy_leader="副县长 李华", office="县政府办公室"))
     office = services.save_unit(admin, UnitIn(
@@ -40,13 +42,13 @@ def load_demo(admin_password: str | None = None) -> list[str]:
     education = services.save_unit(admin, UnitIn(
         name="示范县教育局", parent_id=county.id, leader="局长 孙强", deputy_leader="副局长 周丽",
         office="办公室"))
-    services.create_user(admin, UserIn(username="supervisor", password=password,
-                                       roles=["supervisor"], display_name="县政务公开办 督查"))
-    sponsor = services.create_user(admin, UserIn(username="sponsor", password=password,
-                                                 roles=["sponsor", "editor"],
-                                                 unit_id=office.id, display_name="办公室 赵敏"))
-    edu_sponsor = services.create_user(admin, UserIn(username="edu", password=password,
-                                                     roles=["sponsor"], unit_id=education.id))
+    create_user(admin, UserIn(username="supervisor", password=password, roles=["supervisor"],
+                              display_name="县政务公开办 督查"))
+    sponsor = create_user(admin, UserIn(username="sponsor", password=password,
+                                        roles=["sponsor", "editor"], unit_id=office.id,
+                                        display_name="办公室 赵敏"))
+    edu_sponsor = create_user(admin, UserIn(username="edu", password=password,
+                                            roles=["sponsor"], unit_id=education.id))
     today = today_shanghai()
     staff = [{"name": "赵敏", "phone": "13800001111", "platform_role": "admin"}]
     wechat, _ = services.register_account(sponsor, AccountIn(
@@ -57,10 +59,8 @@ def load_demo(admin_password: str | None = None) -> list[str]:
         unit_id=office.id, platform="weibo", name="示范县发布", handle="7712345678",
         opened_on=today - timedelta(days=3), verified_subject=office.name, office="信息公开科",
         staff=staff))
-    # The stand-in platforms' demo credentials (adapters/standin.py): with STANDIN_PLATFORMS
-    # (the default without REDIS_URL or platform URLs) a signed-off article really goes out.
-    from adapters.standin import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS
-
+    # The stand-in platforms' demo credentials (standins/): with STANDIN_PLATFORMS (the
+    # embedded run's default) a signed-off article really goes out.
     app_id, app_secret = next(iter(DEFAULT_WECHAT_APPS.items()))
     services.set_credentials(sponsor, wechat, {"app_id": app_id, "app_secret": app_secret})
     services.set_credentials(sponsor, weibo, {"access_token": next(iter(DEFAULT_WEIBO_TOKENS))})
@@ -68,16 +68,15 @@ def load_demo(admin_password: str | None = None) -> list[str]:
     for username, roles, name in (("editor", ["editor"], "办公室 编辑 何静"),
                                   ("reviewer", ["reviewer"], "办公室 审核 马骏"),
                                   ("signer", ["signer"], "副主任 刘芳（签发）")):
-        services.create_user(admin, UserIn(username=username, password=password, roles=roles,
-                                           unit_id=office.id, display_name=name))
+        create_user(admin, UserIn(username=username, password=password, roles=roles,
+                                  unit_id=office.id, display_name=name))
     douyin, _ = services.register_account(edu_sponsor, AccountIn(
         unit_id=education.id, platform="douyin", name="示范教育", handle="88990011",
         opened_on=today - timedelta(days=60), verified_subject="示范县教育局"))
-    services.record_post(sponsor, wechat, datetime.now(SHANGHAI) - timedelta(days=2),
-                         "示范县召开秋冬季安全生产工作会议", None)
-    services.record_event(edu_sponsor, douyin, EventIn(kind="close",
-                                                       event_date=today - timedelta(days=20),
-                                                       reason="人员调整，暂停更新"))
+    services.record_post_as(sponsor, wechat, datetime.now(SHANGHAI) - timedelta(days=2),
+                            "示范县召开秋冬季安全生产工作会议", None)
+    record_event_with_notice(edu_sponsor, douyin, EventIn(
+        kind="close", event_date=today - timedelta(days=20), reason="人员调整，暂停更新"))
     db.session.commit()
     logins = (f"admin / {password}\nsupervisor / {password}\nsponsor / {password} "
               f"(示范县人民政府办公室)\nedu / {password} (示范县教育局)\n"

@@ -1,0 +1,30 @@
+"""The rule numbers of ../shared/RULES.md, in one place (the seeds' defaults).
+
+Where jurisdictions differ (the update window, the warning day, the filing and notice
+periods, the reply deadline, the spot-check share) these are the defaults of a rule profile;
+the unit-tree issue makes them configurable per node.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RuleProfile:
+    # Rule 4: an opening, change, closing or deregistration is filed by the 5th working day
+    # after the event (its own day not counted).
+    filing_workdays: int = 5
+    # Rule 5: an account is dormant after more than 10 days without an update, and shows a
+    # warning from the 7th day.
+    dormant_after_days: int = 10
+    warning_from_days: int = 7
+    # Rule 6: a public notice runs through the 15th working day after it appears.
+    notice_workdays: int = 15
+    # Rule 7: a rectification order is answered within 5 working days.
+    rectification_workdays: int = 5
+
+
+DEFAULT = RuleProfile()
+FILING_WORKDAYS = DEFAULT.filing_workdays
+DORMANT_AFTER_DAYS = DEFAULT.dormant_after_days
+WARNING_FROM_DAYS = DEFAULT.warning_from_days
+NOTICE_WORKDAYS = DEFAULT.notice_workdays
+RECTIFICATION_WORKDAYS = DEFAULT.rectification_workdays

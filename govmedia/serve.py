@@ -1,0 +1,115 @@
+"""`flask --app wsgi serve`: the whole product on one machine, production's path.
+
+The app factory has already started (or found) the embedded PostgreSQL and Redis when no
+DATABASE_URL / REDIS_URL is set. This command migrates, loads the demo data, then runs the
+stand-in platforms (unless real platform URLs are set), an RQ worker with its scheduler and
+gunicorn as child processes, all pointed at the same servers. Ctrl-C stops every one of them;
+the data stays in the instance folder for the next run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from .engines import free_port, port_free
+
+
+def _standin_port(instance_path: str) -> int:
+    """The same port every run, so links to posts on the stand-in keep working."""
+    state = Path(instance_path) / "standins.json"
+    saved = json.loads(state.read_text()).get("port") if state.exists() else None
+    port = saved if saved and port_free(saved) else free_port()
+    state.write_text(json.dumps({"port": port}))
+    return port
+
+
+def _child_env(extra: dict) -> dict:
+    config = current_app.config
+    env = dict(os.environ, DATABASE_URL=config["DATABASE_URL"], REDIS_URL=config["REDIS_URL"],
+               GOVMEDIA_INSTANCE_PATH=current_app.instance_path,
+               SECRET_KEY=config["SECRET_KEY"], STANDIN_PLATFORMS=str(
+                   bool(config["STANDIN_PLATFORMS"])).lower())
+    env.update(extra)
+    return env
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise click.ClickException(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise click.ClickException(f"{url} did not answer within {seconds:.0f} s")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers")
+@click.option("--no-demo", is_flag=True, help="Do not load the demo data.")
+@with_appcontext
+def serve_command(host, port, workers, no_demo):
+    """Migrate, load the demo data, run the worker, the scheduler and the web server."""
+    # `kill` or a closed terminal stops the children and the embedded servers as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    upgrade()
+    if not no_demo:
+        context = click.get_current_context()
+        context.invoke(current_app.cli.get_command(context, "demo"))
+    extra, children = {}, []
+    try:
+        if current_app.config["STANDIN_PLATFORMS"]:
+            standin_port = _standin_port(current_app.instance_path)
+            url = f"http://127.0.0.1:{standin_port}"
+            extra = {"WECHAT_API_BASE_URL": url, "WEIBO_API_BASE_URL": url}
+            children.append(subprocess.Popen([sys.executable, "-m", "standins", "--port",
+                                              str(standin_port)]))
+            _wait_for(url + "/", children[-1])
+            click.echo(f"posts go to the stand-in platforms at {url}, not to WeChat or Weibo")
+        env = _child_env(extra)
+        flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+        children.append(subprocess.Popen([*flask, "worker"], env=env))
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
+             "--access-logfile", "-", "wsgi:app"], env=env))
+        _wait_for(f"http://{host}:{port}/healthz", children[-1], seconds=60)
+        click.echo(f"govmedia: http://{host}:{port}/  (Ctrl-C stops everything)")
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        raise click.ClickException("a child process stopped; stopping the rest")
+    except KeyboardInterrupt:
+        click.echo("stopping …")
+    finally:
+        _stop(children)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()

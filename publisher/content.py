@@ -1,0 +1,63 @@
+"""An article's content: sanitized markup, the checks' view of it, the hash reviewers approve."""
+import hashlib
+import json
+
+import nh3
+from sqlalchemy import select
+
+from govmedia.extensions import db
+from registry.models import Account
+
+from . import checks
+from .check_lists import current_rules
+from .models import Article
+
+ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "h2", "h3", "h4", "blockquote",
+                "ul", "ol", "li", "a", "img", "table", "thead", "tbody", "tr", "th", "td",
+                "span", "sub", "sup", "hr", "figure", "figcaption"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"},
+                      "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def sanitize_html(value: str) -> str:
+    """Keep the article markup a WeChat article can carry; drop scripts, styles, event
+    handlers and javascript: links (nh3, the Rust ammonia sanitizer)."""
+    return nh3.clean(value or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes=URL_SCHEMES, link_rel="noopener noreferrer").strip()
+
+
+def _platforms(article: Article) -> frozenset:
+    if not article.target_account_ids:
+        return frozenset()
+    rows = db.session.scalars(select(Account.platform).where(
+        Account.id.in_(article.target_account_ids)))
+    return frozenset(rows)
+
+
+def content_of(article: Article) -> checks.Content:
+    return checks.Content(title=article.title or "", body_html=article.body_html or "",
+                          digest=article.digest, author=article.author,
+                          source_url=article.source_url, weibo_text=article.weibo_text,
+                          has_cover=article.cover_id is not None or article.cover is not None,
+                          platforms=_platforms(article))
+
+
+def run_article_checks(article: Article) -> list[dict]:
+    version, matcher, severities = current_rules()
+    findings = checks.run_checks(content_of(article), matcher, severities)
+    article.checks = findings
+    article.checks_version = version
+    return findings
+
+
+def compute_hash(article: Article) -> str:
+    """What the reviewers approve: every field that reaches a platform, and the targets."""
+    cover = article.cover.sha256 if article.cover is not None else None
+    payload = {"title": article.title, "body_html": article.body_html, "digest": article.digest,
+               "author": article.author, "source_url": article.source_url,
+               "weibo_text": article.weibo_text, "cover": cover,
+               "targets": sorted(article.target_account_ids or []),
+               "publish_at": article.publish_at.isoformat() if article.publish_at else None}
+    raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()

@@ -1,0 +1,73 @@
+"""Cover images: standard base64 in, a validated JPEG, PNG or GIF stored with its article."""
+import base64
+import binascii
+import hashlib
+import io
+
+from flask import current_app
+from flask_babel import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from govmedia.errors import Invalid
+from govmedia.extensions import db
+
+from .models import ArticleImage
+
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
+MAX_PIXELS = 40_000_000
+FIELD = "cover_image_base64"
+
+
+def cover_limit() -> int:
+    return int(current_app.config["PUBLISHER_COVER_MAX_BYTES"])
+
+
+def decode_cover(value: str) -> bytes:
+    """Standard base64 without a data: prefix (shared/API.md)."""
+    text = value.strip()
+    if text.startswith("data:"):
+        raise Invalid(_("The cover image must be plain base64, without a data: prefix"),
+                      fields={FIELD: "standard base64 without a data: prefix"})
+    if len(text) > cover_limit() * 4 // 3 + 8:
+        raise _too_large()
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid(_("The cover image is not valid base64"),
+                      fields={FIELD: "not valid base64"}) from None
+
+
+def _too_large() -> Invalid:
+    mib = f"{cover_limit() / (1024 * 1024):g}"
+    return Invalid(_("The cover image is larger than %(mib)s MB", mib=mib),
+                   fields={FIELD: f"larger than {mib} MiB"})
+
+
+def validate_image(data: bytes) -> tuple[str, int, int]:
+    """(mime, width, height) of a real JPEG, PNG or GIF within the limits; Invalid otherwise."""
+    if len(data) > cover_limit():
+        raise _too_large()
+    not_image = Invalid(_("The cover is not an image file (JPEG, PNG or GIF)"),
+                        fields={FIELD: "not a JPEG, PNG or GIF image"})
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt, (width, height) = img.format, img.size
+            if fmt not in IMAGE_FORMATS:
+                raise not_image
+            if width * height > MAX_PIXELS:
+                raise Invalid(_("The cover image has too many pixels"),
+                              fields={FIELD: f"more than {MAX_PIXELS} pixels"})
+            img.load()  # decode it all: a truncated or corrupt file fails here
+    except Invalid:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise not_image from None
+    return IMAGE_FORMATS[fmt], width, height
+
+
+def store_cover(data: bytes) -> ArticleImage:
+    mime, width, height = validate_image(data)
+    image = ArticleImage(sha256=hashlib.sha256(data).hexdigest(), mime=mime, width=width,
+                         height=height, size=len(data), data=data)
+    db.session.add(image)
+    return image

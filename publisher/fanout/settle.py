@@ -1,0 +1,187 @@
+"""A job's writes: the platform's ids as they arrive, the outcome, the post, the article's status."""
+import copy
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+from functools import cache
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, exists, or_, select, update
+from sqlalchemy.orm import aliased
+
+from adapters import get_adapter, redact_tokens
+from govmedia import audit
+from govmedia.extensions import db
+from govmedia.types import utcnow
+from registry.models import AccountCredential
+from registry.posts import record_post
+
+from ..models import Article, Delivery
+from .article_status import current_deliveries, outcome_of
+from .claim import LeaseLost, Work, autocommit, job_engine
+from .config import lease_seconds
+from .states import ACTIVE, SENDABLE, WITHDRAWABLE_ARTICLES, DeliveryStatus as S
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _statements():
+    """Built once with bind parameters: an UPDATE built per call cost ~0.4 ms of Python
+    before it reached the database, ~0.2 ms prebuilt (issue 6, docs/FANOUT.md)."""
+    now, token = bindparam("now"), bindparam("token")
+    mine = (Delivery.id == bindparam("delivery_id")) & (Delivery.claim_token == token)
+    save = (update(Delivery).where(mine)
+            .values(platform_ids=bindparam("state"), lease_until=bindparam("lease")))
+    sent = (update(Delivery).where(mine)
+            .values(status=S.SENT, post_id=bindparam("post_id"), post_url=bindparam("post_url"),
+                    sent_at=now, last_error=None, next_attempt_at=None, lease_until=None,
+                    claim_token=None, platform_ids=bindparam("state"), updated_at=now)
+            .returning(Delivery.withdraw_state, Delivery.article_id).cte("sent"))
+    # Another delivery of the article still waiting for a job (not one being sent right now,
+    # which may be finishing at this very moment) will close the article itself.
+    others = aliased(Delivery)
+    waiting = exists().where(others.article_id == sent.c.article_id,
+                             others.id != bindparam("delivery_id"),
+                             or_(*(others.status == s for s in SENDABLE)))
+    current = (select(Delivery.status, Article.status.label("article_status"))
+               .join(Article, Article.id == Delivery.article_id)
+               .where(current_deliveries(bindparam("article_id"))))
+    # Compare-and-set: of two deliveries closing one article together, one changes it.
+    set_status = (update(Article).where(Article.id == bindparam("article_id"),
+                                        Article.status == bindparam("before"))
+                  .values(status=bindparam("status"), delivery_audit_pending=True))
+    return {"save": save, "sent": select(sent.c.withdraw_state, waiting.label("others_waiting")),
+            "current": current, "set_status": set_status}
+
+
+def adapter_for(work: Work):
+    return get_adapter(work.platform, work.credentials or {}, current_app.config)
+
+
+def state_saver(work: Work):
+    """The adapter's `save_state`: every id it learns is committed before its next call."""
+    def save(state: dict) -> None:
+        if work.conn is None:
+            work.conn = autocommit()
+        work.state = state  # the adapter's own dict: the last step's ids arrive in it unsaved
+        result = work.conn.execute(_statements()["save"], {
+            "delivery_id": work.delivery_id, "token": work.token, "state": copy.deepcopy(state),
+            "lease": utcnow() + timedelta(seconds=lease_seconds())})
+        if result.rowcount != 1:
+            raise LeaseLost(work.delivery_id)
+
+    return save
+
+
+def finish(work: Work, values: dict):
+    """Write the outcome if the row is still ours; the caller adds to the same transaction.
+    Returns the row's fields the audit entry and the follow-up need (one round trip)."""
+    values = {"lease_until": None, "claim_token": None, **values}
+    row = db.session.execute(
+        update(Delivery).where(Delivery.id == work.delivery_id,
+                               Delivery.claim_token == work.token)
+        .values(**values)
+        .returning(Delivery.id, Delivery.account_id, Delivery.platform, Delivery.status,
+                   Delivery.attempts, Delivery.post_id, Delivery.post_url,
+                   Delivery.withdraw_state)).first()
+    if row is None:
+        db.session.rollback()
+        raise LeaseLost(work.delivery_id)
+    work.withdraw_state = row.withdraw_state
+    return row
+
+
+def record_audit(action: str, delivery, work: Work, after: dict) -> None:
+    audit.record(action, "article", work.article_id, unit_id=work.unit_id,
+                 after={"delivery_id": delivery.id, "account_id": delivery.account_id,
+                        "platform": delivery.platform, "status": delivery.status,
+                        "attempts": delivery.attempts, **after})
+
+
+def error_text(exc) -> str:
+    """The editor's text of an adapter error, with the platform's code when it gave one."""
+    text = getattr(exc, "message_zh", None) or _("An internal error occurred while sending")
+    code = getattr(exc, "platform_code", None)
+    if code in (None, ""):
+        return text
+    return _("%(text)s (platform code %(code)s)", text=text, code=code)
+
+
+def mark_token_expired(account_id: int) -> None:
+    row = db.session.get(AccountCredential, account_id)
+    if row is not None and not row.token_expired:
+        row.token_expired = True
+
+
+def settle(work: Work, status: str, exc, *, next_at: datetime | None = None,
+           token_expired: bool = False, text: str | None = None,
+           keep_state: bool = False) -> None:
+    """An outcome other than sent: retrying, unconfirmed or failed, with its audit entry."""
+    message = text or error_text(exc)
+    # The job that ran is used up: a retry is enqueued after commit, else the sweep finds it.
+    values = {"status": status, "last_error": message, "next_attempt_at": next_at,
+              "enqueued_at": None}
+    if keep_state:  # ids learnt in the last step, which only the outcome stores
+        values["platform_ids"] = copy.deepcopy(work.state)
+    delivery = finish(work, values)
+    if token_expired:
+        mark_token_expired(work.account_id)
+    code = None if exc is None else redact_tokens(str(getattr(exc, "platform_code", "") or ""))
+    record_audit(f"delivery.{status}", delivery, work,
+                 {"error": message, "platform_code": code or None, "next_attempt_at": next_at})
+    db.session.commit()
+    log.info("delivery %s %s: %s", work.delivery_id, status, message)
+    if status == S.FAILED:
+        close_article(work)
+
+
+def record_sent(work: Work, result) -> None:
+    """The outcome and the account's update (the 10-day rule, through the registry's one
+    post function) in one short transaction; the article's status follows once the last
+    delivery of the article is done (close_article)."""
+    now = utcnow()
+    title = work.content.title if work.content is not None else ""
+    with job_engine().begin() as conn:
+        row = conn.execute(_statements()["sent"], {
+            "delivery_id": work.delivery_id, "token": work.token, "now": now,
+            "post_id": str(result.post_id)[:200], "post_url": result.post_url or None,
+            "state": copy.deepcopy(work.state)}).first()
+        if row is None:
+            raise LeaseLost(work.delivery_id)
+        record_post(work.account_id, now, title, result.post_url, "publisher", connection=conn)
+    work.withdraw_state = row.withdraw_state
+    if not row.others_waiting:
+        close_article_safely(work)
+
+
+def close_article_safely(work: Work) -> None:
+    try:
+        close_article(work)
+    except Exception:  # noqa: BLE001 - the delivery is recorded; the sweep settles the article
+        log.exception("delivery %s: sent; the article's status is left to the sweep",
+                      work.delivery_id)
+        db.session.rollback()
+
+
+def close_article(work: Work) -> None:
+    """After a delivery's outcome committed: if no current delivery of the article is still at
+    work, the article takes its final status. Each delivery looks after its own commit, so
+    the last to finish sees them all; two finishing together may both get here, and the
+    status's compare-and-set lets one write it. The same statement marks the article's audit
+    entry as owed: the sweep writes the entries of closed articles in a batch (one chain lock
+    for many articles, none inside a delivery's job)."""
+    values = {"article_id": work.article_id}
+    connection = work.conn if work.conn is not None else db.session.connection()
+    rows = connection.execute(_statements()["current"], values).all()
+    counts = Counter(r.status for r in rows)
+    if not rows or any(counts.get(s) for s in ACTIVE):
+        return
+    before = rows[0].article_status
+    status = outcome_of(before, counts)
+    if status == before or before not in WITHDRAWABLE_ARTICLES:
+        return
+    connection.execute(_statements()["set_status"], dict(values, status=status, before=before))
+    if work.conn is None:
+        db.session.commit()

@@ -1,0 +1,10 @@
+"""Publisher pages: the article editor, previews, the reviews, people's queues, the check lists.
+
+One blueprint ("publisher"), its routes in a module per page group. Thin views: forms are
+validated with the API's pydantic models (publisher/schemas.py) and every decision is made
+in the publisher's services; refusals are shown on the page.
+"""
+from . import articles, check_lists, deliveries, reviews  # noqa: F401  (their routes)
+from .common import bp
+
+__all__ = ["bp"]

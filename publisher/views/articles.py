@@ -1,0 +1,146 @@
+"""The article pages: the list, people's queues, the editor, the article and its cover."""
+import base64
+from datetime import datetime
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from govmedia.auth import require_roles
+from govmedia.errors import DomainError
+from govmedia.extensions import db
+from govmedia.pagination import paginate
+from govmedia.types import SHANGHAI, ascii_int
+from registry import forms
+
+from .. import articles as services, checks
+from ..models import ARTICLE_STATUSES, Article
+from ..review import queues
+from ..schemas import ArticleUpdate
+from .common import actor, article_page, bp, refusal_of, shanghai_local
+
+
+@bp.get("/articles")
+@login_required
+def articles():
+    status = request.args.get("status") or None
+    status = status if status in ARTICLE_STATUSES else None
+    page = paginate(services.articles_query(actor(), status=status))
+    return render_template("publisher/articles.html", articles=page.items, **page.nav,
+                           status=status, can_draft=actor().has_role("admin", "editor"))
+
+
+@bp.get("/articles/queue")
+@login_required
+def queue():
+    return render_template("publisher/queue.html", queues=queues(actor()))
+
+
+def _form_values() -> tuple[dict, dict]:
+    """The form as the API's body; errors for what cannot even be read."""
+    errors = {}
+    ids = []
+    for raw in request.form.getlist("target_account_ids"):
+        if ascii_int(raw) is not None:
+            ids.append(int(raw))
+    publish_at = None
+    raw_time = (request.form.get("publish_at") or "").strip()
+    if raw_time:
+        try:
+            publish_at = datetime.fromisoformat(raw_time).replace(tzinfo=SHANGHAI)
+        except ValueError:
+            errors["publish_at"] = _("Enter a date and time")
+    values = {
+        "title": request.form.get("title", "").strip(),
+        "body_html": request.form.get("body_html", "").replace("\r\n", "\n"),
+        "digest": forms.text(request.form, "digest"),
+        "author": forms.text(request.form, "author"),
+        "source_url": forms.text(request.form, "source_url"),
+        "weibo_text": forms.text(request.form, "weibo_text"),
+        "target_account_ids": ids,
+        "publish_at": publish_at,
+        "remove_cover": request.form.get("remove_cover") == "1",
+    }
+    upload = request.files.get("cover")
+    if upload is not None and upload.filename:
+        values["cover_image_base64"] = base64.b64encode(upload.read()).decode("ascii")
+    return values, errors
+
+
+def _article_values(article: Article | None) -> dict:
+    if article is None:
+        return {"target_account_ids": [], "body_html": ""}
+    return {"title": article.title, "body_html": article.body_html, "digest": article.digest,
+            "author": article.author, "source_url": article.source_url,
+            "weibo_text": article.weibo_text,
+            "target_account_ids": list(article.target_account_ids or []),
+            "publish_at": article.publish_at}
+
+
+def _editor(article: Article | None):
+    user = actor()
+    require_roles(user, "editor")
+    if article is not None:
+        services.require_drafter(user, article)
+    values, errors, refusal = _article_values(article), {}, None
+    if request.method == "POST":
+        values, errors = _form_values()
+        data, more = forms.validate(ArticleUpdate, {k: v for k, v in values.items()
+                                                    if v is not None})
+        errors.update(more)
+        if data is not None and not errors:
+            try:
+                if article is None:
+                    saved = services.create_article(user, data)
+                else:
+                    saved = services.update_article(user, article, data,
+                                                    remove_cover=data.remove_cover)
+            except DomainError as err:
+                refusal = refusal_of(err)
+                errors = forms.domain_field_errors(err)
+            else:
+                db.session.commit()
+                blocking = len(checks.blocking(saved.checks or []))
+                flash(_("Article saved.") + (" " + _("%(n)s blocking findings must be fixed "
+                                                      "before it can be submitted.", n=blocking)
+                                             if blocking else ""),
+                      "warning" if blocking else "success")
+                return redirect(url_for("publisher.article", article_id=saved.id))
+        values.pop("cover_image_base64", None)
+    accounts = services.publishable_accounts(user, article.unit_id if article else None)
+    status = refusal.status if refusal else (400 if errors else 200)
+    return render_template("publisher/editor.html", article=article, values=values,
+                           errors=errors, refusal=refusal, accounts=accounts,
+                           publish_at_local=shanghai_local(values.get("publish_at")),
+                           findings=(article.checks or []) if article else [],
+                           limit=checks.WEIBO_LIMIT), status
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+@login_required
+def article_new():
+    return _editor(None)
+
+
+@bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
+@login_required
+def article_edit(article_id):
+    return _editor(services.get_article(actor(), article_id))
+
+
+
+@bp.get("/articles/<int:article_id>")
+@login_required
+def article(article_id):
+    return article_page(services.get_article(actor(), article_id))
+
+
+@bp.get("/articles/<int:article_id>/cover")
+@login_required
+def article_cover(article_id):
+    article = services.get_article(actor(), article_id)
+    if article.cover is None:
+        abort(404)
+    response = Response(article.cover.data, mimetype=article.cover.mime)
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,141 @@
+"""The registry's rules as checks over many registrations at once (rules 2-4).
+
+One rule, one place: a single registration asks about one row, the inventory import about
+thousands, and both go through these functions. Each returns what clashes; the caller words
+the refusal for its reader (an API error, or a row and column of the uploaded file).
+"""
+from datetime import date
+from typing import Any, Hashable, Iterable, NamedTuple
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+from govmedia.errors import Invalid, RuleConflict
+from govmedia.extensions import db
+
+from .models import COUNTED_STATUSES, Account, PlatformException
+
+_IN_CHUNK = 900  # bound parameters per IN (...) query
+
+
+class Clash(NamedTuple):
+    """Why an entry may not be registered: an account already registered (its id), or an
+    earlier entry of the same batch (its key)."""
+    account_id: int | None = None
+    earlier: Any = None
+
+
+def chunks(values, size: int = _IN_CHUNK):
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+# --- rule 1: the unit's unified social credit code ----------------------------------------------
+
+def validate_credit_code(code: str | None) -> str | None:
+    """统一社会信用代码: 18 characters with a GB 32100-2015 check character."""
+    if not code:
+        return None
+    try:
+        return uscc.validate(code)
+    except StdnumError as exc:
+        raise Invalid(_("Invalid unified social credit code: %(reason)s", reason=str(exc)),
+                      fields={"code": "invalid unified social credit code: " + str(exc)}) from None
+
+
+# --- handles: one registration per platform handle ------------------------------------------------
+
+def handle_clashes(entries: Iterable[tuple[Hashable, str, str]],
+                   exclude_id: int | None = None) -> dict:
+    """entries: (key, platform, handle). A handle is taken by an account that is not
+    deregistered, or by an earlier entry of the batch. Returns key -> Clash."""
+    entries = list(entries)
+    taken: dict[tuple, int] = {}
+    handles = {handle for _key, _platform, handle in entries}
+    for chunk in chunks(handles):
+        query = (select(Account.platform, Account.handle, Account.id)
+                 .where(Account.handle.in_(chunk), Account.status != "deregistered")
+                 .order_by(Account.id))
+        if exclude_id is not None:
+            query = query.where(Account.id != exclude_id)
+        for platform, handle, account_id in db.session.execute(query):
+            taken.setdefault((platform, handle), account_id)
+    clashes, seen = {}, {}
+    for key, platform, handle in entries:
+        pair = (platform, handle)
+        if pair in taken:
+            clashes[key] = Clash(account_id=taken[pair])
+        elif pair in seen:
+            clashes[key] = Clash(earlier=seen[pair])
+        else:
+            seen[pair] = key
+    return clashes
+
+
+def check_handle_free(platform: str, handle: str, exclude_id: int | None = None) -> None:
+    clash = handle_clashes([(None, platform, handle)], exclude_id).get(None)
+    if clash is not None:
+        raise RuleConflict(_("Handle %(handle)s is already registered (account %(id)s)",
+                             handle=handle, id=clash.account_id), code="handle_taken",
+                           extra={"conflicting_account_id": clash.account_id})
+
+
+# --- rule 3: one counted account per unit and platform, unless excepted ---------------------------
+
+def one_per_platform_clashes(entries: Iterable[tuple[Hashable, Hashable, str]],
+                             exclude_id: int | None = None) -> dict:
+    """entries: (key, unit, platform), `unit` an existing unit's id or, for a unit created in
+    the same batch, any other value standing for it. "other" platforms and units a supervisor
+    excepted for that platform are free. Returns key -> Clash."""
+    entries = [e for e in entries if e[2] != "other"]
+    unit_ids = {unit for _key, unit, _platform in entries if isinstance(unit, int)}
+    counted, excepted = {}, set()
+    for chunk in chunks(unit_ids):
+        query = (select(Account.unit_id, Account.platform, func.min(Account.id))
+                 .where(Account.unit_id.in_(chunk), Account.status.in_(COUNTED_STATUSES))
+                 .group_by(Account.unit_id, Account.platform))
+        if exclude_id is not None:
+            query = query.where(Account.id != exclude_id)
+        for unit_id, platform, account_id in db.session.execute(query):
+            counted[(unit_id, platform)] = account_id
+        excepted.update(db.session.execute(
+            select(PlatformException.unit_id, PlatformException.platform)
+            .where(PlatformException.unit_id.in_(chunk))).all())
+    clashes, seen = {}, {}
+    for key, unit, platform in entries:
+        pair = (unit, platform)
+        if pair in excepted:
+            continue
+        if pair in counted:
+            clashes[key] = Clash(account_id=counted[pair])
+        elif pair in seen:
+            clashes[key] = Clash(earlier=seen[pair])
+        else:
+            seen[pair] = key
+    return clashes
+
+
+def check_one_per_platform(unit_id: int, platform: str, exclude_id: int | None = None) -> None:
+    """Rule 3 for one registration: RuleConflict naming the account already there."""
+    clash = one_per_platform_clashes([(None, unit_id, platform)], exclude_id).get(None)
+    if clash is not None:
+        raise RuleConflict(
+            _("The unit already has account %(id)s on this platform: a unit opens one account "
+              "per platform", id=clash.account_id),
+            code="one_account_per_platform", extra={"conflicting_account_id": clash.account_id})
+
+
+# --- rule 4: an earlier filing of the opening -------------------------------------------------------
+
+def opening_filing_problems(opened_on: date | None, filed_on: date | None,
+                            reference: str | None) -> dict[str, str]:
+    """What is wrong with an opening's earlier filing: field -> "required" (a reference needs
+    its date) or "before_opened_on"."""
+    if reference and not filed_on:
+        return {"filed_on": "required"}
+    if filed_on and opened_on and filed_on < opened_on:
+        return {"filed_on": "before_opened_on"}
+    return {}

@@ -1,0 +1,115 @@
+"""Filings (rule 4): each lifecycle event is filed by the 5th working day after it."""
+from datetime import date
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select
+
+from govmedia import audit
+from govmedia.auth import require_roles, require_unit_access, scope_query
+from govmedia.errors import Invalid, NotFound
+from govmedia.extensions import db
+from govmedia.holidays import due_dates
+from govmedia.models import User
+from govmedia.rules import FILING_WORKDAYS
+from govmedia.workdays import WorkCalendar
+
+from .models import Filing
+
+
+def filing_values(events: list[dict]) -> list[dict]:
+    """Rule 4 for many events at once: each {account_id, event_id, unit_id, event, event_date}
+    with its due date and whether that date is provisional (a year the calendar does not
+    know yet), ready to insert."""
+    dues = due_dates(e["event_date"] for e in events)
+    values = [e | {"due_on": dues[e["event_date"]][0], "provisional": dues[e["event_date"]][1]}
+              for e in events]
+    provisional = [v for v in values if v["provisional"]]
+    if provisional:
+        current_app.logger.warning(
+            "%s provisional deadlines (first: event %s due %s): they rest on a year the holiday "
+            "calendar does not know yet (statutory fallback plus admin entries)",
+            len(provisional), provisional[0]["event_date"].isoformat(),
+            provisional[0]["due_on"].isoformat())
+    return values
+
+
+def create_filing(account, event) -> Filing:
+    """The filing of one event, added to the session."""
+    [values] = filing_values([{"account_id": account.id, "event_id": event.id,
+                               "unit_id": account.unit_id, "event": event.kind,
+                               "event_date": event.event_date}])
+    filing = Filing(**values)
+    db.session.add(filing)
+    return filing
+
+
+def complete_filing(actor: User, filing: Filing, filed_on: date, reference: str) -> Filing:
+    require_roles(actor, "sponsor")
+    require_unit_access(actor, filing.unit_id)
+    if filed_on < filing.event_date:
+        raise Invalid(_("The filing date is before the event date"),
+                      fields={"filed_on": "before event_date " + filing.event_date.isoformat()})
+    before = {"filed_on": filing.filed_on, "reference": filing.reference}
+    filing.filed_on = filed_on
+    filing.reference = reference
+    filing.completed_by_id = actor.id
+    db.session.flush()
+    audit.record("filing.complete", "filing", filing.id, before=before,
+                 after={"filed_on": filed_on, "reference": reference},
+                 unit_id=filing.unit_id, user=actor)
+    return filing
+
+
+def get_filing(actor: User, filing_id: int) -> Filing:
+    filing = db.session.get(Filing, filing_id)
+    if filing is None:
+        raise NotFound(_("Filing not found"))
+    require_unit_access(actor, filing.unit_id)
+    return filing
+
+
+def filing_status_clause(status: str, as_of: date):
+    """The SQL form of Filing.status_on, so lists filter and page in the database."""
+    not_filed = or_(Filing.filed_on.is_(None), Filing.filed_on > as_of)
+    filed = Filing.filed_on <= as_of
+    return {
+        "pending": and_(not_filed, Filing.due_on >= as_of),
+        "overdue": and_(not_filed, Filing.due_on < as_of),
+        "filed": and_(filed, Filing.filed_on <= Filing.due_on),
+        "late": and_(filed, Filing.filed_on > Filing.due_on),
+    }[status]
+
+
+def filings_query(actor: User, *, status=None, unit_id=None, account_id=None, as_of: date):
+    query = scope_query(select(Filing), Filing.unit_id, actor, unit_id)
+    if account_id is not None:
+        query = query.where(Filing.account_id == account_id)
+    if status:
+        query = query.where(filing_status_clause(status, as_of))
+    return query
+
+
+def count(query) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
+def provisional_unfiled(actor: User, as_of: date) -> int:
+    """Unfiled filings whose due date may still move (the home and holiday pages say so)."""
+    return count(filings_query(actor, as_of=as_of).where(Filing.provisional.is_(True),
+                                                         Filing.filed_on.is_(None)))
+
+
+def recompute_filing_deadlines(year: int, calendar: WorkCalendar) -> int:
+    """After an admin enters a year's schedule: the due dates it can move. Registered with
+    govmedia.holidays in registry.init_app."""
+    # Five working days never span more than a month, even across Spring Festival.
+    start, end = date(year - 1, 12, 1), date(year, 12, 31)
+    changed = 0
+    for filing in db.session.scalars(select(Filing).where(Filing.event_date >= start,
+                                                          Filing.event_date <= end)):
+        due, provisional = calendar.add_workdays(filing.event_date, FILING_WORKDAYS)
+        if (due, provisional) != (filing.due_on, filing.provisional):
+            filing.due_on, filing.provisional = due, provisional
+            changed += 1
+    return changed

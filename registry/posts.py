@@ -1,0 +1,112 @@
+"""An account's updates and audience (rules 3 and 5): the one way to record a post, and dormancy."""
+from datetime import date, datetime, time, timedelta
+from functools import cache
+
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.orm.util import identity_key
+
+from govmedia.auth import require_roles, require_unit_access
+from govmedia.extensions import db
+from govmedia.models import User
+from govmedia.rules import DORMANT_AFTER_DAYS, WARNING_FROM_DAYS
+from govmedia.types import SHANGHAI, shanghai_date, today_shanghai, utcnow
+
+from .models import Account, AccountStat, Post
+
+
+@cache
+def _post_statements():
+    """Prebuilt once: the delivery job records a post per delivery."""
+    posts, accounts = Post.__table__, Account.__table__
+    add = (insert(posts).values(account_id=bindparam("account_id"), published_at=bindparam("at"),
+                                title=bindparam("title"), url=bindparam("url"),
+                                source=bindparam("source"),
+                                created_by_id=bindparam("created_by_id"), counted=False,
+                                created_at=bindparam("now"))
+           .returning(posts.c.id))
+    # A conditional UPDATE, not read-modify-write: a concurrent writer may have recorded a
+    # later post since the caller loaded the account.
+    latest = (update(accounts).where(accounts.c.id == bindparam("account_id"),
+                                     or_(accounts.c.last_post_at.is_(None),
+                                         accounts.c.last_post_at < bindparam("at")))
+              .values(last_post_at=bindparam("at")))
+    return add, latest
+
+
+def record_post(account_id: int, published_at: datetime, title: str, url: str | None,
+                source: str, *, created_by_id: int | None = None, connection=None) -> int:
+    """Record an update of an account (rule 5), with no permission check; returns the post's id.
+
+    Two statements in the caller's transaction (the session's, or `connection`'s: the delivery
+    job's autocommit connection): the post, and the account's last update if it is later. The
+    post is written uncounted — the posts table is the posts' outbox — and supervision's
+    derived figures take it in registry.supervision.pending.apply_pending, which every reader
+    of those figures runs first."""
+    add, latest = _post_statements()
+    values = {"account_id": account_id, "at": published_at, "title": (title or "")[:500],
+              "url": url, "source": source, "created_by_id": created_by_id, "now": utcnow()}
+    conn = db.session if connection is None else connection
+    post_id = conn.execute(add, values).scalar_one()
+    # Last: the account row is what concurrent posts to one account wait for.
+    conn.execute(latest, values)
+    if connection is None:
+        loaded = db.session.identity_map.get(identity_key(Account, account_id))
+        if loaded is not None:
+            db.session.expire(loaded, ["last_post_at", "updated_at"])
+    return post_id
+
+
+def record_post_as(actor: User, account: Account, published_at: datetime, title: str,
+                   url: str | None, source: str = "api") -> Post:
+    """record_post for a sponsor or editor of the account's unit (the API, the pages)."""
+    require_roles(actor, "sponsor", "editor")
+    require_unit_access(actor, account.unit_id)
+    post_id = record_post(account.id, published_at, title, url, source, created_by_id=actor.id)
+    # What was recorded, as given (the caller echoes it): not loaded back from the database.
+    return Post(id=post_id, account_id=account.id, published_at=published_at,
+                title=(title or "")[:500], url=url, source=source, created_by_id=actor.id,
+                counted=False)
+
+
+def record_stats(actor: User, account: Account, as_of: date, followers: int, reads):
+    require_roles(actor, "sponsor")
+    require_unit_access(actor, account.unit_id)
+    stat = db.session.scalar(select(AccountStat).where(AccountStat.account_id == account.id,
+                                                       AccountStat.as_of == as_of))
+    if stat is None:
+        stat = AccountStat(account_id=account.id, as_of=as_of)
+        db.session.add(stat)
+    stat.followers, stat.reads = followers, reads
+    if account.stats_on is None or as_of >= account.stats_on:  # latest figures, for rule 3
+        account.followers, account.reads, account.stats_on = followers, reads, as_of
+    db.session.flush()
+    return stat
+
+
+def last_update_on(account: Account, as_of: date) -> date:
+    """Rule 5: the last post on or before as_of (Shanghai days), else opening or reopening."""
+    end = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=SHANGHAI)
+    if account.last_post_at is not None and account.last_post_at < end:
+        last_post = account.last_post_at
+    else:
+        last_post = db.session.scalar(select(func.max(Post.published_at)).where(
+            Post.account_id == account.id, Post.published_at < end))
+    candidates = [d for d in (account.opened_on, account.reopened_on) if d and d <= as_of]
+    if last_post is not None:
+        candidates.append(shanghai_date(last_post))
+    return max(candidates) if candidates else account.opened_on
+
+
+def dormancy(account: Account, as_of: date | None = None) -> dict:
+    """Rule 5 for one account as of a day: days since its last update, and its band."""
+    as_of = as_of or today_shanghai()
+    last = last_update_on(account, as_of)
+    days = (as_of - last).days
+    band = None
+    if account.status == "active":
+        if days > DORMANT_AFTER_DAYS:
+            band = "dormant"
+        elif days >= WARNING_FROM_DAYS:
+            band = "warning"
+    return {"last_update_on": last, "days_since_update": days, "band": band,
+            "dormant": band == "dormant"}

@@ -1,0 +1,186 @@
+"""Rule 5's derived figures: update gaps, first update day, posts per unit and day, day totals.
+
+They are derived from posts and from each account's opening, reopening and status, and only
+pending.apply_pending (and rebuild_all) writes them: callers never see them half updated.
+"""
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import Date, delete, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from govmedia.extensions import db
+from govmedia.rules import DORMANT_AFTER_DAYS, WARNING_FROM_DAYS
+from govmedia.types import shanghai_date
+
+from ..models import Account, Post
+from .models import DayTotal, UnitDay, UpdateGap
+
+# A stretch between two updates reaches the warning band only if it lasts this many days.
+GAP_KEPT_FROM = WARNING_FROM_DAYS + 1
+
+
+def gaps_from_days(days) -> list[tuple[date, date | None]]:
+    """(start, end) stretches between sorted distinct update days worth keeping, plus the open one."""
+    days = sorted(set(days))
+    rows = [(a, b) for a, b in zip(days, days[1:]) if (b - a).days >= GAP_KEPT_FROM]
+    if days:
+        rows.append((days[-1], None))
+    return rows
+
+
+def band_marks(stretches, first_post, opened, reopened) -> Counter:
+    """Rule 5 for one account as a difference array: {day: (band, dormant)} entries and exits.
+
+    The update days as of T are the post days, the opening and the reopening day; `last` is the
+    latest on or before T, and the account is in the band from last + 7 (dormant from last + 11)
+    until the next update day. `stretches` are the kept gaps (start, end|None) — every stretch
+    of 8 days or more between post days, plus the open one — and `first_post` the first post
+    day: splitting them at the opening/reopening days gives every stretch that can reach the
+    band. Status is not looked at (the caller counts active accounts only)."""
+    extra = sorted({d for d in (opened, reopened) if d is not None})
+    pieces = []
+    for start, end in stretches:
+        cuts = [d for d in extra if d > start and (end is None or d < end)]
+        points = [start, *cuts]
+        pieces += list(zip(points, points[1:] + [end]))
+    before = [d for d in extra if first_post is None or d < first_post]
+    if before:
+        pieces += list(zip(before, before[1:] + [first_post]))
+    marks = Counter()
+    for start, end in pieces:
+        for offset, key in ((WARNING_FROM_DAYS, 0), (DORMANT_AFTER_DAYS + 1, 1)):
+            enter = start + timedelta(days=offset)
+            if end is None or enter < end:
+                marks[(enter, key)] += 1
+                if end is not None:
+                    marks[(end, key)] -= 1
+    return marks
+
+
+def apply_marks(delta: Counter, connection=None) -> None:
+    """Add a difference of marks to supervision_day_totals (an upsert: concurrent writers add up)."""
+    per_day = defaultdict(lambda: [0, 0])
+    for (day, key), n in delta.items():
+        if n:
+            per_day[day][key] += n
+    conn = db.session if connection is None else connection
+    for day in sorted(per_day):
+        band, dormant = per_day[day]
+        if not band and not dormant:
+            continue
+        stmt = insert(DayTotal).values(day=day, band=band, dormant=dormant, posts=0)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["day"], set_={
+            "band": DayTotal.band + band, "dormant": DayTotal.dormant + dormant}))
+
+
+def gaps_of(ids, connection=None) -> dict[int, list]:
+    """The kept update gaps of these accounts, as they are now."""
+    conn = db.session if connection is None else connection
+    stretches = defaultdict(list)
+    for account_id, start, end in conn.execute(
+            select(UpdateGap.account_id, UpdateGap.start_day, UpdateGap.end_day)
+            .where(UpdateGap.account_id.in_(ids))):
+        stretches[account_id].append((start, end))
+    return stretches
+
+
+def account_marks(ids, connection=None) -> Counter:
+    """The marks of these accounts from their current gaps, first post, opening and reopening
+    (none for an account that is not active now: it never counts)."""
+    conn = db.session if connection is None else connection
+    stretches = gaps_of(ids, conn)
+    total = Counter()
+    for account_id, first, opened, reopened in conn.execute(
+            select(Account.id, Account.first_post_on, Account.opened_on, Account.reopened_on)
+            .where(Account.id.in_(ids), Account.status == "active")):
+        total.update(band_marks(stretches.get(account_id, ()), first, opened, reopened))
+    return total
+
+
+def refresh_accounts(account_ids) -> None:
+    """Recompute the update gaps and first update day of these accounts from all their posts,
+    and their share of supervision_day_totals. The caller holds the accounts' row locks, so
+    two writers never rebuild one account's gaps at the same time."""
+    ids = sorted(set(account_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        delta = Counter()
+        delta.subtract(account_marks(chunk))
+        days = defaultdict(set)
+        for account_id, published_at in db.session.execute(
+                select(Post.account_id, Post.published_at).where(Post.account_id.in_(chunk))):
+            days[account_id].add(shanghai_date(published_at))
+        db.session.execute(delete(UpdateGap).where(UpdateGap.account_id.in_(chunk)))
+        rows = [{"account_id": a, "start_day": s, "end_day": e}
+                for a in chunk for s, e in gaps_from_days(days.get(a, ()))]
+        if rows:
+            db.session.execute(UpdateGap.__table__.insert(), rows)
+        for account_id in chunk:
+            first = min(days[account_id]) if days.get(account_id) else None
+            db.session.execute(update(Account.__table__).where(Account.id == account_id)
+                               .values(first_post_on=first))
+        delta.update(account_marks(chunk))
+        apply_marks(delta)
+
+
+def count_posts(unit_id: int, published) -> None:
+    """Add posts to the per-unit daily counts and the day totals (upserts: writers add up)."""
+    per_day = defaultdict(int)
+    for instant in published:
+        per_day[shanghai_date(instant)] += 1
+    # One round trip for both shared counters.
+    for day, n in per_day.items():
+        db.session.execute(text(
+            "WITH u AS (INSERT INTO supervision_unit_days (unit_id, day, posts) "
+            "VALUES (:unit_id, :day, :n) ON CONFLICT (unit_id, day) DO UPDATE "
+            "SET posts = supervision_unit_days.posts + :n RETURNING 1) "
+            "INSERT INTO supervision_day_totals (day, band, dormant, posts) "
+            "SELECT :day, 0, 0, :n FROM u ON CONFLICT (day) DO UPDATE "
+            "SET posts = supervision_day_totals.posts + :n"),
+            {"unit_id": unit_id, "day": day, "n": n})
+
+
+def rebuild_day_totals_with(connection) -> None:
+    """Recompute supervision_day_totals from the gaps, the accounts and the daily unit counts
+    (a migration, rebuild_all)."""
+    connection.execute(delete(DayTotal))
+    ids = [i for (i,) in connection.execute(select(Account.id).order_by(Account.id))]
+    total = Counter()
+    for start in range(0, len(ids), 5000):
+        total.update(account_marks(ids[start:start + 5000], connection))
+    apply_marks(total, connection)
+    for day, n in connection.execute(select(UnitDay.day, func.sum(UnitDay.posts))
+                                     .group_by(UnitDay.day)).all():
+        connection.execute(DayTotal.__table__.update().where(DayTotal.day == day)
+                           .values(posts=int(n)))
+        connection.execute(DayTotal.__table__.insert().from_select(
+            ["day", "band", "dormant", "posts"],
+            select(literal(day, Date), literal(0), literal(0), literal(int(n))).where(
+                ~select(DayTotal.day).where(DayTotal.day == day).exists())))
+
+
+def rebuild_posts_figures() -> int:
+    """Recompute the gaps, first update days, daily counts and day totals from every post, set
+    based; every post counts as counted afterwards. Returns the number of gap rows."""
+    db.session.execute(update(Post).where(Post.counted.is_(False)).values(counted=True))
+    db.session.execute(delete(UpdateGap))
+    db.session.execute(delete(UnitDay))
+    db.session.execute(text("""
+        WITH d AS (SELECT DISTINCT account_id, (published_at AT TIME ZONE 'Asia/Shanghai')::date AS day
+                   FROM posts),
+             n AS (SELECT account_id, day, lead(day) OVER (PARTITION BY account_id ORDER BY day) AS nxt
+                   FROM d)
+        INSERT INTO supervision_gaps (account_id, start_day, end_day)
+        SELECT account_id, day, nxt FROM n WHERE nxt IS NULL OR nxt - day >= :kept"""),
+        {"kept": GAP_KEPT_FROM})
+    db.session.execute(text("""
+        UPDATE accounts a SET first_post_on = f.first FROM (
+          SELECT account_id, min((published_at AT TIME ZONE 'Asia/Shanghai')::date) AS first
+          FROM posts GROUP BY account_id) f WHERE f.account_id = a.id"""))
+    db.session.execute(text("""
+        INSERT INTO supervision_unit_days (unit_id, day, posts)
+        SELECT a.unit_id, (p.published_at AT TIME ZONE 'Asia/Shanghai')::date, count(*)
+        FROM posts p JOIN accounts a ON a.id = p.account_id GROUP BY 1, 2"""))
+    rebuild_day_totals_with(db.session.connection())
+    return db.session.scalar(select(func.count()).select_from(UpdateGap))

@@ -1,0 +1,161 @@
+"""The one applier of the two outboxes: account_changes rows and posts not counted yet.
+
+Writers only record (registry.changes, registry.posts.record_post); `apply_pending` brings
+the derived figures (figures.py, names.py) up to date. The periodic job runs it and commits;
+every reader of the figures runs it first, in its own transaction, so a figure is never
+older than the data it is read beside.
+"""
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, func, or_, select, update
+
+from govmedia.extensions import db
+from govmedia.types import SHANGHAI, shanghai_date
+
+from ..models import Account, AccountChange, Post
+from .figures import (account_marks, apply_marks, band_marks, count_posts, gaps_of,
+                      rebuild_posts_figures, refresh_accounts)
+from .names import refresh_name_index
+
+# Appliers take this lock so two of them never apply the same rows.
+APPLY_LOCK = 7260002
+BATCH = 5000
+
+
+def _anything_pending() -> bool:
+    """One indexed look at each outbox (the usual answer: no)."""
+    return bool(db.session.scalar(select(or_(
+        exists().where(Post.counted.is_(False)), exists().select_from(AccountChange)))))
+
+
+def apply_pending(batch: int = BATCH, max_batches: int | None = None) -> int:
+    """Apply what both outboxes hold, in the caller's transaction, batch after batch (all of it,
+    or `max_batches`); returns how many rows were applied."""
+    db.session.flush()   # rows the caller added through the ORM
+    if not _anything_pending():
+        return 0
+    db.session.execute(select(func.pg_advisory_xact_lock(APPLY_LOCK)))
+    total, done = 0, 0
+    while max_batches is None or done < max_batches:
+        applied = _apply_batch(batch)
+        if not applied:
+            break
+        total += applied
+        done += 1
+    _expire_loaded_accounts()
+    return total
+
+
+def rebuild_all() -> int:
+    """Recompute every derived figure from scratch, set based (after a bulk load; `flask
+    supervision rebuild`), consuming both outboxes. Returns the number of gap rows."""
+    db.session.flush()
+    db.session.execute(select(func.pg_advisory_xact_lock(APPLY_LOCK)))
+    consumed = db.session.execute(delete(AccountChange).returning(
+        AccountChange.account_id, AccountChange.renamed)).all()
+    gaps = rebuild_posts_figures()
+    renamed = {account_id for account_id, was_renamed in consumed if was_renamed}
+    if renamed:
+        refresh_name_index(renamed)
+    _expire_loaded_accounts()
+    return gaps
+
+
+def _expire_loaded_accounts() -> None:
+    # The figures moved under the ORM: accounts already loaded read their first post day anew.
+    for loaded in list(db.session.identity_map.values()):
+        if isinstance(loaded, Account):
+            db.session.expire(loaded, ["first_post_on"])
+
+
+def _apply_batch(limit: int) -> int:
+    posts = db.session.execute(
+        select(Post.id, Post.account_id, Post.published_at, Account.unit_id)
+        .join(Account, Account.id == Post.account_id)
+        .where(Post.counted.is_(False)).order_by(Post.id).limit(limit)).all()
+    changed = db.session.scalars(select(AccountChange.account_id).distinct()
+                                 .order_by(AccountChange.account_id).limit(limit)).all()
+    ids = sorted({row.account_id for row in posts} | set(changed))
+    if not ids:
+        return 0
+    # Nobody changes these accounts while their figures move; the changes are read after the
+    # locks, so each account's oldest pending row holds the state its figures were built on.
+    for start in range(0, len(ids), 1000):
+        db.session.execute(select(Account.id).where(Account.id.in_(ids[start:start + 1000]))
+                           .order_by(Account.id).with_for_update())
+    applied = _apply_changes(ids)
+    if posts:
+        _count_posts(posts)
+    return applied + len(posts)
+
+
+def _apply_changes(ids: list[int]) -> int:
+    """An account's band marks as they were (its oldest pending state) out, as they are now in;
+    the name index for the renamed ones. The gaps are the same on both sides: posts are
+    applied after the changes."""
+    c = AccountChange
+    rows = []
+    for start in range(0, len(ids), 1000):
+        rows += db.session.execute(
+            select(c.id, c.account_id, c.new_account, c.status_before, c.reopened_on_before,
+                   c.renamed).where(c.account_id.in_(ids[start:start + 1000]))).all()
+    if not rows:
+        return 0
+    oldest, renamed = {}, set()
+    for row in sorted(rows, key=lambda r: r.id):
+        oldest.setdefault(row.account_id, row)
+        if row.renamed:
+            renamed.add(row.account_id)
+    accounts = sorted(oldest)
+    delta = Counter()
+    for start in range(0, len(accounts), 500):
+        chunk = accounts[start:start + 500]
+        stretches = gaps_of(chunk)
+        for account_id, first, opened in db.session.execute(
+                select(Account.id, Account.first_post_on, Account.opened_on)
+                .where(Account.id.in_(chunk))):
+            before = oldest[account_id]
+            if not before.new_account and before.status_before == "active":
+                delta.subtract(band_marks(stretches.get(account_id, ()), first, opened,
+                                          before.reopened_on_before))
+        delta.update(account_marks(chunk))
+    apply_marks(delta)
+    if renamed:
+        refresh_name_index(renamed)
+    row_ids = [row.id for row in rows]
+    for start in range(0, len(row_ids), 1000):
+        db.session.execute(delete(AccountChange).where(
+            AccountChange.id.in_(row_ids[start:start + 1000])))
+    return len(rows)
+
+
+def _count_posts(posts) -> None:
+    """Count a batch of posts into the daily counts, and rebuild the gaps of the accounts that
+    got a day none of their counted posts had: the gaps depend on the set of days alone, and
+    rebuilding reads every post of the account (a busy account would pay for its whole history
+    at every batch)."""
+    per_unit = defaultdict(list)
+    new_days = defaultdict(set)
+    for row in posts:
+        per_unit[row.unit_id].append(row.published_at)
+        new_days[row.account_id].add(shanghai_date(row.published_at))
+    for unit_id, instants in sorted(per_unit.items()):
+        count_posts(unit_id, instants)
+    first = min(min(d) for d in new_days.values())
+    last = max(max(d) for d in new_days.values())
+    known = defaultdict(set)
+    for account_id, published_at in db.session.execute(
+            select(Post.account_id, Post.published_at).where(
+                Post.account_id.in_(sorted(new_days)), Post.counted.is_(True),
+                Post.published_at >= datetime.combine(first, datetime.min.time(), SHANGHAI),
+                Post.published_at < datetime.combine(last + timedelta(days=1),
+                                                     datetime.min.time(), SHANGHAI))):
+        known[account_id].add(shanghai_date(published_at))
+    # Rebuilt from every post of these accounts, counted or not yet: a post a concurrent writer
+    # has not committed gives the same gaps when it is counted later.
+    refresh_accounts([a for a, days in new_days.items() if days - known[a]])
+    ids = [row.id for row in posts]
+    for start in range(0, len(ids), 1000):
+        db.session.execute(update(Post).where(Post.id.in_(ids[start:start + 1000]))
+                           .values(counted=True))

@@ -1,0 +1,148 @@
+"""Registry pages: the home page, the accounts list, registering an account, an account's page."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy.orm import joinedload
+
+from govmedia.auth import require_roles
+from govmedia.errors import DomainError, Forbidden
+from govmedia.extensions import db
+from govmedia.models import User
+from govmedia.pagination import paginate
+from govmedia.types import today_shanghai
+
+from .. import filings, forms, posts, services
+from ..labels import label
+from ..models import PLATFORMS, STATUSES, Account
+from ..schemas import AccountIn
+from .common import (actor, arg_choice, arg_int, bp, form_status, locale_is_en, refusal_of,
+                     sees_account)
+
+STAFF_FIELDS = ("name", "phone", "platform_role")
+
+
+@bp.get("/")
+@login_required
+def home():
+    user = actor()
+    today = today_shanghai()
+    by_status = services.accounts_by_status(user)
+    counts = {status: filings.count(filings.filings_query(user, status=status, as_of=today))
+              for status in ("pending", "overdue")}
+    return render_template("home.html", by_status=by_status, filings=counts,
+                           provisional=filings.provisional_unfiled(user, today), today=today,
+                           total_accounts=sum(by_status.values()))
+
+
+@bp.get("/accounts")
+@login_required
+def accounts():
+    user = actor()
+    unit_id, platform = arg_int("unit_id"), arg_choice("platform", PLATFORMS)
+    status = arg_choice("status", STATUSES)
+    query = services.accounts_query(user, unit_id=unit_id, platform=platform, status=status)
+    page = paginate(query.options(joinedload(Account.unit))
+                    .order_by(Account.unit_id, Account.platform, Account.id))
+    return render_template("registry/accounts.html", accounts=page.items, **page.nav,
+                           units=services.visible_units(user),
+                           filters={"unit_id": unit_id, "platform": platform, "status": status},
+                           can_register=user.has_role("admin", "sponsor"))
+
+
+def _account_form_data(user: User) -> dict:
+    unit_id = forms.integer(request.form, "unit_id") if user.sees_all_units else user.unit_id
+    return {
+        "unit_id": unit_id,
+        "platform": forms.text(request.form, "platform"),
+        "name": forms.text(request.form, "name"),
+        "handle": forms.text(request.form, "handle"),
+        "opened_on": forms.text(request.form, "opened_on"),
+        "verified_subject": forms.text(request.form, "verified_subject"),
+        "verification_expires_on": forms.text(request.form, "verification_expires_on"),
+        "office": forms.text(request.form, "office"),
+        "staff": forms.rows(request.form, "staff", STAFF_FIELDS, ("name", "phone")),
+        "filed_on": forms.text(request.form, "filed_on"),
+        "filing_reference": forms.text(request.form, "filing_reference"),
+    }
+
+
+def _warning_text(warning: dict) -> str:
+    """Services word warnings in Chinese with the details; English pages explain them first."""
+    if locale_is_en():
+        return f"{label('warning', warning['code'])} ({warning['message']})"
+    return warning["message"]
+
+
+def _registered(account, warnings):
+    [filing] = account.filings
+    if filing.filed_on is None:
+        flash(_("Account registered. Its opening must be filed by %(due)s.",
+                due=filing.due_on.isoformat()), "success")
+    else:
+        flash(_("Account registered with its earlier filing."), "success")
+    for warning in warnings:
+        flash(_warning_text(warning), "warning")
+    return redirect(url_for("registry.account", account_id=account.id))
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@login_required
+def account_new():
+    user = actor()
+    require_roles(user, "sponsor")
+    if not user.sees_all_units and user.unit_id is None:
+        raise Forbidden(_("Your user is not attached to a unit."))
+    values = {"platform": "wechat", "opened_on": today_shanghai().isoformat(), "staff": [],
+              "unit_id": arg_int("unit_id") if user.sees_all_units else user.unit_id}
+    errors, refusal, conflict_link = {}, None, None
+    if request.method == "POST":
+        values = _account_form_data(user)
+        data, errors = forms.validate(AccountIn, values)
+        if data is not None:
+            try:
+                account, warnings = services.register_account(user, data)
+            except DomainError as err:
+                refusal = refusal_of(err)
+                errors = forms.domain_field_errors(err)
+                conflicting = err.extra.get("conflicting_account_id")
+                if sees_account(conflicting):
+                    conflict_link = url_for("registry.account", account_id=conflicting)
+            else:
+                db.session.commit()
+                return _registered(account, warnings)
+    units = services.all_units() if user.sees_all_units else [user.unit]
+    return render_template("registry/account_form.html", values=values, errors=errors,
+                           refusal=refusal, conflict_link=conflict_link, units=units,
+                           choose_unit=user.sees_all_units), form_status(errors, refusal)
+
+
+def account_page(account: Account, *, event_values=None, event_errors=None, event_refusal=None,
+                 filing_id=None, filing_values=None, filing_errors=None, filing_refusal=None,
+                 status=200):
+    """An account's page; the event and filing forms show what was typed and what was wrong."""
+    user = actor()
+    today = today_shanghai()
+    can_act = user.has_role("admin") or (user.has_role("sponsor")
+                                         and user.unit_id == account.unit_id)
+    allowed_kinds = [kind for kind, (statuses, _target) in services.TRANSITIONS.items()
+                     if account.status in statuses]
+    # Transfers record unit ids; show the units' names.
+    unit_names = services.unit_names(uid for event in account.events
+                                     for uid in ((event.changes or {}).get("unit_id") or [])
+                                     if uid is not None)
+    transfer_units = ([u for u in services.all_units() if u.id != account.unit_id]
+                      if can_act else [])
+    return render_template(
+        "registry/account.html", account=account, today=today,
+        state=posts.dormancy(account, today), can_act=can_act,
+        allowed_kinds=allowed_kinds, transfer_units=transfer_units, unit_names=unit_names,
+        event_values=event_values or {"event_date": today.isoformat()},
+        event_errors=event_errors or {}, event_refusal=event_refusal,
+        filing_id=filing_id, filing_values=filing_values or {},
+        filing_errors=filing_errors or {}, filing_refusal=filing_refusal), status
+
+
+@bp.get("/accounts/<int:account_id>")
+@login_required
+def account(account_id):
+    return account_page(services.get_account(actor(), account_id))

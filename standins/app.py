@@ -1,0 +1,40 @@
+"""The stand-in as a Flask app, and a way to serve it on a thread of the calling process."""
+from __future__ import annotations
+
+import threading
+
+from flask import Flask
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from standins import control, wechat, weibo
+from standins.store import DEFAULT_CONFIG, DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, Store
+
+
+def make_app(wechat_apps: dict | None = None, weibo_tokens: dict | None = None,
+             config: dict | None = None) -> Flask:
+    """The stand-in as a Flask app. Defaults: one WeChat app (DEFAULT_WECHAT_APPS) and one
+    Weibo token (DEFAULT_WEIBO_TOKENS)."""
+    app = Flask("standins")
+    app.extensions["standin"] = Store(
+        DEFAULT_WECHAT_APPS if wechat_apps is None else wechat_apps,
+        DEFAULT_WEIBO_TOKENS if weibo_tokens is None else weibo_tokens,
+        {**DEFAULT_CONFIG, **(config or {})})
+    for blueprint in (control.bp, wechat.bp, weibo.bp):
+        app.register_blueprint(blueprint)
+    return app
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):  # the tests and the embedded run stay readable
+        pass
+
+
+def serve_in_thread(host: str = "127.0.0.1", port: int = 0, app: Flask | None = None):
+    """Start the stand-in on a daemon thread; port 0 picks a free one. Returns (server, url);
+    `server.shutdown()` stops it and `server.app` is the Flask app."""
+    app = app or make_app()
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    server.app = app
+    thread = threading.Thread(target=server.serve_forever, name="govmedia-standin", daemon=True)
+    thread.start()
+    return server, f"http://{host}:{server.server_port}"
