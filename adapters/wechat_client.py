@@ -76,8 +76,8 @@ class WechatClient(WeChatClient):
     def __init__(self, appid: str, secret: str, *, base_url: str, redis, timeout: float):
         scope = hashlib.sha1(base_url.encode()).hexdigest()[:10]
         prefix = f"govmedia:wechat:{scope}"
-        # Redis: every worker sees the same token. Without Redis (embedded mode) the storage is
-        # process-wide, with the same key scheme so different base URLs stay apart.
+        # Redis: every worker sees the same token. An adapter used on its own, without Redis,
+        # keeps it process-wide, with the same key scheme so different base URLs stay apart.
         storage = (RedisStorage(redis, prefix=prefix) if redis is not None
                    else _PrefixedStorage(_MEMORY, prefix + ":"))
         super().__init__(appid, secret, session=storage, timeout=timeout, auto_retry=False)

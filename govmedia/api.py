@@ -214,7 +214,8 @@ def register_api_error_handlers(app) -> None:
         codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 429: "too_many_attempts"}
         code = codes.get(err.code, "error")
-        message = {413: _("Request body too large"),
+        limit = current_app.config["MAX_CONTENT_LENGTH"] / 1048576
+        message = {413: _("Request body too large: at most %(mb)s MB", mb=f"{limit:.1f}"),
                    404: _("Not found")}.get(err.code, err.description or err.name)
         return error_response(err.code or 500, code, message)
 

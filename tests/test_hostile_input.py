@@ -29,6 +29,7 @@ import requests
 from conftest import PASSWORD, ApiClient, account_body, make_user
 from markupsafe import escape
 from openpyxl import load_workbook
+from redis import Redis
 from sqlalchemy import func, select, update
 from test_fanout import Standin, platform_config, png_base64, standin  # noqa: F401
 
@@ -36,11 +37,20 @@ from adapters.wechat import clear_local_tokens
 from govmedia.extensions import db
 from govmedia.models import AuditEntry
 from govmedia.types import today_shanghai, utcnow
+from govmedia.worker import run_burst
 from publisher.fanout.sweep import sweep
 from publisher.models import Article, Delivery
 from registry.models import ImportJob
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def forget_tokens(app) -> None:
+    """Forget the WeChat tokens cached in this process and in Redis (shared by the workers)."""
+    clear_local_tokens()
+    redis = Redis.from_url(app.config["REDIS_URL"])
+    for key in redis.scan_iter("govmedia:wechat:*"):
+        redis.delete(key)
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SCRIPTABLE_URL = re.compile(r"^\s*(javascript|vbscript|data\s*:\s*text/html)", re.IGNORECASE)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -709,23 +719,25 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
     # The answer is lost after sending: the adapters ask the platform (with the token).
     platforms.fault(path="/2/statuses/share.json", after_commit_delay=0.8, times=1)
     assert publish("第二篇")["weibo"]["status"] == "unconfirmed"
+    # Due now (its scheduled job still waits for the real time): the sweep sends it.
     db.session.execute(update(Delivery).where(Delivery.status == "unconfirmed")
-                       .values(next_attempt_at=utcnow()))
+                       .values(next_attempt_at=utcnow(), enqueued_at=None))
     db.session.commit()
     sweep()
+    run_burst(app)
     assert db.session.scalar(select(func.count()).select_from(Delivery)
                              .where(Delivery.status == "sent")) == 4
     # The platform refuses the token and the secret.
     platforms.token(token, state="expired", uid="7000000001")
     requests.post(f"{standin}/_standin/wechat/apps", json={"appid": appid, "secret": "changed"},
                   timeout=5).raise_for_status()
-    clear_local_tokens()
+    forget_tokens(app)
     refused = publish("第三篇")
     assert refused["weibo"]["status"] == "failed" and refused["wechat"]["status"] == "failed"
     # The platform cannot be reached at all.
     app.config.update(WECHAT_API_BASE_URL="http://127.0.0.1:9",
                       WEIBO_API_BASE_URL="http://127.0.0.1:9")
-    clear_local_tokens()
+    forget_tokens(app)
     unreachable = publish("第四篇")
     assert {d["status"] for d in unreachable.values()} == {"retrying"}, unreachable
     errors = [d["error"] for d in (*refused.values(), *unreachable.values())]

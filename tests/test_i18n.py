@@ -1,7 +1,7 @@
 """The Chinese catalogues are complete, compiled, and the pages speak both languages.
 
 Each package keeps its own catalogue (translations/ for govmedia and the registry,
-publisher/translations/, notices/translations/); Flask-Babel merges them. After changing any
+publisher/translations/, notices/translations/, registry/supervision/translations/); Flask-Babel merges them. After changing any
 _() text, add the new msgids to the catalogue of the package that uses them, then:
     .venv/bin/pybabel compile -d translations   (or -d publisher/translations, …)
 To list what is missing: .venv/bin/pybabel extract -F babel.cfg -o /tmp/all.pot .
@@ -16,7 +16,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
-CATALOGUES = [PO] + sorted(ROOT.glob("*/translations/zh/LC_MESSAGES/messages.po"))
+CATALOGUES = [PO] + sorted(ROOT.glob("*/translations/zh/LC_MESSAGES/messages.po")) + sorted(
+    ROOT.glob("*/*/translations/zh/LC_MESSAGES/messages.po"))
 
 
 def extracted_msgids() -> dict[str, str]:

@@ -28,7 +28,7 @@ def upgrade():
     # (`flask supervision rebuild` does the same); a fresh database has nothing to compute.
     bind = op.get_bind()
     if bind.execute(sa.text("SELECT 1 FROM accounts LIMIT 1")).first() is not None:
-        from registry.supervision.services import rebuild_day_totals_with
+        from registry.supervision.figures import rebuild_day_totals_with
 
         rebuild_day_totals_with(bind)
 
