@@ -9,6 +9,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 import chinese_calendar
+from flask_babel import gettext as _
 from lunar_python import Lunar
 
 __all__ = [
@@ -179,12 +180,12 @@ class WorkCalendar:
 # ---------------------------------------------------------------- admin schedule entry
 
 class ScheduleError(ValueError):
-    """A bad line in an admin-entered schedule; .message is the full Chinese text (第N行：…)."""
+    """A bad line in an admin-entered schedule; .message is the whole text with the line
+    number (第N行：… in Chinese)."""
 
     def __init__(self, line: int, message: str):
-        prefix = f"第{line}行："
         self.line = line
-        self.message = message if message.startswith(prefix) else prefix + message
+        self.message = _("Line %(line)s: %(message)s", line=line, message=message)
         super().__init__(self.message)
 
 
@@ -196,16 +197,18 @@ _HEADER_FIRST = {"date", "日期"}
 _DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _RANGE_RE = re.compile(r"\s*(?:~|～|\.\.|至)\s*")
 _MAX_RANGE_DAYS = 31  # no holiday block is this long; a longer range is a typo
+_MAX_NAME = 80        # the column's length (govmedia/models.py HolidayOverride.name)
 
 
 def _parse_date(text: str, lineno: int) -> date:
     m = _DATE_RE.match(text.strip())
     if not m:
-        raise ScheduleError(lineno, f"日期格式应为 YYYY-MM-DD（收到“{text.strip()}”）")
+        raise ScheduleError(lineno, _("Write dates as YYYY-MM-DD (got “%(text)s”)",
+                                      text=text.strip()))
     try:
         return date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
-        raise ScheduleError(lineno, f"日期不存在：{text.strip()}") from None
+        raise ScheduleError(lineno, _("No such date: %(text)s", text=text.strip())) from None
 
 
 def parse_schedule(text: str) -> list[tuple[date, bool, str]]:
@@ -219,14 +222,15 @@ def parse_schedule(text: str) -> list[tuple[date, bool, str]]:
         if fields[0].lower() in _HEADER_FIRST:
             continue
         if len(fields) < 2 or not fields[1]:
-            raise ScheduleError(lineno, "缺少类型，应为 holiday/休/假 或 workday/班/上班")
+            raise ScheduleError(lineno, _("The kind is missing: holiday/休/假 or workday/班/上班"))
         kind = _KINDS.get(fields[1].lower())
         if kind is None:
-            raise ScheduleError(
-                lineno, f"类型“{fields[1]}”无法识别，应为 holiday/休/假 或 workday/班/上班")
+            raise ScheduleError(lineno, _("Unknown kind “%(kind)s”: holiday/休/假 or "
+                                          "workday/班/上班", kind=fields[1]))
         name = fields[2] if len(fields) > 2 else ""
-        if len(name) > 80:  # the column's length (govmedia/models.py HolidayOverride.name)
-            raise ScheduleError(lineno, f"名称不能超过 80 个字符（收到 {len(name)} 个）")
+        if len(name) > _MAX_NAME:
+            raise ScheduleError(lineno, _("The name must not exceed %(max)s characters "
+                                          "(got %(count)s)", max=_MAX_NAME, count=len(name)))
 
         parts = _RANGE_RE.split(fields[0])
         if len(parts) == 1:
@@ -234,16 +238,18 @@ def parse_schedule(text: str) -> list[tuple[date, bool, str]]:
         elif len(parts) == 2:
             first, last = _parse_date(parts[0], lineno), _parse_date(parts[1], lineno)
             if last < first:
-                raise ScheduleError(lineno, "日期范围的结束日期早于开始日期")
+                raise ScheduleError(lineno, _("The range ends before it begins"))
             if (last - first).days >= _MAX_RANGE_DAYS:
-                raise ScheduleError(lineno, f"日期范围超过 {_MAX_RANGE_DAYS} 天，请检查")
+                raise ScheduleError(lineno, _("The range is longer than %(days)s days: check "
+                                              "it", days=_MAX_RANGE_DAYS))
         else:
-            raise ScheduleError(lineno, "日期范围格式应为 YYYY-MM-DD~YYYY-MM-DD")
+            raise ScheduleError(lineno, _("Write ranges as YYYY-MM-DD~YYYY-MM-DD"))
 
         d = first
         while d <= last:
             if d in seen and seen[d][0] != kind:
-                raise ScheduleError(lineno, f"{d.isoformat()} 与第{seen[d][2]}行的类型冲突")
+                raise ScheduleError(lineno, _("%(day)s: the kind conflicts with line %(line)s",
+                                              day=d.isoformat(), line=seen[d][2]))
             if d not in seen or (name and not seen[d][1]):
                 seen[d] = (kind, name, lineno)
             d += _ONE_DAY

@@ -65,9 +65,9 @@ def queue_overview() -> dict:
                     "failed": getattr(w, "failed_job_count", None)}
                    for w in Worker.all(connection=redis)]
     except (RedisError, OSError) as exc:  # the page shows Redis as unavailable
-        return {"mode": "redis", "error": redact_tokens(str(exc))[:300], "queues": [],
+        return {"error": redact_tokens(str(exc))[:300], "queues": [],
                 "workers": []}
-    return {"mode": "redis", "queues": queues, "workers": workers}
+    return {"queues": queues, "workers": workers}
 
 
 def _queue_figures(queue: Queue) -> dict:

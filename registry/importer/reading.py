@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from charset_normalizer import from_bytes
 from flask import current_app
+from flask_babel import gettext as _
 from openpyxl import load_workbook
 
 from govmedia.types import UNPRINTABLE
@@ -15,6 +16,7 @@ from .columns import COLUMN, HEADER_KEYS, norm_header
 
 UNPACKED_FACTOR = 20               # an .xlsx may unpack to 20 × IMPORT_MAX_BYTES
 HEADER_SCAN_ROWS = 20
+MB = 1048576
 
 
 class FileProblem(Exception):
@@ -60,18 +62,21 @@ def cell_text(value) -> str:
 def detect_format(filename: str, content: bytes) -> str:
     """'xlsx' or 'csv'; FileProblem for a legacy .xls, other binaries and empty files."""
     if not content or not content.strip():
-        raise FileProblem("文件是空的")
+        raise FileProblem(_("The file is empty"))
     if content[:4] == b"PK\x03\x04":
         return "xlsx"
     if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise FileProblem("不支持旧版 Excel 97-2003（.xls）文件，请在 Excel 中“另存为”.xlsx 或 CSV 后再导入")
+        raise FileProblem(_("Old Excel 97-2003 (.xls) files are not supported: in Excel, "
+                            "“Save As” .xlsx or CSV, then import"))
     name = (filename or "").lower()
     if name.endswith((".xlsx", ".xlsm")):
-        raise FileProblem("文件扩展名为 .xlsx，但内容不是有效的 Excel 工作簿（文件可能已损坏）")
+        raise FileProblem(_("The file is named .xlsx but is not a valid Excel workbook (it may "
+                            "be damaged)"))
     if name.endswith((".pdf", ".doc", ".docx", ".zip", ".png", ".jpg", ".jpeg", ".et", ".wps")):
-        raise FileProblem("只支持 .xlsx 和 .csv 文件")
+        raise FileProblem(_("Only .xlsx and .csv files are supported"))
     if b"\x00" in content[:4096] and content[:2] not in (b"\xff\xfe", b"\xfe\xff"):
-        raise FileProblem("无法读取文件：既不是 .xlsx 工作簿也不是文本格式的 CSV")
+        raise FileProblem(_("The file cannot be read: it is neither an .xlsx workbook nor a "
+                            "CSV text file"))
     return "csv"
 
 
@@ -90,7 +95,8 @@ def decode_csv(content: bytes) -> str:
     # Neither: let charset-normalizer have a look before giving up (Big5, Latin-1 exports …).
     best = from_bytes(content).best()
     if best is None:
-        raise FileProblem("无法识别文件的字符编码：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后再导入")
+        raise FileProblem(_("The file's character encoding is not recognised: in Excel, save "
+                            "it as “CSV UTF-8 (Comma delimited)”, then import"))
     return str(best)
 
 
@@ -108,7 +114,8 @@ def _csv_rows(content: bytes):
         except StopIteration:
             return
         except csv.Error as exc:
-            raise FileProblem(f"CSV 格式错误，第 {number + 1} 行无法解析：{exc}（请检查引号是否成对）",
+            raise FileProblem(_("CSV error: row %(row)s cannot be read: %(error)s (check that "
+                                "quotes come in pairs)", row=number + 1, error=exc),
                               row=number + 1) from None
         number += 1
         yield number, values
@@ -121,11 +128,13 @@ def _xlsx_sheets(content: bytes):
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
         if unpacked > UNPACKED_FACTOR * limits()[0]:
-            raise FileProblem(f"Excel 文件解压后过大（{unpacked / 1048576:.0f} MB）：请分批导入或另存为 CSV",
+            raise FileProblem(_("The Excel file unpacks to too much (%(size)s MB): import it "
+                                "in parts or save it as CSV", size=f"{unpacked / MB:.0f}"),
                               code="too_large")
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise FileProblem(f"无法读取 Excel 文件（文件可能已损坏或已加密）：{exc}") from None
+        raise FileProblem(_("The Excel file cannot be read (it may be damaged or encrypted): "
+                            "%(error)s", error=exc)) from None
     try:
         for sheet in workbook.worksheets:
             if getattr(sheet, "sheet_state", "visible") != "visible":
@@ -167,8 +176,9 @@ def read_table(filename: str, content: bytes) -> Table:
     """Find the header row and collect the data rows; FileProblem when the file is unusable."""
     max_bytes, max_rows = limits()
     if len(content) > max_bytes:
-        raise FileProblem(f"文件过大（{len(content) / 1048576:.1f} MB），上限为 "
-                          f"{max_bytes / 1048576:.0f} MB：请分批导入", code="too_large")
+        raise FileProblem(_("The file is too large (%(size)s MB; the limit is %(limit)s MB): "
+                            "import it in parts", size=f"{len(content) / MB:.1f}",
+                            limit=f"{max_bytes / MB:.0f}"), code="too_large")
     kind = detect_format(filename, content)
     sources = _xlsx_sheets(content) if kind == "xlsx" else [("", _csv_rows(content))]
     for _title, rows in sources:
@@ -185,7 +195,9 @@ def read_table(filename: str, content: bytes) -> Table:
             continue
         if duplicates:
             key, label = duplicates[0]
-            raise FileProblem(f"列“{label}”与列“{columns[key][1]}”重复（都表示{COLUMN[key].header}）",
+            raise FileProblem(_("The column “%(column)s” repeats the column “%(other)s” (both "
+                                "are %(meaning)s)", column=label, other=columns[key][1],
+                                meaning=COLUMN[key].header),
                               row=number, column=label, code="duplicate_column")
         width = max(i for i, v in enumerate(values) if cell_text(v)) + 1
         data = []
@@ -196,9 +208,13 @@ def read_table(filename: str, content: bytes) -> Table:
                 continue
             data.append((row_number, row_values))
             if len(data) > max_rows:
-                raise FileProblem(f"文件超过 {max_rows} 行数据，请分批导入", code="too_large")
+                raise FileProblem(_("The file has more than %(max)s rows of data: import it in "
+                                    "parts", max=max_rows), code="too_large")
         return Table(number, columns, width, data, kind)
-    raise FileProblem("未找到表头行：前 20 行中没有包含“平台”“账号名称”“账号ID”“开设日期”等列名的行"
-                      "（请使用下载的导入模板）", code="no_header")
+    raise FileProblem(_("No header row: none of the first %(rows)s rows has column names such "
+                        "as %(columns)s (use the import template)", rows=HEADER_SCAN_ROWS,
+                        columns="".join(f"“{COLUMN[key].header}”" for key in
+                                        ("platform", "name", "handle", "opened_on"))),
+                      code="no_header")
 
 

@@ -1,12 +1,11 @@
 """Supervision JSON API (shared/API.md "Supervision"), plus orders, reports, post logs, notifications."""
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 from pydantic import Field, StringConstraints
-from sqlalchemy import func, select
 
 from govmedia.api import (
     documented,
@@ -18,21 +17,22 @@ from govmedia.api import (
     query_int,
 )
 from govmedia.auth import api_roles, api_user
-from govmedia.errors import Invalid, NotFound
+from govmedia.errors import Invalid
 from govmedia.extensions import csrf, db
+from govmedia.pagination import paginate
 from govmedia.types import ascii_int
 
 from ..schemas import Strict
 from ..services import get_account
-from . import reports, services
-from .jobs import unread_count
-from .models import RECTIFICATION_STATUSES, Notification, QuarterlyReport, Rectification
+from . import notifications as reminders, reports, services
+from .models import RECTIFICATION_STATUSES
 from .postlog import import_post_log
 
 bp = Blueprint("supervision_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_TREND_WEEKS = 104
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
@@ -106,8 +106,9 @@ def summary():
             responses={200: "weeks"})
 def trend():
     weeks = query_int("weeks")
-    if weeks is not None and not 1 <= weeks <= 104:
-        raise Invalid("weeks 须在 1 到 104 之间", fields={"weeks": "1 to 104"})
+    if weeks is not None and not 1 <= weeks <= MAX_TREND_WEEKS:
+        raise Invalid(_("weeks must be from 1 to %(max)s", max=MAX_TREND_WEEKS),
+                      fields={"weeks": f"1 to {MAX_TREND_WEEKS}"})
     items = services.trend(api_user(), query_as_of(), weeks, unit_id=query_int("unit_id"))
     return listing(items, len(items))
 
@@ -157,11 +158,8 @@ def list_rectifications():
     query = services.rectifications_query(user, unit_id=query_int("unit_id"),
                                           status=query_choice("status", RECTIFICATION_STATUSES),
                                           overdue_on=as_of if overdue else None)
-    limit, offset = page_params()
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Rectification.deadline, Rectification.id)
-                              .limit(limit).offset(offset)).all()
-    return listing([services.rectification_json(o, as_of) for o in rows], total)
+    page = paginate(query, window=page_params())
+    return listing([services.rectification_json(o, as_of) for o in page.items], page.total)
 
 
 @bp.post("/supervision/rectifications")
@@ -242,11 +240,8 @@ def create_report():
             query={"limit": "integer", "offset": "integer"}, responses={200: "list"})
 @api_roles("supervisor")
 def list_reports():
-    limit, offset = page_params()
-    total = db.session.scalar(select(func.count()).select_from(QuarterlyReport))
-    rows = db.session.scalars(select(QuarterlyReport).order_by(QuarterlyReport.id.desc())
-                              .limit(limit).offset(offset)).all()
-    return listing([reports.report_json(r) for r in rows], total)
+    page = paginate(reports.reports_query(), window=page_params())
+    return listing([reports.report_json(r) for r in page.items], page.total)
 
 
 @bp.get("/supervision/reports/<int:report_id>")
@@ -291,32 +286,17 @@ def report_file(report, ext: str) -> Response:
             responses={200: "list with unread count"})
 def notifications():
     user = api_user()
-    query = select(Notification).where(Notification.user_id == user.id)
-    if (request.args.get("unread") or "").lower() in ("1", "true", "yes"):
-        query = query.where(Notification.read_at.is_(None))
-    limit, offset = page_params()
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Notification.id.desc()).limit(limit)
-                              .offset(offset)).all()
-    return jsonify({"items": [notification_json(n) for n in rows], "total": total,
-                    "unread": unread_count(user)})
+    unread_only = (request.args.get("unread") or "").lower() in ("1", "true", "yes")
+    page = paginate(reminders.notifications_query(user, unread_only=unread_only),
+                    window=page_params())
+    return jsonify({"items": [reminders.notification_json(n) for n in page.items],
+                    "total": page.total, "unread": reminders.unread_count(user)})
 
 
 @bp.post("/notifications/<int:note_id>/read")
 @documented("Mark a reminder read", tag="supervision", responses={200: "notification",
                                                                   404: "not_found"})
 def read_notification(note_id):
-    user = api_user()
-    note = db.session.get(Notification, note_id)
-    if note is None or note.user_id != user.id:
-        raise NotFound(_("Notification not found"))
-    note.read_at = note.read_at or datetime.now(UTC)
+    note = reminders.mark_read(api_user(), note_id)
     db.session.commit()
-    return jsonify(notification_json(note))
-
-
-def notification_json(note: Notification) -> dict:
-    return {"id": note.id, "kind": note.kind, "key": note.key, "text": note.text,
-            "link": note.link, "unit_id": note.unit_id, "created_at": note.created_at.isoformat(),
-            "read": note.read_at is not None,
-            "emailed": note.emailed_at is not None}
+    return jsonify(reminders.notification_json(note))

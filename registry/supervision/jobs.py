@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia.extensions import db
@@ -177,11 +177,6 @@ def send_daily_reminders(today: str | None = None) -> dict:
     emailed = send_emails()
     log.info("daily reminders for %s: %s new notifications, %s e-mails", day, created, emailed)
     return {"created": created, "emailed": emailed}
-
-
-def unread_count(user) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
 
 
 @job()

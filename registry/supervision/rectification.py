@@ -69,6 +69,7 @@ def get_rectification(actor, order_id: int) -> Rectification:
 
 
 def rectifications_query(actor, *, unit_id=None, status=None, overdue_on: date | None = None):
+    """The orders in the actor's sight, earliest deadline first."""
     units = unit_scope(actor, unit_id)
     query = select(Rectification)
     if units is not None:
@@ -77,7 +78,7 @@ def rectifications_query(actor, *, unit_id=None, status=None, overdue_on: date |
         query = query.where(Rectification.status == status)
     if overdue_on is not None:
         query = query.where(Rectification.status != "closed", Rectification.deadline < overdue_on)
-    return query
+    return query.order_by(Rectification.deadline, Rectification.id)
 
 
 def answer_rectification(actor, order: Rectification, answer: str) -> Rectification:

@@ -235,6 +235,15 @@ def get_report(actor, report_id: int) -> QuarterlyReport:
     return report
 
 
+def reports_query():
+    """Every generated report, newest first."""
+    return select(QuarterlyReport).order_by(QuarterlyReport.id.desc())
+
+
+def find_report(report_id: int) -> QuarterlyReport | None:
+    return db.session.get(QuarterlyReport, report_id)
+
+
 def report_json(report: QuarterlyReport, with_data: bool = False) -> dict:
     body = {"id": report.id, "year": report.year, "quarter": report.quarter,
             "as_of": report.as_of.isoformat(), "created_at": report.created_at.isoformat(),

@@ -1,29 +1,25 @@
 """Supervision pages: dashboard, dormant and duplicate lists, orders, reports, post logs, notifications."""
 import json
-import math
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select, update
 
-from govmedia.auth import require_roles, visible_unit_ids
+from govmedia.auth import require_roles
 from govmedia.errors import DomainError
 from govmedia.extensions import db
+from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, date_in_range, today_shanghai
 
 from ..labels import GROUPS, N_
-from ..models import Account, Unit
 from ..services import get_account
-from . import reports, services
+from . import lookups, notifications as reminders, reports, services
 from .api import report_file
-from .jobs import unread_count
-from .models import Notification, NotificationAddress, QuarterlyReport, Rectification
+from .models import RECTIFICATION_STATUSES
 from .postlog import import_post_log
 
 bp = Blueprint("supervision", __name__)
-PER_PAGE = 50
 UNIT_CHOICES_MAX = 300
 
 # Display names of this package's codes, shown through registry.labels.label().
@@ -46,7 +42,7 @@ def _helpers():
     def notification_count():
         if not current_user.is_authenticated:
             return 0
-        return unread_count(current_user)
+        return reminders.unread_count(current_user)
 
     return {"notification_count": notification_count}
 
@@ -68,17 +64,15 @@ def _int_arg(name: str) -> int | None:
     return ascii_int((request.args.get(name) or "").strip())
 
 
-def _page() -> int:
-    return ascii_int(request.args.get("page", "1"), 10**6) or 1
+# The dormant list and the per-unit summary are paged by their services, which count the
+# total in the same pass as the page (a second count would scan the band again).
+def _window() -> tuple[int, int]:
+    """(limit, offset) of the requested page (?page=N)."""
+    return PER_PAGE, (requested_page() - 1) * PER_PAGE
 
 
-def _unit_names(ids) -> dict:
-    ids = sorted(set(ids))
-    names = {}
-    for start in range(0, len(ids), 900):
-        names.update(dict(db.session.execute(select(Unit.id, Unit.name).where(
-            Unit.id.in_(ids[start:start + 900]))).all()))
-    return names
+def _page_of(items: list, total: int) -> Page:
+    return Page(items=items, total=total, page=requested_page(), per_page=PER_PAGE)
 
 
 @bp.get("/supervision")
@@ -86,12 +80,11 @@ def _unit_names(ids) -> dict:
 def dashboard():
     as_of, error = _as_of()
     unit_id = _int_arg("unit_id")
-    page = _page()
-    summary = services.summary(actor(), as_of, unit_id=unit_id, limit=PER_PAGE,
-                               offset=(page - 1) * PER_PAGE, worst_first=True)
+    limit, offset = _window()
+    summary = services.summary(actor(), as_of, unit_id=unit_id, limit=limit, offset=offset,
+                               worst_first=True)
+    page = _page_of(summary["units"], summary["units_total"])
     weeks = services.trend(actor(), as_of, unit_id=unit_id)
-    units = summary["units"]
-    pages = max(1, math.ceil(summary["units_total"] / PER_PAGE))
     chart = {"labels": [w["week_end"] for w in weeks],
              "dormant": [w["dormant"] for w in weeks], "warning": [w["warning"] for w in weeks],
              "filing_rate": [None if w["filing_rate"] is None else round(100 * w["filing_rate"], 1)
@@ -99,18 +92,13 @@ def dashboard():
              "posts": [w["posts"] for w in weeks],
              "names": {"dormant": _("Dormant"), "warning": _("Warning band"),
                        "filing_rate": _("Filing rate (%)"), "posts": _("Updates")}}
-    # A drop-down of every unit only while it stays short; otherwise the unit id is typed (the
-    # per-unit table links to each unit's view).
-    unit_choices = db.session.execute(select(Unit.id, Unit.name).order_by(Unit.name)
-                                      .limit(UNIT_CHOICES_MAX + 1)).all() \
-        if actor().sees_all_units else []
-    if len(unit_choices) > UNIT_CHOICES_MAX:
-        unit_choices = []
+    # A drop-down of units only while the list stays short; otherwise the unit id is typed
+    # (the per-unit table links to each unit's view).
     return render_template("supervision/dashboard.html", summary=summary, weeks=weeks,
-                           units=units, page=page, unit_input=actor().sees_all_units,
-                           pages=pages, as_of=as_of, error=error, unit_id=unit_id,
-                           chart_json=json.dumps(chart, ensure_ascii=False),
-                           unit_choices=unit_choices)
+                           units=page.items, page=page.page, pages=page.pages,
+                           unit_input=actor().sees_all_units, as_of=as_of, error=error,
+                           unit_id=unit_id, chart_json=json.dumps(chart, ensure_ascii=False),
+                           unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX))
 
 
 @bp.get("/supervision/dormant")
@@ -118,13 +106,13 @@ def dashboard():
 def dormant():
     as_of, error = _as_of()
     include = request.args.get("include") == "warning"
-    page = _page()
-    items, total = services.dormant_list(actor(), as_of, include_warning=include,
-                                         unit_id=_int_arg("unit_id"), limit=PER_PAGE,
-                                         offset=(page - 1) * PER_PAGE)
-    return render_template("supervision/dormant.html", items=items, total=total, page=page,
-                           pages=max(1, math.ceil(total / PER_PAGE)), as_of=as_of, error=error,
-                           include=include, names=_unit_names(i["unit_id"] for i in items))
+    limit, offset = _window()
+    page = _page_of(*services.dormant_list(actor(), as_of, include_warning=include,
+                                           unit_id=_int_arg("unit_id"), limit=limit,
+                                           offset=offset))
+    return render_template("supervision/dormant.html", items=page.items, **page.nav,
+                           as_of=as_of, error=error, include=include,
+                           names=lookups.unit_names(i["unit_id"] for i in page.items))
 
 
 @bp.get("/supervision/duplicates")
@@ -132,15 +120,11 @@ def dormant():
 def duplicates():
     body = services.duplicates(actor(), unit_id=_int_arg("unit_id"))
     db.session.commit()
-    ids = {a for g in body["items"] for a in g["account_ids"]} | {
-        a for s in body["similar"] for a in s["account_ids"]}
-    accounts = {}
-    id_list = sorted(ids)
-    for start in range(0, len(id_list), 900):
-        for account in db.session.scalars(select(Account).where(
-                Account.id.in_(id_list[start:start + 900]))):
-            accounts[account.id] = account
-    names = _unit_names([g["unit_id"] for g in body["items"]] + [a.unit_id for a in accounts.values()])
+    accounts = lookups.accounts_by_id(
+        {a for g in body["items"] for a in g["account_ids"]}
+        | {a for s in body["similar"] for a in s["account_ids"]})
+    names = lookups.unit_names([g["unit_id"] for g in body["items"]]
+                               + [a.unit_id for a in accounts.values()])
     return render_template("supervision/duplicates.html", body=body, accounts=accounts,
                            names=names)
 
@@ -176,23 +160,20 @@ def rectifications():
             errors = dict(err.fields or {}) | {"form": err.message}
     as_of = today_shanghai()
     overdue = request.args.get("overdue") == "1"
-    query = services.rectifications_query(user, unit_id=_int_arg("unit_id"),
-                                          status=request.args.get("status") or None
-                                          if request.args.get("status") in ("open", "answered",
-                                                                             "closed") else None,
-                                          overdue_on=as_of if overdue else None)
-    orders = db.session.scalars(query.order_by(Rectification.deadline, Rectification.id)
-                                .limit(500)).all()
+    status = request.args.get("status")
+    page = paginate(services.rectifications_query(
+        user, unit_id=_int_arg("unit_id"),
+        status=status if status in RECTIFICATION_STATUSES else None,
+        overdue_on=as_of if overdue else None))
     prefill = {"unit_id": request.args.get("new_unit_id", ""),
                "account_id": request.args.get("new_account_id", ""),
                "kind": request.args.get("new_kind", ""),
                "finding": request.args.get("new_finding", "")} | values
-    unit_choices = db.session.execute(select(Unit.id, Unit.name).order_by(Unit.name)).all() \
-        if user.sees_all_units else []
-    return render_template("supervision/rectifications.html", orders=orders, as_of=as_of,
-                           names=_unit_names(o.unit_id for o in orders), errors=errors,
-                           values=prefill, kinds=services.RECTIFICATION_KINDS,
-                           unit_choices=unit_choices, overdue=overdue), 400 if errors else 200
+    return render_template("supervision/rectifications.html", orders=page.items, **page.nav,
+                           as_of=as_of, names=lookups.unit_names(o.unit_id for o in page.items),
+                           errors=errors, values=prefill, kinds=services.RECTIFICATION_KINDS,
+                           unit_choices=lookups.unit_choices(user), overdue=overdue), \
+        400 if errors else 200
 
 
 @bp.route("/supervision/rectifications/<int:order_id>", methods=["GET", "POST"])
@@ -225,8 +206,8 @@ def rectification(order_id):
             error = err.message
         order = services.get_rectification(user, order_id)
     return render_template("supervision/rectification.html", order=order,
-                           as_of=today_shanghai(), error=error,
-                           unit=db.session.get(Unit, order.unit_id)), 400 if error else 200
+                           as_of=today_shanghai(), error=error, unit=order.unit), \
+        400 if error else 200
 
 
 # --- quarterly reports -------------------------------------------------------------------------------
@@ -252,14 +233,11 @@ def report_list():
                 raise
             db.session.rollback()
             error = err.message
-    rows = db.session.scalars(select(QuarterlyReport).order_by(QuarterlyReport.id.desc())
-                              .limit(100)).all()
-    shown = None
-    if _int_arg("shown"):
-        shown = db.session.get(QuarterlyReport, _int_arg("shown"))
-    return render_template("supervision/reports.html", reports=rows, error=error, today=today,
-                           this_quarter=(today.month - 1) // 3 + 1, shown=shown,
-                           columns=reports.COLUMNS), 400 if error else 200
+    page = paginate(reports.reports_query())
+    shown = reports.find_report(_int_arg("shown")) if _int_arg("shown") else None
+    return render_template("supervision/reports.html", reports=page.items, **page.nav,
+                           error=error, today=today, this_quarter=(today.month - 1) // 3 + 1,
+                           shown=shown, columns=reports.COLUMNS), 400 if error else 200
 
 
 @bp.get("/supervision/reports/<int:report_id>.<any(xlsx, csv):ext>")
@@ -276,11 +254,7 @@ def post_logs():
     user = actor()
     require_roles(user, "sponsor", "editor")
     result, error = None, None
-    units = visible_unit_ids(user)
-    query = select(Account).where(Account.status != "deregistered").order_by(Account.name)
-    if units is not None:
-        query = query.where(Account.unit_id.in_(units))
-    accounts = db.session.scalars(query.limit(1000)).all()
+    accounts = lookups.account_choices(user)
     if request.method == "POST":
         upload = request.files.get("file")
         raw = (request.form.get("account_id") or "").strip()
@@ -311,31 +285,18 @@ def post_logs():
 @login_required
 def notifications():
     user = actor()
-    address = db.session.get(NotificationAddress, user.id)
     if request.method == "POST":
-        if request.form.get("action") == "read_all":
-            db.session.execute(update(Notification).where(
-                Notification.user_id == user.id, Notification.read_at.is_(None))
-                .values(read_at=datetime.now(UTC)))
-        elif request.form.get("action") == "email":
-            email = (request.form.get("email") or "").strip()
-            if email and ("@" not in email or len(email) > 254):
-                flash(_("Enter a valid e-mail address"), "error")
-                return redirect(url_for("supervision.notifications"))
-            if email:
-                if address is None:
-                    address = NotificationAddress(user_id=user.id, email=email)
-                    db.session.add(address)
-                address.email = email
-            elif address is not None:
-                db.session.delete(address)
-        db.session.commit()
-        flash(_("Saved"), "success")
+        try:
+            if request.form.get("action") == "read_all":
+                reminders.mark_all_read(user)
+            elif request.form.get("action") == "email":
+                reminders.set_notification_email(user, request.form.get("email") or "")
+            db.session.commit()
+            flash(_("Saved"), "success")
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
         return redirect(url_for("supervision.notifications"))
-    page = _page()
-    query = select(Notification).where(Notification.user_id == user.id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Notification.id.desc()).limit(PER_PAGE)
-                              .offset((page - 1) * PER_PAGE)).all()
-    return render_template("supervision/notifications.html", rows=rows, total=total, page=page,
-                           pages=max(1, math.ceil(total / PER_PAGE)), address=address)
+    page = paginate(reminders.notifications_query(user))
+    return render_template("supervision/notifications.html", rows=page.items, **page.nav,
+                           address=reminders.notification_address(user))

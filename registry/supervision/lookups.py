@@ -1,0 +1,53 @@
+"""What the supervision pages show beside their figures: unit names, accounts, choice lists."""
+from sqlalchemy import select
+
+from govmedia.auth import visible_unit_ids
+from govmedia.extensions import db
+
+from ..models import Account, Unit
+
+CHUNK = 900                   # ids per IN (...) list
+ACCOUNT_CHOICES_MAX = 1000
+
+
+def _chunks(ids) -> list[list[int]]:
+    ids = sorted(set(ids))
+    return [ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK)]
+
+
+def unit_names(ids) -> dict[int, str]:
+    """{unit id: name} for these units."""
+    names = {}
+    for chunk in _chunks(ids):
+        names.update(dict(db.session.execute(select(Unit.id, Unit.name).where(
+            Unit.id.in_(chunk))).all()))
+    return names
+
+
+def accounts_by_id(ids) -> dict[int, Account]:
+    accounts = {}
+    for chunk in _chunks(ids):
+        for account in db.session.scalars(select(Account).where(Account.id.in_(chunk))):
+            accounts[account.id] = account
+    return accounts
+
+
+def unit_choices(actor, limit: int | None = None) -> list[tuple[int, str]]:
+    """(id, name) of every unit, by name, for a drop-down: only for those who see every unit,
+    and none when there are more than `limit` (the unit id is typed instead)."""
+    if not actor.sees_all_units:
+        return []
+    query = select(Unit.id, Unit.name).order_by(Unit.name)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    rows = [tuple(row) for row in db.session.execute(query).all()]
+    return [] if limit is not None and len(rows) > limit else rows
+
+
+def account_choices(actor) -> list[Account]:
+    """The accounts in the actor's units that are not deregistered, by name."""
+    query = select(Account).where(Account.status != "deregistered").order_by(Account.name)
+    units = visible_unit_ids(actor)
+    if units is not None:
+        query = query.where(Account.unit_id.in_(units))
+    return list(db.session.scalars(query.limit(ACCOUNT_CHOICES_MAX)).all())
