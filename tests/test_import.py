@@ -3,6 +3,7 @@ import csv
 import io
 from datetime import date, datetime
 
+import flask_babel
 import openpyxl
 import pytest
 from conftest import PASSWORD
@@ -589,3 +590,17 @@ def test_openapi_lists_the_import_endpoints(client):
     paths = spec["paths"]
     assert "post" in paths["/api/v1/imports"]
     assert "get" in paths["/api/v1/imports/{job_id}"]
+
+
+def test_problems_speak_the_users_language(app, world):
+    """Chinese by default (the job runs in Chinese too); English for a user who chose it."""
+    bad = csv_bytes([row(platform="脸书", handle="x1", opened="2024-02-30")])
+    chinese = {e["column"]: e["message"] for e in run("admin", bad).errors}
+    assert chinese["开设日期"] == "“2024-02-30”不是有效日期"
+    assert chinese["平台"].startswith("无法识别的平台“脸书”，可填：微信公众号、微博")
+    with app.test_request_context("/?lang=en"):
+        flask_babel.refresh()   # the app context outlives the request: forget the locale
+        english = {e["column"]: e["message"] for e in run("admin", bad).errors}
+        assert run("admin", b"", "empty.csv").errors[0]["message"] == "The file is empty"
+    assert english["开设日期"] == "“2024-02-30” is not a valid date"
+    assert english["平台"].startswith("Unknown platform “脸书”: write 微信公众号、微博")

@@ -307,3 +307,76 @@ def test_inventory_import_keeps_day_totals(world):
     before = totals()
     sv.rebuild_all()
     assert totals() == before and before
+
+
+def test_lists_page_through_the_shared_pager(app, world, client):
+    """Orders, reports and reminders: ?page=N on the pages, limit/offset on the API, one count."""
+    from govmedia.models import User
+    from registry.supervision import reports, services
+    from registry.supervision.models import Notification
+
+    a = world.unit_a["id"]
+    supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
+    sponsor = db.session.scalar(select(User).where(User.username == "sponsor_a"))
+    today = today_shanghai()
+    for i in range(53):
+        services.create_rectification(supervisor, a, "other", f"问题{i}",
+                                      deadline=date.fromordinal(today.toordinal() + i))
+    reports.generate(supervisor, 2026, 1)
+    reports.generate(supervisor, 2026, 2)
+    db.session.add_all(Notification(user_id=sponsor.id, unit_id=a, key=f"k{i}", kind="other",
+                                    text=f"提醒{i}") for i in range(55))
+    db.session.commit()
+
+    listed = world.supervisor.get("/api/v1/supervision/rectifications", limit=5, offset=50)
+    body = listed.get_json()
+    assert body["total"] == 53
+    assert [o["finding"] for o in body["items"]] == ["问题50", "问题51", "问题52"]
+    assert world.supervisor.get("/api/v1/supervision/rectifications",
+                                limit=501).status_code == 400
+    body = world.supervisor.get("/api/v1/supervision/reports", limit=1, offset=1).get_json()
+    assert body["total"] == 2 and body["items"][0]["quarter"] == 1
+    body = world.sponsor_a.get("/api/v1/notifications", limit=10, offset=50).get_json()
+    assert body["total"] == 55 and body["unread"] == 55 and len(body["items"]) == 5
+    assert body["items"][-1]["text"] == "提醒0"   # newest first
+
+    client.post("/login", data={"username": "supervisor", "password": PASSWORD})
+    first = client.get("/supervision/rectifications").get_data(as_text=True)
+    assert "<td>问题0</td>" in first and "<td>问题50</td>" not in first
+    assert "第 1 页，共 2 页" in first
+    second = client.get("/supervision/rectifications?page=2").get_data(as_text=True)
+    assert "<td>问题50</td>" in second and "<td>问题0</td>" not in second
+    assert "共 2 条" in client.get("/supervision/reports").get_data(as_text=True)
+    assert "2026 Q2" in client.get("/supervision/reports?shown=2").get_data(as_text=True)
+
+    client.post("/logout")
+    client.post("/login", data={"username": "sponsor_a", "password": PASSWORD})
+    page = client.get("/notifications?page=2").get_data(as_text=True)
+    assert "提醒4 <span" in page and "提醒5 <span" not in page
+    refused = client.post("/notifications", data={"action": "email", "email": "no-at-sign"},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "请填写有效的电子邮箱地址" in refused
+    assert db.session.get(NotificationAddress, sponsor.id) is None
+    client.post("/notifications", data={"action": "email", "email": "a@example.org"})
+    assert db.session.get(NotificationAddress, sponsor.id).email == "a@example.org"
+    client.post("/notifications", data={"action": "read_all"})
+    assert world.sponsor_a.get("/api/v1/notifications").get_json()["unread"] == 0
+    client.post("/notifications", data={"action": "email", "email": ""})
+    db.session.expire_all()
+    assert db.session.get(NotificationAddress, sponsor.id) is None
+
+
+def test_reminders_read_in_chinese_and_api_messages_follow_the_language(world):
+    a = world.unit_a["id"]
+    deadline = date.fromordinal(today_shanghai().toordinal() + 1).isoformat()
+    order = world.supervisor.post("/api/v1/supervision/rectifications",
+                                  {"unit_id": a, "kind": "other", "finding": "栏目长期未更新",
+                                   "deadline": deadline}).get_json()
+    jobs.create_notifications()
+    texts = [n["text"] for n in world.sponsor_a.get("/api/v1/notifications").get_json()["items"]]
+    assert texts == [f"整改单 {order['id']} 将于 {deadline} 到期：栏目长期未更新"]
+    r = world.supervisor.get("/api/v1/supervision/trend", weeks=105)
+    assert r.status_code == 400 and r.get_json()["error"]["message"] == "weeks 须在 1 到 104 之间"
+    r = world.supervisor.client.get("/api/v1/supervision/trend?weeks=0&lang=en",
+                                    headers=world.supervisor._headers())
+    assert r.get_json()["error"]["message"] == "weeks must be from 1 to 104"

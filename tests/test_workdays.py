@@ -1,7 +1,8 @@
-"""Tests for govmedia.workdays (no app needed)."""
+"""Tests for govmedia.workdays; only the schedule's error messages need an app (their language)."""
 from datetime import date, datetime
 
 import chinese_calendar
+import flask_babel
 import pytest
 from lunar_python import Lunar
 
@@ -245,7 +246,7 @@ def test_parse_schedule_chinese_header_and_empty():
     ("2027-01-01~2027-03-01,休\n", 1, "范围"),
     ("2027-01-01,休\n2027-01-01,班\n", 2, "冲突"),
 ])
-def test_parse_schedule_bad_line(text, line, fragment):
+def test_parse_schedule_bad_line(app, text, line, fragment):
     with pytest.raises(ScheduleError) as info:
         parse_schedule(text)
     err = info.value
@@ -256,6 +257,32 @@ def test_parse_schedule_bad_line(text, line, fragment):
     assert str(err) == err.message
 
 
-def test_schedule_error_message_example():
+def test_schedule_error_message_example(app):
     err = ScheduleError(3, "日期格式应为 YYYY-MM-DD")
     assert err.line == 3 and err.message == "第3行：日期格式应为 YYYY-MM-DD"
+
+
+def test_schedule_errors_read_as_before_in_chinese(app):
+    cases = {
+        "2027/01/02,holiday": "第1行：日期格式应为 YYYY-MM-DD（收到“2027/01/02”）",
+        "2027-02-30,休": "第1行：日期不存在：2027-02-30",
+        "2027-01-01": "第1行：缺少类型，应为 holiday/休/假 或 workday/班/上班",
+        "2027-01-01,maybe": "第1行：类型“maybe”无法识别，应为 holiday/休/假 或 workday/班/上班",
+        "2027-01-01,休," + "名" * 81: "第1行：名称不能超过 80 个字符（收到 81 个）",
+        "2027-02-07~2027-02-05,休": "第1行：日期范围的结束日期早于开始日期",
+        "2027-01-01~2027-03-01,休": "第1行：日期范围超过 31 天，请检查",
+        "2027-01-01~2027-01-02~2027-01-03,休": "第1行：日期范围格式应为 YYYY-MM-DD~YYYY-MM-DD",
+        "2027-01-01,休\n2027-01-01,班": "第2行：2027-01-01 与第1行的类型冲突",
+    }
+    for text, message in cases.items():
+        with pytest.raises(ScheduleError) as info:
+            parse_schedule(text)
+        assert info.value.message == message, text
+
+
+def test_schedule_errors_speak_english_on_request(app):
+    with app.test_request_context("/?lang=en"):
+        flask_babel.refresh()   # the app context outlives the request: forget the locale
+        with pytest.raises(ScheduleError) as info:
+            parse_schedule("2027-02-07~2027-02-05,休")
+    assert info.value.message == "Line 1: The range ends before it begins"

@@ -1,6 +1,7 @@
 """Checking an inventory against the registry as it stands: units, permissions, the rules."""
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from govmedia.auth import visible_unit_ids
@@ -38,20 +39,23 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
     plan = Plan()
     pending_by_name: dict[str, int] = {}
     pending_by_code: dict[str, int] = {}
-    not_found_hint = ("（请先在单位管理中添加该单位" +
-                      ("，或勾选“自动创建不存在的单位”）" if not create_units else "）"))
 
     def unit_column(row):
         return "unit_code" if row.unit_code and "unit_code" in errors.table.columns else "unit_name"
 
     def new_unit(row, name, code):
         if not create_units:
-            what = f"统一社会信用代码为 {code} 的单位" if code else f"名为“{name}”的单位"
-            errors.add(row, unit_column(row), f"未找到{what}{not_found_hint}", code="unit_not_found")
+            message = (_("No unit has the unified social credit code %(code)s (add the unit "
+                         "under units first, or tick “Create units that do not exist yet”)",
+                         code=code) if code else
+                       _("No unit is named “%(name)s” (add the unit under units first, or tick "
+                         "“Create units that do not exist yet”)", name=name))
+            errors.add(row, unit_column(row), message, code="unit_not_found")
             return None
         if not name:
-            errors.add(row, "unit_name", f"系统中没有统一社会信用代码为 {code} 的单位；自动创建单位须填写主办单位名称",
-                       code="required")
+            errors.add(row, "unit_name", _("No unit has the unified social credit code "
+                                           "%(code)s; a unit created by the import needs its "
+                                           "name", code=code), code="required")
             return None
         plan.new_units.append({"name": name, "code": code})
         index = len(plan.new_units) - 1
@@ -70,16 +74,20 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
             unit = units_by_code.get(code)
             if unit is not None:
                 if name and name != unit.name:
-                    errors.add(row, "unit_name", f"统一社会信用代码 {code} 对应的单位是“{unit.name}”，"
-                                                 f"与本行的主办单位“{name}”不一致", code="unit_mismatch")
+                    errors.add(row, "unit_name", _("The unified social credit code %(code)s is "
+                                                   "“%(unit)s”'s, not this row's sponsor unit "
+                                                   "“%(name)s”", code=code, unit=unit.name,
+                                                   name=name), code="unit_mismatch")
                     return None
                 unit_names[unit.id] = unit.name
                 return ("db", unit.id)
             if code in pending_by_code:
                 index = pending_by_code[code]
                 if name and name != plan.new_units[index]["name"]:
-                    errors.add(row, "unit_name", f"本文件中统一社会信用代码 {code} 已对应单位"
-                                                 f"“{plan.new_units[index]['name']}”",
+                    errors.add(row, "unit_name", _("In this file the unified social credit "
+                                                   "code %(code)s is already “%(unit)s”'s",
+                                                   code=code,
+                                                   unit=plan.new_units[index]["name"]),
                                code="unit_mismatch")
                     return None
                 return ("new", index)
@@ -88,14 +96,19 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
         if name:
             found = units_by_name.get(name, [])
             if len(found) > 1:
-                errors.add(row, "unit_name", f"系统中有 {len(found)} 个名为“{name}”的单位，"
-                                             "请填写统一社会信用代码以区分", code="unit_ambiguous")
+                errors.add(row, "unit_name", _("%(count)s units are named “%(name)s”: fill in "
+                                               "the unified social credit code to tell them "
+                                               "apart", count=len(found), name=name),
+                           code="unit_ambiguous")
                 return None
             if found:
                 unit = found[0]
                 if code and unit.code and unit.code != code:
-                    errors.add(row, "unit_code", f"单位“{name}”登记的统一社会信用代码是 {unit.code}，"
-                                                 f"与本行的 {code} 不一致", code="unit_mismatch")
+                    errors.add(row, "unit_code", _("The unit “%(name)s” is registered with the "
+                                                   "unified social credit code %(registered)s, "
+                                                   "not this row's %(code)s", name=name,
+                                                   registered=unit.code, code=code),
+                               code="unit_mismatch")
                     return None
                 unit_names[unit.id] = unit.name
                 return ("db", unit.id)
@@ -103,8 +116,11 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
                 index = pending_by_name[name]
                 pending = plan.new_units[index]
                 if code and pending["code"] and pending["code"] != code:
-                    errors.add(row, "unit_code", f"本文件中单位“{name}”已填写统一社会信用代码 "
-                                                 f"{pending['code']}，与本行的 {code} 不一致",
+                    errors.add(row, "unit_code", _("In this file the unit “%(name)s” already "
+                                                   "has the unified social credit code "
+                                                   "%(registered)s, not this row's %(code)s",
+                                                   name=name, registered=pending["code"],
+                                                   code=code),
                                code="unit_mismatch")
                     return None
                 if code:
@@ -121,8 +137,10 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
         if key is None:
             continue
         if key[0] == "db" and allowed is not None and key[1] not in allowed:
-            errors.add(row, unit_column(row), f"只能导入本单位的账号，本行主办单位为"
-                                              f"“{unit_names.get(key[1], row.unit_name)}”",
+            errors.add(row, unit_column(row), _("Only your own unit's accounts can be "
+                                                "imported; this row's sponsor unit is "
+                                                "“%(unit)s”",
+                                                unit=unit_names.get(key[1], row.unit_name)),
                        code="forbidden")
             continue
         keys[row.number] = key
@@ -143,20 +161,26 @@ def _check_rules(rows: list[Row], keys: dict, errors: Errors) -> None:
     for number, clash in clashes.items():
         row = by_number[number]
         if clash.account_id is not None:
-            errors.add(row, "handle", f"该平台账号ID“{row.handle}”已登记（账号编号 "
-                                      f"{clash.account_id}）", code="handle_taken")
+            errors.add(row, "handle", _("The account ID “%(handle)s” on this platform is "
+                                        "already registered (account %(account)s)",
+                                        handle=row.handle, account=clash.account_id),
+                       code="handle_taken")
         else:
-            errors.add(row, "handle", f"账号ID“{row.handle}”与本文件第 {clash.earlier} "
-                                      "行重复（同一平台的账号ID只能登记一次）", code="handle_taken")
+            errors.add(row, "handle", _("The account ID “%(handle)s” repeats row %(row)s of "
+                                        "this file (an account ID is registered once per "
+                                        "platform)", handle=row.handle, row=clash.earlier),
+                       code="handle_taken")
     # A unit to be created stands for itself by its key; an existing one by its id.
     clashes = one_per_platform_clashes(
         (row.number, key[1] if key[0] == "db" else key, row.platform) for row in rows
         if (key := keys.get(row.number)) is not None and row.platform)
     for number, clash in clashes.items():
         if clash.account_id is not None:
-            message = (f"该单位在此平台已有账号（编号 {clash.account_id}），一个单位在同一平台"
-                       "原则上只能开设一个账号（例外须由监管人员登记）")
+            message = _("The unit already has an account on this platform (account "
+                        "%(account)s); a unit opens one account per platform in principle "
+                        "(a supervisor records exceptions)", account=clash.account_id)
         else:
-            message = (f"本文件第 {clash.earlier} 行已为同一单位登记了该平台的账号，"
-                       "一个单位在同一平台原则上只能开设一个账号（例外须由监管人员登记）")
+            message = _("Row %(row)s of this file already registers an account on this platform "
+                        "for the same unit; a unit opens one account per platform in principle "
+                        "(a supervisor records exceptions)", row=clash.earlier)
         errors.add(by_number[number], "platform", message, code="one_account_per_platform")

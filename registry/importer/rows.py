@@ -3,6 +3,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from openpyxl.utils.datetime import from_excel
 from pydantic import ValidationError
 
@@ -18,11 +19,10 @@ from .reading import Table, cell_text
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
                    r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_DATE_HINT = "请填写如 2024-03-15、2024/3/15 或 2024年3月15日"
 
 
 def parse_date(value) -> date:
-    """A date cell or text; ValueError with a Chinese message otherwise."""
+    """A date cell or text; ValueError with a message for the user otherwise."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -35,11 +35,12 @@ def parse_date(value) -> date:
     raw = cell_text(value)
     match = _DATE.fullmatch(raw) or _COMPACT_DATE.fullmatch(raw)
     if not match:
-        raise ValueError(f"日期格式无法识别“{raw}”，{_DATE_HINT}")
+        raise ValueError(_("Date not recognised: “%(value)s”; write it like 2024-03-15, "
+                           "2024/3/15 or 2024年3月15日", value=raw))
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise ValueError(f"“{raw}”不是有效日期") from None
+        raise ValueError(_("“%(value)s” is not a valid date", value=raw)) from None
 
 
 def parse_platform(value) -> str:
@@ -47,7 +48,8 @@ def parse_platform(value) -> str:
     code = PLATFORM_KEYS.get(norm_word(raw))
     if code is None:
         names = "、".join(names[0] for names in PLATFORM_NAMES.values())
-        raise ValueError(f"无法识别的平台“{raw}”，可填：{names}，或代码 {', '.join(PLATFORMS)}")
+        raise ValueError(_("Unknown platform “%(value)s”: write %(names)s, or a code: %(codes)s",
+                           value=raw, names=names, codes=", ".join(PLATFORMS)))
     return code
 
 
@@ -56,7 +58,11 @@ _PARTS = re.compile(r"[/／|｜,，:：()（）\[\]【】\s]+")
 _PHONE = re.compile(r"\+?\d[\d\-]{4,}\d(?:(?:转|ext\.?|-)\d{1,6})?", re.IGNORECASE)
 _STAFF_LABELS = {"姓名", "名字", "电话", "手机", "手机号", "手机号码", "联系电话", "联系方式", "角色",
                  "name", "phone", "tel", "mobile", "role"}
-STAFF_HINT = "格式：姓名/手机号/角色，多人用分号分隔，如 张三/13800000000/管理员；李四/13900000000/运营"
+
+
+def staff_hint() -> str:
+    return _("Write name/mobile/role, people separated by semicolons, e.g. "
+             "张三/13800000000/管理员；李四/13900000000/运营")
 
 
 def parse_staff(value) -> list[dict]:
@@ -80,11 +86,13 @@ def parse_staff(value) -> list[dict]:
                 people.append(person)
                 continue
             if person is None:
-                raise ValueError(f"“{part}”前缺少姓名（在“{chunk}”中）；{STAFF_HINT}")
+                raise ValueError(_("A name is missing before “%(part)s” (in “%(chunk)s”); "
+                                   "%(hint)s", part=part, chunk=chunk, hint=staff_hint()))
             if is_phone:
                 if person["phone"]:
-                    raise ValueError(f"{person['name']} 有两个电话号码“{person['phone']}”和“{part}”；"
-                                     f"{STAFF_HINT}")
+                    raise ValueError(_("%(name)s has two phone numbers “%(first)s” and "
+                                       "“%(second)s”; %(hint)s", name=person["name"],
+                                       first=person["phone"], second=part, hint=staff_hint()))
                 person["phone"] = part
             else:
                 person["platform_role"] = role
@@ -117,11 +125,11 @@ _PYDANTIC_FIELD = {"unit_id": "unit_name", "filing_reference": "filing_reference
 def _pydantic_message(item: dict) -> str:
     kind, ctx = item["type"], item.get("ctx") or {}
     if kind == "missing" or kind == "string_too_short":
-        return "必填，不能为空"
+        return _("is required and must not be empty")
     if kind == "string_too_long":
-        return f"不能超过 {ctx.get('max_length')} 个字符"
+        return _("must not exceed %(max)s characters", max=ctx.get("max_length"))
     if kind == "too_long":
-        return f"不能超过 {ctx.get('max_length')} 项"
+        return _("must not exceed %(max)s entries", max=ctx.get("max_length"))
     return item["msg"]
 
 
@@ -160,8 +168,10 @@ def parse_row(number: int, values: list, table: Table, errors: Errors,
     if table.kind == "csv" and len(values) > table.width:
         extra = [i for i in range(table.width, len(values)) if cell_text(values[i])]
         if extra:
-            errors.add(row, None, f"本行比表头多出 {len(values) - table.width} 个单元格（第 "
-                                  f"{extra[0] + 1} 列起），可能是内容里有未加引号的逗号：该行无法按列读取",
+            errors.add(row, None, _("This row has %(extra)s cells more than the header (from "
+                                    "column %(column)s on), perhaps a comma without quotes in "
+                                    "the text: the row cannot be read column by column",
+                                    extra=len(values) - table.width, column=extra[0] + 1),
                        code="broken_row")
             row.bad.add("row")
             return row
@@ -172,15 +182,19 @@ def parse_row(number: int, values: list, table: Table, errors: Errors,
         try:
             row.unit_code = validate_credit_code(code.upper())
         except DomainError:
-            errors.add(row, "unit_code", f"统一社会信用代码“{code}”无效：应为 18 位，且最后一位校验码"
-                                         "须与前 17 位相符")
+            errors.add(row, "unit_code", _("The unified social credit code “%(code)s” is "
+                                           "invalid: it has 18 characters and the last, a "
+                                           "check character, must match the first 17",
+                                           code=code))
     if not row.unit_name and not code and not default_unit:
         errors.add(row, "unit_name" if "unit_name" in cols else "unit_code",
-                   "必填：请填写主办单位或统一社会信用代码", code="required")
+                   _("Required: fill in the sponsor unit or its unified social credit code"),
+                   code="required")
 
     for key in REQUIRED:
         if not cell_text(raw(key)):
-            errors.add(row, key, f"必填：{COLUMN[key].header}不能为空", code="required")
+            errors.add(row, key, _("Required: %(column)s must not be empty",
+                                   column=COLUMN[key].header), code="required")
     if "platform" not in row.bad:
         try:
             row.platform = parse_platform(raw("platform"))
@@ -191,8 +205,9 @@ def parse_row(number: int, values: list, table: Table, errors: Errors,
     row.handle = cell_text(handle_value)
     if "handle" not in row.bad and (_SCIENTIFIC.fullmatch(row.handle) or (
             isinstance(handle_value, float) and abs(handle_value) >= 2 ** 53)):
-        errors.add(row, "handle", f"账号ID“{row.handle}”已被 Excel 变成科学计数法或丢失了精度："
-                                  "请把该列设为“文本”格式，重新填写后再导入")
+        errors.add(row, "handle", _("Excel has turned the account ID “%(handle)s” into "
+                                    "scientific notation or lost digits: format the column as "
+                                    "“Text”, fill it in again and import", handle=row.handle))
     for key in DATE_KEYS:
         value = raw(key)
         if key in row.bad or not cell_text(value):
@@ -212,10 +227,12 @@ def parse_row(number: int, values: list, table: Table, errors: Errors,
     problem = opening_filing_problems(row.opened_on, row.filed_on,
                                       row.filing_reference).get("filed_on")
     if problem == "required" and "filed_on" not in row.bad:
-        errors.add(row, "filed_on", "填写备案编号时须同时填写备案日期", code="required")
+        errors.add(row, "filed_on", _("A filing reference needs its filing date"),
+                   code="required")
     elif problem == "before_opened_on":
-        errors.add(row, "filed_on", f"备案日期 {row.filed_on.isoformat()} 不能早于开设日期 "
-                                    f"{row.opened_on.isoformat()}")
+        errors.add(row, "filed_on", _("The filing date %(filed_on)s is before the opening date "
+                                      "%(opened_on)s", filed_on=row.filed_on.isoformat(),
+                                      opened_on=row.opened_on.isoformat()))
 
     # The API's own field rules (lengths, staff entries): what POST /api/v1/accounts refuses,
     # the import refuses too. Fields already reported get harmless stand-ins.
@@ -236,8 +253,10 @@ def parse_row(number: int, values: list, table: Table, errors: Errors,
                 continue
             message = _pydantic_message(item)
             if key == "staff" and len(item["loc"]) > 2:
-                part = {"name": "姓名", "phone": "电话"}.get(item["loc"][2], item["loc"][2])
-                message = f"第 {item['loc'][1] + 1} 位人员的{part}{message}"
+                part = {"name": _("name"), "phone": _("phone")}.get(item["loc"][2],
+                                                                    item["loc"][2])
+                message = _("Person %(number)s: %(field)s %(problem)s",
+                            number=item["loc"][1] + 1, field=part, problem=message)
             errors.add(row, key, message)
     return row
 

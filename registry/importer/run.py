@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
@@ -67,7 +68,8 @@ def import_inventory(actor, filename: str, content: bytes, create_units: bool = 
     if "unit_name" not in table.columns and "unit_code" not in table.columns and not default_unit:
         missing.insert(0, "unit_name")
     for key in missing:
-        errors.add(table.header_row, key, f"缺少必填列“{COLUMN[key].header}”", code="missing_column")
+        errors.add(table.header_row, key, _("The required column “%(column)s” is missing",
+                                            column=COLUMN[key].header), code="missing_column")
     if missing:
         result.errors = errors.items
         return result
@@ -86,7 +88,8 @@ def import_inventory(actor, filename: str, content: bytes, create_units: bool = 
     result.total_rows = len(rows)
     if not rows and not errors.items:
         errors.items.append({"row": None, "column": None, "code": "empty",
-                             "message": "文件中没有账号数据（表头下方的行都是空的或只有示例行）"})
+                             "message": _("The file has no accounts (the rows below the "
+                                          "header are empty or only the example row)")})
     parsed_at = time.perf_counter()
     try:
         if not errors.items:
@@ -146,14 +149,16 @@ def run_import_job(job_id: int) -> str | None:
     try:
         actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
         if actor is None or not actor.active:
-            raise DomainError("提交导入的用户不存在或已停用")
+            raise DomainError(_("The user who submitted the import does not exist or is "
+                                "deactivated"))
         options = job.options or {}
         result = import_inventory(actor, job.filename, job.content,
                                   create_units=bool(options.get("create_units")),
                                   progress=progress, before_commit=finish)
         if result.errors:
-            fail_job(job_id, result.errors, f"发现 {len(result.errors)} 处问题，未导入任何数据",
-                  total=result.total_rows)
+            fail_job(job_id, result.errors, _("%(count)s problems found: no data imported",
+                                              count=len(result.errors)),
+                     total=result.total_rows)
             return "failed"
         log.info("import job %s done: %s accounts", job_id, result.created)
         return "done"
@@ -161,14 +166,15 @@ def run_import_job(job_id: int) -> str | None:
         db.session.rollback()
         log.warning("import job %s refused: %s", job_id, exc.message)
         fail_job(job_id, [{"row": None, "column": None, "message": exc.message, "code": exc.code}],
-              exc.message)
+                 exc.message)
         return "failed"
     except Exception as exc:
         db.session.rollback()
         log.exception("import job %s failed", job_id)
-        message = f"导入过程中出错，未导入任何数据：{_reason(exc)}"[:2000]
+        message = _("The import failed and no data was imported: %(reason)s",
+                    reason=_reason(exc))[:2000]
         fail_job(job_id, [{"row": None, "column": None, "message": message, "code": "error"}],
-              message)
+                 message)
         return "failed"
 
 
@@ -177,7 +183,8 @@ def _reason(exc: Exception) -> str:
     line and drops SQLAlchemy's [SQL: ...] [parameters: ...], which quote the file's rows."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         lines = str(exc.orig).strip().splitlines()
-        return f"数据库拒绝写入（{type(exc.orig).__name__}: {lines[0] if lines else ''}），请稍后重试"
+        return _("The database refused the write (%(error)s): try again later",
+                 error=f"{type(exc.orig).__name__}: {lines[0] if lines else ''}")
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -30,10 +31,12 @@ from .pending import apply_pending
 log = logging.getLogger(__name__)
 RECIPIENT_ROLES = ("sponsor", "editor")
 EMAIL_BACKLOG_DAYS = 2
+FINDING_EXCERPT = 60   # characters of an order's finding quoted in its reminder
 
 
 def _reminders(today: date) -> list[dict]:
-    """(unit_id, key, kind, text, link) for everything worth a reminder today."""
+    """(unit_id, key, kind, text, link) for everything worth a reminder today; the texts are
+    stored as written, in the jobs' language (Chinese)."""
     tomorrow = today + timedelta(days=1)
     out = []
     for f, name in db.session.execute(
@@ -42,11 +45,14 @@ def _reminders(today: date) -> list[dict]:
                        filing_status_clause("overdue", today)))):
         if f.due_on == tomorrow:
             out.append((f.unit_id, f"filing_due:{f.id}", "filing_due",
-                        f"“{name}”的备案（{f.event_date.isoformat()}）明天（{f.due_on.isoformat()}）到期",
+                        _("The filing of “%(name)s” (%(event_date)s) is due tomorrow "
+                          "(%(due_on)s)", name=name, event_date=f.event_date.isoformat(),
+                          due_on=f.due_on.isoformat()),
                         f"/accounts/{f.account_id}"))
         else:
             out.append((f.unit_id, f"filing_overdue:{f.id}", "filing_overdue",
-                        f"“{name}”的备案已逾期（期限 {f.due_on.isoformat()}）",
+                        _("The filing of “%(name)s” is overdue (deadline %(due_on)s)",
+                          name=name, due_on=f.due_on.isoformat()),
                         f"/accounts/{f.account_id}"))
     band = band_subquery(today, None)
     for aid, unit_id, last, name in db.session.execute(
@@ -55,33 +61,38 @@ def _reminders(today: date) -> list[dict]:
         days = (today - last).days
         if days > DORMANT_AFTER_DAYS:
             out.append((unit_id, f"dormant:{aid}:{last.isoformat()}", "dormant",
-                        f"“{name}”已 {days} 天未更新（最近更新 {last.isoformat()}），"
-                        f"超过 {DORMANT_AFTER_DAYS} 天的更新要求",
+                        _("“%(name)s” has not been updated for %(days)s days (last update "
+                          "%(last)s), past the %(limit)s-day rule", name=name, days=days,
+                          last=last.isoformat(), limit=DORMANT_AFTER_DAYS),
                         f"/accounts/{aid}"))
         else:
             out.append((unit_id, f"warning:{aid}:{last.isoformat()}", "warning",
-                        f"“{name}”已 {days} 天未更新，请在 "
-                        f"{(last + timedelta(days=DORMANT_AFTER_DAYS)).isoformat()} 前更新",
+                        _("“%(name)s” has not been updated for %(days)s days: update it before "
+                          "%(before)s", name=name, days=days,
+                          before=(last + timedelta(days=DORMANT_AFTER_DAYS)).isoformat()),
                         f"/accounts/{aid}"))
     horizon = today + timedelta(days=current_app.config["SUPERVISION_VERIFICATION_NOTICE_DAYS"])
     for a in db.session.scalars(select(Account).where(
             Account.status.in_(COUNTED_STATUSES), Account.verification_expires_on.is_not(None),
             Account.verification_expires_on <= horizon)):
         when = a.verification_expires_on.isoformat()
-        text = (f"“{a.name}”的平台认证已于 {when} 到期" if a.verification_expires_on < today
-                else f"“{a.name}”的平台认证将于 {when} 到期，请及时年审")
+        text = (_("The platform verification of “%(name)s” expired on %(day)s", name=a.name,
+                  day=when) if a.verification_expires_on < today else
+                _("The platform verification of “%(name)s” expires on %(day)s: renew it in "
+                  "time", name=a.name, day=when))
         out.append((a.unit_id, f"verification:{a.id}:{when}", "verification", text,
                     f"/accounts/{a.id}"))
     for o in db.session.scalars(select(Rectification).where(
             Rectification.status != "closed", Rectification.deadline <= tomorrow)):
+        deadline, finding = o.deadline.isoformat(), o.finding[:FINDING_EXCERPT]
         if o.deadline < today:
-            key, kind, text = (f"rectification_overdue:{o.id}:{o.deadline.isoformat()}",
-                               "rectification_overdue",
-                               f"整改单 {o.id} 已逾期（期限 {o.deadline.isoformat()}）：{o.finding[:60]}")
+            key, kind, text = (f"rectification_overdue:{o.id}:{deadline}", "rectification_overdue",
+                               _("Rectification order %(id)s is overdue (deadline %(deadline)s): "
+                                 "%(finding)s", id=o.id, deadline=deadline, finding=finding))
         else:
-            key, kind, text = (f"rectification_due:{o.id}:{o.deadline.isoformat()}",
-                               "rectification_due",
-                               f"整改单 {o.id} 将于 {o.deadline.isoformat()} 到期：{o.finding[:60]}")
+            key, kind, text = (f"rectification_due:{o.id}:{deadline}", "rectification_due",
+                               _("Rectification order %(id)s is due on %(deadline)s: "
+                                 "%(finding)s", id=o.id, deadline=deadline, finding=finding))
         out.append((o.unit_id, key, kind, text, f"/supervision/rectifications/{o.id}"))
     return out
 
@@ -153,9 +164,11 @@ def send_emails(now: datetime | None = None) -> int:
             message = EmailMessage()
             message["From"] = sender
             message["To"] = email
-            message["Subject"] = f"政务新媒体提醒：{len(notes)} 项待办"
+            message["Subject"] = _("Government new media reminders: %(count)s to do",
+                                   count=len(notes))
             message.set_content("\n".join(f"- {n.text}" + (f"  {base}{n.link}" if n.link else "")
-                                          for n in notes) + "\n\n（本邮件由系统自动发送）")
+                                          for n in notes)
+                                + "\n\n" + _("(This e-mail was sent automatically)"))
             client.send_message(message)
             db.session.execute(update(Notification).where(
                 Notification.id.in_([n.id for n in notes])).values(emailed_at=now))

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+from flask_babel import gettext as _
 from openpyxl.utils.datetime import from_excel
 from sqlalchemy import select
 
@@ -19,7 +20,8 @@ from govmedia.extensions import db
 from govmedia.types import SHANGHAI
 
 from ..importer.columns import norm_header
-from ..importer.reading import FileProblem, _csv_rows, _xlsx_sheets, cell_text, detect_format
+from ..importer.reading import (HEADER_SCAN_ROWS, FileProblem, _csv_rows, _xlsx_sheets,
+                                cell_text, detect_format)
 from ..importer.rows import parse_platform
 from ..models import Account, Post
 from ..posts import record_post
@@ -40,6 +42,8 @@ LABEL = {"published_at": "发布时间", "title": "标题", "url": "链接", "ha
 _DATETIME = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
                        r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.\d+)?)?)?\s*"
                        r"(Z|[+-]\d{2}:?\d{2})?")
+MAX_TITLE = 500
+MAX_URL = 1000
 
 
 @dataclass
@@ -55,7 +59,7 @@ class PostLogResult:
 
 
 def parse_published(value) -> datetime:
-    """A cell as an aware instant; naive times are Beijing time. ValueError in Chinese."""
+    """A cell as an aware instant; naive times are Beijing time. ValueError for the user."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
     if isinstance(value, date):
@@ -68,12 +72,13 @@ def parse_published(value) -> datetime:
     raw = cell_text(value)
     match = _DATETIME.fullmatch(raw)
     if not match:
-        raise ValueError(f"时间格式无法识别“{raw}”，请填写如 2026-11-20 09:30 或 2026/11/20 9:30:00")
+        raise ValueError(_("Time not recognised: “%(value)s”; write it like 2026-11-20 09:30 "
+                           "or 2026/11/20 9:30:00", value=raw))
     y, mo, d, h, mi, s, offset = match.groups()
     try:
         naive = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
     except ValueError:
-        raise ValueError(f"“{raw}”不是有效的时间") from None
+        raise ValueError(_("“%(value)s” is not a valid time", value=raw)) from None
     if offset:
         return datetime.fromisoformat(naive.isoformat() + (
             "+00:00" if offset == "Z" else offset[:3] + ":" + offset[-2:]))
@@ -93,9 +98,11 @@ def _read(filename: str, content: bytes):
             if "published_at" in columns and "title" in columns:
                 data = [(n, v) for n, v in rows if any(cell_text(c) for c in v)]
                 return number, columns, data
-            if number >= 20:
+            if number >= HEADER_SCAN_ROWS:
                 break
-    raise FileProblem("未找到表头行：前 20 行中没有同时包含“发布时间”和“标题”的行", code="no_header")
+    raise FileProblem(_("No header row: none of the first %(rows)s rows has both “%(time)s” and "
+                        "“%(title)s”", rows=HEADER_SCAN_ROWS, time=LABEL["published_at"],
+                        title=LABEL["title"]), code="no_header")
 
 
 def import_post_log(actor, filename: str, content: bytes, account: Account | None = None,
@@ -110,7 +117,9 @@ def import_post_log(actor, filename: str, content: bytes, account: Account | Non
         return result
     if account is None and "handle" not in columns:
         result.errors = [{"row": header_row, "column": None, "code": "missing_column",
-                          "message": "缺少“账号ID”列：请在表中注明每行的账号，或在上传时选择账号"}]
+                          "message": _("The “%(column)s” column is missing: name each row's "
+                                       "account in the file, or choose the account when "
+                                       "uploading", column=LABEL["handle"])}]
         return result
     units = visible_unit_ids(actor)
     errors = []
@@ -142,12 +151,13 @@ def import_post_log(actor, filename: str, content: bytes, account: Account | Non
             published = None
         title = cell_text(cell(values, "title"))
         if not title:
-            err(number, "title", "必填：标题不能为空", code="required")
-        elif len(title) > 500:
-            title = title[:500]
+            err(number, "title", _("Required: %(column)s must not be empty",
+                                   column=LABEL["title"]), code="required")
+        elif len(title) > MAX_TITLE:
+            title = title[:MAX_TITLE]
         url = cell_text(cell(values, "url")) or None
-        if url and len(url) > 1000:
-            err(number, "url", "链接不能超过 1000 个字符")
+        if url and len(url) > MAX_URL:
+            err(number, "url", _("The link must not exceed %(max)s characters", max=MAX_URL))
         target = account
         if account is None:
             handle = cell_text(cell(values, "handle"))
@@ -161,20 +171,25 @@ def import_post_log(actor, filename: str, content: bytes, account: Account | Non
                     err(number, "platform", str(exc), code="unknown_platform")
                     candidates = []
             if not handle:
-                err(number, "handle", "必填：账号ID不能为空", code="required")
+                err(number, "handle", _("Required: %(column)s must not be empty",
+                                        column=LABEL["handle"]), code="required")
             elif not candidates:
-                err(number, "handle", f"系统中没有账号ID为“{handle}”的账号", code="unknown_account")
+                err(number, "handle", _("No account has the account ID “%(handle)s”",
+                                        handle=handle), code="unknown_account")
             elif len(candidates) > 1:
-                err(number, "handle", f"账号ID“{handle}”在多个平台上都有，请填写“平台”列",
-                    code="ambiguous_account")
+                err(number, "handle", _("The account ID “%(handle)s” is on several platforms: "
+                                        "fill in the “%(column)s” column", handle=handle,
+                                        column=LABEL["platform"]), code="ambiguous_account")
             else:
                 target = candidates[0]
                 if units is not None and target.unit_id not in units:
-                    err(number, "handle", f"账号“{target.name}”不属于本单位", code="forbidden")
+                    err(number, "handle", _("The account “%(name)s” is not your unit's",
+                                            name=target.name), code="forbidden")
         if published is not None and target is not None and title:
-            parsed.append((target, published, title[:500], url))
+            parsed.append((target, published, title[:MAX_TITLE], url))
     if not parsed and not errors:
-        errors.append({"row": None, "column": None, "code": "empty", "message": "文件中没有发布记录"})
+        errors.append({"row": None, "column": None, "code": "empty",
+                       "message": _("The file has no posts")})
     if errors:
         result.errors = sorted(errors, key=lambda e: e["row"] or 0)
         return result

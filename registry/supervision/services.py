@@ -3,6 +3,8 @@
 The rules live in their own modules: dormancy.py (rule 5, set-based), duplicates.py and
 names.py (rule 3), dashboard.py (summary and trend), rectification.py (rule 7); figures.py
 holds the derived figures they read and pending.py the one function that keeps them current.
+reports.py (quarterly reports), notifications.py (each user's reminders) and lookups.py (names
+and choice lists the pages show) are called by the pages and the API directly.
 """
 from .dashboard import summary, trend
 from .dormancy import band_counts, band_totals, dormant_list, weekly_bands
