@@ -206,10 +206,13 @@ def run_fanout(app, ids, timeout):
 def run_baseline(app, url, jobs, timeout):
     from govmedia.queue import enqueue
 
+    # The workers import the job by its module's name, not as this script's __main__.
+    from bench.fanout_bench import baseline_send as job
+
     before = posts_count(url)
     start = time.perf_counter()
     for args in jobs:
-        enqueue(baseline_send, *args)
+        enqueue(job, *args)
     wait_until(lambda: posts_count(url) - before >= len(jobs), timeout)
     return time.perf_counter() - start
 

@@ -233,7 +233,7 @@ def test_two_web_nodes_and_two_workers_share_one_database_and_one_redis(cluster)
     for name, proc in cluster.procs.running:
         if name.startswith("worker"):
             proc.terminate()
-            proc.wait(timeout=15)
+            proc.wait(timeout=60)  # a warm shutdown finishes the job under way
     stopped_at = time.time()
 
     # Every delivery posted exactly once: the platform's posts are the deliveries' post ids.
