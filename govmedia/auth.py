@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .context import scoped_cache
-from .errors import DomainError, Forbidden, Invalid, Unauthenticated
+from .errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 from .extensions import db, login_manager
 from .models import ApiToken, LoginFailure, User
 from .types import utcnow
@@ -178,3 +178,14 @@ def api_roles(*roles: str):
         return wrapper
 
     return decorator
+
+
+def get_in_unit(actor: User, model, ident: int, not_found: str, unit_of=None):
+    """The row `ident` of `model` if the actor may reach its unit: 404 with `not_found` when
+    there is none, 403 when it belongs to another unit. `unit_of(row)` gives the row's unit
+    (default: its `unit_id`)."""
+    row = db.session.get(model, ident)
+    if row is None:
+        raise NotFound(not_found)
+    require_unit_access(actor, unit_of(row) if unit_of else row.unit_id)
+    return row

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from govmedia import audit
-from govmedia.auth import require_roles, require_unit_access, visible_unit_ids
-from govmedia.errors import Invalid, NotFound, RuleConflict
+from govmedia.auth import get_in_unit, require_roles, require_unit_access, visible_unit_ids
+from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
 from govmedia.rules import NOTICE_WORKDAYS
@@ -246,11 +246,8 @@ def notices_query(actor):
 
 
 def get_notice(actor, notice_id: int) -> Notice:
-    notice = db.session.get(Notice, notice_id)
-    if notice is None:
-        raise NotFound(_("Notice not found"))
-    require_unit_access(actor, notice.account.unit_id)
-    return notice
+    return get_in_unit(actor, Notice, notice_id, _("Notice not found"),
+                       unit_of=lambda notice: notice.account.unit_id)
 
 
 def amend_notice(actor, notice: Notice, text: str, note: str | None = None,

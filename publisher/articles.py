@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from govmedia import audit
-from govmedia.auth import require_roles, require_unit_access, scope_query, visible_unit_ids
-from govmedia.errors import Forbidden, Invalid, NotFound, RuleConflict
+from govmedia.auth import (get_in_unit, require_roles, require_unit_access, scope_query,
+                           visible_unit_ids)
+from govmedia.errors import Forbidden, Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.models import AuditEntry, User
 from govmedia.types import utcnow
@@ -251,11 +252,7 @@ def require_drafter(actor: User, article: Article) -> None:
 
 
 def get_article(actor: User, article_id: int) -> Article:
-    article = db.session.get(Article, article_id)
-    if article is None:
-        raise NotFound(_("Article not found"))
-    require_unit_access(actor, article.unit_id)
-    return article
+    return get_in_unit(actor, Article, article_id, _("Article not found"))
 
 
 def articles_query(actor: User, *, status: str | None = None, unit_id: int | None = None):

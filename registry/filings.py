@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
 from govmedia import audit
-from govmedia.auth import require_roles, require_unit_access, scope_query
-from govmedia.errors import Invalid, NotFound
+from govmedia.auth import get_in_unit, require_roles, require_unit_access, scope_query
+from govmedia.errors import Invalid
 from govmedia.extensions import db
 from govmedia.holidays import due_dates
 from govmedia.models import User
@@ -62,11 +62,7 @@ def complete_filing(actor: User, filing: Filing, filed_on: date, reference: str)
 
 
 def get_filing(actor: User, filing_id: int) -> Filing:
-    filing = db.session.get(Filing, filing_id)
-    if filing is None:
-        raise NotFound(_("Filing not found"))
-    require_unit_access(actor, filing.unit_id)
-    return filing
+    return get_in_unit(actor, Filing, filing_id, _("Filing not found"))
 
 
 def filing_status_clause(status: str, as_of: date):

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
 from govmedia import audit
-from govmedia.auth import require_roles, require_unit_access, scope_query
-from govmedia.errors import Invalid, NotFound, RuleConflict
+from govmedia.auth import get_in_unit, require_roles, require_unit_access, scope_query
+from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.secrets import encrypt
@@ -89,11 +89,7 @@ def save_unit(actor: User, data, unit: Unit | None = None) -> Unit:
 
 
 def get_unit(actor: User, unit_id: int) -> Unit:
-    unit = db.session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFound(_("Unit not found"))
-    require_unit_access(actor, unit.id)
-    return unit
+    return get_in_unit(actor, Unit, unit_id, _("Unit not found"), unit_of=lambda unit: unit.id)
 
 
 def add_platform_exception(actor: User, unit: Unit, platform: str, reason: str):
@@ -180,11 +176,7 @@ def accounts_query(actor: User, *, unit_id=None, platform=None, status=None):
 
 
 def get_account(actor: User, account_id: int) -> Account:
-    account = db.session.get(Account, account_id)
-    if account is None:
-        raise NotFound(_("Account not found"))
-    require_unit_access(actor, account.unit_id)
-    return account
+    return get_in_unit(actor, Account, account_id, _("Account not found"))
 
 
 def _lock_unit(unit_id: int) -> Unit | None:

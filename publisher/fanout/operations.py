@@ -3,8 +3,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from govmedia import audit
-from govmedia.auth import require_roles, require_unit_access
-from govmedia.errors import Invalid, NotFound, RuleConflict
+from govmedia.auth import get_in_unit, require_roles, require_unit_access
+from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.types import utcnow
@@ -50,11 +50,8 @@ def approve(article: Article) -> list[Delivery]:
 
 
 def get_delivery(actor: User, delivery_id: int) -> Delivery:
-    delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None:
-        raise NotFound(_("Delivery not found"))
-    require_unit_access(actor, delivery.article.unit_id)
-    return delivery
+    return get_in_unit(actor, Delivery, delivery_id, _("Delivery not found"),
+                       unit_of=lambda delivery: delivery.article.unit_id)
 
 
 def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
