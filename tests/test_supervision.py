@@ -232,6 +232,22 @@ def test_outboxes_are_applied_by_the_periodic_job(app, world):
         select(DayTotal)))
 
 
+def test_outbox_look_uses_the_partial_index(app):
+    """Every supervision read looks at the outboxes first: that look must be an index probe on
+    ix_posts_uncounted, not a scan of every post (the predicate has to match the index's)."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+
+    from registry.supervision.pending import outbox_look
+    sql = str(outbox_look().compile(dialect=postgresql.dialect(),
+                                    compile_kwargs={"literal_binds": True}))
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(db.session.scalars(text("EXPLAIN " + sql)))
+    db.session.rollback()
+    assert "ix_posts_uncounted" in plan, plan
+    assert "Seq Scan on posts" not in plan, plan
+
+
 # --- duplicates -------------------------------------------------------------------------------------
 
 def test_name_key_normalises():

@@ -163,7 +163,7 @@ def rebuild_day_totals_with(connection) -> None:
 def rebuild_posts_figures() -> int:
     """Recompute the gaps, first update days, daily counts and day totals from every post, set
     based; every post counts as counted afterwards. Returns the number of gap rows."""
-    db.session.execute(update(Post).where(Post.counted.is_(False)).values(counted=True))
+    db.session.execute(update(Post).where(~Post.counted).values(counted=True))
     db.session.execute(delete(UpdateGap))
     db.session.execute(delete(UnitDay))
     db.session.execute(text("""

@@ -23,10 +23,15 @@ APPLY_LOCK = 7260002
 BATCH = 5000
 
 
+def outbox_look():
+    """One indexed look at each outbox (the usual answer: no). `NOT counted`, never
+    `counted IS false`: only the former matches ix_posts_uncounted's predicate, the latter
+    scans every post."""
+    return select(or_(exists().where(~Post.counted), exists().select_from(AccountChange)))
+
+
 def _anything_pending() -> bool:
-    """One indexed look at each outbox (the usual answer: no)."""
-    return bool(db.session.scalar(select(or_(
-        exists().where(Post.counted.is_(False)), exists().select_from(AccountChange)))))
+    return bool(db.session.scalar(outbox_look()))
 
 
 def apply_pending(batch: int = BATCH, max_batches: int | None = None) -> int:
@@ -73,7 +78,7 @@ def _apply_batch(limit: int) -> int:
     posts = db.session.execute(
         select(Post.id, Post.account_id, Post.published_at, Account.unit_id)
         .join(Account, Account.id == Post.account_id)
-        .where(Post.counted.is_(False)).order_by(Post.id).limit(limit)).all()
+        .where(~Post.counted).order_by(Post.id).limit(limit)).all()
     changed = db.session.scalars(select(AccountChange.account_id).distinct()
                                  .order_by(AccountChange.account_id).limit(limit)).all()
     ids = sorted({row.account_id for row in posts} | set(changed))
