@@ -8,6 +8,7 @@ from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import insert, select, text
 
+from .bulk import COPY_FROM, copy_rows
 from .extensions import db
 from .models import AuditEntry
 from .types import utcnow
@@ -86,7 +87,9 @@ def record_many(items, user=None, connection=None) -> int:
                      "object_type": obj_type, "object_id": obj_id, "unit_id": unit_id,
                      "before": before, "after": after, "prev_hash": prev, "hash": digest})
         prev = digest
-    if rows:
+    if len(rows) > COPY_FROM:   # an import's thousands of entries
+        copy_rows(AuditEntry.__table__, rows, connection)
+    elif rows:
         (connection if connection is not None else db.session).execute(insert(AuditEntry), rows)
     return len(rows)
 

@@ -1,6 +1,7 @@
 """The account_changes outbox: what supervision's derived figures must follow, written explicitly."""
 from sqlalchemy import insert
 
+from govmedia.bulk import COPY_FROM, copy_rows
 from govmedia.extensions import db
 from govmedia.types import utcnow
 
@@ -36,5 +37,7 @@ def accounts_created(account_ids) -> None:
     rows = [{"account_id": account_id, "new_account": True, "status_before": None,
              "reopened_on_before": None, "renamed": True, "created_at": now}
             for account_id in sorted(set(account_ids))]
-    for start in range(0, len(rows), 5000):
-        db.session.execute(insert(AccountChange), rows[start:start + 5000])
+    if len(rows) > COPY_FROM:
+        copy_rows(AccountChange.__table__, rows)
+    elif rows:
+        db.session.execute(insert(AccountChange), rows)

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 from sqlalchemy import text
 
 from govmedia import audit
+from govmedia.bulk import copy_rows
 from govmedia.extensions import db
 from govmedia.types import utcnow
 
@@ -26,7 +27,7 @@ def _insert_with_ids(model, values: list[dict]) -> list[int]:
              "FROM generate_series(1, :n)"), {"table": model.__table__.name, "n": len(values)}))
     for row_values, new_id in zip(values, ids):
         row_values["id"] = new_id
-    db.session.execute(model.__table__.insert(), values)
+    copy_rows(model.__table__, values)
     return ids
 
 
@@ -61,8 +62,7 @@ def write_plan(actor, plan: Plan, filename: str) -> tuple[int, int, float]:
          "reference": row.filing_reference, "completed_by_id": actor_id if row.filed_on else None}
         for (row, _key), account_id, event_id, values in zip(plan.rows, account_ids, event_ids,
                                                              accounts)])
-    if filings:
-        db.session.execute(Filing.__table__.insert(), filings)
+    copy_rows(Filing.__table__, filings)
     items = []
     for unit_row, new_id in zip(unit_rows, new_unit_ids):
         snapshot = unit_snapshot(SimpleNamespace(parent_id=None, leader=None, deputy_leader=None,
