@@ -87,14 +87,15 @@ def run_worker(app, names=None, burst: bool = False) -> None:
 
 
 def _wait_for_redis(connection) -> None:
-    """Sleep until Redis answers: 1 s, then doubling up to 30 s between tries."""
+    """Sleep until Redis answers: 1 s, then doubling up to 5 s between tries (work resumes
+    within seconds of its return)."""
     pause = 1.0
     while True:
         time.sleep(pause)
         try:
             connection.ping()
         except RedisError:
-            pause = min(pause * 2, 30.0)
+            pause = min(pause * 2, 5.0)
             continue
         log.warning("Redis answers again: the worker starts over")
         return
