@@ -26,7 +26,10 @@ class Worker(SimpleWorker):
         # (RQ's sleep_time): every burst and every warm shutdown waited up to a minute. The
         # flag first, then the UNSUBSCRIBE whose answer wakes the read, then a short join.
         if self.pubsub_thread:
-            self.pubsub_thread.stop(timeout=0)
+            try:
+                self.pubsub_thread.stop(timeout=0)
+            except TypeError:  # redis-py before 8: stop() only clears the flag
+                self.pubsub_thread.stop()
             self.pubsub.unsubscribe()
             self.pubsub_thread.join(timeout=1)
             self.pubsub.close()

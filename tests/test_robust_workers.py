@@ -115,6 +115,14 @@ def test_a_worker_waits_out_a_postgresql_outage_and_resumes_within_a_minute(
     workers = LoggedWorkers(env, tmp_path)
     db.session.remove()
     db.engine.dispose()
+    try:
+        _outage_then_return(pg, workers, redis, platforms, article_ids, titles, waiting)
+    finally:
+        workers.stop()  # whatever failed, no worker outlives the test
+    assert db.session.scalar(select(db.func.count()).select_from(Delivery)) == 2 * len(titles)
+
+
+def _outage_then_return(pg, workers, redis, platforms, article_ids, titles, waiting):
     pg.stop(keep_data=True)
     down_at = time.monotonic()
     try:
@@ -137,8 +145,8 @@ def test_a_worker_waits_out_a_postgresql_outage_and_resumes_within_a_minute(
     try:
         wait_for(lambda: all_sent(article_ids), TARGET, "sent after the database returned")
         took = time.monotonic() - up_at
-        print(f"\npostgres down {down_for:.0f}s with {waiting} jobs queued: all sent {took:.1f}s after it "
-              "returned; 0 failed jobs")
+        print(f"\npostgres down {down_for:.0f}s with {waiting} jobs queued: all sent {took:.1f}s "
+              "after it returned; 0 failed jobs")
         assert took < TARGET
         failed_jobs = [q.fetch_job(i).func_name for q in rq_queues
                        for i in FailedJobRegistry(queue=q).get_job_ids()]
@@ -148,6 +156,3 @@ def test_a_worker_waits_out_a_postgresql_outage_and_resumes_within_a_minute(
     except BaseException:
         print(workers.logs()[-6000:])
         raise
-    finally:
-        workers.stop()
-    assert db.session.scalar(select(db.func.count()).select_from(Delivery)) == 2 * len(titles)
