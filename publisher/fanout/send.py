@@ -8,19 +8,20 @@ import logging
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from adapters import (AuthError, Pending, PermanentError, RetryableError, UnconfirmedError,
                       redact_tokens)
 from govmedia.extensions import db
-from govmedia.queue import job
+from govmedia.queue import enqueue, job
 from govmedia.types import utcnow
 
 from ..models import Delivery
 from . import heartbeat
 from .claim import LeaseLost, Work, claim, job_engine
 from .config import adapter_timeout, backoff, lease_seconds, max_attempts
-from .dispatch import dispatch
+from .dispatch import dispatch, whole_second_after
 from .settle import adapter_for, await_platform, error_text, record_sent, settle, state_saver
 from .states import SENDABLE, DeliveryStatus as S, WithdrawState
 from .withdraw import withdraw
@@ -43,7 +44,7 @@ def send(delivery_id: int) -> str:
             raise
         except Pending as exc:
             # The platform has it and is still publishing: a follow-up asks again, no one waits.
-            next_at = await_platform(work, exc.check_after)
+            _follow_up_at(delivery_id, await_platform(work, exc.check_after))
             return "publishing"
         except Exception as exc:  # noqa: BLE001 - each kind of failure has its outcome
             status, next_at = _failed(work, exc)
@@ -176,6 +177,17 @@ def _retry_or_fail(work: Work, exc, retry_after) -> datetime | None:
     next_at = utcnow() + timedelta(seconds=backoff(n, retry_after))
     settle(work, S.RETRYING, exc, next_at=next_at)
     return next_at
+
+
+def _follow_up_at(delivery_id: int, check_at: datetime) -> None:
+    """The look at a publish still processing, through RQ's scheduler (the row is marked
+    enqueued already; lost with Redis, the sweep sends it as it would a lost retry)."""
+    db.session.rollback()  # (nothing is pending: the job goes out now, not at a commit)
+    try:
+        enqueue(send, delivery_id, at=whole_second_after(check_at))
+    except RedisError:
+        log.warning("delivery %s: follow-up not enqueued (Redis); the sweep sends it later",
+                    delivery_id)
 
 
 def _follow_up(work: Work, next_at: datetime | None) -> None:

@@ -58,7 +58,7 @@ def _statements():
     awaiting = (update(Delivery).where(mine)
                 .values(platform_ids=bindparam("state"), lease_until=bindparam("check_at"),
                         next_attempt_at=bindparam("check_at"), claim_token=None,
-                        enqueued_at=None, updated_at=now))
+                        enqueued_at=bindparam("check_at"), updated_at=now))
     return {"save": save, "sent": select(sent.c.withdraw_state, waiting.label("others_waiting")),
             "current": current, "set_status": set_status, "awaiting": awaiting}
 
@@ -84,7 +84,8 @@ def state_saver(work: Work):
 
 def await_platform(work: Work, check_after: float) -> datetime:
     """The platform is still publishing: save the state the follow-up needs (the publish id)
-    and let the row go until the follow-up's time. Returns that time."""
+    and let the row go until the follow-up's time, marked enqueued for then (the caller
+    enqueues the follow-up: one statement, not dispatch's three). Returns that time."""
     now = utcnow()
     check_at = now + timedelta(seconds=max(0.0, check_after))
     if work.conn is None:
