@@ -6,7 +6,8 @@ import threading
 from govmedia.settings import Settings
 
 from .base import Adapter, Content, PublishResult, redact_tokens
-from .errors import AdapterError, AuthError, PermanentError, RetryableError, UnconfirmedError
+from .errors import (AdapterError, AuthError, Pending, PermanentError, RetryableError,
+                     UnconfirmedError)
 from .wechat import WechatAdapter
 from .weibo import WeiboAdapter
 
@@ -57,6 +58,6 @@ def get_adapter(platform: str, credentials: dict, app_config, redis=None, *,
                account_options=account_options)
 
 
-__all__ = ["ADAPTERS", "Adapter", "AdapterError", "AuthError", "Content", "PermanentError",
+__all__ = ["ADAPTERS", "Adapter", "AdapterError", "AuthError", "Content", "Pending", "PermanentError",
            "PublishResult", "RetryableError", "UnconfirmedError", "WechatAdapter",
            "WeiboAdapter", "get_adapter", "redact_tokens"]

@@ -50,3 +50,14 @@ class PermanentError(AdapterError):
 class UnconfirmedError(AdapterError):
     """The request left and no answer came back: the platform may have taken it. The caller
     must ask `find_existing()` before it ever sends again."""
+
+
+class Pending(AdapterError):
+    """The platform took the post and is still processing it (a WeChat publish answers
+    "publishing" for seconds to minutes): nothing is sent again; the caller saves `state` and
+    asks again after `check_after` seconds, by a scheduled follow-up, never by sleeping."""
+
+    def __init__(self, message_zh: str, platform_code: str | int | None = None, *,
+                 check_after: float = 2.0):
+        super().__init__(message_zh, platform_code)
+        self.check_after = check_after

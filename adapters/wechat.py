@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import html
 import re
-import time
 
 import requests
 from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
 from .base import Adapter, Content, PublishResult, SaveState, transport_error
-from .errors import AuthError, PermanentError, RetryableError, UnconfirmedError
+from .errors import AuthError, Pending, PermanentError, RetryableError, UnconfirmedError
 from .wechat_client import WechatClient, clear_local_tokens  # noqa: F401  (tests clear tokens)
 from .wechat_codes import PERMANENT, PUBLISH_FAILED, RETRYABLE, TOKEN_ERRORS
 
@@ -186,25 +185,32 @@ class WechatAdapter(Adapter):
         return _IMG_SRC.sub(rewrite, content.body_html)
 
     def _poll(self, state: dict, save_state: SaveState) -> PublishResult:
-        for attempt in range(self.poll_attempts):
-            result = self._call("查询发布状态", self.client.post, "freepublish/get",
-                                data={"publish_id": state["publish_id"]})
-            status = int(result.get("publish_status", 1))
-            if status == 0:  # the final ids are stored with the outcome, by the caller
-                return self._settled(result, state, None)
-            if status != 1:
-                reason = PUBLISH_FAILED.get(status, f"发布失败（状态 {status}）")
-                if result.get("fail_idx"):
-                    reason += "，失败的文章序号：" + "、".join(str(i) for i in result["fail_idx"])
-                # A retry after a fix starts again from a new draft.
-                for key in ("publish_id", "msg_data_id", "draft_media_id"):
-                    state.pop(key, None)
-                save_state(state)
-                raise PermanentError(reason, f"publish_status={status}")
-            if attempt + 1 < self.poll_attempts:
-                time.sleep(self.poll_interval)
-        raise RetryableError(f"微信仍在发布中（已查询 {self.poll_attempts} 次），稍后继续查询",
-                             "publish_status=1")
+        """One look at the publish job: settled, failed, or `Pending` (asked again later by a
+        scheduled follow-up: a worker never sleeps while WeChat publishes)."""
+        result = self._call("查询发布状态", self.client.post, "freepublish/get",
+                            data={"publish_id": state["publish_id"]})
+        status = int(result.get("publish_status", 1))
+        if status == 0:  # the final ids are stored with the outcome, by the caller
+            return self._settled(result, state, None)
+        if status != 1:
+            reason = PUBLISH_FAILED.get(status, f"发布失败（状态 {status}）")
+            if result.get("fail_idx"):
+                reason += "，失败的文章序号：" + "、".join(str(i) for i in result["fail_idx"])
+            # A retry after a fix starts again from a new draft.
+            for key in ("publish_id", "msg_data_id", "draft_media_id"):
+                state.pop(key, None)
+            save_state(state)
+            raise PermanentError(reason, f"publish_status={status}")
+        raise self._still_publishing(state)
+
+    def _still_publishing(self, state: dict) -> Pending:
+        """Checks come every poll interval for the first `poll_attempts`, then ten times
+        slower (a publish that takes minutes is not asked about every two seconds)."""
+        checks = int(state.get("publish_checks") or 0) + 1
+        state["publish_checks"] = checks
+        slower = 1 if checks < self.poll_attempts else 10
+        return Pending(f"微信正在发布（已查询 {checks} 次），稍后再查询结果", "publish_status=1",
+                       check_after=self.poll_interval * slower)
 
     @staticmethod
     def _settled(result: dict, state: dict, save_state: SaveState | None) -> PublishResult:
@@ -260,7 +266,7 @@ class WechatAdapter(Adapter):
             if status == 0:
                 return self._settled(result, state, None)
             if status == 1:
-                raise RetryableError("微信仍在发布中，稍后再核实", "publish_status=1")
+                raise self._still_publishing(state)
             return None
         found = self._search_published(content)
         if found is not None:

@@ -3,6 +3,7 @@
     .venv/bin/python bench/fanout_bench.py                 # throwaway PostgreSQL and redis-server
     .venv/bin/python bench/fanout_bench.py --workers 4     # same worker count for both sides
     .venv/bin/python bench/fanout_bench.py --rounds 5      # interleaved rounds, median ratio
+    .venv/bin/python bench/fanout_bench.py --publish-seconds 10   # WeChat publishes take 10 s
     BENCH_DATABASE_URL=postgresql://... .venv/bin/python bench/fanout_bench.py
 
 One run, two scenarios: (a) one article to 500 accounts (250 WeChat, 250 Weibo), (b) 1,000
@@ -12,6 +13,11 @@ the product's path: sign-off rows → dispatch → publisher.fanout.send.send (c
 every id committed, post recorded, audit, article status). "baseline" is the same number of
 bare RQ jobs through the same workers calling the same adapter (same HTTP calls, same client
 code) with no database at all. Never runs in CI; results go in docs/FANOUT.md.
+
+`--publish-seconds S`: the stand-in's WeChat publish stays "publishing" for S seconds, as the
+real one does. Neither side waits for it: a delivery is handed to a scheduled follow-up (RQ's
+scheduler, docs/FANOUT.md), and so is a baseline job (the same follow-up, the same calls, no
+database), so the ratio measures the product's cost, not the platform's delay.
 """
 import argparse
 import io
@@ -42,11 +48,17 @@ def cover_png() -> bytes:
 
 
 @job("deliveries")
-def baseline_send(platform: str, n: int, title: str, token: str | None = None) -> str:
-    """The baseline job: the same adapter and HTTP calls as a delivery, no database."""
+def baseline_send(platform: str, n: int, title: str, token: str | None = None,
+                  state: dict | None = None) -> str:
+    """The baseline job: the same adapter and HTTP calls as a delivery, no database. A publish
+    still processing is looked at again by the same scheduled follow-up a delivery gets."""
+    from datetime import datetime, timedelta, timezone
+
     from flask import current_app
 
-    from adapters import Content, get_adapter
+    from adapters import Content, Pending, get_adapter
+    from govmedia.queue import enqueue
+    from publisher.fanout.dispatch import whole_second_after
     from standins import DEFAULT_WECHAT_APPS
 
     app_id, secret = next(iter(DEFAULT_WECHAT_APPS.items()))
@@ -56,8 +68,14 @@ def baseline_send(platform: str, n: int, title: str, token: str | None = None) -
     content = Content(article_id=n, revision="b", title=title, body_html="<p>基准测试正文。</p>",
                       digest="", author="", source_url=link, cover_image=_COVER,
                       cover_filename="cover.png", weibo_text=f"{title} {link}")
-    return get_adapter(platform, credentials, current_app.config).publish(
-        content, {}, lambda state: None).post_id
+    state = {} if state is None else state
+    try:
+        return get_adapter(platform, credentials, current_app.config).publish(
+            content, state, lambda saved: None).post_id
+    except Pending as exc:
+        at = datetime.now(timezone.utc) + timedelta(seconds=exc.check_after)
+        enqueue(baseline_send, platform, n, title, token, state, at=whole_second_after(at))
+        return "publishing"
 
 
 _COVER = cover_png()
@@ -71,10 +89,12 @@ def standin_call(url, path, body=None):
     return response.json()
 
 
-def reset_standin(url, tokens):
+def reset_standin(url, tokens, publish_seconds=0.0):
     standin_call(url, "/_standin/reset")
-    standin_call(url, "/_standin/config", {"wechat_publish_polls": 0,
-                                           "wechat_publish_seconds": 0})
+    # 0: a publish is done at the first look; else it is "publishing" for that many seconds
+    standin_call(url, "/_standin/config", {
+        "wechat_publish_polls": 10**9 if publish_seconds else 0,
+        "wechat_publish_seconds": publish_seconds})
     for i, token in enumerate(tokens):
         standin_call(url, "/_standin/weibo/tokens", {"access_token": token,
                                                      "uid": WEIBO_UID + i})
@@ -225,6 +245,8 @@ def main():
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--rounds", type=int, default=3,
                         help="interleaved baseline/fan-out rounds; the median ratio is reported")
+    parser.add_argument("--publish-seconds", type=float, default=0.0,
+                        help="the stand-in's WeChat publish stays 'publishing' this long")
     args = parser.parse_args()
 
     from flask_migrate import upgrade
@@ -303,19 +325,20 @@ def main():
                         jobs.append((platform, 10_000_000 * (round_no + 1) + i,
                                      f"基准{name[:3]}{round_no}-{i}",
                                      weibo_token.get(account_id)))
-                    reset_standin(url, tokens)
+                    reset_standin(url, tokens, args.publish_seconds)
                     base = run_baseline(app, url, jobs, args.timeout)
                     # Signed off now (untimed), not before: the workers' sweep would send
                     # rows left waiting while the baseline runs.
                     ids = approved_articles(app, unit, user_id, targets,
                                             f"{name[1]}{round_no}-")
-                    reset_standin(url, tokens)
+                    reset_standin(url, tokens, args.publish_seconds)
                     ours, failed = run_fanout(app, ids, args.timeout)
                     results.append((round_no + 1, name, len(ids), base, ours, failed))
                     print(f"round {round_no + 1} {name}: baseline {len(ids) / base:.1f}/s, "
                           f"fan-out {len(ids) / ours:.1f}/s, ratio {base / ours:.0%}",
                           flush=True)
-        print(f"\nworkers: {args.workers} SimpleWorker processes; database: "
+        print(f"\nWeChat publish takes {args.publish_seconds:g} s at the stand-in")
+        print(f"workers: {args.workers} SimpleWorker processes; database: "
               f"{'PostgreSQL' if database_url.startswith('postgresql') else database_url}")
         print(f"{'round':>5} {'scenario':34} {'jobs':>6} {'baseline/s':>11} {'fan-out/s':>10}"
               f" {'ratio':>6} {'not sent':>8}")

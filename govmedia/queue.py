@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from .extensions import db
 
@@ -33,9 +35,16 @@ def set_worker_app(app) -> None:
     _WORKER_APP = _WORKER_APP or app
 
 
-def job(queue: str = "default"):
+def job(queue: str = "default", *, rerun_after_outage: bool = True):
     """Make a function a job: `enqueue(fn, ...)` sends it to `queue`, and it runs in an app
-    context of its own (the worker's app), so no database session outlives one job."""
+    context of its own (the worker's app), so no database session outlives one job.
+
+    A job that finds the database unreachable waits for it (wait_for_database) instead of
+    failing at once, so a worker does not fail its whole queue during an outage, then runs
+    again: every job must be safe to run twice, as RQ may run one twice anyway (they claim
+    their rows, mark what they did, or drain an outbox). A job with a side effect outside the
+    database that it cannot recognise as done says `rerun_after_outage=False`: it waits,
+    then fails once."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue}")
 
@@ -45,13 +54,57 @@ def job(queue: str = "default"):
             app = current_app._get_current_object() if has_app_context() else _WORKER_APP
             if app is None:
                 raise RuntimeError(f"{fn.__qualname__} runs in a worker: `flask --app wsgi worker`")
-            with app.app_context():
-                return fn(*args, **kwargs)
+            while True:
+                with app.app_context():
+                    try:
+                        return fn(*args, **kwargs)
+                    except (OperationalError, InterfaceError) as exc:
+                        if not database_outage(exc):
+                            raise
+                        log.warning("%s: the database is unreachable; waiting for it",
+                                    fn.__qualname__)
+                        _forget_session()
+                        wait_for_database()
+                        if not rerun_after_outage:
+                            raise
+                log.warning("%s: the database answers again; the job runs again", fn.__qualname__)
 
         run.queue_name = queue
         return run
 
     return decorate
+
+
+def database_outage(exc: DBAPIError) -> bool:
+    """A lost or refused connection, not a statement the database refused (a deadlock, a
+    constraint): the database does not answer a fresh connection."""
+    return bool(exc.connection_invalidated) or not database_answers()
+
+
+def database_answers() -> bool:
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except DBAPIError:
+        return False
+
+
+def wait_for_database(first: float = 0.5, longest: float = 5.0) -> None:
+    """Until the database answers: 0.5 s, doubling up to 5 s between looks, so work resumes
+    within seconds of its return. Inside the job, hence within RQ's job timeout."""
+    pause = first
+    while not database_answers():
+        time.sleep(pause)
+        pause = min(pause * 2, longest)
+
+
+def _forget_session() -> None:
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass
+    db.session.remove()
 
 
 def _queue_name(fn, queue: str | None) -> str:

@@ -49,14 +49,17 @@ class Settings:
     session_cookie_secure: bool = _setting(False, flask=True)
     # Reverse proxies in front of gunicorn whose X-Forwarded-* headers are trusted (DEPLOY.md).
     trusted_proxies: int = _setting(0)
-    # How often each worker looks for a due periodic job (each slot is claimed once in Redis).
-    periodic_tick_seconds: float = _setting(15.0)
+    # How often each worker looks for a due periodic job (each slot is claimed once in Redis);
+    # with the sweep's period, it bounds how soon a dead worker's deliveries are taken over.
+    periodic_tick_seconds: float = _setting(5.0)
     # Fan-out (docs/FANOUT.md): retry backoff in seconds (the last value repeats), automatic
-    # attempts, how long a job owns a delivery it claimed.
+    # attempts, how long a job owns a delivery it claimed (a heartbeat renews it every third
+    # of it while the job runs: a dead worker's rows are free after one lease), the sweep.
+    # Lease + sweep + tick bound the takeover of a killed worker's deliveries: 30+10+5 < 60 s.
     delivery_backoff_seconds: str = _setting("5,30,120,600")
     delivery_max_attempts: int = _setting(6)
-    delivery_lease_seconds: int = _setting(330)
-    delivery_sweep_seconds: int = _setting(30)
+    delivery_lease_seconds: int = _setting(30)
+    delivery_sweep_seconds: int = _setting(10)
     # A job that waited this long without running (Redis restarted empty) is enqueued again.
     delivery_requeue_seconds: float = _setting(300.0)
     # A platform's own "retry after" hint (3600 s for a daily quota) is honoured up to this.

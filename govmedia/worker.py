@@ -18,17 +18,38 @@ from .queue import queues, redis_connection
 log = logging.getLogger(__name__)
 
 
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker, leaving its command channel without a minute's wait."""
+
+    def unsubscribe(self):
+        # redis-py 8's PubSubWorkerThread.stop() joins the thread, which sits in a 60-s read
+        # (RQ's sleep_time): every burst and every warm shutdown waited up to a minute. The
+        # flag first, then the UNSUBSCRIBE whose answer wakes the read, then a short join.
+        if self.pubsub_thread:
+            try:
+                self.pubsub_thread.stop(timeout=0)
+            except TypeError:  # redis-py before 8: stop() only clears the flag
+                self.pubsub_thread.stop()
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.join(timeout=1)
+            self.pubsub.close()
+
+
 def run_burst(app, names=None, *, raise_failures: bool = True) -> int:
     """Run every job now waiting (scheduled ones that are due included) in this process, as
     `flask worker --burst` does; returns how many ran. Failed jobs raise by default."""
     queue.set_worker_app(app)
     rq_queues = queues(app, names)
-    RQScheduler(rq_queues, connection=redis_connection(app)).enqueue_scheduled_jobs()
+    scheduler = RQScheduler(rq_queues, connection=redis_connection(app))
+    # Without the scheduler's locks (a running worker's scheduler holds them) its registries
+    # are empty and nothing moves: name them.
+    scheduler.prepare_registries([q.name for q in rq_queues])
+    scheduler.enqueue_scheduled_jobs()
     waiting = sum(q.count for q in rq_queues)
     if not waiting:
         return 0
     failed_before = {q.name: set(FailedJobRegistry(queue=q).get_job_ids()) for q in rq_queues}
-    SimpleWorker(rq_queues, connection=redis_connection(app)).work(
+    Worker(rq_queues, connection=redis_connection(app)).work(
         burst=True, logging_level="WARNING")
     if raise_failures:
         for q in rq_queues:
@@ -50,7 +71,7 @@ def run_worker(app, names=None, burst: bool = False) -> None:
         while True:
             worker = None
             try:
-                worker = SimpleWorker(queues(app, names), connection=redis_connection(app))
+                worker = Worker(queues(app, names), connection=redis_connection(app))
                 worker.work(with_scheduler=True, burst=burst)
             except RedisError as exc:  # Redis down at start, or in RQ's teardown as well
                 if burst:
@@ -69,14 +90,15 @@ def run_worker(app, names=None, burst: bool = False) -> None:
 
 
 def _wait_for_redis(connection) -> None:
-    """Sleep until Redis answers: 1 s, then doubling up to 30 s between tries."""
+    """Sleep until Redis answers: 1 s, then doubling up to 5 s between tries (work resumes
+    within seconds of its return)."""
     pause = 1.0
     while True:
         time.sleep(pause)
         try:
             connection.ping()
         except RedisError:
-            pause = min(pause * 2, 30.0)
+            pause = min(pause * 2, 5.0)
             continue
         log.warning("Redis answers again: the worker starts over")
         return

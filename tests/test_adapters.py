@@ -1,6 +1,7 @@
 """The WeChat and Weibo adapters, running the real wechatpy and requests code against the
 stand-in platforms (standins/) over loopback HTTP."""
 import threading
+import time
 
 import pytest
 import requests
@@ -10,6 +11,7 @@ from adapters import (
     ADAPTERS,
     AuthError,
     Content,
+    Pending,
     PermanentError,
     RetryableError,
     UnconfirmedError,
@@ -58,7 +60,11 @@ def standin_url():
 def standin(standin_url):
     requests.post(f"{standin_url}/_standin/reset", timeout=5).raise_for_status()
     clear_local_tokens()  # tokens cached in this process belong to the stand-in before reset
-    return Standin(standin_url)
+    platforms = Standin(standin_url)
+    # A publish settles at the first look (one call of the adapter); the tests of a publish
+    # still running say so themselves.
+    platforms.config(wechat_publish_polls=0)
+    return platforms
 
 
 def content(n=1, **overrides):
@@ -95,6 +101,13 @@ class Saved(list):
 # ------------------------------------------------------------------------- success
 def test_wechat_publish_goes_through_every_step_and_saves_each_id(standin):
     saved, state = Saved(), {}
+    # The stand-in answers "publishing" at the first look: the adapter does not wait for it.
+    standin.config(wechat_publish_polls=1)
+    with pytest.raises(Pending) as pending:
+        wechat(standin, poll_interval=0.7).publish(content(), state, saved)
+    assert pending.value.check_after == 0.7 and state["publish_checks"] == 1
+    assert standin.calls()["calls"]["/cgi-bin/freepublish/get"] == 1
+    # The follow-up: publish again with the saved state, one more look, settled.
     result = wechat(standin).publish(content(), state, saved)
 
     assert result.post_id == state["article_id"]
@@ -328,14 +341,19 @@ def test_a_new_revision_does_not_reuse_ids_of_the_old_one(standin):
     assert standin.calls("/cgi-bin/draft/add") == 2
 
 
-def test_publish_still_running_after_poll_attempts_resumes_polling(standin):
+def test_a_publish_still_running_is_never_waited_for_and_checks_slow_down(standin):
     standin.config(wechat_publish_polls=100, wechat_publish_seconds=100)
-    state = {}
-    with pytest.raises(RetryableError, match="仍在发布中"):
-        wechat(standin, poll_attempts=2).publish(content(), state, Saved())
+    state, adapter = {}, wechat(standin, poll_attempts=2, poll_interval=0.5)
+    started = time.monotonic()
+    with pytest.raises(Pending) as first:
+        adapter.publish(content(), state, Saved())
+    with pytest.raises(Pending) as second:
+        adapter.publish(content(), state, Saved())
+    assert time.monotonic() - started < 2  # no sleep inside the adapter
+    assert (first.value.check_after, second.value.check_after) == (0.5, 5.0)
     assert standin.calls("/cgi-bin/freepublish/get") == 2
     standin.config(wechat_publish_polls=0)
-    assert wechat(standin).publish(content(), state, Saved()).post_id
+    assert adapter.publish(content(), state, Saved()).post_id
     assert standin.calls("/cgi-bin/freepublish/submit") == 1
 
 
@@ -456,9 +474,9 @@ def test_wechat_timeout_after_commit_is_found_and_not_sent_again(standin):
 def test_wechat_find_existing_with_publish_id_asks_freepublish_get(standin):
     standin.config(wechat_publish_polls=100, wechat_publish_seconds=100)
     state = {}
-    with pytest.raises(RetryableError):
+    with pytest.raises(Pending):
         wechat(standin, poll_attempts=1).publish(content(), state, Saved())
-    with pytest.raises(RetryableError, match="仍在发布中"):
+    with pytest.raises(Pending, match="正在发布"):
         wechat(standin).find_existing(content(), state)
     standin.config(wechat_publish_polls=0)
     found = wechat(standin).find_existing(content(), state)

@@ -59,6 +59,7 @@ class Work:
     content_hash: str | None = None
     rules_version: str | None = None
     conn: object = None  # the claim's autocommit connection, kept for the job's saves
+    follow_up: bool = False  # a look at a publish still processing (no attempt counted)
 
     def release(self) -> None:
         if self.conn is not None:
@@ -109,7 +110,8 @@ def claim_statement(withdrawing: bool):
         CONTENT_COLUMNS, (Article.title, Article.body_html, Article.digest, Article.author,
                           Article.source_url, Article.weibo_text, Article.checks,
                           Article.checks_version, ArticleImage.mime, ArticleImage.data))]
-    r = (select(Delivery.id, Delivery.status, Delivery.article_id, Delivery.account_id,
+    r = (select(Delivery.id, Delivery.status, Delivery.claim_token.label("old_token"),
+                Delivery.article_id, Delivery.account_id,
                 Delivery.platform, Delivery.content_hash, Article.status.label("article_status"),
                 Article.unit_id, Article.content_hash.label("article_hash"),
                 AccountCredential.ciphertext, content_cache.rules_version(),
@@ -118,6 +120,8 @@ def claim_statement(withdrawing: bool):
          .outerjoin(ArticleImage, ArticleImage.id == Article.cover_id)
          .outerjoin(AccountCredential, AccountCredential.account_id == Delivery.account_id)
          .where(Delivery.id == bindparam("delivery_id")).subquery("r"))
+    # `sending` and held by no job: handed to a follow-up (settle.await_platform)
+    follow_up = and_(r.c.status == S.SENDING, r.c.old_token.is_(None))
     if withdrawing:
         condition = and_(Delivery.withdraw_state == WithdrawState.PENDING, free, due)
         values = {}
@@ -126,7 +130,9 @@ def claim_statement(withdrawing: bool):
         condition = and_(Delivery.withdraw_state.is_(None), or_(
             and_(or_(*(Delivery.status == s for s in SENDABLE)), free, due),
             and_(Delivery.status == S.SENDING, Delivery.lease_until < now)))
-        values = {"status": S.SENDING, "attempts": Delivery.attempts + 1}
+        # A follow-up of a publish the platform is still processing is not a new attempt.
+        values = {"status": S.SENDING, "attempts": Delivery.attempts + case((follow_up, 0),
+                                                                           else_=1)}
     claimed = (update(Delivery)
                .where(Delivery.id == r.c.id, Delivery.status == r.c.status, condition)
                .values(lease_until=lease, claim_token=token, updated_at=now, **values)
@@ -134,6 +140,7 @@ def claim_statement(withdrawing: bool):
                           r.c.platform, r.c.content_hash, r.c.article_status, r.c.unit_id,
                           r.c.article_hash, r.c.ciphertext, r.c.rules_version,
                           Delivery.platform_ids, Delivery.post_id, r.c.content_included,
+                          follow_up.label("follow_up"),
                           *(r.c[name] for name in CONTENT_COLUMNS))
                .cte("claimed"))
     if withdrawing:
@@ -197,7 +204,8 @@ def _work(delivery_id: int, token: str, row, withdrawing: bool) -> Work:
                 platform=row.platform, article_id=row.article_id, account_id=row.account_id,
                 unit_id=row.unit_id, state=copy.deepcopy(row.platform_ids or {}),
                 post_id=row.post_id, credentials=None, article_hash=row.article_hash,
-                content_hash=row.content_hash, rules_version=row.rules_version or "defaults")
+                content_hash=row.content_hash, rules_version=row.rules_version or "defaults",
+                follow_up=bool(row.follow_up))
     if row.ciphertext is not None:
         try:
             work.credentials = decrypt(row.ciphertext)
@@ -233,7 +241,8 @@ def _give_back(work: Work, withdrawing: bool, now: datetime) -> None:
         # A row taken over from a dead job keeps a lapsed lease: the sweep looks for those.
         back = {"lease_until": now if work.previous == S.SENDING else None, "claim_token": None}
         if not withdrawing:
-            back.update(status=work.previous, attempts=Delivery.attempts - 1)
+            back.update(status=work.previous,
+                        attempts=Delivery.attempts - (0 if work.follow_up else 1))
         work.conn.execute(update(Delivery).where(Delivery.id == work.delivery_id,
                                                  Delivery.claim_token == work.token)
                           .values(**back))

@@ -29,8 +29,11 @@ def adapter_timeout() -> float:
 
 
 def lease_seconds() -> float:
-    # A lease shorter than one platform call would let a second job claim a live one.
-    return max(float(current_app.config["DELIVERY_LEASE_SECONDS"]), adapter_timeout() + 1)
+    """The heartbeat renews the lease every third of it, so a dead job's lease runs out at
+    least two thirds of a lease after its last request left: that must exceed a platform
+    call (ADAPTER_TIMEOUT), or the job taking over could ask the platform before a slow
+    answer has landed."""
+    return max(float(current_app.config["DELIVERY_LEASE_SECONDS"]), 1.5 * adapter_timeout() + 1)
 
 
 def requeue_grace() -> timedelta:

@@ -6,7 +6,8 @@ sends them at its next run (a row whose job was lost later is sent again after
 DELIVERY_REQUEUE_SECONDS).
 """
 import logging
-from datetime import timedelta
+import math
+from datetime import datetime, timezone
 
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
@@ -31,6 +32,13 @@ def queue_reachable() -> bool:
     return True
 
 
+def whole_second_after(moment: datetime) -> datetime:
+    """RQ's scheduler keeps whole seconds (it truncates): the next whole second, so the job
+    never arrives before the row is due and never waits a second more than it must."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(math.ceil(moment.timestamp()), timezone.utc)
+
+
 def dispatch(ids, job) -> int:
     """Hold one `job(delivery_id)` per id until the caller's transaction commits. A row due
     later (a scheduled publish time, a retry) goes through RQ's scheduler.
@@ -49,8 +57,7 @@ def dispatch(ids, job) -> int:
                            .values(enqueued_at=due[delivery_id]))
     for delivery_id in ids:
         if delivery_id in later:
-            # RQ's scheduler keeps whole seconds: a second later, so the job finds it due.
-            enqueue(job, delivery_id, at=due[delivery_id] + timedelta(seconds=1))
+            enqueue(job, delivery_id, at=whole_second_after(due[delivery_id]))
         else:
             enqueue(job, delivery_id)
     return len(ids)

@@ -8,18 +8,21 @@ import logging
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from adapters import AuthError, PermanentError, RetryableError, UnconfirmedError, redact_tokens
+from adapters import (AuthError, Pending, PermanentError, RetryableError, UnconfirmedError,
+                      redact_tokens)
 from govmedia.extensions import db
-from govmedia.queue import job
+from govmedia.queue import enqueue, job
 from govmedia.types import utcnow
 
 from ..models import Delivery
-from .claim import LeaseLost, Work, claim
-from .config import adapter_timeout, backoff, max_attempts
-from .dispatch import dispatch
-from .settle import adapter_for, error_text, record_sent, settle, state_saver
+from . import heartbeat
+from .claim import LeaseLost, Work, claim, job_engine
+from .config import adapter_timeout, backoff, lease_seconds, max_attempts
+from .dispatch import dispatch, whole_second_after
+from .settle import adapter_for, await_platform, error_text, record_sent, settle, state_saver
 from .states import SENDABLE, DeliveryStatus as S, WithdrawState
 from .withdraw import withdraw
 
@@ -32,12 +35,17 @@ def send(delivery_id: int) -> str:
     work = claim(delivery_id, withdrawing=False)
     if work is None:
         return _not_claimed(delivery_id)
+    heartbeat.hold(delivery_id, work.token, job_engine(), lease_seconds())
     next_at = None
     try:
         try:
             result = _publish(work)
         except LeaseLost:
             raise
+        except Pending as exc:
+            # The platform has it and is still publishing: a follow-up asks again, no one waits.
+            _follow_up_at(delivery_id, await_platform(work, exc.check_after))
+            return "publishing"
         except Exception as exc:  # noqa: BLE001 - each kind of failure has its outcome
             status, next_at = _failed(work, exc)
             if status is None:
@@ -56,6 +64,7 @@ def send(delivery_id: int) -> str:
         log.warning("delivery %s: lease lost, another job owns it", delivery_id)
         return "lease_lost"
     finally:
+        heartbeat.drop(delivery_id)
         work.release()
         if next_at is not None or work.withdraw_state == WithdrawState.PENDING:
             _follow_up(work, next_at)
@@ -64,17 +73,27 @@ def send(delivery_id: int) -> str:
 def _not_claimed(delivery_id: int) -> str:
     """Not ours to send: a withdrawal waits for the row, or it is not due yet."""
     row = db.session.execute(select(Delivery.withdraw_state, Delivery.status,
-                                    Delivery.next_attempt_at)
+                                    Delivery.next_attempt_at, Delivery.claim_token,
+                                    Delivery.lease_until)
                              .where(Delivery.id == delivery_id)).first()
     db.session.rollback()
     if row is not None and row.withdraw_state == WithdrawState.PENDING:
         return withdraw(delivery_id)
-    if (row is not None and row.withdraw_state is None and row.status in SENDABLE
-            and row.next_attempt_at is not None and row.next_attempt_at > utcnow()):
+    if row is not None and row.withdraw_state is None and _too_early(row):
         dispatch([delivery_id], send)  # too early (a clock or a scheduler's rounding): later
         db.session.commit()
         return "not_due"
     return "skipped"
+
+
+def _too_early(row) -> bool:
+    """A retry or scheduled send not due yet, or a follow-up of a publish the platform is
+    still processing (`sending`, held by no job) whose time has not come."""
+    now = utcnow()
+    if row.status in SENDABLE:
+        return row.next_attempt_at is not None and row.next_attempt_at > now
+    return (row.status == S.SENDING and row.claim_token is None
+            and row.lease_until is not None and row.lease_until > now)
 
 
 def _publish(work: Work):
@@ -158,6 +177,17 @@ def _retry_or_fail(work: Work, exc, retry_after) -> datetime | None:
     next_at = utcnow() + timedelta(seconds=backoff(n, retry_after))
     settle(work, S.RETRYING, exc, next_at=next_at)
     return next_at
+
+
+def _follow_up_at(delivery_id: int, check_at: datetime) -> None:
+    """The look at a publish still processing, through RQ's scheduler (the row is marked
+    enqueued already; lost with Redis, the sweep sends it as it would a lost retry)."""
+    db.session.rollback()  # (nothing is pending: the job goes out now, not at a commit)
+    try:
+        enqueue(send, delivery_id, at=whole_second_after(check_at))
+    except RedisError:
+        log.warning("delivery %s: follow-up not enqueued (Redis); the sweep sends it later",
+                    delivery_id)
 
 
 def _follow_up(work: Work, next_at: datetime | None) -> None:

@@ -52,8 +52,15 @@ def _statements():
     set_status = (update(Article).where(Article.id == bindparam("article_id"),
                                         Article.status == bindparam("before"))
                   .values(status=bindparam("status"), delivery_audit_pending=True))
+    # The platform has the post and is still processing it: the row stays `sending`, no job
+    # holds it, and its "lease" is the follow-up's time (the claim and the sweep take a
+    # `sending` row whose lease has passed; a follow-up's claim counts no attempt).
+    awaiting = (update(Delivery).where(mine)
+                .values(platform_ids=bindparam("state"), lease_until=bindparam("check_at"),
+                        next_attempt_at=bindparam("check_at"), claim_token=None,
+                        enqueued_at=bindparam("check_at"), updated_at=now))
     return {"save": save, "sent": select(sent.c.withdraw_state, waiting.label("others_waiting")),
-            "current": current, "set_status": set_status}
+            "current": current, "set_status": set_status, "awaiting": awaiting}
 
 
 def adapter_for(work: Work):
@@ -73,6 +80,22 @@ def state_saver(work: Work):
             raise LeaseLost(work.delivery_id)
 
     return save
+
+
+def await_platform(work: Work, check_after: float) -> datetime:
+    """The platform is still publishing: save the state the follow-up needs (the publish id)
+    and let the row go until the follow-up's time, marked enqueued for then (the caller
+    enqueues the follow-up: one statement, not dispatch's three). Returns that time."""
+    now = utcnow()
+    check_at = now + timedelta(seconds=max(0.0, check_after))
+    if work.conn is None:
+        work.conn = autocommit()
+    result = work.conn.execute(_statements()["awaiting"], {
+        "delivery_id": work.delivery_id, "token": work.token, "now": now,
+        "state": copy.deepcopy(work.state), "check_at": check_at})
+    if result.rowcount != 1:
+        raise LeaseLost(work.delivery_id)
+    return check_at
 
 
 def finish(work: Work, values: dict):

@@ -36,7 +36,10 @@ def sweep(now: datetime | None = None, limit: int = 2000) -> dict:
     send_ids = db.session.scalars(select(Delivery.id).where(
         Delivery.withdraw_state.is_(None),
         or_(and_(Delivery.status.in_(SENDABLE), due, free, not_waiting),
-            and_(Delivery.status == S.SENDING, Delivery.lease_until < now)))
+            # a job died holding it; or the follow-up of a publish still processing is due
+            # and its scheduled job did not come (not one merely waiting in RQ's scheduler)
+            and_(Delivery.status == S.SENDING, Delivery.lease_until < now,
+                 or_(Delivery.claim_token.is_not(None), not_waiting))))
         .order_by(Delivery.id).limit(limit)).all()
     withdraw_ids = db.session.scalars(select(Delivery.id).where(
         Delivery.withdraw_state == WithdrawState.PENDING, due,

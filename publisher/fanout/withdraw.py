@@ -9,8 +9,9 @@ from govmedia.extensions import db
 from govmedia.queue import enqueue, job
 from govmedia.types import utcnow
 
-from .claim import LeaseLost, Work, claim
-from .config import backoff
+from . import heartbeat
+from .claim import LeaseLost, Work, claim, job_engine
+from .config import backoff, lease_seconds
 from .settle import adapter_for, error_text, finish, mark_token_expired, record_audit, state_saver
 from .states import DeliveryStatus as S, WithdrawState
 
@@ -25,6 +26,7 @@ def withdraw(delivery_id: int) -> str:
     work = claim(delivery_id, withdrawing=True)
     if work is None:
         return "skipped"
+    heartbeat.hold(delivery_id, work.token, job_engine(), lease_seconds())
     next_at = None
     try:
         try:
@@ -47,6 +49,7 @@ def withdraw(delivery_id: int) -> str:
         db.session.rollback()
         return "lease_lost"
     finally:
+        heartbeat.drop(delivery_id)
         work.release()
         if next_at is not None:
             try:
