@@ -1,0 +1,125 @@
+"""Issue 12 in headless chromium: a future filing date refused and corrected, a deregistration
+that asks why and whom to ask and shows the notice before it goes public."""
+import re
+from datetime import date, timedelta
+
+import pytest
+
+try:  # tests/ as a package or as a plain directory on sys.path
+    from tests.browser import launch_chromium, live_app
+except ImportError:  # pragma: no cover - depends on the rootdir layout
+    from browser import launch_chromium, live_app
+
+from govmedia.auth import hash_password
+from govmedia.extensions import db
+from govmedia.models import User
+from govmedia.types import today_shanghai
+from registry import services as registry_services
+from registry.models import Unit
+from registry.schemas import AccountIn
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "Browser-2026"
+
+
+@pytest.fixture(scope="module")
+def daily_server(tmp_path_factory, postgres_url, redis_service):
+    def seed():
+        unit = Unit(name="某县人民政府办公室", office="县政府办公室信息科")
+        db.session.add(unit)
+        db.session.flush()
+        users = {}
+        for username, roles, unit_id in [("sponsor", ["sponsor"], unit.id),
+                                         ("supervisor", ["supervisor"], None)]:
+            users[username] = User(username=username, password_hash=hash_password(PASSWORD),
+                                   roles=roles, unit_id=unit_id, active=True, session_version=1)
+            db.session.add(users[username])
+        db.session.flush()
+        registry_services.register_account(users["sponsor"], AccountIn(
+            unit_id=unit.id, platform="wechat", name="某县发布", handle="gh_0123456789ab",
+            opened_on=date(2026, 11, 2), office="县政府办公室信息科"))
+
+    with live_app(tmp_path_factory.mktemp("browser-daily"), seed, postgres_url=postgres_url,
+                  redis_url=redis_service.url, worker=False) as url:
+        yield url
+
+
+def log_in(page, base, username):
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def new_page(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    errors = []
+    # A refused form answers 400 on purpose; any other console error is a fault.
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
+            and "status of 400" not in msg.text else None)
+    page.set_default_timeout(5000)
+    return page, errors
+
+
+def test_a_future_filing_is_refused_then_corrected_and_a_deregistration_confirmed(
+        daily_server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    tomorrow = (today_shanghai() + timedelta(days=1)).isoformat()
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page, errors = new_page(browser)
+            log_in(page, daily_server, "sponsor")
+            page.goto(daily_server + "/accounts")
+            page.get_by_role("link", name="某县发布").first.click()
+            filings = page.locator("#filings")
+            filings.locator("input[name=filed_on]").fill(tomorrow)
+            filings.locator("input[name=reference]").fill("备-2026-001")
+            filings.get_by_role("button", name="登记备案").click()
+            expect(page.locator("#filings .field.invalid")).to_contain_text("尚未到来")
+            # the form stays with what was typed, to be corrected
+            expect(filings.locator("input[name=reference]")).to_have_value("备-2026-001")
+            filings.locator("input[name=filed_on]").fill("2026-11-03")
+            filings.get_by_role("button", name="登记备案").click()
+            expect(page.locator(".flash.success")).to_contain_text("按时备案")
+            expect(filings).to_contain_text("2026-11-03")
+
+            # a wrong filing is corrected from the same row
+            filings.get_by_text("更正此备案").click()
+            filings.locator("input[name=filed_on]").fill("2026-11-04")
+            filings.get_by_role("button", name="保存更正").click()
+            expect(filings.locator("tbody")).to_contain_text("2026-11-04")
+
+            # deregistration: the page asks why and whom to ask, then shows the notice
+            page.select_option("#f-kind", "deregister")
+            page.fill("#f-event_date", "2026-12-01")
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.locator("#event-form button[type=submit]").click()
+            expect(page.locator("#decision-fields .field.invalid")).to_have_count(2)
+            page.select_option("#f-kind", "deregister")
+            page.select_option("#f-reason_category", "merged")
+            page.fill("#f-contact", "县委宣传部 0000-1234567")
+            page.fill("#f-event-reason", "职能划入县融媒体中心")
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.locator("#event-form button[type=submit]").click()
+            expect(page.locator("#notice-preview")).to_contain_text("县委宣传部 0000-1234567")
+            expect(page.locator("#notice-preview")).to_contain_text("关于注销政务新媒体账号")
+            page.screenshot(path=str(tmp_path / "confirm-deregistration.png"), full_page=True)
+            page.get_by_role("button", name="确认并发布公告").click()
+            expect(page.locator(".flash.success").first).to_contain_text("注销")
+            expect(page.locator("h1")).to_contain_text("某县发布")
+
+            # the supervisor corrects a filing too; the audit log has it
+            other, other_errors = new_page(browser)
+            log_in(other, daily_server, "supervisor")
+            other.goto(page.url)
+            other.locator("#filings").get_by_text("更正此备案").first.click()
+            other.locator("#filings input[name=reference]").first.fill("备-2026-002")
+            other.locator("#filings").get_by_role("button", name="保存更正").first.click()
+            expect(other.locator("#filings tbody")).to_contain_text("备-2026-002")
+            assert not errors and not other_errors, errors + other_errors
+        finally:
+            browser.close()
