@@ -1,9 +1,11 @@
 """Issue 12 in headless chromium: a future filing date refused and corrected, a deregistration
 that asks why and whom to ask and shows the notice before it goes public."""
+import io
 import re
 from datetime import date, timedelta
 
 import pytest
+from PIL import Image
 
 try:  # tests/ as a package or as a plain directory on sys.path
     from tests.browser import launch_chromium, live_app
@@ -15,7 +17,7 @@ from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.types import today_shanghai
 from registry import services as registry_services
-from registry.models import Unit
+from registry.models import Account, Unit
 from registry.schemas import AccountIn
 
 pytestmark = pytest.mark.browser
@@ -31,11 +33,18 @@ def daily_server(tmp_path_factory, postgres_url, redis_service):
         db.session.flush()
         users = {}
         for username, roles, unit_id in [("sponsor", ["sponsor"], unit.id),
-                                         ("supervisor", ["supervisor"], None)]:
+                                         ("supervisor", ["supervisor"], None),
+                                         ("editor", ["editor"], unit.id)]:
             users[username] = User(username=username, password_hash=hash_password(PASSWORD),
                                    roles=roles, unit_id=unit_id, active=True, session_version=1)
             db.session.add(users[username])
         db.session.flush()
+        newsroom = Unit(name="某县融媒体中心")  # its own account: the first test deregisters one
+        db.session.add(newsroom)
+        db.session.flush()
+        users["editor"].unit_id = newsroom.id
+        db.session.add(Account(unit_id=newsroom.id, platform="wechat", name="某县融媒", status="active",
+                               handle="gh_0000000000aa", opened_on=date(2026, 1, 5), staff=[]))
         registry_services.register_account(users["sponsor"], AccountIn(
             unit_id=unit.id, platform="wechat", name="某县发布", handle="gh_0123456789ab",
             opened_on=date(2026, 11, 2), office="县政府办公室信息科"))
@@ -56,9 +65,9 @@ def log_in(page, base, username):
 def new_page(browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     errors = []
-    # A refused form answers 400 on purpose; any other console error is a fault.
+    # A refused form answers 400 or 409 on purpose; any other console error is a fault.
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
-            and "status of 400" not in msg.text else None)
+            and not re.search(r"status of 40[09]", msg.text) else None)
     page.set_default_timeout(5000)
     return page, errors
 
@@ -123,3 +132,36 @@ def test_a_future_filing_is_refused_then_corrected_and_a_deregistration_confirme
             assert not errors and not other_errors, errors + other_errors
         finally:
             browser.close()
+
+
+def test_an_article_over_wechats_title_limit_cannot_enter_review(daily_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page, errors = new_page(browser)
+            log_in(page, daily_server, "editor")
+            page.goto(daily_server + "/articles/new")
+            page.fill("#f-title", "县" * 70)
+            page.fill("#f-body_html", "<p>会议研究部署了近期重点工作。</p>")
+            page.locator("input[name=target_account_ids]").first.check()
+            page.set_input_files("#f-cover", files=[{"name": "cover.png", "mimeType": "image/png",
+                                                     "buffer": png_bytes()}])
+            page.click("#save")
+            expect(page).to_have_url(re.compile(r"/articles/\d+$"))
+            expect(page.locator("#checks")).to_contain_text("微信公众号：标题 70 字，超过平台上限 64 字")
+            for box in page.locator("input[name=checklist]").all():
+                box.check()
+            page.click("#submit-button")
+            expect(page.locator("#refusal")).to_contain_text("未通过自动检查")
+            expect(page.locator("h1 .badge")).to_have_text("草稿")
+            assert not errors, errors
+        finally:
+            browser.close()
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (90, 50), (30, 90, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
