@@ -61,3 +61,8 @@ class UserPatch(Strict):
     active: bool | None = None
     password: Password | None = None
     display_name: opt_text(120) = None
+
+
+class PasswordChange(Strict):
+    current_password: Password
+    new_password: Password

@@ -165,3 +165,43 @@ def png_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (90, 50), (30, 90, 200)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def test_a_user_changes_their_password_and_ends_other_sessions(daily_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page, errors = new_page(browser)
+            elsewhere, other_errors = new_page(browser)
+            log_in(page, daily_server, "supervisor")
+            log_in(elsewhere, daily_server, "supervisor")
+            page.click("#profile-link")
+            expect(page.locator("h1")).to_have_text("个人设置")
+            expect(page.locator("#my-roles")).to_contain_text("监管")
+            expect(page.locator("#my-unit")).to_have_text("全部单位")
+            page.fill("#f-current_password", "wrong-password-1")
+            page.fill("#f-new_password", "Changed-2026x")
+            page.locator("#password button[type=submit]").click()
+            expect(page.locator("#password .field.invalid")).to_contain_text("当前密码不正确")
+            page.fill("#f-current_password", PASSWORD)
+            page.fill("#f-new_password", "Changed-2026x")
+            page.locator("#password button[type=submit]").click()
+            expect(page.locator(".flash.success")).to_contain_text("密码已修改")
+            elsewhere.reload()
+            expect(elsewhere).to_have_url(re.compile(r"/login"))
+            elsewhere.fill("input[name=username]", "supervisor")
+            elsewhere.fill("input[name=password]", "Changed-2026x")
+            elsewhere.click("form button[type=submit]")
+            elsewhere.wait_for_url(re.compile(r"/$"))
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.locator("#sessions button[type=submit]").click()
+            expect(page.locator(".flash.success")).to_contain_text("已全部结束")
+            elsewhere.reload()
+            expect(elsewhere).to_have_url(re.compile(r"/login"))
+            page.reload()
+            expect(page.locator("h1")).to_have_text("个人设置")
+            assert not errors and not other_errors, errors + other_errors
+        finally:
+            browser.close()
