@@ -11,7 +11,8 @@ from .api import documented, parse_body
 from .auth import api_user, current_api_token
 from .errors import DomainError
 from .extensions import csrf, db
-from .schemas import PasswordChange
+from .notify import KINDS, muted_kinds, set_muted_kinds
+from .schemas import NotificationSettings, PasswordChange
 from .users import change_own_password, end_other_sessions
 
 bp = Blueprint("profile", __name__)
@@ -23,13 +24,14 @@ def me_json(user) -> dict:
     unit = user.unit
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
             "roles": list(user.roles or []),
-            "unit": {"id": unit.id, "name": unit.name} if unit is not None else None}
+            "unit": {"id": unit.id, "name": unit.name} if unit is not None else None,
+            "notifications_off": sorted(muted_kinds(user))}
 
 
 def _page(errors=None, refusal=None, status=200):
     user = current_user._get_current_object()
     return render_template("profile.html", user=user, errors=errors or {},
-                           refusal=refusal), status
+                           refusal=refusal, kinds=KINDS, muted=muted_kinds(user)), status
 
 
 @bp.get("/profile")
@@ -69,6 +71,17 @@ def sessions():
     return redirect(url_for("profile.profile"))
 
 
+@bp.post("/profile/notifications")
+@login_required
+def notifications():
+    user = current_user._get_current_object()
+    # The form lists every kind with a box ticked while it is on.
+    set_muted_kinds(user, [k for k in KINDS if k not in request.form.getlist("on")])
+    db.session.commit()
+    flash(_("Your notification settings were saved."), "success")
+    return redirect(url_for("profile.profile") + "#notifications")
+
+
 @api.get("/me")
 @documented("The caller: username, roles and unit", tag="auth",
             responses={200: "{id, username, display_name, roles, unit: {id, name}}"})
@@ -97,3 +110,14 @@ def me_end_others():
     end_other_sessions(user, keep_token_id=current_api_token().id)
     db.session.commit()
     return "", 204
+
+
+@api.put("/me/notification-settings")
+@documented("Turn kinds of notifications off (`off`: every other kind is on)",
+            body=NotificationSettings, tag="auth", responses={200: "the caller, as GET /me"})
+def me_notification_settings():
+    user = api_user()
+    data = parse_body(NotificationSettings)
+    set_muted_kinds(user, data.off)
+    db.session.commit()
+    return jsonify(me_json(user))

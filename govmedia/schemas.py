@@ -66,3 +66,8 @@ class UserPatch(Strict):
 class PasswordChange(Strict):
     current_password: Password
     new_password: Password
+
+
+class NotificationSettings(Strict):
+    off: list[Annotated[str, StringConstraints(max_length=40)]] = Field(default_factory=list,
+                                                                        max_length=50)

@@ -102,6 +102,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/profile"): logged_in("issue 12 Profile: one's own roles, unit, password"),
     ("POST", "/profile/password"): logged_in("issue 12 Profile: change one's own password"),
     ("POST", "/profile/sessions"): logged_in("issue 12 Profile: end one's other sessions"),
+    ("POST", "/profile/notifications"): logged_in("issue 12 Notifications: turn kinds off"),
+    ("PUT", "/api/v1/me/notification-settings"): logged_in("issue 12 Notifications"),
     ("GET", "/api/v1/me"): logged_in("issue 12 Profile"),
     ("POST", "/api/v1/me/password"): logged_in("issue 12 Profile: change one's own password"),
     ("POST", "/api/v1/me/sessions/end-others"): logged_in("issue 12 Profile: end other sessions"),
@@ -195,6 +197,10 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/api/v1/articles"): logged_in(READS, "unit"),
     ("GET", "/articles/queue"): logged_in("issue 4: each user sees what waits for them"),
     ("GET", "/articles/<int:article_id>"): logged_in(READS, "unit"),
+    ("GET", "/articles/<int:article_id>/live.json"): logged_in(
+        READS + " (issue 12: the article page's live delivery table)", "unit"),
+    ("GET", "/publishing/queue/live.json"): only({"supervisor"}, "issue 12: the queue page's "
+                                                                 "live counts (as the page)"),
     ("GET", "/api/v1/articles/<int:article_id>"): logged_in(READS, "unit"),
     ("GET", "/articles/<int:article_id>/cover"): logged_in(READS, "unit"),
     ("GET", "/api/v1/deliveries/<int:delivery_id>"): logged_in(READS, "unit"),

@@ -205,3 +205,69 @@ def test_a_user_changes_their_password_and_ends_other_sessions(daily_server):
             assert not errors and not other_errors, errors + other_errors
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def notify_server(tmp_path_factory, postgres_url, redis_service):
+    """With a real worker: notifications are created by jobs, after the request's commit."""
+    def seed():
+        unit = Unit(name="某县人民政府办公室", office="县政府办公室信息科")
+        db.session.add(unit)
+        db.session.flush()
+        for username, roles, unit_id in [("sponsor", ["sponsor"], unit.id),
+                                         ("supervisor", ["supervisor"], None)]:
+            db.session.add(User(username=username, password_hash=hash_password(PASSWORD),
+                                roles=roles, unit_id=unit_id, active=True, session_version=1))
+
+    with live_app(tmp_path_factory.mktemp("browser-notify"), seed, postgres_url=postgres_url,
+                  redis_url=redis_service.url) as url:
+        yield url
+
+
+def issue_order(page, base, finding):
+    page.goto(base + "/supervision/rectifications")
+    page.fill("#f-finding", finding)
+    page.locator("#new-order button[type=submit]").click()
+    page.wait_for_load_state("load")
+
+
+def test_a_rectification_order_rings_the_sponsors_bell_unless_turned_off(notify_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            supervisor, errors = new_page(browser)
+            sponsor, other_errors = new_page(browser)
+            log_in(supervisor, notify_server, "supervisor")
+            log_in(sponsor, notify_server, "sponsor")
+            expect(sponsor.locator("#bell")).to_be_visible()
+            expect(sponsor.locator("#bell-count")).to_have_count(0)
+            issue_order(supervisor, notify_server, "账号简介缺少主办单位名称")
+            # the worker creates it after the commit: the bell rings on a later page
+            for _attempt in range(30):
+                sponsor.reload()
+                if sponsor.locator("#bell-count").count():
+                    break
+                sponsor.wait_for_timeout(500)
+            expect(sponsor.locator("#bell-count")).to_have_text("1")
+            sponsor.click("#bell")
+            expect(sponsor.locator("#notifications")).to_contain_text("账号简介缺少主办单位名称")
+            sponsor.locator(".mark-read").first.click()
+            expect(sponsor.locator("#bell-count")).to_have_count(0)
+            sponsor.locator("#notifications a").first.click()
+            expect(sponsor).to_have_url(re.compile(r"/supervision/rectifications/\d+$"))
+
+            # turned off on the profile page: the next order is not told
+            sponsor.click("#profile-link")
+            sponsor.uncheck("#kind-rectification_order")
+            sponsor.get_by_role("button", name="保存通知设置").click()
+            expect(sponsor.locator(".flash.success")).to_contain_text("通知设置已保存")
+            expect(sponsor.locator("#kind-rectification_order")).not_to_be_checked()
+            issue_order(supervisor, notify_server, "第二项问题")
+            sponsor.wait_for_timeout(3000)
+            sponsor.reload()
+            expect(sponsor.locator("#bell-count")).to_have_count(0)
+            assert not errors and not other_errors, errors + other_errors
+        finally:
+            browser.close()

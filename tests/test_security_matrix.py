@@ -391,6 +391,10 @@ REQUESTS = {
         "current_password": PASSWORD, "new_password": PASSWORD}),
     ("POST", "/profile/sessions"): lambda m, c, t, ok: Call("/profile/sessions",
                                                             fresh_session=True),
+    ("POST", "/profile/notifications"): lambda m, c, t, ok: Call(
+        "/profile/notifications", form={"on": "article_waiting"}),
+    ("PUT", "/api/v1/me/notification-settings"): lambda m, c, t, ok: Call(
+        "/api/v1/me/notification-settings", json={"off": ["dormant"]}),
     ("GET", "/api/v1/me"): get("/api/v1/me"),
     ("POST", "/api/v1/me/password"): lambda m, c, t, ok: Call("/api/v1/me/password", json={
         "current_password": PASSWORD, "new_password": PASSWORD}),
@@ -532,6 +536,9 @@ REQUESTS = {
     ("GET", "/articles/queue"): get("/articles/queue"),
     ("GET", "/articles/<int:article_id>"): lambda m, c, t, ok: Call(
         f"/articles/{m.article_view[t]}"),
+    ("GET", "/articles/<int:article_id>/live.json"): lambda m, c, t, ok: Call(
+        f"/articles/{m.article_view[t]}/live.json"),
+    ("GET", "/publishing/queue/live.json"): get("/publishing/queue/live.json"),
     ("GET", "/api/v1/articles/<int:article_id>"): lambda m, c, t, ok: Call(
         f"/api/v1/articles/{m.article_view[t]}"),
     ("GET", "/articles/<int:article_id>/cover"): lambda m, c, t, ok: Call(
