@@ -1,11 +1,14 @@
 """Issue 12 in headless chromium: a future filing date refused and corrected, a deregistration
 that asks why and whom to ask and shows the notice before it goes public."""
+import base64
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from PIL import Image
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 try:  # tests/ as a package or as a plain directory on sys.path
     from tests.browser import launch_chromium, live_app
@@ -17,6 +20,9 @@ from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.types import today_shanghai
 from registry import services as registry_services
+from publisher.articles import create_article
+from publisher.review import review_article, submit_article
+from publisher.schemas import ArticleIn
 from registry.models import Account, Unit
 from registry.schemas import AccountIn
 
@@ -242,6 +248,9 @@ def test_a_rectification_order_rings_the_sponsors_bell_unless_turned_off(notify_
             log_in(supervisor, notify_server, "supervisor")
             log_in(sponsor, notify_server, "sponsor")
             expect(sponsor.locator("#bell")).to_be_visible()
+            # the daily reminders (an account without posts) may have rung already: read them
+            sponsor.click("#bell")
+            sponsor.locator("button[value=read_all]").click()
             expect(sponsor.locator("#bell-count")).to_have_count(0)
             issue_order(supervisor, notify_server, "账号简介缺少主办单位名称")
             # the worker creates it after the commit: the bell rings on a later page
@@ -269,5 +278,72 @@ def test_a_rectification_order_rings_the_sponsors_bell_unless_turned_off(notify_
             sponsor.reload()
             expect(sponsor.locator("#bell-count")).to_have_count(0)
             assert not errors and not other_errors, errors + other_errors
+        finally:
+            browser.close()
+
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory, postgres_url, redis_service):
+    """A signed-off article whose delivery waits (publish_at tomorrow); no worker: the test
+    writes the outcome as a worker would, and the open page must show it."""
+    def seed():
+        unit = Unit(name="某县人民政府办公室")
+        db.session.add(unit)
+        db.session.flush()
+        people = {}
+        for username, role in [("editor", "editor"), ("reviewer", "reviewer"),
+                               ("signer", "signer")]:
+            people[username] = User(username=username, password_hash=hash_password(PASSWORD),
+                                    roles=[role], unit_id=unit.id, active=True,
+                                    session_version=1)
+            db.session.add(people[username])
+        account = Account(unit_id=unit.id, platform="wechat", name="某县发布", status="active",
+                          handle="gh_0123456789ab", opened_on=date(2026, 1, 5), staff=[])
+        db.session.add(account)
+        db.session.flush()
+        article = create_article(people["editor"], ArticleIn(
+            title="县政府召开常务会议", body_html="<p>会议研究部署了近期重点工作。</p>",
+            cover_image_base64=base64.b64encode(png_bytes()).decode(),
+            target_account_ids=[account.id],
+            publish_at=datetime.now(timezone.utc) + timedelta(days=1)))
+        submit_article(people["editor"], article)
+        review_article(people["reviewer"], article, "approve")
+        review_article(people["signer"], article, "approve")
+
+    base_dir = tmp_path_factory.mktemp("browser-live")
+    with live_app(base_dir, seed, postgres_url=postgres_url, redis_url=redis_service.url,
+                  worker=False) as url:
+        database = make_url(postgres_url).set(
+            database="browser_" + base_dir.name.replace("-", "_"))
+        yield url, database.render_as_string(hide_password=False)
+
+
+def test_the_delivery_table_follows_the_outcome_without_a_reload(live_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, database_url = live_server
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page, errors = new_page(browser)
+            log_in(page, url, "editor")
+            page.goto(url + "/articles")
+            page.get_by_role("link", name="县政府召开常务会议").click()
+            status = page.locator("#delivery-table tbody tr [data-field=status]")
+            expect(status).to_have_text("排队待发")
+            page.evaluate("window.stillTheSamePage = true")
+            # what the delivery job writes when the platform refuses (publisher.fanout.settle)
+            engine = create_engine(make_url(database_url).set(drivername="postgresql+psycopg"))
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE deliveries SET status = 'failed', attempts = 1, "
+                                  "last_error = '平台拒绝：标题过长'"))
+            engine.dispose()
+            expect(status).to_have_text("失败", timeout=15_000)
+            row = page.locator("#delivery-table tbody tr").first
+            expect(row.locator("[data-field=error]")).to_have_text("平台拒绝：标题过长")
+            expect(row.locator("[data-field=attempts]")).to_have_text("1")
+            assert page.evaluate("window.stillTheSamePage") is True
+            assert not errors, errors
         finally:
             browser.close()
