@@ -16,6 +16,8 @@ from .engines import start_embedded
 from .errors import Invalid
 from .extensions import babel, csrf, db, login_manager, migrate
 from .health import bp as health_bp
+from .profile import api as profile_api_bp
+from .profile import bp as profile_bp
 from .settings import Settings
 from .types import DB_INT_MAX
 
@@ -129,6 +131,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = DatabaseInteger  # before any rule is added
     app.register_blueprint(health_bp)
+    app.register_blueprint(profile_bp)
+    app.register_blueprint(profile_api_bp)
     for name in DOMAIN_PACKAGES:
         import_module(name).init_app(app)
 

@@ -61,3 +61,13 @@ class UserPatch(Strict):
     active: bool | None = None
     password: Password | None = None
     display_name: opt_text(120) = None
+
+
+class PasswordChange(Strict):
+    current_password: Password
+    new_password: Password
+
+
+class NotificationSettings(Strict):
+    off: list[Annotated[str, StringConstraints(max_length=40)]] = Field(default_factory=list,
+                                                                        max_length=50)

@@ -1,13 +1,15 @@
-"""People: creating and changing users, with their roles, unit and sessions (admins only)."""
+"""People: creating and changing users (admins), and each user's own password and sessions."""
 from flask_babel import gettext as _
-from sqlalchemy import column, select, table
+from sqlalchemy import column, select, table, update
+from werkzeug.security import check_password_hash
 from sqlalchemy.orm import selectinload
 
 from . import audit
 from .auth import check_password_policy, end_all_sessions, hash_password, require_roles
 from .errors import Invalid, NotFound, RuleConflict
 from .extensions import db
-from .models import User
+from .models import ApiToken, User
+from .types import utcnow
 
 # Roles that act for one unit: a user holding any of them belongs to a unit.
 NEEDS_UNIT = {"sponsor", "editor", "reviewer", "signer", "source"}
@@ -111,3 +113,36 @@ def update_user(actor: User, user: User, data) -> User:
     audit.record("user.update", "user", user.id, before=before, after=after,
                  unit_id=user.unit_id, user=actor)
     return user
+
+
+# --- one's own account (the profile page and /api/v1/me) ---------------------------------------
+
+def change_own_password(user: User, current: str, new: str) -> bool:
+    """A user's own change: the current password first, then the policy. A new password ends
+    the user's other sessions and tokens (the caller keeps its own); True when it changed."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise Invalid(_("The current password is not correct"),
+                      fields={"current_password": "not correct"})
+    try:
+        check_password_policy(new)
+    except Invalid as err:
+        raise Invalid(err.message, fields={"new_password": err.fields["password"]}) from None
+    if new == current:
+        return False   # nothing changes, nothing to end
+    user.password_hash = hash_password(new)
+    audit.record("user.password", "user", user.id, after={"password": "changed"},
+                 unit_id=user.unit_id, user=user)
+    return True
+
+
+def end_other_sessions(user: User, keep_token_id: int | None = None) -> int:
+    """Every web session of the user (a new session version) and every API token but
+    `keep_token_id` end at once; the caller's own web session is renewed by the view."""
+    user.session_version = (user.session_version or 1) + 1
+    query = update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if keep_token_id is not None:
+        query = query.where(ApiToken.id != keep_token_id)
+    ended = db.session.execute(query.values(revoked_at=utcnow())).rowcount
+    audit.record("user.sessions_ended", "user", user.id, after={"tokens_revoked": ended},
+                 unit_id=user.unit_id, user=user)
+    return ended

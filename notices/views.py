@@ -181,6 +181,20 @@ def _recorded(account, event, filing, notice):
     return redirect(url_for("registry.account", account_id=account.id))
 
 
+def _deregistration_gaps(values: dict) -> dict[str, str]:
+    """The page asks for what the public notice of a deregistration needs (rule 6): why, by
+    category and in words, and whom to ask. The API keeps category and contact optional."""
+    return {name: _("Required") for name in ("reason_category", "contact", "reason")
+            if not values.get(name)}
+
+
+def _confirm_deregistration(account, values, notice):
+    """What goes public, before it does: the notice exactly as it would open. The caller has
+    rolled the trial back; nothing is written until the sponsor confirms."""
+    return render_template("notices/confirm_deregistration.html", account=account,
+                           values=values, notice=notice)
+
+
 @events.post("/accounts/<int:account_id>/events")
 @login_required
 def account_event(account_id):
@@ -189,6 +203,9 @@ def account_event(account_id):
     require_roles(user, "sponsor")
     values, data = _event_form()
     parsed, errors = forms.validate(EventIn, data)
+    if values["kind"] == "deregister":
+        errors = _deregistration_gaps(values) | errors
+        parsed = None if errors else parsed
     refusal = None
     if parsed is not None:
         try:
@@ -197,6 +214,11 @@ def account_event(account_id):
             refusal = _refusal(err)
             errors = forms.domain_field_errors(err)
         else:
+            if parsed.kind == "deregister" and request.form.get("confirmed") != "1":
+                preview = {"text": notice.text, "starts_on": notice.starts_on,
+                           "ends_on": notice.ends_on}
+                db.session.rollback()
+                return _confirm_deregistration(get_account(user, account_id), values, preview)
             db.session.commit()
             return _recorded(account, event, filing, notice)
     # Field names of the form: changes.name -> new_name, and so on.

@@ -11,7 +11,7 @@ from govmedia.extensions import csrf, db
 
 from . import articles, check_lists, checks, review
 from .fanout import operations
-from .models import ARTICLE_STATUSES, TERM_LISTS
+from .models import TERM_LISTS
 from .schemas import (
     ArticleIn,
     ArticleUpdate,
@@ -42,12 +42,12 @@ def create_article():
 
 @bp.get("/articles")
 @documented("List articles of the user's unit(s)", tag="articles",
-            query={"status": {"type": "string", "enum": list(ARTICLE_STATUSES)},
+            query={"status": {"type": "string", "enum": list(articles.LIST_STATUSES)},
                    "unit_id": "integer", "limit": "integer", "offset": "integer"},
             responses={200: "list"})
 def list_articles():
     user = api_user()
-    query = articles.articles_query(user, status=query_choice("status", ARTICLE_STATUSES),
+    query = articles.articles_query(user, status=query_choice("status", articles.LIST_STATUSES),
                                     unit_id=query_int("unit_id"))
     limit, offset = page_params()
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))

@@ -24,6 +24,7 @@ from .content import compute_hash, run_article_checks, sanitize_html
 from .covers import decode_cover, store_cover
 from .fanout.operations import approve
 from .models import (
+    ARTICLE_STATUSES,
     EDITABLE_STATUSES,
     PUBLISHABLE_PLATFORMS,
     REFIXABLE_STATUSES,
@@ -255,10 +256,22 @@ def get_article(actor: User, article_id: int) -> Article:
     return get_in_unit(actor, Article, article_id, _("Article not found"))
 
 
+# 撤稿: once a withdrawal is asked for, the article shows as withdrawn wherever its status
+# shows (its own status keeps what the deliveries reached), and lists filter on it.
+WITHDRAWN = "withdrawn"
+LIST_STATUSES = (*ARTICLE_STATUSES, WITHDRAWN)
+
+
+def shown_status(article: Article) -> str:
+    return WITHDRAWN if article.withdraw_requested_at is not None else article.status
+
+
 def articles_query(actor: User, *, status: str | None = None, unit_id: int | None = None):
     query = scope_query(select(Article), Article.unit_id, actor, unit_id)
-    if status:
-        query = query.where(Article.status == status)
+    if status == WITHDRAWN:
+        query = query.where(Article.withdraw_requested_at.is_not(None))
+    elif status:
+        query = query.where(Article.status == status, Article.withdraw_requested_at.is_(None))
     return query.order_by(Article.updated_at.desc(), Article.id.desc())
 
 

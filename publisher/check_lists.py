@@ -107,6 +107,10 @@ def set_severities(actor: User, severities: dict[str, str]) -> dict:
     if bad:
         raise Invalid(_("A severity is block or warn"),
                       fields={"severities": "block or warn: " + ", ".join(bad)})
+    fixed = sorted(r for r in checks.FIXED_BLOCK if severities.get(r, "block") != "block")
+    if fixed:
+        raise Invalid(_("A platform's own limit always blocks"),
+                      fields={"severities": "always block: " + ", ".join(fixed)})
     before = dict(config.severities or {})
     merged = dict(before)
     merged.update(severities)

@@ -17,6 +17,10 @@ import ahocorasick_rs
 import opencc
 from stdnum.cn import ric
 
+from registry.labels import PLATFORM_NAMES_ZH
+
+from .platform_limits import MIB, Problem, limit_problems
+
 
 def N_(message: str) -> str:
     return message
@@ -31,6 +35,7 @@ RULES: dict[str, tuple[str, str]] = {
     "missing_cover": ("block", N_("Missing cover (WeChat)")),
     "missing_link": ("block", N_("Missing link (Weibo)")),
     "weibo_too_long": ("block", N_("Weibo post over 140 characters")),
+    "platform_limit": ("block", N_("Over a target platform's limit")),
     "missing_body": ("block", N_("Empty body")),
     "caution_word": ("warn", N_("Caution word")),
     "mobile_number": ("warn", N_("Mobile number")),
@@ -39,6 +44,8 @@ RULES: dict[str, tuple[str, str]] = {
     "traditional_chars": ("warn", N_("Traditional or variant character")),
 }
 SEVERITIES = ("block", "warn")
+# Rules whose severity no supervisor may lower: the platform refuses the article anyway.
+FIXED_BLOCK = ("platform_limit",)
 DEFAULT_SEVERITIES = {rule: spec[0] for rule, spec in RULES.items()}
 
 # 《广告法》第九条 absolute terms and the usual superlatives; supervisors edit the list.
@@ -212,6 +219,8 @@ class Content:
     weibo_text: str | None = None
     has_cover: bool = False
     platforms: frozenset = frozenset()
+    cover_size: int | None = None
+    cover_mime: str | None = None
 
 
 def weibo_post(content: Content) -> str:
@@ -380,6 +389,7 @@ def run_checks(content: Content, matcher: Matcher, severities: dict | None = Non
     start, end, count, positions}. Offsets index the field as stored."""
     sev = dict(DEFAULT_SEVERITIES)
     sev.update(severities or {})
+    sev.update({rule: "block" for rule in FIXED_BLOCK})
     out = _Collector(sev)
     if not (content.title or "").strip():
         out.add("missing_title", "title", "", "标题为空", "", None)
@@ -409,9 +419,33 @@ def run_checks(content: Content, matcher: Matcher, severities: dict | None = Non
         if len(post) > WEIBO_LIMIT:
             out.add("weibo_too_long", "weibo_text", "",
                     f"微博文字连同链接共 {len(post)} 字，超过 {WEIBO_LIMIT} 字", post[:40] + "…", None)
+    _scan_platform_limits(out, content)
     findings = list(out.found.values())
     findings.sort(key=lambda f: 0 if f["severity"] == "block" else 1)
     return findings
+
+
+def _limit_message(problem: Problem) -> str:
+    name = PLATFORM_NAMES_ZH.get(problem.platform, problem.platform)
+    value, limit = problem.value, problem.limit
+    return {
+        "title": lambda: f"{name}：标题 {value} 字，超过平台上限 {limit} 字",
+        "digest": lambda: f"{name}：摘要 {value} 字，超过平台上限 {limit} 字",
+        "body_chars": lambda: f"{name}：正文连同排版代码 {value} 字符，平台要求少于 {limit + 1} 字符",
+        "cover_bytes": lambda: f"{name}：封面图片 {value / MIB:.1f} MB，超过平台上限 {limit / MIB:g} MB",
+        "cover_format": lambda: f"{name}：封面图片格式 {value} 不受平台支持",
+        "picture_type": lambda: f"{name}：正文图片“{value}”的格式不受平台支持（仅 JPG、PNG）",
+    }[problem.what]()
+
+
+def _scan_platform_limits(out: _Collector, content: Content) -> None:
+    for platform in sorted(content.platforms):
+        for problem in limit_problems(platform, title=content.title, digest=content.digest,
+                                      body_html=content.body_html,
+                                      cover_size=content.cover_size,
+                                      cover_mime=content.cover_mime):
+            out.add("platform_limit", problem.field, f"{platform}:{problem.what}:{problem.value}",
+                    _limit_message(problem), "", None)
 
 
 def blocking(findings: list[dict]) -> list[dict]:

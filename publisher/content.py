@@ -40,7 +40,9 @@ def content_of(article: Article) -> checks.Content:
                           digest=article.digest, author=article.author,
                           source_url=article.source_url, weibo_text=article.weibo_text,
                           has_cover=article.cover_id is not None or article.cover is not None,
-                          platforms=_platforms(article))
+                          platforms=_platforms(article),
+                          cover_size=article.cover.size if article.cover is not None else None,
+                          cover_mime=article.cover.mime if article.cover is not None else None)
 
 
 def run_article_checks(article: Article) -> list[dict]:

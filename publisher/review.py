@@ -6,6 +6,7 @@ from govmedia import audit
 from govmedia.errors import Forbidden, Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.models import User
+from govmedia.notify import notify, unit_users
 from govmedia.types import utcnow
 
 from . import checks
@@ -57,7 +58,35 @@ def submit_article(actor: User, article: Article, confirmations=(), checklist=No
                  after={"round": article.round, "revision": article.revision,
                         "content_hash": article.content_hash, "confirmed_warnings": warned,
                         "checklist": checklist}, unit_id=article.unit_id, user=actor)
+    tell_next_stage(article, 2)
     return findings
+
+
+def tell_next_stage(article: Article, stage: int) -> None:
+    """The unit's reviewers (stage 2) or signers (stage 3) are told the article waits for
+    them; not whoever may not act on it (the drafter, a person of another stage)."""
+    db.session.expire(article, ["reviews"])  # the review just added counts
+    may_act = [uid for uid in unit_users(article.unit_id, ROLE_OF_STAGE[stage])
+               if uid != article.created_by_id
+               and not (acted_stages_of(article, uid) - {stage})]
+    notify(may_act, "article_waiting", f"/articles/{article.id}",
+           {"title": article.title, "stage": stage},
+           key=f"article_waiting:{article.id}:{article.round}:{stage}", unit_id=article.unit_id)
+
+
+def acted_stages_of(article: Article, user_id: int) -> set[int]:
+    return {r.stage for r in article.reviews if r.user_id == user_id}
+
+
+def tell_drafter(article: Article, decision: str, comment: str) -> None:
+    if decision == "reject":
+        notify([article.created_by_id], "article_returned", f"/articles/{article.id}",
+               {"title": article.title, "comment": comment},
+               key=f"article_returned:{article.id}:{article.round}", unit_id=article.unit_id)
+    else:
+        notify([article.created_by_id], "article_signed_off", f"/articles/{article.id}",
+               {"title": article.title},
+               key=f"article_signed_off:{article.id}:{article.round}", unit_id=article.unit_id)
 
 
 def acted_stages(article: Article, user: User) -> set[int]:
@@ -128,6 +157,10 @@ def review_article(actor: User, article: Article, decision: str, comment: str = 
                  after={"status": article.status, "stage": stage, "round": article.round,
                         "revision": article.revision, "content_hash": article.content_hash,
                         "comment": comment}, unit_id=article.unit_id, user=actor)
+    if decision == "approve" and stage == 2:
+        tell_next_stage(article, 3)
+    elif article.created_by_id is not None:
+        tell_drafter(article, decision, comment)
     return article
 
 

@@ -32,6 +32,7 @@ def article_json(article: Article, content=None) -> dict:
     cover = article.cover
     return {
         "id": article.id, "unit_id": article.unit_id, "status": article.status,
+        "withdrawn": article.withdraw_requested_at is not None,
         "origin": article.origin, "created_by": article.created_by_id,
         "title": article.title, "body_html": article.body_html, "digest": article.digest,
         "author": article.author, "source_url": article.source_url,
@@ -58,6 +59,7 @@ def article_json(article: Article, content=None) -> dict:
 
 def article_summary(article: Article) -> dict:
     return {"id": article.id, "unit_id": article.unit_id, "status": article.status,
+            "withdrawn": article.withdraw_requested_at is not None,
             "title": article.title, "origin": article.origin,
             "created_by": article.created_by_id, "revision": article.revision,
             "target_account_ids": list(article.target_account_ids or []),

@@ -246,8 +246,11 @@ def list_filings():
 
 
 @bp.post("/filings/<int:filing_id>/complete")
-@documented("Record that a filing was made", body=FilingComplete, tag="filings",
-            responses={200: "filing", 403: "forbidden", 404: "not_found"})
+@documented("Record that a filing was made (sponsor), or correct a recorded one (sponsor, "
+            "supervisor); a date in the future or before the event is refused",
+            body=FilingComplete, tag="filings",
+            responses={200: "filing", 400: "invalid (fields.filed_on)", 403: "forbidden",
+                       404: "not_found"})
 def complete_filing(filing_id):
     user = api_user()
     filing = filings.get_filing(user, filing_id)

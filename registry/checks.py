@@ -131,11 +131,25 @@ def check_one_per_platform(unit_id: int, platform: str, exclude_id: int | None =
 # --- rule 4: an earlier filing of the opening -------------------------------------------------------
 
 def opening_filing_problems(opened_on: date | None, filed_on: date | None,
-                            reference: str | None) -> dict[str, str]:
-    """What is wrong with an opening's earlier filing: field -> "required" (a reference needs
-    its date) or "before_opened_on"."""
+                            reference: str | None, today: date) -> dict[str, str]:
+    """What is wrong with an opening and its earlier filing: field -> "required" (a reference
+    needs its date), "before_opened_on" or "in_future" (a date after `today`)."""
+    problems = future_dates(today, opened_on=opened_on, filed_on=filed_on)
     if reference and not filed_on:
-        return {"filed_on": "required"}
-    if filed_on and opened_on and filed_on < opened_on:
-        return {"filed_on": "before_opened_on"}
-    return {}
+        problems["filed_on"] = "required"
+    elif filed_on and opened_on and filed_on < opened_on:
+        problems["filed_on"] = "before_opened_on"
+    return problems
+
+
+def future_dates(today: date, **dates: date | None) -> dict[str, str]:
+    """The named dates that lie after `today`: an event or a filing cannot have happened yet."""
+    return {name: "in_future" for name, value in dates.items() if value and value > today}
+
+
+def check_not_future(today: date, **dates: date | None) -> None:
+    """Invalid naming the first date after `today` (an event or a filing yet to come)."""
+    for name in future_dates(today, **dates):
+        raise Invalid(_("The date %(date)s is in the future: it can only be entered once it "
+                        "has passed", date=dates[name].isoformat()),
+                      fields={name: "in_future (after " + today.isoformat() + ")"})

@@ -7,13 +7,15 @@ from sqlalchemy import and_, func, or_, select
 
 from govmedia import audit
 from govmedia.auth import get_in_unit, require_roles, require_unit_access, scope_query
-from govmedia.errors import Invalid
+from govmedia.errors import Forbidden, Invalid
 from govmedia.extensions import db
 from govmedia.holidays import due_dates
 from govmedia.models import User
 from govmedia.rules import FILING_WORKDAYS
+from govmedia.types import today_shanghai
 from govmedia.workdays import WorkCalendar
 
+from .checks import check_not_future
 from .models import Filing
 
 
@@ -44,19 +46,41 @@ def create_filing(account, event) -> Filing:
     return filing
 
 
-def complete_filing(actor: User, filing: Filing, filed_on: date, reference: str) -> Filing:
-    require_roles(actor, "sponsor")
+def require_filing_role(actor: User, filing: Filing) -> None:
+    """Who may record a filing (the unit's sponsor) or correct a recorded one (the unit's
+    sponsor or a supervisor): Forbidden otherwise."""
+    if filing.filed_on is None:
+        require_roles(actor, "sponsor")
+    else:
+        require_roles(actor, "sponsor", "supervisor")
     require_unit_access(actor, filing.unit_id)
+
+
+def may_record(actor: User, filing: Filing) -> bool:
+    """Whether the account page offers this actor the filing's form."""
+    try:
+        require_filing_role(actor, filing)
+    except Forbidden:
+        return False
+    return True
+
+
+def complete_filing(actor: User, filing: Filing, filed_on: date, reference: str) -> Filing:
+    """Record that a filing was made (the unit's sponsor), or correct a filing recorded
+    wrongly (the unit's sponsor or a supervisor): audited as `filing.correct`."""
+    correcting = filing.filed_on is not None
+    require_filing_role(actor, filing)
     if filed_on < filing.event_date:
         raise Invalid(_("The filing date is before the event date"),
                       fields={"filed_on": "before event_date " + filing.event_date.isoformat()})
+    check_not_future(today_shanghai(), filed_on=filed_on)
     before = {"filed_on": filing.filed_on, "reference": filing.reference}
     filing.filed_on = filed_on
     filing.reference = reference
     filing.completed_by_id = actor.id
     db.session.flush()
-    audit.record("filing.complete", "filing", filing.id, before=before,
-                 after={"filed_on": filed_on, "reference": reference},
+    audit.record("filing.correct" if correcting else "filing.complete", "filing", filing.id,
+                 before=before, after={"filed_on": filed_on, "reference": reference},
                  unit_id=filing.unit_id, user=actor)
     return filing
 

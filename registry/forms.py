@@ -85,5 +85,6 @@ def validate(model: type[BaseModel], data: dict):
 
 
 def domain_field_errors(err) -> dict[str, str]:
-    """A service error's fields, for marking the inputs (the message says what is wrong)."""
-    return {name: str(problem) for name, problem in (err.fields or {}).items()}
+    """A service error's fields, for marking the inputs. Beside each input goes the error's
+    message, in the reader's language: `fields` holds the API's English problem codes."""
+    return {name: err.message for name in (err.fields or {})}

@@ -16,10 +16,11 @@ from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.secrets import encrypt
+from govmedia.types import today_shanghai
 
 from .changes import account_changed
-from .checks import (check_handle_free, check_one_per_platform, opening_filing_problems,
-                     validate_credit_code)
+from .checks import (check_handle_free, check_not_future, check_one_per_platform,
+                     opening_filing_problems, validate_credit_code)
 from .filings import create_filing
 from .models import (COUNTED_STATUSES, STATUSES, Account, AccountCredential, AccountEvent,
                      Filing, PlatformException, Unit)
@@ -228,7 +229,10 @@ def register_account(actor: User, data) -> tuple[Account, list[dict]]:
     _lock_handle(data.platform, data.handle)
     check_handle_free(data.platform, data.handle)
     check_one_per_platform(unit.id, data.platform)
-    problems = opening_filing_problems(data.opened_on, data.filed_on, data.filing_reference)
+    today = today_shanghai()
+    check_not_future(today, opened_on=data.opened_on, filed_on=data.filed_on)
+    problems = opening_filing_problems(data.opened_on, data.filed_on, data.filing_reference,
+                                       today)
     if problems.get("filed_on") == "required":
         raise Invalid(_("A filing reference needs its filing date"),
                       fields={"filed_on": "required with filing_reference"})
@@ -280,6 +284,10 @@ def record_account_event(actor: User, account: Account, data) -> RecordedEvent:
     if data.event_date < account.opened_on:
         raise Invalid(_("The event date is before the account opened"),
                       fields={"event_date": "before opened_on " + account.opened_on.isoformat()})
+    check_not_future(today_shanghai(), event_date=data.event_date)
+    if data.kind == "deregister" and not (data.reason or "").strip():
+        # The public notice says why the account goes (rule 6): a blank reason is refused.
+        raise Invalid(_("A deregistration needs its reason"), fields={"reason": "required"})
     before = account_snapshot(account)
     changes = {}
     if data.kind == "change":

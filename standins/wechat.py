@@ -174,7 +174,7 @@ def _checked_article(store: Store, appid: str, article: dict, uploaded: set):
         material = store.materials.get(article.get("thumb_media_id") or "")
         if material is None or material["appid"] != appid:
             return None, wechat_error(40007)
-    if not article.get("title") or len(article["title"]) > 32:
+    if not article.get("title") or len(article["title"]) > 64:  # the 公众号后台 editor's limit
         return None, wechat_error(45003)
     if len(article.get("digest") or "") > 128:
         return None, wechat_error(45004)

@@ -1,4 +1,6 @@
 """Contract: lifecycle events, filings on Chinese working days, notices, recompute (rules 4, 6)."""
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
@@ -20,6 +22,12 @@ def event(api, account_id, kind, event_date, **kw):
                     {"kind": kind, "event_date": event_date, "reason": kw.pop("reason", "测试"), **kw})
 
 
+def after_all_of_them(monkeypatch):
+    """Run as if on 2027-01-31: a day in a year the calendar does not know yet can only be
+    entered once it has passed (a future opening is refused)."""
+    monkeypatch.setattr("registry.services.today_shanghai", lambda: date(2027, 1, 31))
+
+
 @pytest.mark.parametrize("opened_on, due_on, provisional", [
     ("2026-09-30", "2026-10-13", False),   # National Day: Oct 1-7 off, Sat Oct 10 is 调休 work
     ("2026-09-29", "2026-10-12", False),
@@ -29,7 +37,9 @@ def event(api, account_id, kind, event_date, **kw):
     ("2026-12-28", "2027-01-05", True),    # 2027 is not in the library yet: provisional
     ("2026-12-24", "2026-12-31", False),
 ])
-def test_opening_filing_due_on_fifth_working_day(world, opened_on, due_on, provisional):
+def test_opening_filing_due_on_fifth_working_day(world, monkeypatch, opened_on, due_on,
+                                                 provisional):
+    after_all_of_them(monkeypatch)
     account = open_account(world.sponsor_a, world.unit_a["id"], opened_on=opened_on)
     filing = account["filings"][0]
     assert (filing["due_on"], filing["provisional"]) == (due_on, provisional)
@@ -159,7 +169,9 @@ def test_event_before_opening_is_invalid(world):
     assert db.session.scalar(select(func.count()).select_from(AccountEvent)) == 1
 
 
-def test_entering_2027_schedule_recomputes_provisional_deadlines(world, app, tmp_path):
+def test_entering_2027_schedule_recomputes_provisional_deadlines(world, app, tmp_path,
+                                                                 monkeypatch):
+    after_all_of_them(monkeypatch)
     account = open_account(world.sponsor_a, world.unit_a["id"], opened_on="2026-12-28")
     assert account["filings"][0]["due_on"] == "2027-01-05"
     assert account["filings"][0]["provisional"] is True
@@ -174,7 +186,8 @@ def test_entering_2027_schedule_recomputes_provisional_deadlines(world, app, tmp
     assert filing["due_on"] == "2027-01-06" and filing["provisional"] is False
 
 
-def test_provisional_deadline_is_logged(world, caplog):
+def test_provisional_deadline_is_logged(world, caplog, monkeypatch):
+    after_all_of_them(monkeypatch)
     with caplog.at_level("WARNING"):
         open_account(world.sponsor_a, world.unit_a["id"], opened_on="2026-12-29")
     assert any("provisional deadline" in r.getMessage() for r in caplog.records)

@@ -238,7 +238,8 @@ def hostile(app, world, login, standin):  # noqa: F811
     body = (f"<p>{escape(h('article.body_text'))}</p><script>alert('{h('article.body_script')}')"
             "</script><img src=x onerror=\"alert('body')\"><a href=\"javascript:alert(1)\">"
             "link</a><iframe src=\"https://evil.example\"></iframe>")
-    draft = {"title": h("article.title"), "body_html": body, "digest": h("article.digest"),
+    # The title within WeChat's 64 characters: a longer one is refused by the checks.
+    draft = {"title": h("article.title", 64), "body_html": body, "digest": h("article.digest"),
              "author": h("article.author", 80), "weibo_text": h("article.weibo_text"),
              "source_url": "https://www.example.gov.cn/news/1.html",
              "cover_image_base64": png_base64(),

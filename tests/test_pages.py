@@ -2,6 +2,7 @@
 import csv
 import io
 import re
+from datetime import date
 
 import pytest
 from conftest import PASSWORD, account_body, base_config, make_user
@@ -283,7 +284,8 @@ def test_a_transfer_moves_the_account_out_of_the_senders_view(pages):
     # unit B already has a WeChat account: the receiving unit's rule refuses it
     assert response.status_code == 409 and ONE_PER_PLATFORM in html(response)
     pages.sponsor_b.post(f"/accounts/{pages.account_b}/events", data={
-        "kind": "deregister", "event_date": "2026-11-12", "reason": "合并"})
+        "kind": "deregister", "event_date": "2026-11-12", "reason": "合并", "confirmed": "1",
+        "reason_category": "merged", "contact": "县教育局办公室"})
     response = pages.sponsor_a.post(f"/accounts/{pages.account_a}/events", data={
         "kind": "change", "event_date": "2026-11-13", "reason": "职能划转",
         "new_unit_id": str(pages.unit_b)})
@@ -450,7 +452,9 @@ def test_audit_trail_is_paged_filtered_and_verified(pages):
 SCHEDULE_2027 = "# test schedule\n2027-01-01,holiday,元旦\n2027-01-04,holiday,元旦调休（测试）\n"
 
 
-def test_entering_a_years_schedule_recomputes_provisional_deadlines(app, world):
+def test_entering_a_years_schedule_recomputes_provisional_deadlines(app, world, monkeypatch):
+    # As if on 2027-01-31: an opening on 2026-12-28 is in the past (a future one is refused).
+    monkeypatch.setattr("registry.services.today_shanghai", lambda: date(2027, 1, 31))
     sponsor = page_client(app, "sponsor_a")
     sponsor.post("/accounts/new", data=account_form(opened_on="2026-12-28"))
     filing = db.session.scalar(select(Filing))
@@ -540,9 +544,12 @@ def test_deregistration_decision_through_the_account_page(app, world):
     client.post("/login", data={"username": "sponsor_a", "password": PASSWORD})
     page = client.get(f"/accounts/{account['id']}").get_data(as_text=True)
     assert 'id="decision-fields"' in page and "内容和服务迁移至" in page
-    response = client.post(f"/accounts/{account['id']}/events", data={
-        "kind": "deregister", "event_date": "2026-11-16", "reason": "职能调整",
-        "reason_category": "merged", "successor": "微信公众号“某县发布”", "contact": "县政府办公室"})
+    decision = {"kind": "deregister", "event_date": "2026-11-16", "reason": "职能调整",
+                "reason_category": "merged", "successor": "微信公众号“某县发布”",
+                "contact": "县政府办公室"}
+    response = client.post(f"/accounts/{account['id']}/events", data=decision)
+    assert response.status_code == 200 and "某县发布" in response.get_data(as_text=True)
+    response = client.post(f"/accounts/{account['id']}/events", data=decision | {"confirmed": "1"})
     assert response.status_code == 302
     notice = world.sponsor_a.post(f"/api/v1/accounts/{account['id']}/events", {
         "kind": "close", "event_date": "2026-11-17"})

@@ -271,6 +271,16 @@ class Matrix:
         order = self.answered_order(t)
         return supervision_services.decide_rectification(self.user("supervisor"), order, True)
 
+    def unfiled_filing(self, t):
+        """A filing not recorded yet: only its unit's sponsor records it (a supervisor
+        corrects a recorded one, tests/test_daily_validation.py)."""
+        sponsor = self.user(self.staff[t]["sponsor"])
+        account, _warnings = registry_services.register_account(sponsor, AccountIn(
+            unit_id=self.unit[t], platform="other", name=self.name(t, f"备案{self.next()}"),
+            handle=f"filing-{t}-{self.serial}", opened_on="2024-01-02"))
+        [filing] = account.filings
+        return filing
+
     def event_kind(self, t) -> str:
         """Close the account, or reopen it once closed: every allowed call can succeed."""
         status = db.session.scalar(text("SELECT status FROM accounts WHERE id = :id"),
@@ -375,6 +385,21 @@ REQUESTS = {
     ("GET", "/holidays"): get("/holidays"),
     ("POST", "/holidays"): lambda m, c, t, ok: Call(
         "/holidays", form={"year": "2031", "schedule": "2031-10-08,休,国庆节"}),
+    ("GET", "/profile"): get("/profile"),
+    # The password "changed" to itself: nothing ends, so the caller's sessions stay usable.
+    ("POST", "/profile/password"): lambda m, c, t, ok: Call("/profile/password", form={
+        "current_password": PASSWORD, "new_password": PASSWORD}),
+    ("POST", "/profile/sessions"): lambda m, c, t, ok: Call("/profile/sessions",
+                                                            fresh_session=True),
+    ("POST", "/profile/notifications"): lambda m, c, t, ok: Call(
+        "/profile/notifications", form={"on": "article_waiting"}),
+    ("PUT", "/api/v1/me/notification-settings"): lambda m, c, t, ok: Call(
+        "/api/v1/me/notification-settings", json={"off": ["dormant"]}),
+    ("GET", "/api/v1/me"): get("/api/v1/me"),
+    ("POST", "/api/v1/me/password"): lambda m, c, t, ok: Call("/api/v1/me/password", json={
+        "current_password": PASSWORD, "new_password": PASSWORD}),
+    ("POST", "/api/v1/me/sessions/end-others"): lambda m, c, t, ok: Call(
+        "/api/v1/me/sessions/end-others", fresh_session=True),
     ("GET", "/notifications"): get("/notifications"),
     ("POST", "/notifications"): lambda m, c, t, ok: Call(
         "/notifications", form={"action": "read_all"}),
@@ -456,10 +481,10 @@ REQUESTS = {
     ("GET", "/filings/export.csv"): lists("/filings/export.csv"),
     ("GET", "/api/v1/filings"): lists("/api/v1/filings"),
     ("POST", "/filings/<int:filing_id>/complete"): lambda m, c, t, ok: Call(
-        f"/filings/{m.filing[t]}/complete",
+        f"/filings/{m.obj('unfiled_filing', t, ok)}/complete",
         form={"filed_on": m.today.isoformat(), "reference": "备-2026-1"}),
     ("POST", "/api/v1/filings/<int:filing_id>/complete"): lambda m, c, t, ok: Call(
-        f"/api/v1/filings/{m.filing[t]}/complete",
+        f"/api/v1/filings/{m.obj('unfiled_filing', t, ok)}/complete",
         json={"filed_on": m.today.isoformat(), "reference": "备-2026-1"}),
 
     ("GET", "/imports/new"): get("/imports/new"),
@@ -511,6 +536,9 @@ REQUESTS = {
     ("GET", "/articles/queue"): get("/articles/queue"),
     ("GET", "/articles/<int:article_id>"): lambda m, c, t, ok: Call(
         f"/articles/{m.article_view[t]}"),
+    ("GET", "/articles/<int:article_id>/live.json"): lambda m, c, t, ok: Call(
+        f"/articles/{m.article_view[t]}/live.json"),
+    ("GET", "/publishing/queue/live.json"): get("/publishing/queue/live.json"),
     ("GET", "/api/v1/articles/<int:article_id>"): lambda m, c, t, ok: Call(
         f"/api/v1/articles/{m.article_view[t]}"),
     ("GET", "/articles/<int:article_id>/cover"): lambda m, c, t, ok: Call(
@@ -778,9 +806,11 @@ def test_every_route_answers_each_role_of_each_unit_as_the_contract_says(app, wo
                                  expected == "allowed")
                     before = fingerprint() if expected != "allowed" else None
                     response = send(app, api_client, caller, method, call)
-                    if call.fresh_session and caller.role and not api:
-                        # Logging out ends every session of the user: log the caller in again.
+                    if call.fresh_session and caller.role:
+                        # Logging out ends every session of the user, and ending the other
+                        # sessions (the profile) every token too: log the caller in again.
                         caller.page = page_login(app, caller.username)
+                        caller.token = new_token(app, caller.username)
                     # Read and close every answer: a streamed one holds its request open.
                     body = response.get_data().decode("utf-8", "replace")
                     response.close()

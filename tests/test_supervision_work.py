@@ -225,24 +225,26 @@ def test_daily_reminders_once_in_product_and_by_email(app, world, smtp_server):
                            "deadline": today.isoformat()})
     db.session.commit()
 
+    # The order itself was told at once (govmedia.notify, issue 12), e-mailed on its own.
+    assert len(handler.messages) == 1 and "长期未更新" in handler.messages[0][1]
     result = jobs.send_daily_reminders()
     assert result["created"] == 3 and result["emailed"] == 1   # dormant, verification, order
     notes = world.sponsor_a.get("/api/v1/notifications").get_json()
-    assert notes["unread"] == 3
+    assert notes["unread"] == 4
     kinds = sorted(n["kind"] for n in notes["items"])
-    assert kinds == ["dormant", "rectification_due", "verification"]
+    assert kinds == ["dormant", "rectification_due", "rectification_order", "verification"]
     assert all(n["emailed"] for n in notes["items"])
-    assert len(handler.messages) == 1
-    rcpt, body = handler.messages[0]
+    assert len(handler.messages) == 2
+    rcpt, body = handler.messages[1]
     assert rcpt == ["sponsor_a@example.org"] and "govmedia@example.org" in body
     # once only: running again (or twice a day) creates and sends nothing new
     assert jobs.send_daily_reminders() == {"created": 0, "emailed": 0}
-    assert len(handler.messages) == 1
+    assert len(handler.messages) == 2
     assert world.sponsor_b.get("/api/v1/notifications").get_json()["total"] == 0
     first = notes["items"][0]["id"]
     assert world.sponsor_b.post(f"/api/v1/notifications/{first}/read").status_code == 404
     assert world.sponsor_a.post(f"/api/v1/notifications/{first}/read").get_json()["read"] is True
-    assert world.sponsor_a.get("/api/v1/notifications").get_json()["unread"] == 2
+    assert world.sponsor_a.get("/api/v1/notifications").get_json()["unread"] == 3
     assert "daily_reminders" in app.extensions["govmedia_periodic"]
     job = app.extensions["govmedia_periodic"]["daily_reminders"]
     assert job.function is jobs.send_daily_reminders
@@ -319,6 +321,9 @@ def test_lists_page_through_the_shared_pager(app, world, client):
     supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
     sponsor = db.session.scalar(select(User).where(User.username == "sponsor_a"))
     today = today_shanghai()
+    # 55 reminders exactly: the 53 orders are not told to the sponsor (turned off, issue 12).
+    from govmedia.models import NotificationMute
+    db.session.add(NotificationMute(user_id=sponsor.id, kind="rectification_order"))
     for i in range(53):
         services.create_rectification(supervisor, a, "other", f"问题{i}",
                                       deadline=date.fromordinal(today.toordinal() + i))
@@ -374,7 +379,8 @@ def test_reminders_read_in_chinese_and_api_messages_follow_the_language(world):
                                    "deadline": deadline}).get_json()
     jobs.create_notifications()
     texts = [n["text"] for n in world.sponsor_a.get("/api/v1/notifications").get_json()["items"]]
-    assert texts == [f"整改单 {order['id']} 将于 {deadline} 到期：栏目长期未更新"]
+    assert texts == [f"整改单 {order['id']} 将于 {deadline} 到期：栏目长期未更新",
+                     f"整改单 {order['id']}（期限 {deadline}）：栏目长期未更新"]  # when issued
     r = world.supervisor.get("/api/v1/supervision/trend", weeks=105)
     assert r.status_code == 400 and r.get_json()["error"]["message"] == "weeks 须在 1 到 104 之间"
     r = world.supervisor.client.get("/api/v1/supervision/trend?weeks=0&lang=en",

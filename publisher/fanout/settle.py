@@ -13,8 +13,9 @@ from sqlalchemy.orm import aliased
 from adapters import get_adapter, redact_tokens
 from govmedia import audit
 from govmedia.extensions import db
+from govmedia.notify import notify
 from govmedia.types import utcnow
-from registry.models import AccountCredential
+from registry.models import Account, AccountCredential
 from registry.posts import record_post
 
 from ..models import Article, Delivery
@@ -154,10 +155,22 @@ def settle(work: Work, status: str, exc, *, next_at: datetime | None = None,
     code = None if exc is None else redact_tokens(str(getattr(exc, "platform_code", "") or ""))
     record_audit(f"delivery.{status}", delivery, work,
                  {"error": message, "platform_code": code or None, "next_attempt_at": next_at})
+    if status in (S.FAILED, S.UNCONFIRMED):
+        tell_drafter(work, status, message, delivery.attempts)
     db.session.commit()
     log.info("delivery %s %s: %s", work.delivery_id, status, message)
     if status == S.FAILED:
         close_article(work)
+
+
+def tell_drafter(work: Work, status: str, message: str, attempts: int) -> None:
+    """A failed or unconfirmed delivery is the drafter's to act on (retry, or check)."""
+    title, drafter = db.session.execute(select(Article.title, Article.created_by_id)
+                                        .where(Article.id == work.article_id)).one()
+    account = db.session.scalar(select(Account.name).where(Account.id == work.account_id))
+    notify([drafter], f"delivery_{status}", f"/articles/{work.article_id}",
+           {"title": title, "account": account or "", "error": message},
+           key=f"delivery_{status}:{work.delivery_id}:{attempts}", unit_id=work.unit_id)
 
 
 def record_sent(work: Work, result) -> None:

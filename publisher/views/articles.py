@@ -14,7 +14,7 @@ from govmedia.types import SHANGHAI, ascii_int
 from registry import forms
 
 from .. import articles as services, checks
-from ..models import ARTICLE_STATUSES, Article
+from ..models import Article
 from ..review import queues
 from ..schemas import ArticleUpdate
 from .common import actor, article_page, bp, refusal_of, shanghai_local
@@ -24,7 +24,7 @@ from .common import actor, article_page, bp, refusal_of, shanghai_local
 @login_required
 def articles():
     status = request.args.get("status") or None
-    status = status if status in ARTICLE_STATUSES else None
+    status = status if status in services.LIST_STATUSES else None
     page = paginate(services.articles_query(actor(), status=status))
     return render_template("publisher/articles.html", articles=page.items, **page.nav,
                            status=status, can_draft=actor().has_role("admin", "editor"))

@@ -33,6 +33,7 @@ def check_lists():
                            pages=max(1, math.ceil(len(terms) / TERMS_PER_PAGE)),
                            counts=services.term_counts(),
                            severities=services.effective_severities(), rules=checks.RULES,
+                           fixed_block=checks.FIXED_BLOCK,
                            lists=TERM_LISTS)
 
 

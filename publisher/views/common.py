@@ -16,7 +16,8 @@ from ..articles import history, target_accounts
 from ..checks import N_
 from ..content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, content_of, sanitize_html
 from ..fanout.states import WITHDRAWABLE_ARTICLES, WithdrawState
-from ..models import ARTICLE_STATUSES, EDITABLE_STATUSES, PUBLISHABLE_PLATFORMS, REFIXABLE_STATUSES, Article
+from ..articles import LIST_STATUSES, shown_status
+from ..models import EDITABLE_STATUSES, PUBLISHABLE_PLATFORMS, REFIXABLE_STATUSES, Article
 from ..review import STAGE_OF_STATUS, review_refusal
 
 bp = Blueprint("publisher", __name__)
@@ -27,10 +28,11 @@ STATUS_LABELS = {
     "publishing": N_("Publishing"), "published": N_("Published"),
     "partially_published": N_("Partially published"), "failed": N_("Failed"),
     "returned": N_("Returned"),
+    "withdrawn": N_("Article withdrawn"),
 }
 DELIVERY_LABELS = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent"),
                    "retrying": N_("Retrying"), "unconfirmed": N_("Unconfirmed"),
-                   "failed": N_("Failed"), "withdrawn": N_("Withdrawn")}
+                   "failed": N_("Failed"), "withdrawn": N_("Post withdrawn")}
 STAGE_LABELS = {1: N_("1st review (drafter's self-check)"), 2: N_("2nd review"),
                 3: N_("3rd review (sign-off)")}
 DECISION_LABELS = {"submit": N_("Submitted"), "approve": N_("Approved"),
@@ -131,7 +133,7 @@ def credential_state(account) -> str | None:
 
 @bp.app_context_processor
 def _helpers():
-    return {"plabel": plabel, "article_statuses": ARTICLE_STATUSES,
+    return {"plabel": plabel, "article_statuses": LIST_STATUSES, "shown_status": shown_status,
             "standin_url": standin_url, "credential_state": credential_state}
 
 

@@ -8,6 +8,7 @@ from openpyxl.utils.datetime import from_excel
 from pydantic import ValidationError
 
 from govmedia.errors import DomainError
+from govmedia.types import today_shanghai
 
 from ..checks import opening_filing_problems, validate_credit_code
 from ..models import PLATFORMS
@@ -224,8 +225,13 @@ def parse_row(number: int, values: list, table: Table, errors: Errors,
             row.staff = parse_staff(raw("staff"))
         except ValueError as exc:
             errors.add(row, "staff", str(exc))
-    problem = opening_filing_problems(row.opened_on, row.filed_on,
-                                      row.filing_reference).get("filed_on")
+    problems = opening_filing_problems(row.opened_on, row.filed_on, row.filing_reference,
+                                       today_shanghai())
+    for key in ("opened_on", "filed_on"):
+        if problems.get(key) == "in_future":
+            errors.add(row, key, _("The date %(date)s is in the future: it can only be entered "
+                                   "once it has passed", date=getattr(row, key).isoformat()))
+    problem = problems.get("filed_on")
     if problem == "required" and "filed_on" not in row.bad:
         errors.add(row, "filed_on", _("A filing reference needs its filing date"),
                    code="required")

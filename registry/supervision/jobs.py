@@ -6,7 +6,6 @@ reminder is created once and e-mailed once.
 """
 import logging
 import smtplib
-import ssl
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -17,7 +16,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia.extensions import db
-from govmedia.models import User
+from govmedia.models import NotificationMute, User
+from govmedia.notify import smtp_client, smtp_configured
 from govmedia.queue import job
 from govmedia.rules import DORMANT_AFTER_DAYS
 from govmedia.types import today_shanghai
@@ -108,9 +108,12 @@ def create_notifications(today: date | None = None) -> int:
                                                       User.unit_id.is_not(None))):
         if user.has_role(*RECIPIENT_ROLES):
             users[user.unit_id].append(user.id)
+    # A kind a user turned off on the profile page is not created for them (govmedia.notify).
+    muted = set(db.session.execute(select(NotificationMute.user_id, NotificationMute.kind)).all())
     rows = [{"user_id": uid, "unit_id": unit_id, "key": key, "kind": kind, "text": text,
              "link": link, "created_at": datetime.now(UTC)}
-            for unit_id, key, kind, text, link in reminders for uid in users.get(unit_id, ())]
+            for unit_id, key, kind, text, link in reminders for uid in users.get(unit_id, ())
+            if (uid, kind) not in muted]
     created = 0
     for start in range(0, len(rows), 500):
         stmt = insert(Notification).values(rows[start:start + 500])
@@ -119,24 +122,6 @@ def create_notifications(today: date | None = None) -> int:
         created += len(result.all())
     db.session.commit()
     return created
-
-
-def smtp_configured() -> bool:
-    return bool(current_app.config["SMTP_HOST"])
-
-
-def _smtp():
-    config = current_app.config
-    host, port = config["SMTP_HOST"], config["SMTP_PORT"]
-    if config["SMTP_SSL"]:
-        client = smtplib.SMTP_SSL(host, port, timeout=30, context=ssl.create_default_context())
-    else:
-        client = smtplib.SMTP(host, port, timeout=30)
-        if config["SMTP_STARTTLS"]:
-            client.starttls(context=ssl.create_default_context())
-    if config["SMTP_USERNAME"]:
-        client.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
-    return client
 
 
 def send_emails(now: datetime | None = None) -> int:
@@ -158,7 +143,7 @@ def send_emails(now: datetime | None = None) -> int:
     sender = current_app.config["SMTP_FROM"]
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     sent = 0
-    client = _smtp()
+    client = smtp_client()
     try:
         for (user_id, email), notes in by_user.items():
             message = EmailMessage()

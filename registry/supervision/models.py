@@ -18,6 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govmedia.extensions import db
+# The notifications moved to the core (govmedia.notify sends them for every package).
+from govmedia.models import Notification, NotificationAddress  # noqa: F401
 from govmedia.types import UTCDateTime, utcnow
 
 from ..models import Account
@@ -116,31 +118,6 @@ class QuarterlyReport(db.Model):
     csv: Mapped[bytes] = mapped_column(LargeBinary)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Notification(db.Model):
-    """An in-product reminder for one user; `key` makes each reminder once only."""
-
-    __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    key: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(40))
-    text: Mapped[str] = mapped_column(Text)
-    link: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class NotificationAddress(db.Model):
-    """Where a user wants reminders e-mailed (users carry no address of their own)."""
-
-    __tablename__ = "notification_addresses"
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
 
 
 class DayTotal(db.Model):

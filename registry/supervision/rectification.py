@@ -10,6 +10,7 @@ from govmedia.auth import require_roles, require_unit_access, unit_scope
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
+from govmedia.notify import notify, unit_users
 from govmedia.types import today_shanghai
 
 from ..models import Account, Unit
@@ -18,6 +19,10 @@ from .models import Rectification
 
 RECTIFICATION_KINDS = ("dormant", "overdue_filing", "duplicate", "naming", "prerequisites",
                        "content", "other")
+
+
+# Who is told of an order for their unit (as the daily reminders: registry.supervision.jobs).
+ORDER_RECIPIENTS = ("sponsor", "editor")
 
 
 def _rectification_snapshot(order: Rectification) -> dict:
@@ -57,6 +62,10 @@ def create_rectification(actor, unit_id: int, kind: str, finding: str, *,
     db.session.flush()
     audit.record("rectification.create", "rectification", order.id,
                  after=_rectification_snapshot(order), unit_id=unit_id, user=actor)
+    notify(unit_users(unit_id, *ORDER_RECIPIENTS), "rectification_order",
+           f"/supervision/rectifications/{order.id}",
+           {"id": order.id, "deadline": deadline.isoformat(), "finding": order.finding[:60]},
+           key=f"rectification_order:{order.id}", unit_id=unit_id)
     return order
 
 
@@ -96,6 +105,12 @@ def answer_rectification(actor, order: Rectification, answer: str) -> Rectificat
     db.session.flush()
     audit.record("rectification.answer", "rectification", order.id, before=before,
                  after=_rectification_snapshot(order), unit_id=order.unit_id, user=actor)
+    # The supervisor who issued it, and every supervisor of no unit (they see all units).
+    notify({order.created_by_id, *unit_users(None, "supervisor")}, "rectification_answered",
+           f"/supervision/rectifications/{order.id}",
+           {"id": order.id, "answer": order.answer[:60]},
+           key=f"rectification_answered:{order.id}:{order.answered_on.isoformat()}",
+           unit_id=order.unit_id)
     return order
 
 

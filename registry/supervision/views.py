@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from govmedia.auth import require_roles
-from govmedia.errors import DomainError
+from govmedia.errors import DomainError, NotFound
 from govmedia.extensions import db
 from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, date_in_range, today_shanghai
@@ -289,6 +289,11 @@ def notifications():
         try:
             if request.form.get("action") == "read_all":
                 reminders.mark_all_read(user)
+            elif request.form.get("action") == "read":
+                note_id = ascii_int(request.form.get("note_id") or "")
+                if note_id is None:
+                    raise NotFound(_("Notification not found"))
+                reminders.mark_read(user, note_id)
             elif request.form.get("action") == "email":
                 reminders.set_notification_email(user, request.form.get("email") or "")
             db.session.commit()

@@ -135,7 +135,8 @@ def account_page(account: Account, *, event_values=None, event_errors=None, even
     return render_template(
         "registry/account.html", account=account, today=today,
         state=posts.dormancy(account, today), can_act=can_act,
-        allowed_kinds=allowed_kinds, transfer_units=transfer_units, unit_names=unit_names,
+        allowed_kinds=allowed_kinds,
+        recordable={f.id for f in account.filings if filings.may_record(user, f)}, transfer_units=transfer_units, unit_names=unit_names,
         event_values=event_values or {"event_date": today.isoformat()},
         event_errors=event_errors or {}, event_refusal=event_refusal,
         filing_id=filing_id, filing_values=filing_values or {},

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm import joinedload
 
-from govmedia.auth import require_roles
 from govmedia.extensions import db
 from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
@@ -94,13 +93,13 @@ def filings_csv():
 def filing_complete(filing_id):
     user = actor()
     filing = filing_services.get_filing(user, filing_id)
-    require_roles(user, "sponsor")
+    filing_services.require_filing_role(user, filing)
     values = {"filed_on": forms.text(request.form, "filed_on"),
               "reference": forms.text(request.form, "reference")}
     _done, errors, refusal = submit(FilingComplete, values, lambda data: (
         filing_services.complete_filing(user, filing, data.filed_on, data.reference)))
     if not errors:
-        status = filing.status_on(max(today_shanghai(), filing.filed_on))
+        status = filing.status_on(today_shanghai())
         flash(_("Filing recorded: %(status)s.", status=label("filing", status)), "success")
         return redirect(url_for("registry.account", account_id=filing.account_id) + "#filings")
     return account_page(filing.account, filing_id=filing.id, filing_values=values,
