@@ -17,7 +17,7 @@ from govmedia.types import utcnow
 from . import filings, posts, services
 from .models import FILING_STATUSES, PLATFORMS, STATUSES, Account, Filing, Unit
 from .schemas import (AccountIn, FilingComplete, PlatformExceptionIn, PostIn, StatsIn, UnitIn,
-                      WechatCredentials, WeiboCredentials)
+                      UnitPatch, WechatCredentials, WeiboCredentials)
 from .serialize import account_json, event_json, filing_json, iso, unit_json, user_json
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api/v1")
@@ -124,6 +124,21 @@ def put_unit(unit_id):
     unit = services.get_unit(api_user(), unit_id)
     data = parse_body(UnitIn)
     services.save_unit(api_user(), data, unit)
+    db.session.commit()
+    return jsonify(unit_json(unit))
+
+
+@bp.patch("/units/<int:unit_id>")
+@documented("Change some of a unit's fields; a new parent_id moves the unit and its subtree",
+            body=UnitPatch, tag="units",
+            responses={200: "unit", 400: "invalid (parent_id: a cycle; name: taken under the "
+                       "parent)", 403: "forbidden (the unit or the new parent out of reach)",
+                       404: "not_found"})
+@api_roles("supervisor")
+def patch_unit(unit_id):
+    unit = services.get_unit(api_user(), unit_id)
+    data = parse_body(UnitPatch)
+    services.patch_unit(api_user(), unit, data)
     db.session.commit()
     return jsonify(unit_json(unit))
 

@@ -240,7 +240,7 @@ def create_report():
             query={"limit": "integer", "offset": "integer"}, responses={200: "list"})
 @api_roles("supervisor")
 def list_reports():
-    page = paginate(reports.reports_query(), window=page_params())
+    page = paginate(reports.reports_query(api_user()), window=page_params())
     return listing([reports.report_json(r) for r in page.items], page.total)
 
 

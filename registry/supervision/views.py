@@ -96,7 +96,7 @@ def dashboard():
     # (the per-unit table links to each unit's view).
     return render_template("supervision/dashboard.html", summary=summary, weeks=weeks,
                            units=page.items, page=page.page, pages=page.pages,
-                           unit_input=actor().sees_all_units, as_of=as_of, error=error,
+                           unit_input=lookups.reaches_several_units(actor()), as_of=as_of, error=error,
                            unit_id=unit_id, chart_json=json.dumps(chart, ensure_ascii=False),
                            unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX))
 
@@ -216,7 +216,7 @@ def rectification(order_id):
 @login_required
 def report_list():
     user = actor()
-    require_roles(user, "supervisor")
+    reports.require_report_reader(user)
     error = None
     today = today_shanghai()
     if request.method == "POST":
@@ -233,7 +233,7 @@ def report_list():
                 raise
             db.session.rollback()
             error = err.message
-    page = paginate(reports.reports_query())
+    page = paginate(reports.reports_query(user))
     shown = reports.find_report(_int_arg("shown")) if _int_arg("shown") else None
     return render_template("supervision/reports.html", reports=page.items, **page.nav,
                            error=error, today=today, this_quarter=(today.month - 1) // 3 + 1,

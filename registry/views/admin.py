@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from govmedia import audit, users
-from govmedia.auth import require_roles
+from govmedia.auth import require_roles, visible_unit_ids
 from govmedia.pagination import paginate
 from govmedia.schemas import UserIn, UserPatch
 
@@ -26,7 +26,7 @@ def audit_trail():
     require_roles(actor(), "supervisor")
     object_type = (request.args.get("object_type") or "").strip() or None
     object_id = arg_int("object_id")
-    page = paginate(audit.entries_query(object_type, object_id))
+    page = paginate(audit.entries_query(object_type, object_id, visible_unit_ids(actor())))
     verified = audit.verify() if request.args.get("verify") == "1" else None
     return render_template("registry/audit.html", entries=page.items, **page.nav,
                            types=audit.object_types(), diff=_diff, verified=verified,

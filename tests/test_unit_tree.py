@@ -1,0 +1,288 @@
+"""Issue 16, the unit tree: every role is held at a unit and reaches that unit's subtree,
+never a unit beside or above it; an admin or supervisor held at no unit reaches every unit.
+
+The tree: province → city → county → township, plus a sibling county under the city. Each
+unit holds a WeChat account and (by a platform exception) two Weibo accounts, so it shows in
+the dormant list, the duplicates list and the summary. What each caller should see is derived
+from the tree here (REACH), not from the code under test.
+"""
+import pytest
+from conftest import PASSWORD, account_body, make_user
+from sqlalchemy import event, select
+
+from govmedia.audit import AuditEntry
+from govmedia.extensions import db
+
+TREE = {"province": None, "city": "province", "county": "city", "township": "county",
+        "sibling": "city"}
+NAMES = {"province": "某省人民政府", "city": "某市人民政府", "county": "某县人民政府",
+         "township": "某镇人民政府", "sibling": "邻县人民政府"}
+ACCOUNT = {key: f"{name[:2]}发布" for key, name in NAMES.items()}   # 某省发布, 邻县发布, ...
+
+# caller -> (roles, the unit it is held at or None)
+CALLERS = {"sup_all": (["supervisor"], None), "sup_city": (["supervisor"], "city"),
+           "sup_county": (["supervisor"], "county"), "admin_county": (["admin"], "county"),
+           "sponsor_county": (["sponsor"], "county"), "sponsor_town": (["sponsor"], "township"),
+           "editor_sibling": (["editor"], "sibling")}
+
+
+def below(unit: str) -> set[str]:
+    """The unit and every unit under it, read off TREE."""
+    found = {unit}
+    while True:
+        more = {u for u, parent in TREE.items() if parent in found} - found
+        if not more:
+            return found
+        found |= more
+
+
+def reach(caller: str) -> set[str]:
+    unit = CALLERS[caller][1]
+    return set(TREE) if unit is None else below(unit)
+
+
+@pytest.fixture
+def tree(app, admin_api, login):
+    ids = {}
+    for key in TREE:   # parents come first in TREE
+        parent = ids[TREE[key]] if TREE[key] else None
+        body = admin_api.post("/api/v1/units", {"name": NAMES[key], "parent_id": parent})
+        assert body.status_code == 201, body.get_json()
+        ids[key] = body.get_json()["id"]
+    accounts = {}
+    for n, key in enumerate(TREE):
+        made = admin_api.post("/api/v1/accounts", account_body(
+            ids[key], handle=f"gh_tree{n}abcdef", name=ACCOUNT[key], opened_on="2026-01-05"))
+        assert made.status_code == 201, made.get_json()
+        accounts[key] = made.get_json()["id"]
+        assert admin_api.post(f"/api/v1/units/{ids[key]}/platform-exceptions", {
+            "platform": "weibo", "reason": "两个微博账号分管政务与应急"}).status_code == 201
+        for m in range(2):
+            made = admin_api.post("/api/v1/accounts", account_body(
+                ids[key], platform="weibo", handle=f"55{n}{m}000", opened_on="2026-01-05",
+                name=f"{ACCOUNT[key]}微博{m}"))
+            assert made.status_code == 201, made.get_json()
+    for username, (roles, unit) in CALLERS.items():
+        make_user(username, roles, ids[unit] if unit else None)
+
+    class Tree:
+        unit = ids
+        account = accounts
+        admin = admin_api
+        api = {name: login(name) for name in CALLERS}
+        key_of = {v: k for k, v in ids.items()}
+
+    return Tree
+
+
+def page_client(app, username):
+    client = app.test_client()
+    assert client.post("/login", data={"username": username,
+                                       "password": PASSWORD}).status_code == 302
+    return client
+
+
+def units_in(tree, unit_ids) -> set[str]:
+    return {tree.key_of[u] for u in unit_ids}
+
+
+# --- lists: units, accounts, filings, supervision ----------------------------------------------
+
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+def test_every_api_list_holds_exactly_the_callers_subtree(tree, caller):
+    api, expected = tree.api[caller], reach(caller)
+    units = api.get("/api/v1/units", limit=500).get_json()["items"]
+    assert units_in(tree, [u["id"] for u in units]) == expected
+    accounts = api.get("/api/v1/accounts", limit=500).get_json()["items"]
+    assert units_in(tree, [a["unit_id"] for a in accounts]) == expected
+    assert len(accounts) == 3 * len(expected)
+    filings = api.get("/api/v1/filings", limit=500).get_json()["items"]
+    assert {f["account_id"] for f in filings} == {a["id"] for a in accounts}
+    dormant = api.get("/api/v1/supervision/dormant", limit=500).get_json()
+    assert units_in(tree, [i["unit_id"] for i in dormant["items"]]) == expected
+    duplicates = api.get("/api/v1/supervision/duplicates").get_json()
+    assert units_in(tree, [i["unit_id"] for i in duplicates["items"]]) == expected
+    summary = api.get("/api/v1/supervision/summary", limit=500).get_json()
+    assert units_in(tree, [u["unit_id"] for u in summary["units"]]) == expected
+    assert summary["units_total"] == len(expected)
+    assert sum(summary["accounts"].values()) == 3 * len(expected)
+
+
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+def test_single_objects_and_unit_filters_beside_or_above_are_forbidden(tree, caller):
+    api, inside = tree.api[caller], reach(caller)
+    for key in TREE:
+        unit, account = tree.unit[key], tree.account[key]
+        want = 200 if key in inside else 403
+        assert api.get(f"/api/v1/units/{unit}").status_code == want, key
+        assert api.get(f"/api/v1/accounts/{account}").status_code == want, key
+        for path in ("/api/v1/accounts", "/api/v1/filings", "/api/v1/supervision/dormant",
+                     "/api/v1/supervision/duplicates", "/api/v1/supervision/summary",
+                     "/api/v1/supervision/rectifications"):
+            response = api.get(path, unit_id=unit)
+            assert response.status_code == want, (path, key)
+            if want == 403:
+                assert response.get_json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("caller", ["sup_city", "sup_county", "sponsor_town", "editor_sibling"])
+def test_pages_show_nothing_of_units_beside_or_above(app, tree, caller):
+    client, inside = page_client(app, caller), reach(caller)
+    for path in ("/units", "/accounts", "/filings", "/supervision", "/supervision/dormant",
+                 "/supervision/duplicates"):
+        html = client.get(path).get_data(as_text=True)
+        for key in TREE:
+            shown = ACCOUNT[key] in html or NAMES[key] in html
+            if key not in inside:
+                assert not shown, (path, key)
+        if path in ("/accounts", "/supervision/dormant"):
+            assert all(ACCOUNT[key] in html for key in inside), path
+    for key in TREE:
+        want = 200 if key in inside else 403
+        assert client.get(f"/units/{tree.unit[key]}").status_code == want, key
+        assert client.get(f"/accounts/{tree.account[key]}").status_code == want, key
+
+
+# --- acting within the subtree ----------------------------------------------------------------
+
+def test_roles_act_on_units_below_and_are_refused_beside_and_above(tree):
+    county_sup, county_sponsor = tree.api["sup_county"], tree.api["sponsor_county"]
+    for key, want in (("township", 201), ("county", 201), ("sibling", 403), ("city", 403)):
+        order = county_sup.post("/api/v1/supervision/rectifications", {
+            "unit_id": tree.unit[key], "kind": "other", "finding": "栏目长期未更新"})
+        assert order.status_code == want, (key, order.get_json())
+        made = county_sponsor.post("/api/v1/accounts", account_body(
+            tree.unit[key], platform="douyin", handle=f"dy-{key}", name=f"{ACCOUNT[key]}抖音"))
+        assert made.status_code == want, (key, made.get_json())
+    # A township's order is the county's to close, and the township's sponsor answers it.
+    orders = tree.api["sponsor_town"].get("/api/v1/supervision/rectifications").get_json()
+    assert [tree.key_of[o["unit_id"]] for o in orders["items"]] == ["township"]
+
+
+def test_quarterly_reports_cover_every_unit_so_only_an_unbound_supervisor_has_them(tree):
+    assert tree.api["sup_county"].post("/api/v1/supervision/reports", {
+        "year": 2026, "quarter": 3}).status_code == 403
+    assert tree.api["sup_city"].get("/api/v1/supervision/reports").status_code == 403
+    made = tree.api["sup_all"].post("/api/v1/supervision/reports", {"year": 2026, "quarter": 3})
+    assert made.status_code == 201, made.get_json()
+    report = made.get_json()["id"]
+    assert tree.api["sup_city"].get(f"/api/v1/supervision/reports/{report}").status_code == 403
+
+
+def test_the_reach_is_one_recursive_query_per_request(app, tree):
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "RECURSIVE" in statement:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = tree.api["sup_city"].get("/api/v1/supervision/summary")
+        assert response.status_code == 200
+        dashboard = page_client(app, "sup_city").get("/supervision")
+        assert dashboard.status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    # The API call walks the tree once; the page once more (its own request).
+    assert len(statements) == 2, statements
+
+
+# --- units: parents within reach, no cycles, one name per parent --------------------------------
+
+def test_a_units_parent_must_be_within_the_creators_reach(tree):
+    county = tree.api["sup_county"]
+    made = county.post("/api/v1/units", {"name": "某镇中心学校", "parent_id": tree.unit["township"]})
+    assert made.status_code == 201, made.get_json()
+    assert county.get(f"/api/v1/units/{made.get_json()['id']}").status_code == 200
+    for parent in (tree.unit["sibling"], tree.unit["city"], None):
+        refused = county.post("/api/v1/units", {"name": "越权新设单位", "parent_id": parent})
+        assert refused.status_code == 403, parent
+        assert refused.get_json()["error"]["fields"] == {"parent_id": refused.get_json()[
+            "error"]["fields"]["parent_id"]}
+    assert tree.api["sup_all"].post("/api/v1/units", {"name": "另一省人民政府"}).status_code == 201
+
+
+def test_a_cycle_in_parent_id_is_refused_with_the_field_named(tree):
+    for api in (tree.admin, tree.api["sup_county"]):
+        for parent in ("county", "township"):
+            response = api.patch(f"/api/v1/units/{tree.unit['county']}",
+                                 {"parent_id": tree.unit[parent]})
+            assert response.status_code == 400, (parent, response.get_json())
+            error = response.get_json()["error"]
+            assert error["code"] == "invalid" and "parent_id" in error["fields"]
+    assert tree.admin.get(f"/api/v1/units/{tree.unit['county']}").get_json()[
+        "parent_id"] == tree.unit["city"]
+
+
+def test_unit_names_are_unique_within_their_parent(tree):
+    admin = tree.admin
+    # The same name under another parent is fine (every county has its education bureau).
+    for parent in ("county", "sibling"):
+        made = admin.post("/api/v1/units", {"name": "教育局", "parent_id": tree.unit[parent]})
+        assert made.status_code == 201, made.get_json()
+    for body in ({"name": "教育局", "parent_id": tree.unit["county"]},
+                 {"name": NAMES["province"]}):                   # at the top too
+        refused = admin.post("/api/v1/units", body)
+        assert refused.status_code == 400, body
+        assert refused.get_json()["error"]["code"] == "invalid"
+        assert "name" in refused.get_json()["error"]["fields"]
+    # Renaming into a clash, or moving a unit under a parent holding its name, is refused too.
+    assert admin.patch(f"/api/v1/units/{tree.unit['sibling']}",
+                       {"name": NAMES["county"]}).status_code == 400
+    clash = admin.post("/api/v1/units", {"name": NAMES["township"],
+                                         "parent_id": tree.unit["sibling"]}).get_json()
+    moved = admin.patch(f"/api/v1/units/{clash['id']}", {"parent_id": tree.unit["county"]})
+    assert moved.status_code == 400 and "name" in moved.get_json()["error"]["fields"]
+
+
+def test_the_database_holds_one_name_per_parent_at_the_top_too(tree):
+    from sqlalchemy.exc import IntegrityError
+
+    from registry.models import Unit
+
+    for parent in (tree.unit["county"], None):
+        db.session.add(Unit(name="重名单位", parent_id=parent, contacts=[]))
+        db.session.add(Unit(name="重名单位", parent_id=parent, contacts=[]))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+
+
+# --- moving a unit ------------------------------------------------------------------------------
+
+def test_moving_a_unit_is_audited_and_takes_its_accounts_and_users_along(app, tree):
+    township, account = tree.unit["township"], tree.account["township"]
+    assert tree.api["sup_county"].patch(f"/api/v1/units/{township}", {
+        "parent_id": tree.unit["sibling"]}).status_code == 403   # the sibling is out of reach
+    moved = tree.api["sup_city"].patch(f"/api/v1/units/{township}",
+                                       {"parent_id": tree.unit["sibling"]})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["parent_id"] == tree.unit["sibling"]
+    assert moved.get_json()["name"] == NAMES["township"]   # nothing else changed
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "unit.move"))
+    assert entry is not None and entry.object_id == township
+    assert entry.before["parent_id"] == tree.unit["county"]
+    assert entry.after["parent_id"] == tree.unit["sibling"]
+    # The county no longer reaches the township, its accounts or its filings; the sibling's
+    # staff now do; the township's own sponsor keeps its unit.
+    assert tree.api["sup_county"].get(f"/api/v1/accounts/{account}").status_code == 403
+    assert tree.api["editor_sibling"].get(f"/api/v1/accounts/{account}").status_code == 200
+    assert tree.api["sponsor_town"].get(f"/api/v1/accounts/{account}").status_code == 200
+    dormant = tree.api["sup_county"].get("/api/v1/supervision/dormant").get_json()["items"]
+    assert tree.unit["township"] not in {i["unit_id"] for i in dormant}
+
+
+def test_moving_a_unit_on_its_edit_page(app, tree):
+    client = page_client(app, "sup_city")
+    township = tree.unit["township"]
+    form = client.get(f"/units/{township}/edit").get_data(as_text=True)
+    assert NAMES["province"] not in form     # a parent out of reach is not offered
+    response = client.post(f"/units/{township}/edit", data={
+        "name": NAMES["township"], "parent_id": str(tree.unit["sibling"])})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert tree.admin.get(f"/api/v1/units/{township}").get_json()[
+        "parent_id"] == tree.unit["sibling"]
+    refused = client.post(f"/units/{tree.unit['city']}/edit", data={
+        "name": NAMES["city"], "parent_id": str(township)})
+    assert refused.status_code == 400   # the city under its own township: a cycle
