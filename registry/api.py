@@ -69,14 +69,15 @@ def create_user():
             responses={200: "list", 403: "forbidden"})
 @api_roles("admin")
 def list_users():
-    return _page(users.users_query(query_int("unit_id")).order_by(User.id), user_json)
+    query = users.users_query(query_int("unit_id"), api_user())
+    return _page(query.order_by(User.id), user_json)
 
 
 @bp.get("/users/<int:user_id>")
 @documented("One user (admin)", tag="users", responses={200: "user", 404: "not_found"})
 @api_roles("admin")
 def get_user(user_id):
-    return jsonify(user_json(users.get_user(user_id)))
+    return jsonify(user_json(users.get_user(user_id, api_user())))
 
 
 @bp.patch("/users/<int:user_id>")
@@ -84,7 +85,7 @@ def get_user(user_id):
             responses={200: "user", 404: "not_found"})
 @api_roles("admin")
 def patch_user(user_id):
-    user = users.get_user(user_id)
+    user = users.get_user(user_id, api_user())
     data = parse_body(UserPatch)
     users.update_user(api_user(), user, data)
     db.session.commit()

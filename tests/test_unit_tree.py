@@ -10,7 +10,8 @@ import pytest
 from conftest import PASSWORD, account_body, make_user
 from sqlalchemy import event, select
 
-from govmedia.audit import AuditEntry
+from govmedia.errors import Forbidden
+from govmedia.models import AuditEntry
 from govmedia.extensions import db
 
 TREE = {"province": None, "city": "province", "county": "city", "township": "county",
@@ -173,7 +174,7 @@ def test_the_reach_is_one_recursive_query_per_request(app, tree):
     statements = []
 
     def count(conn, cursor, statement, *args):
-        if "RECURSIVE" in statement:
+        if "RECURSIVE subtree" in statement:   # the reach (govmedia.auth.subtree_query)
             statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", count)
@@ -286,3 +287,125 @@ def test_moving_a_unit_on_its_edit_page(app, tree):
     refused = client.post(f"/units/{tree.unit['city']}/edit", data={
         "name": NAMES["city"], "parent_id": str(township)})
     assert refused.status_code == 400   # the city under its own township: a cycle
+
+
+# --- the dashboard one level at a time ------------------------------------------------------------
+
+def expected_row(tree, key, dormant_by_unit) -> dict:
+    """What a child's rolled-up row must say, counted from the tree and the dormant list."""
+    units = below(key)
+    return {"units": len(units), "active": 3 * len(units),
+            "dormant": sum(dormant_by_unit.get(tree.unit[u], 0) for u in units)}
+
+
+def test_the_dashboard_rolls_each_childs_subtree_up_and_drills_down_one_level(app, tree):
+    from govmedia.models import User
+    from govmedia.types import today_shanghai
+    from registry.supervision import levels
+
+    dormant_by_unit = {}
+    for item in tree.api["sup_all"].get("/api/v1/supervision/dormant",
+                                        limit=500).get_json()["items"]:
+        dormant_by_unit[item["unit_id"]] = dormant_by_unit.get(item["unit_id"], 0) + 1
+    assert sum(dormant_by_unit.values()) == 3 * len(TREE)   # every account is dormant
+    today = today_shanghai()
+
+    def rows_of(username, node=None):
+        user = db.session.scalar(select(User).where(User.username == username))
+        got = levels.level(user, today, node)
+        return got, {tree.key_of[r["unit_id"]]: {"units": r["units"],
+                                                  "active": r["accounts"]["active"],
+                                                  "dormant": r["dormant"]}
+                     for r in got["children"]}
+
+    got, rows = rows_of("sup_city")     # starts at its own unit: the city's two counties
+    assert got["node"] == tree.unit["city"] and got["own"]["unit_id"] == tree.unit["city"]
+    assert rows == {k: expected_row(tree, k, dormant_by_unit) for k in ("county", "sibling")}
+    city = expected_row(tree, "city", dormant_by_unit)     # the city's own row and both counties
+    assert (got["total"]["units"], got["total"]["accounts"]["active"],
+            got["total"]["dormant"]) == (city["units"], city["active"], city["dormant"])
+    got, rows = rows_of("sup_city", tree.unit["county"])    # one level down
+    assert rows == {"township": expected_row(tree, "township", dormant_by_unit)}
+    assert [p["unit_id"] for p in got["path"]] == [tree.unit["city"], tree.unit["county"]]
+    got, rows = rows_of("sup_all")      # held at no unit: the top of the tree
+    assert got["node"] is None and got["own"] is None
+    assert rows == {"province": expected_row(tree, "province", dormant_by_unit)}
+    with pytest.raises(Forbidden):
+        rows_of("sup_county", tree.unit["city"])
+
+
+def test_the_dashboard_page_links_one_level_down_and_refuses_above(app, tree):
+    client = page_client(app, "sup_city")
+    html = client.get("/supervision").get_data(as_text=True)
+    level = html[html.index('id="level-table"'):html.index("</table>", html.index('id="level-table"'))]
+    assert f"under={tree.unit['county']}" in level and f"under={tree.unit['sibling']}" in level
+    assert NAMES["township"] not in level and NAMES["province"] not in level
+    down = client.get(f"/supervision?under={tree.unit['county']}").get_data(as_text=True)
+    level = down[down.index('id="level-table"'):]
+    assert NAMES["township"] in level and f"under={tree.unit['township']}" in level
+    assert client.get(f"/supervision?under={tree.unit['province']}").status_code == 403
+    top = page_client(app, "sup_all").get("/supervision").get_data(as_text=True)
+    assert f"under={tree.unit['province']}" in top[top.index('id="level-table"'):]
+
+
+# --- the importer ---------------------------------------------------------------------------------
+
+def test_units_an_import_creates_go_under_a_bound_importers_unit(tree):
+    from registry.importer.run import import_inventory
+    from registry.models import Unit
+
+    user = make_user("importer_county", ["sponsor", "supervisor"], tree.unit["county"])
+    content = ("主办单位,平台,账号名称,账号ID,开设日期\n"
+               "某县新设中心,其他,某县新设中心网站,center-1,2026-03-02\n").encode("utf-8-sig")
+    result = import_inventory(user, "inventory.csv", content, create_units=True)
+    db.session.commit()
+    assert result.errors == [] and result.units_created == 1
+    made = db.session.scalar(select(Unit).where(Unit.name == "某县新设中心"))
+    assert made.parent_id == tree.unit["county"]
+    assert tree.api["sup_county"].get(f"/api/v1/units/{made.id}").status_code == 200
+    assert tree.api["editor_sibling"].get(f"/api/v1/units/{made.id}").status_code == 403
+
+
+def test_the_set_based_name_check_shared_with_the_importer(tree):
+    from registry.checks import unit_name_clashes
+
+    county = tree.unit["county"]
+    clashes = unit_name_clashes([("a", county, NAMES["township"]), ("b", county, "新单位"),
+                                 ("c", county, "新单位"), ("d", tree.unit["sibling"], "新单位"),
+                                 ("e", None, NAMES["province"]), ("f", None, NAMES["city"])])
+    assert clashes["a"].account_id == tree.unit["township"]      # the unit already there
+    assert clashes["c"].earlier == "b"                           # an earlier entry of the batch
+    assert clashes["e"].account_id == tree.unit["province"]      # at the top, NULL parent
+    assert set(clashes) == {"a", "c", "e"}
+    # A unit never clashes with itself (a rename keeping its name).
+    assert unit_name_clashes([("a", county, NAMES["township"])],
+                             exclude_id=tree.unit["township"]) == {}
+
+
+# --- users: an admin held at a unit manages its subtree's people -----------------------------------
+
+def test_an_admin_held_at_a_unit_manages_the_users_of_its_subtree_only(tree):
+    from govmedia.models import User
+
+    admin = tree.api["admin_county"]
+    listed = {u["username"] for u in admin.get("/api/v1/users", limit=500).get_json()["items"]}
+    assert listed == {name for name in CALLERS if CALLERS[name][1] in below("county")}
+    ids = {u.username: u.id for u in db.session.scalars(select(User))}
+    body = {"password": "Passw0rd-tree", "roles": ["editor"]}
+    assert admin.post("/api/v1/users", body | {"username": "town_editor",
+                                               "unit_id": tree.unit["township"]}).status_code == 201
+    for unit in (tree.unit["sibling"], tree.unit["city"]):
+        assert admin.post("/api/v1/users", body | {"username": "far_editor",
+                                                   "unit_id": unit}).status_code == 403
+    assert admin.post("/api/v1/users", {"username": "free_sup", "password": "Passw0rd-tree",
+                                        "roles": ["supervisor"]}).status_code == 403
+    assert admin.get(f"/api/v1/users/{ids['editor_sibling']}").status_code == 403
+    assert admin.get(f"/api/v1/users/{ids['sup_all']}").status_code == 403
+    assert admin.patch(f"/api/v1/users/{ids['editor_sibling']}",
+                       {"display_name": "王五"}).status_code == 403
+    assert admin.patch(f"/api/v1/users/{ids['sponsor_town']}",
+                       {"unit_id": tree.unit["sibling"]}).status_code == 403
+    assert admin.patch(f"/api/v1/users/{ids['sponsor_town']}",
+                       {"display_name": "镇办 李四"}).status_code == 200
+    # An admin held at no unit still manages everyone.
+    assert tree.admin.get(f"/api/v1/users/{ids['editor_sibling']}").status_code == 200

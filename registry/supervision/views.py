@@ -14,7 +14,7 @@ from govmedia.types import ascii_int, date_in_range, today_shanghai
 
 from ..labels import GROUPS, N_
 from ..services import get_account
-from . import lookups, notifications as reminders, reports, services
+from . import levels, lookups, notifications as reminders, reports, services
 from .api import report_file
 from .models import RECTIFICATION_STATUSES
 from .postlog import import_post_log
@@ -96,9 +96,11 @@ def dashboard():
     # (the per-unit table links to each unit's view).
     return render_template("supervision/dashboard.html", summary=summary, weeks=weeks,
                            units=page.items, page=page.page, pages=page.pages,
-                           unit_input=lookups.reaches_several_units(actor()), as_of=as_of, error=error,
-                           unit_id=unit_id, chart_json=json.dumps(chart, ensure_ascii=False),
-                           unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX))
+                           unit_input=lookups.reaches_several_units(actor()), as_of=as_of,
+                           error=error, unit_id=unit_id,
+                           chart_json=json.dumps(chart, ensure_ascii=False),
+                           unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX),
+                           level=levels.level(actor(), as_of, _int_arg("under")))
 
 
 @bp.get("/supervision/dormant")
