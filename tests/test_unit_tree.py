@@ -409,3 +409,24 @@ def test_an_admin_held_at_a_unit_manages_the_users_of_its_subtree_only(tree):
                        {"display_name": "镇办 李四"}).status_code == 200
     # An admin held at no unit still manages everyone.
     assert tree.admin.get(f"/api/v1/users/{ids['editor_sibling']}").status_code == 200
+
+
+def test_likely_duplicates_across_units_stay_within_the_reach(tree):
+    made = {}
+    for key, name in (("county", "某县教育在线"), ("sibling", "某县 教育 在线")):
+        response = tree.admin.post("/api/v1/accounts", account_body(
+            tree.unit[key], platform="douyin", handle=f"dy-dup-{key}", name=name,
+            verified_subject="某县融媒体中心"))
+        assert response.status_code == 201, response.get_json()
+        made[key] = response.get_json()["id"]
+    pair = sorted(made.values())
+
+    def similar(caller):
+        body = tree.api[caller].get("/api/v1/supervision/duplicates").get_json()
+        return {(s["reason"], tuple(s["account_ids"])) for s in body["similar"]}
+
+    for reason in ("similar_name", "same_verified_subject"):
+        assert (reason, tuple(pair)) in similar("sup_city"), reason      # both below the city
+        assert (reason, tuple(pair)) in similar("sup_all"), reason
+    assert not any(made["sibling"] in ids for _r, ids in similar("sup_county"))
+    assert not any(made["county"] in ids for _r, ids in similar("editor_sibling"))
