@@ -243,6 +243,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/api/v1/supervision/duplicates"): logged_in(READS, "unit"),
     ("GET", "/api/v1/supervision/summary"): logged_in(READS, "unit"),
     ("GET", "/api/v1/supervision/trend"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/supervision/levels"): logged_in(READS + "; issue 16: one level of the "
+                                                     "tree, from the top of the reach", "unit"),
     ("GET", "/supervision/post-logs"): only({"sponsor", "editor"}, POSTS),
     ("POST", "/supervision/post-logs"): unit({"sponsor", "editor"}, POSTS),
     ("POST", "/api/v1/supervision/post-logs"): unit({"sponsor", "editor"}, POSTS),

@@ -604,6 +604,8 @@ REQUESTS = {
     ("GET", "/api/v1/supervision/duplicates"): lists("/api/v1/supervision/duplicates"),
     ("GET", "/api/v1/supervision/summary"): lists("/api/v1/supervision/summary"),
     ("GET", "/api/v1/supervision/trend"): lists("/api/v1/supervision/trend"),
+    ("GET", "/api/v1/supervision/levels"): lambda m, c, t, ok: Call(
+        f"/api/v1/supervision/levels?under={m.unit[t]}"),
     ("GET", "/supervision/post-logs"): get("/supervision/post-logs"),
     ("POST", "/supervision/post-logs"): lambda m, c, t, ok: Call("/supervision/post-logs", form={
         "file": (io.BytesIO(m.post_log()), "log.csv"), "account_id": str(m.wechat[t])}),

@@ -430,3 +430,38 @@ def test_likely_duplicates_across_units_stay_within_the_reach(tree):
         assert (reason, tuple(pair)) in similar("sup_all"), reason
     assert not any(made["sibling"] in ids for _r, ids in similar("sup_county"))
     assert not any(made["county"] in ids for _r, ids in similar("editor_sibling"))
+
+
+def test_the_levels_api_answers_one_level_from_the_top_of_the_reach(tree):
+    body = tree.api["sup_county"].get("/api/v1/supervision/levels").get_json()
+    assert body["node"] == tree.unit["county"] and body["own"]["unit_id"] == tree.unit["county"]
+    assert [c["unit_id"] for c in body["children"]] == [tree.unit["township"]]
+    assert body["total"]["units"] == 2 and body["total"]["accounts"]["active"] == 6
+    top = tree.api["sup_all"].get("/api/v1/supervision/levels").get_json()
+    assert top["node"] is None and [c["unit_id"] for c in top["children"]] == [
+        tree.unit["province"]]
+    assert top["children"][0]["units"] == len(TREE)
+    city = tree.api["sup_all"].get("/api/v1/supervision/levels",
+                                   under=tree.unit["city"]).get_json()
+    assert sorted(c["unit_id"] for c in city["children"]) == sorted(
+        [tree.unit["county"], tree.unit["sibling"]])
+    assert [p["unit_id"] for p in city["path"]] == [tree.unit["province"], tree.unit["city"]]
+    refused = tree.api["sup_county"].get("/api/v1/supervision/levels", under=tree.unit["city"])
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "forbidden"
+
+
+def test_the_top_unit_of_a_reach_keeps_its_unseen_parent_when_edited_on_its_page(app, tree):
+    client = page_client(app, "sup_county")
+    county = tree.unit["county"]
+    form = client.get(f"/units/{county}/edit").get_data(as_text=True)
+    assert NAMES["city"] not in form        # the parent stays unnamed, but selected
+    assert f'<option value="{tree.unit["city"]}" selected>' in form
+    response = client.post(f"/units/{county}/edit", data={
+        "name": NAMES["county"], "office": "县政府办公室", "parent_id": str(tree.unit["city"])})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    unit = tree.admin.get(f"/api/v1/units/{county}").get_json()
+    assert unit["office"] == "县政府办公室" and unit["parent_id"] == tree.unit["city"]
+    # Without the parent the form would put the county at the top: not for a county supervisor.
+    refused = client.post(f"/units/{county}/edit", data={"name": NAMES["county"]})
+    assert refused.status_code == 403
