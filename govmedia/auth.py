@@ -162,10 +162,16 @@ def visible_unit_ids(user: User) -> list[int] | None:
         return None
     if not user.unit_id:
         return []
+    return _reach(user)[0]
+
+
+def _reach(user: User) -> tuple[list[int], frozenset]:
+    """The user's subtree as a list (for queries) and a set (for membership), cached."""
     cache = scoped_cache().setdefault("unit_reach", {})
     key = (getattr(user, "id", None), user.unit_id)
     if key not in cache:
-        cache[key] = subtree_ids(user.unit_id)
+        ids = subtree_ids(user.unit_id)
+        cache[key] = (ids, frozenset(ids))
     return cache[key]
 
 
@@ -176,7 +182,7 @@ def forget_unit_reach() -> None:
 
 def reaches_unit(user: User, unit_id: int | None) -> bool:
     units = visible_unit_ids(user)
-    return units is None or (unit_id is not None and unit_id in units)
+    return units is None or (unit_id is not None and bool(units) and unit_id in _reach(user)[1])
 
 
 def require_unit_access(user: User, unit_id: int | None) -> None:

@@ -24,8 +24,8 @@ from .checks import (check_handle_free, check_one_per_platform, check_unit_name_
 from .filings import create_filing
 from .models import (COUNTED_STATUSES, STATUSES, Account, AccountCredential, AccountEvent,
                      Filing, PlatformException, Unit)
-# The post and dormancy functions live in registry.posts; callers reach them here too.
 from .schemas import UnitIn
+# The post and dormancy functions live in registry.posts; callers reach them here too.
 from .posts import dormancy, last_update_on, record_post, record_post_as, record_stats  # noqa: F401
 
 # Which events each status allows; the target status of each event.
@@ -57,6 +57,8 @@ def _check_parent(actor: User, unit: Unit | None, parent_id: int | None) -> None
         return
     if db.session.get(Unit, parent_id) is None:
         raise Invalid(_("Parent unit not found"), fields={"parent_id": "not found"})
+    # One change of parent at a time: two crossing moves could each pass the cycle check.
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('units:tree'))"))
     if not reaches_unit(actor, parent_id):
         raise Forbidden(_("The parent unit is outside your units"),
                         fields={"parent_id": "outside your units"})
