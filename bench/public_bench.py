@@ -89,7 +89,7 @@ def populate(url: str, n: int) -> list[tuple[str, str]]:
         db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         db.session.commit()
         upgrade(revision="heads")
-        units = [{"name": f"{PLACES[i % len(PLACES)]}区{BODIES[i % len(BODIES)]}{i // 1320 or ''}"}
+        units = [{"name": f"{PLACES[i % len(PLACES)]}区{BODIES[i % len(BODIES)]}{i // 660 or ''}"}
                  for i in range(1000)]
         unit_ids = [row.id for row in db.session.execute(
             insert(Unit).returning(Unit.id, sort_by_parameter_order=True), units)]

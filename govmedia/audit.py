@@ -94,9 +94,13 @@ def record_many(items, user=None, connection=None) -> int:
     return len(rows)
 
 
-def entries_query(object_type: str | None = None, object_id: int | None = None):
-    """The trail newest first, optionally of one kind of object or one object."""
+def entries_query(object_type: str | None = None, object_id: int | None = None,
+                  unit_ids: list[int] | None = None):
+    """The trail newest first, optionally of one kind of object or one object; `unit_ids`
+    keeps the entries of those units (a supervisor's reach; None: all)."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if unit_ids is not None:
+        query = query.where(AuditEntry.unit_id.in_(unit_ids))
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)
     if object_id is not None:

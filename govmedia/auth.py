@@ -7,7 +7,7 @@ from functools import wraps
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import column, delete, func, select, table, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .context import scoped_cache
@@ -133,23 +133,73 @@ def require_roles(user: User, *roles: str) -> None:
         raise Forbidden(_("Your roles do not allow this"))
 
 
-def require_unit_access(user: User, unit_id: int | None) -> None:
-    """Non-admin, non-supervisor users act on their own unit only (403 otherwise)."""
-    if user.sees_all_units:
-        return
-    if unit_id is None or user.unit_id != unit_id:
-        raise Forbidden(_("This belongs to another unit"))
+# The units table belongs to the registry; the core reads only its tree (id, parent_id).
+_UNITS = table("units", column("id"), column("parent_id"))
+
+
+def subtree_query(root_ids):
+    """SELECT id of the units `root_ids` and every unit below them: one recursive CTE."""
+    tree = select(_UNITS.c.id).where(_UNITS.c.id.in_(root_ids)).cte("subtree", recursive=True)
+    below = tree.alias("above")
+    tree = tree.union(select(_UNITS.c.id).join(below, _UNITS.c.parent_id == below.c.id))
+    return select(tree.c.id)
+
+
+def subtree_ids(unit_id: int) -> list[int]:
+    """The unit and every unit below it (UNION, not UNION ALL: a cycle cannot loop forever)."""
+    return list(db.session.scalars(subtree_query([unit_id])))
+
+
+def reaches_all_units(user: User) -> bool:
+    """An admin or supervisor held at no unit reaches every unit (API.md, Auth and users)."""
+    return bool(user.sees_all_units)
 
 
 def visible_unit_ids(user: User) -> list[int] | None:
-    """None means every unit."""
-    if user.sees_all_units:
+    """The units this user's roles reach: its unit's subtree; None means every unit.
+    Computed once per request (or job) for each user and unit."""
+    if reaches_all_units(user):
         return None
-    return [user.unit_id] if user.unit_id else []
+    if not user.unit_id:
+        return []
+    return _reach(user)[0]
+
+
+def _reach(user: User) -> tuple[list[int], frozenset]:
+    """The user's subtree as a list (for queries) and a set (for membership), cached."""
+    cache = scoped_cache().setdefault("unit_reach", {})
+    key = (getattr(user, "id", None), user.unit_id)
+    if key not in cache:
+        ids = subtree_ids(user.unit_id)
+        cache[key] = (ids, frozenset(ids))
+    return cache[key]
+
+
+def forget_unit_reach() -> None:
+    """After the tree changed (a unit created or moved) the cached reaches are stale."""
+    scoped_cache().pop("unit_reach", None)
+
+
+def reaches_unit(user: User, unit_id: int | None) -> bool:
+    units = visible_unit_ids(user)
+    return units is None or (unit_id is not None and bool(units) and unit_id in _reach(user)[1])
+
+
+def require_unit_access(user: User, unit_id: int | None) -> None:
+    """A user acts on the units its roles reach only: its unit's subtree (403 otherwise)."""
+    if not reaches_unit(user, unit_id):
+        raise Forbidden(_("This belongs to another unit"))
+
+
+def require_all_units(user: User) -> None:
+    """What covers every unit at once (the quarterly report) is for those who reach them all."""
+    if not reaches_all_units(user):
+        raise Forbidden(_("Only a supervisor of every unit may do this"))
 
 
 def unit_scope(user: User, unit_id: int | None = None) -> list[int] | None:
-    """Units this user may see (None: all); a unit_id narrows it, 403 if it is another unit's."""
+    """Units this user may see (None: all); a unit_id narrows it to that one unit, 403 if the
+    user does not reach it."""
     units = visible_unit_ids(user)
     if unit_id is not None:
         if units is not None and unit_id not in units:

@@ -48,7 +48,9 @@ class User(db.Model):
 
     @property
     def sees_all_units(self) -> bool:
-        return self.has_role("admin", "supervisor")
+        """Held at no unit, an admin or supervisor reaches every unit; held at a unit, its
+        subtree only (govmedia.auth.visible_unit_ids)."""
+        return self.has_role("admin", "supervisor") and self.unit_id is None
 
 
 class ApiToken(db.Model):

@@ -5,7 +5,8 @@ from werkzeug.security import check_password_hash
 from sqlalchemy.orm import selectinload
 
 from . import audit
-from .auth import check_password_policy, end_all_sessions, hash_password, require_roles
+from .auth import (check_password_policy, end_all_sessions, hash_password, require_all_units,
+                   require_roles, require_unit_access, visible_unit_ids)
 from .errors import Invalid, NotFound, RuleConflict
 from .extensions import db
 from .models import ApiToken, User
@@ -28,23 +29,39 @@ def system_admin() -> User | None:
     return next((u for u in users if u.has_role("admin")), None)
 
 
-def get_user(user_id: int) -> User:
+def require_user_reach(actor: User, unit_id: int | None) -> None:
+    """An admin held at a unit manages the users of its subtree only; a user held at no unit
+    (who may reach every unit) is for an admin who reaches every unit (issue 16)."""
+    if unit_id is None:
+        require_all_units(actor)
+    else:
+        require_unit_access(actor, unit_id)
+
+
+def get_user(user_id: int, actor: User | None = None) -> User:
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_("User not found"))
+    if actor is not None:
+        require_user_reach(actor, user.unit_id)
     return user
 
 
-def users_query(unit_id: int | None = None):
-    query = select(User)
+def _in_reach(query, actor: User | None):
+    units = visible_unit_ids(actor) if actor is not None else None
+    return query if units is None else query.where(User.unit_id.in_(units))
+
+
+def users_query(unit_id: int | None = None, actor: User | None = None):
+    query = _in_reach(select(User), actor)
     if unit_id is not None:
         query = query.where(User.unit_id == unit_id)
     return query
 
 
-def all_users() -> list[User]:
-    """Every user with their unit loaded (the admin's list)."""
-    return db.session.scalars(select(User).options(selectinload(User.unit))
+def all_users(actor: User | None = None) -> list[User]:
+    """Every user in the actor's reach with their unit loaded (the admin's list)."""
+    return db.session.scalars(_in_reach(select(User), actor).options(selectinload(User.unit))
                               .order_by(User.username)).all()
 
 
@@ -60,6 +77,7 @@ def _check_roles_unit(roles: list[str], unit_id: int | None) -> None:
 
 def create_user(actor: User, data) -> User:
     require_roles(actor)  # admin only
+    require_user_reach(actor, data.unit_id)
     if db.session.scalar(select(User).where(User.username == data.username)):
         raise RuleConflict(_("Username taken"), code="username_taken",
                            fields={"username": "already taken"})
@@ -82,6 +100,8 @@ def update_user(actor: User, user: User, data) -> User:
     fields = data.model_fields_set
     roles = sorted(set(data.roles)) if data.roles is not None else list(user.roles or [])
     unit_id = data.unit_id if "unit_id" in fields else user.unit_id
+    require_user_reach(actor, user.unit_id)
+    require_user_reach(actor, unit_id)
     _check_roles_unit(roles, unit_id)
     if user.id == actor.id and (("active" in fields and data.active is False)
                                 or "admin" not in roles):

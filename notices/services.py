@@ -281,6 +281,7 @@ def withdraw_notice(actor, notice: Notice, reason: str) -> Notice:
     A deregistration whose notice is withdrawn is called off: the account returns to the status
     it had before."""
     require_roles(actor, "supervisor")
+    require_unit_access(actor, notice.account.unit_id)
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise Invalid(_("A reason is required"), fields={"reason": "required"})

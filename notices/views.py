@@ -58,8 +58,8 @@ def _detail(notice: Notice, *, errors=None, refusal=None, values=None, status=20
     user = _actor()
     today = today_shanghai()
     account = notice.account
-    can_amend = (user.has_role("admin") or (user.has_role("sponsor")
-                                            and user.unit_id == account.unit_id))
+    # The page is only for those who reach the account's unit.
+    can_amend = user.has_role("admin", "sponsor")
     return render_template(
         "notices/detail.html", notice=notice, account=account, today=today,
         state=services.notice_state(notice, today),

@@ -292,7 +292,7 @@ def publishable_accounts(user: User, unit_id: int | None = None) -> list[Account
                                   Account.platform.in_(PUBLISHABLE_PLATFORMS))
     if unit_id is not None:
         query = query.where(Account.unit_id == unit_id)
-    elif not user.sees_all_units:
-        query = query.where(Account.unit_id == user.unit_id)
+    elif (units := visible_unit_ids(user)) is not None:
+        query = query.where(Account.unit_id.in_(units))
     return db.session.scalars(query.order_by(Account.unit_id, Account.platform,
                                              Account.id)).all()

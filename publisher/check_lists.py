@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from govmedia import audit
-from govmedia.auth import require_roles
+from govmedia.auth import require_all_units, require_roles
 from govmedia.errors import Invalid
 from govmedia.extensions import db
 from govmedia.models import User
@@ -45,6 +45,7 @@ def current_rules() -> tuple[str, checks.Matcher, dict]:
 def ensure_config(actor: User) -> CheckConfig:
     """The settings row, created with the default lists on a supervisor's first change."""
     require_roles(actor, "supervisor")
+    require_all_units(actor)   # the lists apply to every unit's articles
     config = db.session.get(CheckConfig, 1, with_for_update=True)
     if config is None:
         config = CheckConfig(id=1, version=uuid.uuid4().hex, severities={},

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_
 
 from govmedia import audit
+from govmedia.auth import reaches_unit
 from govmedia.errors import Forbidden, Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.models import User
@@ -105,7 +106,7 @@ def review_refusal(actor: User, article: Article):
                               status=article.status), code="invalid_transition")
     if not actor.has_role("admin", ROLE_OF_STAGE[stage]):
         return Forbidden(_("Your roles do not allow this"))
-    if not actor.sees_all_units and actor.unit_id != article.unit_id:
+    if not reaches_unit(actor, article.unit_id):
         return Forbidden(_("This belongs to another unit"))
     if article.created_by_id == actor.id:
         return Forbidden(_("The drafter never reviews their own article"),

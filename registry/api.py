@@ -17,7 +17,7 @@ from govmedia.types import utcnow
 from . import filings, posts, services
 from .models import FILING_STATUSES, PLATFORMS, STATUSES, Account, Filing, Unit
 from .schemas import (AccountIn, FilingComplete, PlatformExceptionIn, PostIn, StatsIn, UnitIn,
-                      WechatCredentials, WeiboCredentials)
+                      UnitPatch, WechatCredentials, WeiboCredentials)
 from .serialize import account_json, event_json, filing_json, iso, unit_json, user_json
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api/v1")
@@ -69,14 +69,15 @@ def create_user():
             responses={200: "list", 403: "forbidden"})
 @api_roles("admin")
 def list_users():
-    return _page(users.users_query(query_int("unit_id")).order_by(User.id), user_json)
+    query = users.users_query(query_int("unit_id"), api_user())
+    return _page(query.order_by(User.id), user_json)
 
 
 @bp.get("/users/<int:user_id>")
 @documented("One user (admin)", tag="users", responses={200: "user", 404: "not_found"})
 @api_roles("admin")
 def get_user(user_id):
-    return jsonify(user_json(users.get_user(user_id)))
+    return jsonify(user_json(users.get_user(user_id, api_user())))
 
 
 @bp.patch("/users/<int:user_id>")
@@ -84,7 +85,7 @@ def get_user(user_id):
             responses={200: "user", 404: "not_found"})
 @api_roles("admin")
 def patch_user(user_id):
-    user = users.get_user(user_id)
+    user = users.get_user(user_id, api_user())
     data = parse_body(UserPatch)
     users.update_user(api_user(), user, data)
     db.session.commit()
@@ -124,6 +125,21 @@ def put_unit(unit_id):
     unit = services.get_unit(api_user(), unit_id)
     data = parse_body(UnitIn)
     services.save_unit(api_user(), data, unit)
+    db.session.commit()
+    return jsonify(unit_json(unit))
+
+
+@bp.patch("/units/<int:unit_id>")
+@documented("Change some of a unit's fields; a new parent_id moves the unit and its subtree",
+            body=UnitPatch, tag="units",
+            responses={200: "unit", 400: "invalid (parent_id: a cycle; name: taken under the "
+                       "parent)", 403: "forbidden (the unit or the new parent out of reach)",
+                       404: "not_found"})
+@api_roles("supervisor")
+def patch_unit(unit_id):
+    unit = services.get_unit(api_user(), unit_id)
+    data = parse_body(UnitPatch)
+    services.patch_unit(api_user(), unit, data)
     db.session.commit()
     return jsonify(unit_json(unit))
 

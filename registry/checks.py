@@ -15,7 +15,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
 
-from .models import COUNTED_STATUSES, Account, PlatformException
+from .models import COUNTED_STATUSES, Account, PlatformException, Unit
 
 _IN_CHUNK = 900  # bound parameters per IN (...) query
 
@@ -153,3 +153,40 @@ def check_not_future(today: date, **dates: date | None) -> None:
         raise Invalid(_("The date %(date)s is in the future: it can only be entered once it "
                         "has passed", date=dates[name].isoformat()),
                       fields={name: "in_future (after " + today.isoformat() + ")"})
+
+
+# --- units: one name per parent ----------------------------------------------------------------
+
+def unit_name_clashes(entries: Iterable[tuple[Hashable, int | None, str]],
+                      exclude_id: int | None = None) -> dict:
+    """entries: (key, parent_id, name). Two units under one parent (or two at the top) may
+    not share a name: taken by a unit already there, or by an earlier entry of the batch.
+    Returns key -> Clash (its `account_id` holds the unit's id)."""
+    entries = list(entries)
+    taken: dict[tuple, int] = {}
+    for chunk in chunks({name for _key, _parent, name in entries}):
+        query = select(Unit.parent_id, Unit.name, Unit.id).where(Unit.name.in_(chunk))
+        if exclude_id is not None:
+            query = query.where(Unit.id != exclude_id)
+        for parent_id, name, unit_id in db.session.execute(query):
+            taken.setdefault((parent_id, name), unit_id)
+    clashes, seen = {}, {}
+    for key, parent_id, name in entries:
+        pair = (parent_id, name)
+        if pair in taken:
+            clashes[key] = Clash(account_id=taken[pair])
+        elif pair in seen:
+            clashes[key] = Clash(earlier=seen[pair])
+        else:
+            seen[pair] = key
+    return clashes
+
+
+def check_unit_name_free(name: str, parent_id: int | None, exclude_id: int | None = None) -> None:
+    """400 on the name field: a unit of that name already sits under the same parent."""
+    clash = unit_name_clashes([(None, parent_id, name)], exclude_id).get(None)
+    if clash is not None:
+        raise Invalid(_("A unit named %(name)s already exists under this parent (unit %(id)s)",
+                        name=name, id=clash.account_id),
+                      fields={"name": "already used by another unit under the same parent"},
+                      extra={"conflicting_unit_id": clash.account_id})

@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
 
 from govmedia.api import documented, error_response
-from govmedia.auth import api_roles, api_user, require_roles
+from govmedia.auth import api_roles, api_user, reaches_unit, require_roles
 from govmedia.errors import DomainError, Forbidden, Invalid, NotFound
 from govmedia.extensions import csrf, db
 from govmedia.models import User
@@ -90,9 +90,11 @@ def job_for(user, job_id: int) -> ImportJob:
         raise NotFound(_("Import not found"))
     if user.sees_all_units or job.created_by_id == user.id:
         return job
-    # A unit's sponsors share its imports (one may upload, another follow it up).
+    # A unit's sponsors share its imports (one may upload, another follow it up), and the
+    # sponsors and supervisors above it see them too.
     creator = db.session.get(User, job.created_by_id) if job.created_by_id else None
-    if creator and user.unit_id and creator.unit_id == user.unit_id and user.has_role("sponsor"):
+    if (creator and creator.unit_id and user.has_role("sponsor", "supervisor")
+            and reaches_unit(user, creator.unit_id)):
         return job
     raise Forbidden(_("This import belongs to another unit"))
 

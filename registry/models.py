@@ -19,6 +19,10 @@ FILING_STATUSES = ("pending", "overdue", "filed", "late")
 
 class Unit(db.Model):
     __tablename__ = "units"
+    # One name per parent, the top level included (NULLS NOT DISTINCT, PostgreSQL 15+); its
+    # leading parent_id also serves the unit tree's walk down (govmedia.auth.subtree_query).
+    __table_args__ = (Index("uq_units_parent_name", "parent_id", "name", unique=True,
+                            postgresql_nulls_not_distinct=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     code: Mapped[str | None] = mapped_column(String(18), unique=True)

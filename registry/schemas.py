@@ -4,7 +4,7 @@ The strict base model and the users' and tokens' bodies are the core's (govmedia
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
 from govmedia.schemas import LongText, OptText, Strict, Text, opt_text
 
@@ -28,6 +28,25 @@ class UnitIn(Strict):
     deputy_leader: opt_text(80) = None
     office: OptText = None
     contacts: list[Contact] = Field(default_factory=list, max_length=50)
+
+
+class UnitPatch(Strict):
+    """PATCH /units/{id}: only the fields given change; a parent_id alone moves the unit."""
+    name: Text | None = None   # may be left out, never null
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value):
+        if value is None:
+            raise ValueError("may be left out, never null")
+        return value
+    code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                           max_length=40)] | None = None
+    parent_id: int | None = None
+    leader: opt_text(80) = None
+    deputy_leader: opt_text(80) = None
+    office: OptText = None
+    contacts: list[Contact] | None = Field(default=None, max_length=50)
 
 
 class PlatformExceptionIn(Strict):

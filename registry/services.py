@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
 from govmedia import audit
-from govmedia.auth import get_in_unit, require_roles, require_unit_access, scope_query
-from govmedia.errors import Invalid, RuleConflict
+from govmedia.auth import (forget_unit_reach, get_in_unit, reaches_all_units, reaches_unit,
+                           require_roles, require_unit_access, scope_query, subtree_ids)
+from govmedia.errors import Forbidden, Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.secrets import encrypt
@@ -20,10 +21,12 @@ from govmedia.types import today_shanghai
 
 from .changes import account_changed
 from .checks import (check_handle_free, check_not_future, check_one_per_platform,
+                     check_unit_name_free,
                      opening_filing_problems, validate_credit_code)
 from .filings import create_filing
 from .models import (COUNTED_STATUSES, STATUSES, Account, AccountCredential, AccountEvent,
                      Filing, PlatformException, Unit)
+from .schemas import UnitIn
 # The post and dormancy functions live in registry.posts; callers reach them here too.
 from .posts import dormancy, last_update_on, record_post, record_post_as, record_stats  # noqa: F401
 
@@ -44,26 +47,34 @@ def unit_snapshot(unit: Unit) -> dict:
             "contacts": unit.contacts or []}
 
 
-def _check_parent(unit_id: int | None, parent_id: int | None) -> None:
-    if parent_id is None:
+def _check_parent(actor: User, unit: Unit | None, parent_id: int | None) -> None:
+    """A new or changed parent must be in the actor's reach (a unit at the top only for those
+    who reach every unit) and must not lie in the unit's own subtree (a cycle)."""
+    if unit is not None and parent_id == unit.parent_id:
         return
-    parent = db.session.get(Unit, parent_id)
-    if parent is None:
+    if parent_id is None:
+        if not reaches_all_units(actor):
+            raise Forbidden(_("Only a supervisor of every unit may place a unit at the top"),
+                            fields={"parent_id": "required: a unit within your reach"})
+        return
+    if db.session.get(Unit, parent_id) is None:
         raise Invalid(_("Parent unit not found"), fields={"parent_id": "not found"})
-    seen = set()
-    while parent is not None:
-        if unit_id is not None and parent.id == unit_id:
-            raise Invalid(_("The parent unit cannot be this unit or one below it"),
-                          fields={"parent_id": "would form a cycle"})
-        if parent.id in seen:
-            break
-        seen.add(parent.id)
-        parent = parent.parent
+    # One change of parent at a time: two crossing moves could each pass the cycle check.
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('units:tree'))"))
+    if not reaches_unit(actor, parent_id):
+        raise Forbidden(_("The parent unit is outside your units"),
+                        fields={"parent_id": "outside your units"})
+    if unit is not None and parent_id in subtree_ids(unit.id):
+        raise Invalid(_("The parent unit cannot be this unit or one below it"),
+                      fields={"parent_id": "would form a cycle"})
 
 
 def save_unit(actor: User, data, unit: Unit | None = None) -> Unit:
-    """Create a unit, or update one; admins and supervisors only."""
+    """Create a unit, or update one (a new parent moves it, with its subtree, accounts and
+    users); admins and supervisors only, within their reach."""
     require_roles(actor, "supervisor")
+    if unit is not None:
+        require_unit_access(actor, unit.id)
     code = validate_credit_code(data.code)
     if code:
         clash = db.session.scalar(select(Unit).where(Unit.code == code))
@@ -71,7 +82,8 @@ def save_unit(actor: User, data, unit: Unit | None = None) -> Unit:
             raise RuleConflict(_("This credit code is already registered for %(name)s",
                                  name=clash.name),
                                code="code_taken", extra={"conflicting_unit_id": clash.id})
-    _check_parent(unit.id if unit else None, data.parent_id)
+    _check_parent(actor, unit, data.parent_id)
+    check_unit_name_free(data.name, data.parent_id, exclude_id=unit.id if unit else None)
     before = unit_snapshot(unit) if unit else None
     if unit is None:
         unit = Unit()
@@ -84,9 +96,20 @@ def save_unit(actor: User, data, unit: Unit | None = None) -> Unit:
     unit.office = data.office or None
     unit.contacts = [c.model_dump() for c in data.contacts]
     db.session.flush()
-    audit.record("unit.update" if before else "unit.create", "unit", unit.id, before=before,
-                 after=unit_snapshot(unit), unit_id=unit.id, user=actor)
+    forget_unit_reach()
+    moved = before is not None and before["parent_id"] != unit.parent_id
+    action = "unit.move" if moved else "unit.update" if before else "unit.create"
+    audit.record(action, "unit", unit.id, before=before, after=unit_snapshot(unit),
+                 unit_id=unit.id, user=actor)
     return unit
+
+
+def patch_unit(actor: User, unit: Unit, data) -> Unit:
+    """Change only the fields given (PATCH): a parent_id alone re-parents the unit."""
+    given = {k: v for k, v in data.model_dump(exclude_unset=True).items()
+             if not (k == "contacts" and v is None)}
+    current = UnitIn(**{**unit_snapshot(unit), **given})
+    return save_unit(actor, current, unit)
 
 
 def get_unit(actor: User, unit_id: int) -> Unit:

@@ -7,15 +7,19 @@ brackets), the issues' "What users can do" and the design notes in docs/ (cited 
 
 Reading an entry:
 - `roles`: the roles that may act on an object of their own unit (the callers of the matrix
-  all belong to unit A, except admin and supervisor, who belong to none).
+  all belong to unit A, except admin and supervisor, who belong to none; the tree's callers,
+  a supervisor or sponsor held at a unit above, beside or below A and B, reach that unit's
+  subtree: issue 16, API.md Auth and users).
 - `scope`:
-  - "unit": called on unit A's object and on unit B's. On B's only admin and supervisor stay
-    allowed ("non-admin, non-supervisor users act only on their own unit (403 forbidden
-    otherwise)", API.md); for lists, unit B means `?unit_id=B`.
+  - "unit": called on unit A's object and on unit B's. A caller is allowed on a unit its
+    roles reach: its own unit's subtree, every unit for an admin or supervisor held at none
+    (403 forbidden otherwise, API.md); for lists, unit B means `?unit_id=B`.
   - "global": nothing of a unit is involved (or the unit is forced to the caller's own).
   - "public": no login needed; anonymous callers are allowed too.
   - "own_user": the caller's own object (allowed) and another user's (404: not even its
     existence is told, for anyone).
+- `all_units`: the route covers every unit at once (the quarterly report, the publishing
+  queue, the content-check lists): only a caller held at no unit may use it (issue 16).
 - Anonymous callers get 401 from the API and a redirect to the login page from pages.
 - Admins may act anywhere a role is required (docs/PUBLISHER.md: "admins may act anywhere"),
   except where the contract names a person rather than a role: only an article's drafter
@@ -33,6 +37,7 @@ class Expect:
     roles: frozenset
     scope: str
     why: str
+    all_units: bool = False
 
 
 def public(why: str) -> Expect:
@@ -49,6 +54,11 @@ def unit(roles, why: str) -> Expect:
 
 def only(roles, why: str) -> Expect:
     return Expect(frozenset(roles) | {"admin"}, "global", why)
+
+
+def everywhere(roles, why: str) -> Expect:
+    """For those who reach every unit: an admin or supervisor held at no unit."""
+    return Expect(frozenset(roles) | {"admin"}, "global", why, all_units=True)
 
 
 def drafter(why: str) -> Expect:
@@ -72,6 +82,10 @@ RECT = "issue 3 Rectification: a supervisor orders, the unit answers, the superv
 NOTICES = "issue 5: sponsors amend their notices, supervisors withdraw with a reason"
 REPORTS = "issue 3 quarterly inspection report: the county office's (supervisor)"
 CHECKS = "issue 4: supervisors manage the word lists and severities (docs/PUBLISHER.md)"
+TREE = "issue 16: a unit's parent within the creator's reach; a unit held at none for the top"
+EVERY_UNIT = "; issue 16: it covers every unit, so only for those who reach them all"
+
+REPORT = everywhere({"supervisor"}, REPORTS + EVERY_UNIT)
 
 EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- public: no login (API.md Public, issue 5) --------------------------------------------
@@ -119,11 +133,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/units/<int:unit_id>"): logged_in(READS, "unit"),
     ("GET", "/api/v1/units/<int:unit_id>"): logged_in(READS, "unit"),
     ("GET", "/units/new"): only({"supervisor"}, "API.md POST /units (admin, supervisor)"),
-    ("POST", "/units/new"): only({"supervisor"}, "API.md POST /units (admin, supervisor)"),
-    ("POST", "/api/v1/units"): only({"supervisor"}, "API.md POST /units (admin, supervisor)"),
+    ("POST", "/units/new"): unit({"supervisor"}, "API.md POST /units (admin, supervisor); " + TREE),
+    ("POST", "/api/v1/units"): unit({"supervisor"}, "API.md POST /units (admin, supervisor); "
+                                    + TREE),
     ("GET", "/units/<int:unit_id>/edit"): unit({"supervisor"}, "as creating units"),
     ("POST", "/units/<int:unit_id>/edit"): unit({"supervisor"}, "as creating units"),
     ("PUT", "/api/v1/units/<int:unit_id>"): unit({"supervisor"}, "as creating units"),
+    ("PATCH", "/api/v1/units/<int:unit_id>"): unit({"supervisor"}, "issue 16: re-parenting a "
+                                                   "unit, within the actor's reach"),
     ("POST", "/units/<int:unit_id>/platform-exceptions"): unit(
         {"supervisor"}, "API.md platform-exceptions (supervisor)"),
     ("POST", "/api/v1/units/<int:unit_id>/platform-exceptions"): unit(
@@ -219,15 +236,15 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
     ("POST", "/deliveries/<int:delivery_id>/retry"): unit({"editor"}, RETRY),
     ("POST", "/api/v1/deliveries/<int:delivery_id>/retry"): unit({"editor"}, RETRY),
-    ("GET", "/publishing/queue"): only({"supervisor"}, "docs/FANOUT.md: /publishing/queue "
-                                                        "(admin, supervisor)"),
+    ("GET", "/publishing/queue"): everywhere({"supervisor"}, "docs/FANOUT.md: /publishing/queue "
+                                                              "(admin, supervisor)" + EVERY_UNIT),
     ("GET", "/api/v1/checks"): logged_in("the rules and severities every drafter meets"),
     ("GET", "/checks"): only({"supervisor"}, CHECKS),
     ("GET", "/api/v1/checks/lists/<name>"): only({"supervisor"}, CHECKS),
-    ("POST", "/api/v1/checks/lists/<name>"): only({"supervisor"}, CHECKS),
-    ("POST", "/checks/lists/<name>"): only({"supervisor"}, CHECKS),
-    ("PUT", "/api/v1/checks/severities"): only({"supervisor"}, CHECKS),
-    ("POST", "/checks/severities"): only({"supervisor"}, CHECKS),
+    ("POST", "/api/v1/checks/lists/<name>"): everywhere({"supervisor"}, CHECKS + EVERY_UNIT),
+    ("POST", "/checks/lists/<name>"): everywhere({"supervisor"}, CHECKS + EVERY_UNIT),
+    ("PUT", "/api/v1/checks/severities"): everywhere({"supervisor"}, CHECKS + EVERY_UNIT),
+    ("POST", "/checks/severities"): everywhere({"supervisor"}, CHECKS + EVERY_UNIT),
 
     # --- supervision (API.md Supervision; issue 3) ------------------------------------------
     ("GET", "/supervision"): logged_in("issue 3: dashboard; a unit's own view for sponsors",
@@ -238,6 +255,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/api/v1/supervision/duplicates"): logged_in(READS, "unit"),
     ("GET", "/api/v1/supervision/summary"): logged_in(READS, "unit"),
     ("GET", "/api/v1/supervision/trend"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/supervision/levels"): logged_in(READS + "; issue 16: one level of the "
+                                                     "tree, from the top of the reach", "unit"),
     ("GET", "/supervision/post-logs"): only({"sponsor", "editor"}, POSTS),
     ("POST", "/supervision/post-logs"): unit({"sponsor", "editor"}, POSTS),
     ("POST", "/api/v1/supervision/post-logs"): unit({"sponsor", "editor"}, POSTS),
@@ -255,15 +274,15 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
         {"supervisor"}, RECT),
     ("POST", "/api/v1/supervision/rectifications/<int:order_id>/reopen"): unit(
         {"supervisor"}, RECT),
-    ("GET", "/supervision/reports"): only({"supervisor"}, REPORTS),
-    ("POST", "/supervision/reports"): only({"supervisor"}, REPORTS),
+    ("GET", "/supervision/reports"): REPORT,
+    ("POST", "/supervision/reports"): REPORT,
     ("GET", "/supervision/reports/<int:report_id>.<any(xlsx, csv):ext>"): {
-        "xlsx": only({"supervisor"}, REPORTS), "csv": only({"supervisor"}, REPORTS)},
-    ("POST", "/api/v1/supervision/reports"): only({"supervisor"}, REPORTS),
-    ("GET", "/api/v1/supervision/reports"): only({"supervisor"}, REPORTS),
-    ("GET", "/api/v1/supervision/reports/<int:report_id>"): only({"supervisor"}, REPORTS),
-    ("GET", "/api/v1/supervision/reports/<int:report_id>/xlsx"): only({"supervisor"}, REPORTS),
-    ("GET", "/api/v1/supervision/reports/<int:report_id>/csv"): only({"supervisor"}, REPORTS),
+        "xlsx": REPORT, "csv": REPORT},
+    ("POST", "/api/v1/supervision/reports"): REPORT,
+    ("GET", "/api/v1/supervision/reports"): REPORT,
+    ("GET", "/api/v1/supervision/reports/<int:report_id>"): REPORT,
+    ("GET", "/api/v1/supervision/reports/<int:report_id>/xlsx"): REPORT,
+    ("GET", "/api/v1/supervision/reports/<int:report_id>/csv"): REPORT,
 }
 
 

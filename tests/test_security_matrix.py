@@ -3,6 +3,9 @@ header, token, throttling and password checks.
 
 The matrix calls every (method, route) of the URL map as an anonymous visitor and as each
 role of unit A (admin and supervisor belong to no unit), on unit A's object and on unit B's,
+and as the unit tree's callers (issue 16): units A and B are counties under one city, under
+a province, and A has a township; a supervisor held at each of them (A itself, its sibling's
+parent city, the province, A's township) and a sponsor of the city,
 with real objects in the states the route needs, and compares the outcome with
 tests/security_routes.py, which takes its roles from shared/API.md and the issues:
 allowed (every request is built valid, so an allowed call succeeds: 2xx or a redirect other
@@ -51,8 +54,18 @@ SEES_ALL = {"admin", "supervisor"}
 CALLER_NAMES = {"admin": "admin", "supervisor": "supervisor", "sponsor": "sponsor_a",
                 "editor": "m_editor", "reviewer": "m_reviewer", "signer": "m_signer",
                 "source": "m_source"}
+# The tree around units A and B (issue 16): TREE_UNITS[key] = (name, parent key).
+TREE_UNITS = {"province": ("某省人民政府", None), "city": ("某市人民政府", "province"),
+              "township": ("某镇人民政府", "A")}
+# username -> (role, the unit it is held at, which of A and B that unit's subtree holds)
+TREE_CALLERS = {"t_sup_county": ("supervisor", "A", {"A"}),           # B is its sibling
+                "t_sup_city": ("supervisor", "city", {"A", "B"}),     # A and B its children
+                "t_sup_province": ("supervisor", "province", {"A", "B"}),   # grandchildren
+                "t_sup_township": ("supervisor", "township", set()),  # A is its parent
+                "t_sponsor_city": ("sponsor", "city", {"A", "B"})}
 # Unit B's objects carry this in their names; a unit-bound user of unit A must never see it.
 B_MARK = "乙局"
+A_MARK = "甲办"   # and unit A's: the township's supervisor, below A, must never see them
 B_UNIT_NAME = "某县教育局"   # the `world` fixture's unit B
 # Where every unit's name is shown to a unit-bound user, on purpose: the sponsor's transfer
 # drop-down on an account page lists the units an account may move to (issue 2 note).
@@ -92,6 +105,7 @@ class Matrix:
         self.serial = 0
         self.cache: dict = {}
         a, b = self.unit["A"], self.unit["B"]
+        self._build_tree(world)
         for name, roles, unit_id in [
                 ("m_editor", ["editor"], a), ("m_reviewer", ["reviewer"], a),
                 ("m_signer", ["signer"], a), ("m_source", ["source"], a),
@@ -115,7 +129,7 @@ class Matrix:
             self._build_unit(t)
         self.report = self._report()
         self.notes = {}
-        for username in list(CALLER_NAMES.values()) + ["sponsor_b"]:
+        for username in list(CALLER_NAMES.values()) + list(TREE_CALLERS) + ["sponsor_b"]:
             note = Notification(user_id=self.users[username], key=f"matrix-{username}",
                                 kind="other", text=f"{username} 的提醒",
                                 unit_id=a if username != "sponsor_b" else b)
@@ -123,6 +137,23 @@ class Matrix:
             db.session.flush()
             self.notes[username] = note.id
         db.session.commit()
+
+    def _build_tree(self, world):
+        """Province → city → counties A and B; a township under A; the tree's callers."""
+        self.tree = dict(self.unit)
+        for key, (name, parent) in TREE_UNITS.items():
+            body = {"name": name, "parent_id": self.tree[parent] if parent else None}
+            made = world.admin.post("/api/v1/units", body)
+            assert made.status_code == 201, made.get_json()
+            self.tree[key] = made.get_json()["id"]
+            if key == "city":
+                for t in ("A", "B"):
+                    moved = world.admin.patch(f"/api/v1/units/{self.unit[t]}",
+                                              {"parent_id": self.tree["city"]})
+                    assert moved.status_code == 200, moved.get_json()
+        self.parent = {"A": self.tree["city"], "B": self.tree["city"]}
+        for username, (role, at, _reach) in TREE_CALLERS.items():
+            make_user(username, [role], self.tree[at])
 
     # -- names -----------------------------------------------------------------------------
 
@@ -295,8 +326,10 @@ def article_form(fields: dict) -> dict:
 
 
 def lists(path):
-    """A list: unit A's view is the plain list; unit B's is the list filtered to unit B."""
-    return lambda m, c, t, ok: Call(path if t == "A" else f"{path}?unit_id={m.unit['B']}")
+    """A list: unit A's view is the plain list; unit B's is the list filtered to unit B (and
+    so is unit A's for a caller of the tree that does not reach A)."""
+    return lambda m, c, t, ok: Call(path if t == "A" and "A" in c.reach
+                                    else f"{path}?unit_id={m.unit[t]}")
 
 
 def get(template):
@@ -414,14 +447,18 @@ REQUESTS = {
     ("GET", "/api/v1/units/<int:unit_id>"): lambda m, c, t, ok: Call(f"/api/v1/units/{m.unit[t]}"),
     ("GET", "/units/new"): get("/units/new"),
     ("POST", "/units/new"): lambda m, c, t, ok: Call(
-        "/units/new", form={"name": f"新设单位{m.next()}"}),
+        "/units/new", form={"name": f"新设单位{m.next()}", "parent_id": str(m.unit[t])}),
     ("POST", "/api/v1/units"): lambda m, c, t, ok: Call(
-        "/api/v1/units", json={"name": f"新设单位{m.next()}"}),
+        "/api/v1/units", json={"name": f"新设单位{m.next()}", "parent_id": m.unit[t]}),
     ("GET", "/units/<int:unit_id>/edit"): lambda m, c, t, ok: Call(f"/units/{m.unit[t]}/edit"),
     ("POST", "/units/<int:unit_id>/edit"): lambda m, c, t, ok: Call(
-        f"/units/{m.unit[t]}/edit", form={"name": m.unit_name[t], "office": "办公室"}),
+        f"/units/{m.unit[t]}/edit", form={"name": m.unit_name[t], "office": "办公室",
+                                          "parent_id": str(m.parent[t])}),
     ("PUT", "/api/v1/units/<int:unit_id>"): lambda m, c, t, ok: Call(
-        f"/api/v1/units/{m.unit[t]}", json={"name": m.unit_name[t], "office": "办公室"}),
+        f"/api/v1/units/{m.unit[t]}", json={"name": m.unit_name[t], "office": "办公室",
+                                            "parent_id": m.parent[t]}),
+    ("PATCH", "/api/v1/units/<int:unit_id>"): lambda m, c, t, ok: Call(
+        f"/api/v1/units/{m.unit[t]}", json={"office": "办公室", "parent_id": m.parent[t]}),
     ("POST", "/units/<int:unit_id>/platform-exceptions"): lambda m, c, t, ok: Call(
         f"/units/{m.unit[t]}/platform-exceptions",
         form={"platform": "douyin", "reason": "业务需要两个账号"}),
@@ -595,6 +632,8 @@ REQUESTS = {
     ("GET", "/api/v1/supervision/duplicates"): lists("/api/v1/supervision/duplicates"),
     ("GET", "/api/v1/supervision/summary"): lists("/api/v1/supervision/summary"),
     ("GET", "/api/v1/supervision/trend"): lists("/api/v1/supervision/trend"),
+    ("GET", "/api/v1/supervision/levels"): lambda m, c, t, ok: Call(
+        f"/api/v1/supervision/levels?under={m.unit[t]}"),
     ("GET", "/supervision/post-logs"): get("/supervision/post-logs"),
     ("POST", "/supervision/post-logs"): lambda m, c, t, ok: Call("/supervision/post-logs", form={
         "file": (io.BytesIO(m.post_log()), "log.csv"), "account_id": str(m.wechat[t])}),
@@ -678,6 +717,22 @@ class Caller:
     username: str | None
     token: str | None = None
     page: object = None
+    reach: frozenset = frozenset({"A"})   # which of units A and B its roles reach
+    held_at_a_unit: bool = True
+
+
+def matrix_callers(app) -> list[Caller]:
+    callers = [Caller(None, None, None, app.test_client())]
+    for role in ROLES:
+        unbound = role in SEES_ALL
+        callers.append(Caller(role, CALLER_NAMES[role], new_token(app, CALLER_NAMES[role]),
+                              page_login(app, CALLER_NAMES[role]),
+                              frozenset({"A", "B"}) if unbound else frozenset({"A"}),
+                              held_at_a_unit=not unbound))
+    for username, (role, _at, reach) in TREE_CALLERS.items():
+        callers.append(Caller(role, username, new_token(app, username),
+                              page_login(app, username), frozenset(reach)))
+    return callers
 
 
 @dataclass
@@ -688,16 +743,18 @@ class Tally:
     mismatches: list = field(default_factory=list)
 
 
-def expected_outcome(expect, role, target, api: bool) -> str:
+def expected_outcome(expect, caller: Caller, target, api: bool) -> str:
     if expect.scope == "public":
         return "allowed"
-    if role is None:
+    if caller.role is None:
         return "unauthenticated" if api else "login"
     if expect.scope == "own_user":
         return "allowed" if target == "own" else "hidden"
-    if role not in expect.roles:
+    if caller.role not in expect.roles:
         return "refused"
-    if expect.scope == "unit" and target == "B" and role not in SEES_ALL:
+    if expect.all_units and caller.held_at_a_unit:
+        return "refused"
+    if expect.scope == "unit" and target not in caller.reach:
         return "refused"
     return "allowed"
 
@@ -788,9 +845,7 @@ def test_every_route_answers_each_role_of_each_unit_as_the_contract_says(app, wo
     app.config.update(TEST_RUN_JOBS=False, WECHAT_API_BASE_URL="http://127.0.0.1:9",
                       WEIBO_API_BASE_URL="http://127.0.0.1:9")
     m = Matrix(world)
-    callers = [Caller(None, None, None, app.test_client())] + [
-        Caller(role, CALLER_NAMES[role], new_token(app, CALLER_NAMES[role]),
-               page_login(app, CALLER_NAMES[role])) for role in ROLES]
+    callers = matrix_callers(app)
     api_client = app.test_client(use_cookies=False)
     tally = Tally()
     for key in sorted(EXPECTATIONS):
@@ -801,7 +856,7 @@ def test_every_route_answers_each_role_of_each_unit_as_the_contract_says(app, wo
             for caller in callers:
                 for target in targets if caller.role else targets[:1]:
                     api = rule.startswith("/api/")
-                    expected = expected_outcome(expect, caller.role, target, api)
+                    expected = expected_outcome(expect, caller, target, api)
                     call = build(m, caller, target if target != "-" else "A",
                                  expected == "allowed")
                     before = fingerprint() if expected != "allowed" else None
@@ -829,16 +884,21 @@ def test_every_route_answers_each_role_of_each_unit_as_the_contract_says(app, wo
                         problems.append("a refused call wrote to the database")
                     problems += security_header_problems(response)
                     if (got == "allowed" and method == "GET" and caller.role
-                            and caller.role not in SEES_ALL and expect.scope != "public"):
+                            and "B" not in caller.reach and expect.scope != "public"):
                         if B_MARK in body:
                             problems.append(f"unit B's data shown ({call.path})")
                         if B_UNIT_NAME in body and key not in UNIT_NAMES_SHOWN:
                             problems.append(f"unit B's name shown ({call.path})")
+                    if (got == "allowed" and method == "GET" and caller.role
+                            and "A" not in caller.reach and expect.scope != "public"
+                            and A_MARK in body):
+                        problems.append(f"unit A's data shown ({call.path})")
                     if problems:
                         tally.mismatches.append(f"{where}: {'; '.join(problems)}")
                     tally.outcomes[expected] += 1
-    print(f"\nsecurity matrix: {len(tally.routes)} routes x {len(ROLES)} roles + anonymous, "
-          f"units A and B: {tally.calls} calls, {dict(sorted(tally.outcomes.items()))}")
+    print(f"\nsecurity matrix: {len(tally.routes)} routes x {len(ROLES)} roles + anonymous + "
+          f"{len(TREE_CALLERS)} of the tree, units A and B: {tally.calls} calls, "
+          f"{dict(sorted(tally.outcomes.items()))}")
     assert tally.mismatches == [], "\n".join(tally.mismatches)
     assert tally.routes == set(EXPECTATIONS)
 

@@ -3,7 +3,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from govmedia.auth import require_roles
+from govmedia.auth import require_all_units, require_roles
 from govmedia.errors import DomainError
 from govmedia.extensions import db
 from registry import forms
@@ -58,6 +58,7 @@ def article_withdraw(article_id):
 @login_required
 def publishing_queue():
     require_roles(actor(), "supervisor")
+    require_all_units(actor())   # every unit's deliveries at once
     minutes = stuck_minutes()
     stuck = monitor.stuck_deliveries(minutes)
     return render_template("publisher/publishing_queue.html",

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from govmedia.auth import visible_unit_ids
 from govmedia.extensions import db
 
-from ..checks import chunks, handle_clashes, one_per_platform_clashes
+from ..checks import chunks, handle_clashes, one_per_platform_clashes, unit_name_clashes
 from ..models import Unit
 from .rows import Errors, Row
 
@@ -15,7 +15,7 @@ from .rows import Errors, Row
 @dataclass
 class Plan:
     rows: list = field(default_factory=list)        # (row, unit key)
-    new_units: list = field(default_factory=list)   # {"name", "code"}
+    new_units: list = field(default_factory=list)   # {"name", "code", "parent_id"}
 
 
 def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> Plan:
@@ -35,6 +35,8 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
             units_by_code[unit.code] = unit
     allowed = visible_unit_ids(actor)
     own_unit = getattr(actor, "unit_id", None)
+    # A unit the import creates goes under the actor's own unit unless it reaches every unit.
+    new_parent = None if allowed is None else own_unit
     unit_names = {}
     plan = Plan()
     pending_by_name: dict[str, int] = {}
@@ -57,7 +59,7 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
                                            "%(code)s; a unit created by the import needs its "
                                            "name", code=code), code="required")
             return None
-        plan.new_units.append({"name": name, "code": code})
+        plan.new_units.append({"name": name, "code": code, "parent_id": new_parent})
         index = len(plan.new_units) - 1
         pending_by_name.setdefault(name, index)
         if code:
@@ -145,11 +147,26 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
             continue
         keys[row.number] = key
 
+    _check_new_unit_names(plan, rows, keys, errors)
     _check_rules(rows, keys, errors)
     plan.rows = [(row, keys[row.number]) for row in rows if row.number in keys]
     return plan
 
 
+
+
+def _check_new_unit_names(plan: Plan, rows: list[Row], keys: dict, errors: Errors) -> None:
+    """A unit the import would create may not repeat a name under the same parent."""
+    clashes = unit_name_clashes((index, unit["parent_id"], unit["name"])
+                                for index, unit in enumerate(plan.new_units))
+    for row in rows:
+        key = keys.get(row.number)
+        if key is None or key[0] != "new" or key[1] not in clashes:
+            continue
+        errors.add(row, "unit_name", _("A unit named “%(name)s” already exists under the same "
+                                       "parent unit", name=plan.new_units[key[1]]["name"]),
+                   code="unit_name_taken")
+        del keys[row.number]
 
 
 def _check_rules(rows: list[Row], keys: dict, errors: Errors) -> None:

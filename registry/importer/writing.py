@@ -34,8 +34,8 @@ def _insert_with_ids(model, values: list[dict]) -> list[int]:
 def write_plan(actor, plan: Plan, filename: str) -> tuple[int, int, float]:
     """(accounts created, units created, seconds spent on the audit entries)."""
     now = utcnow()
-    unit_rows = [{"name": u["name"], "code": u["code"], "contacts": [], "created_at": now}
-                 for u in plan.new_units]
+    unit_rows = [{"name": u["name"], "code": u["code"], "parent_id": u["parent_id"],
+                  "contacts": [], "created_at": now} for u in plan.new_units]
     new_unit_ids = _insert_with_ids(Unit, unit_rows)
 
     def unit_id(key):
@@ -65,8 +65,8 @@ def write_plan(actor, plan: Plan, filename: str) -> tuple[int, int, float]:
     copy_rows(Filing.__table__, filings)
     items = []
     for unit_row, new_id in zip(unit_rows, new_unit_ids):
-        snapshot = unit_snapshot(SimpleNamespace(parent_id=None, leader=None, deputy_leader=None,
-                                                 office=None, **unit_row))
+        snapshot = unit_snapshot(SimpleNamespace(leader=None, deputy_leader=None, office=None,
+                                                 **unit_row))
         items.append(("unit.create", "unit", new_id, None,
                       snapshot | {"import": {"filename": filename}}, new_id))
     for (row, _key), account_id, values in zip(plan.rows, account_ids, accounts):

@@ -24,7 +24,7 @@ from govmedia.types import ascii_int
 
 from ..schemas import Strict
 from ..services import get_account
-from . import notifications as reminders, reports, services
+from . import levels, notifications as reminders, reports, services
 from .models import RECTIFICATION_STATUSES
 from .postlog import import_post_log
 
@@ -98,6 +98,19 @@ def summary():
     limit, offset = page_params()
     return jsonify(services.summary(api_user(), query_as_of(), unit_id=query_int("unit_id"),
                                     limit=limit, offset=offset))
+
+
+@bp.get("/supervision/levels")
+@documented("One level of the unit tree (issue 16): the node `under` (default: the top of the "
+            "caller's reach), its own accounts' figures (own), one row per child with the "
+            "child's whole subtree rolled up (children, units = units in it), their sum (total) "
+            "and the path from the top of the reach (path)", tag="supervision",
+            query={"as_of": "string", "under": "integer"},
+            responses={200: "level", 403: "forbidden"})
+def levels_view():
+    as_of = query_as_of()
+    return jsonify({"as_of": as_of.isoformat(),
+                    **levels.level(api_user(), as_of, query_int("under"))})
 
 
 @bp.get("/supervision/trend")
@@ -240,7 +253,7 @@ def create_report():
             query={"limit": "integer", "offset": "integer"}, responses={200: "list"})
 @api_roles("supervisor")
 def list_reports():
-    page = paginate(reports.reports_query(), window=page_params())
+    page = paginate(reports.reports_query(api_user()), window=page_params())
     return listing([reports.report_json(r) for r in page.items], page.total)
 
 

@@ -47,7 +47,7 @@ def _filing_counts(days: list[date], units) -> list[dict]:
     return out
 
 
-def _unit_rows(ids: list[int], as_of: date) -> dict[int, dict]:
+def unit_rows(ids: list[int], as_of: date) -> dict[int, dict]:
     """Every per-unit figure for these units (a page of them)."""
     per_unit = {}
     for start in range(0, len(ids), 900):
@@ -77,10 +77,16 @@ def _unit_rows(ids: list[int], as_of: date) -> dict[int, dict]:
             if uid in per_unit:
                 per_unit[uid]["overdue_rectifications"] = n
     for row in per_unit.values():
-        f = row["filings"]
-        row["filing_rate"] = _rate(f["filed"] + f["late"], f["filed"] + f["late"] + f["overdue"])
-        row["on_time_rate"] = _rate(f["filed"], f["filed"] + f["late"] + f["overdue"])
+        with_rates(row)
     return per_unit
+
+
+def with_rates(row: dict) -> dict:
+    """A row's filing rates from its filing counts (after the counts were summed, too)."""
+    f = row["filings"]
+    row["filing_rate"] = _rate(f["filed"] + f["late"], f["filed"] + f["late"] + f["overdue"])
+    row["on_time_rate"] = _rate(f["filed"], f["filed"] + f["late"] + f["overdue"])
+    return row
 
 
 def _worst_first(as_of: date, units, limit: int, offset: int) -> list[int]:
@@ -141,7 +147,7 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
         page = _worst_first(as_of, units, limit, offset)
     else:
         page = db.session.scalars(q.order_by(Unit.id).limit(limit).offset(offset)).all()
-    rows = _unit_rows(list(page), as_of)
+    rows = unit_rows(list(page), as_of)
     f = totals["filings"]
     return {"as_of": as_of.isoformat(), **totals,
             "filing_rate": _rate(f["filed"] + f["late"], f["filed"] + f["late"] + f["overdue"]),

@@ -55,12 +55,13 @@ def duplicates(actor, unit_id: int | None = None) -> dict:
          .where(low.c.status.in_(COUNTED_STATUSES), high.c.status.in_(COUNTED_STATUSES),
                 low.c.unit_id != high.c.unit_id, low.c.platform == high.c.platform)
          .order_by(NamePair.low_id, NamePair.high_id))
-    if units is not None:
-        q = q.where(or_(low.c.unit_id.in_(units), high.c.unit_id.in_(units)))
+    if units is not None:   # both within reach: a unit beside is absent (issue 16)
+        q = q.where(low.c.unit_id.in_(units), high.c.unit_id.in_(units))
     for a, b, score, platform in db.session.execute(q):
         similar.append({"account_ids": [a, b], "reason": "similar_name", "platform": platform,
                         "score": round(score, 1)})
 
+    reach = set(units or ())
     subject = func.trim(Account.verified_subject)
     # "more than one unit" as min <> max: a hash aggregate, where count(DISTINCT) sorts.
     q = (select(Account.platform, subject, func.count())
@@ -73,8 +74,10 @@ def duplicates(actor, unit_id: int | None = None) -> dict:
         ids = db.session.execute(select(Account.id, Account.unit_id).where(
             counted, Account.platform == platform, func.trim(Account.verified_subject) == name)
             .order_by(Account.id)).all()
-        if units is not None and not any(u in units for _i, u in ids):
-            continue
+        if units is not None:   # only the accounts within reach, and only if several units
+            ids = [(i, u) for i, u in ids if u in reach]
+            if len({u for _i, u in ids}) < 2:
+                continue
         similar.append({"account_ids": [i for i, _u in ids], "reason": "same_verified_subject",
                         "platform": platform, "verified_subject": name})
 

@@ -32,12 +32,21 @@ def accounts_by_id(ids) -> dict[int, Account]:
     return accounts
 
 
+def reaches_several_units(actor) -> bool:
+    units = visible_unit_ids(actor)
+    return units is None or len(units) > 1
+
+
 def unit_choices(actor, limit: int | None = None) -> list[tuple[int, str]]:
-    """(id, name) of every unit, by name, for a drop-down: only for those who see every unit,
-    and none when there are more than `limit` (the unit id is typed instead)."""
-    if not actor.sees_all_units:
+    """(id, name) of every unit in the actor's reach, by name, for a drop-down: only for those
+    who reach more than their own unit, and none when there are more than `limit` (the unit id
+    is typed instead)."""
+    units = visible_unit_ids(actor)
+    if units is not None and len(units) < 2:
         return []
     query = select(Unit.id, Unit.name).order_by(Unit.name)
+    if units is not None:
+        query = query.where(Unit.id.in_(units))
     if limit is not None:
         query = query.limit(limit + 1)
     rows = [tuple(row) for row in db.session.execute(query).all()]

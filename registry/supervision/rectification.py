@@ -37,6 +37,7 @@ def create_rectification(actor, unit_id: int, kind: str, finding: str, *,
     require_roles(actor, "supervisor")
     if db.session.get(Unit, unit_id) is None:
         raise Invalid(_("Unit not found"), fields={"unit_id": "not found"})
+    require_unit_access(actor, unit_id)
     if kind not in RECTIFICATION_KINDS:
         raise Invalid(_("Unknown kind of rectification"), fields={"kind": "one of " + ", ".join(
             RECTIFICATION_KINDS)})
@@ -118,6 +119,7 @@ def decide_rectification(actor, order: Rectification, close: bool, note: str = "
                          deadline: date | None = None) -> Rectification:
     """A supervisor closes an order (fixed) or reopens it (not fixed), with a new deadline."""
     require_roles(actor, "supervisor")
+    require_unit_access(actor, order.unit_id)
     before = _rectification_snapshot(order)
     if close:
         if order.status == "closed":

@@ -11,7 +11,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 
 from govmedia import audit
-from govmedia.auth import require_roles
+from govmedia.auth import require_all_units, require_roles
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import db
 from govmedia.rules import DORMANT_AFTER_DAYS
@@ -213,8 +213,14 @@ def to_csv(data: dict) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def generate(actor, year: int, quarter: int, as_of: date | None = None) -> QuarterlyReport:
+def require_report_reader(actor) -> None:
+    """A quarterly report covers every unit: for supervisors who reach them all."""
     require_roles(actor, "supervisor")
+    require_all_units(actor)
+
+
+def generate(actor, year: int, quarter: int, as_of: date | None = None) -> QuarterlyReport:
+    require_report_reader(actor)
     data = compute(year, quarter, as_of)
     report = QuarterlyReport(year=year, quarter=quarter, as_of=date.fromisoformat(data["as_of"]),
                              data=data, xlsx=to_xlsx(data), csv=to_csv(data),
@@ -228,15 +234,16 @@ def generate(actor, year: int, quarter: int, as_of: date | None = None) -> Quart
 
 
 def get_report(actor, report_id: int) -> QuarterlyReport:
-    require_roles(actor, "supervisor")
+    require_report_reader(actor)
     report = db.session.get(QuarterlyReport, report_id)
     if report is None:
         raise NotFound(_("Report not found"))
     return report
 
 
-def reports_query():
+def reports_query(actor):
     """Every generated report, newest first."""
+    require_report_reader(actor)
     return select(QuarterlyReport).order_by(QuarterlyReport.id.desc())
 
 

@@ -14,7 +14,7 @@ from govmedia.types import ascii_int, date_in_range, today_shanghai
 
 from ..labels import GROUPS, N_
 from ..services import get_account
-from . import lookups, notifications as reminders, reports, services
+from . import levels, lookups, notifications as reminders, reports, services
 from .api import report_file
 from .models import RECTIFICATION_STATUSES
 from .postlog import import_post_log
@@ -96,9 +96,11 @@ def dashboard():
     # (the per-unit table links to each unit's view).
     return render_template("supervision/dashboard.html", summary=summary, weeks=weeks,
                            units=page.items, page=page.page, pages=page.pages,
-                           unit_input=actor().sees_all_units, as_of=as_of, error=error,
-                           unit_id=unit_id, chart_json=json.dumps(chart, ensure_ascii=False),
-                           unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX))
+                           unit_input=lookups.reaches_several_units(actor()), as_of=as_of,
+                           error=error, unit_id=unit_id,
+                           chart_json=json.dumps(chart, ensure_ascii=False),
+                           unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX),
+                           level=levels.level(actor(), as_of, _int_arg("under")))
 
 
 @bp.get("/supervision/dormant")
@@ -216,7 +218,7 @@ def rectification(order_id):
 @login_required
 def report_list():
     user = actor()
-    require_roles(user, "supervisor")
+    reports.require_report_reader(user)
     error = None
     today = today_shanghai()
     if request.method == "POST":
@@ -233,7 +235,7 @@ def report_list():
                 raise
             db.session.rollback()
             error = err.message
-    page = paginate(reports.reports_query())
+    page = paginate(reports.reports_query(user))
     shown = reports.find_report(_int_arg("shown")) if _int_arg("shown") else None
     return render_template("supervision/reports.html", reports=page.items, **page.nav,
                            error=error, today=today, this_quarter=(today.month - 1) // 3 + 1,

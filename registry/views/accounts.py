@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm import joinedload
 
-from govmedia.auth import require_roles
+from govmedia.auth import reaches_unit, require_roles, visible_unit_ids
 from govmedia.errors import DomainError, Forbidden
 from govmedia.extensions import db
 from govmedia.models import User
@@ -49,8 +49,14 @@ def accounts():
                            can_register=user.has_role("admin", "sponsor"))
 
 
+def _chooses_unit(user: User) -> bool:
+    """Whoever reaches more than its own unit picks the account's unit on the form."""
+    units = visible_unit_ids(user)
+    return units is None or len(units) > 1
+
+
 def _account_form_data(user: User) -> dict:
-    unit_id = forms.integer(request.form, "unit_id") if user.sees_all_units else user.unit_id
+    unit_id = forms.integer(request.form, "unit_id") if _chooses_unit(user) else user.unit_id
     return {
         "unit_id": unit_id,
         "platform": forms.text(request.form, "platform"),
@@ -92,8 +98,9 @@ def account_new():
     require_roles(user, "sponsor")
     if not user.sees_all_units and user.unit_id is None:
         raise Forbidden(_("Your user is not attached to a unit."))
+    choose_unit = _chooses_unit(user)
     values = {"platform": "wechat", "opened_on": today_shanghai().isoformat(), "staff": [],
-              "unit_id": arg_int("unit_id") if user.sees_all_units else user.unit_id}
+              "unit_id": arg_int("unit_id") if choose_unit else user.unit_id}
     errors, refusal, conflict_link = {}, None, None
     if request.method == "POST":
         values = _account_form_data(user)
@@ -110,10 +117,10 @@ def account_new():
             else:
                 db.session.commit()
                 return _registered(account, warnings)
-    units = services.all_units() if user.sees_all_units else [user.unit]
+    units = services.visible_units(user) if choose_unit else [user.unit]
     return render_template("registry/account_form.html", values=values, errors=errors,
                            refusal=refusal, conflict_link=conflict_link, units=units,
-                           choose_unit=user.sees_all_units), form_status(errors, refusal)
+                           choose_unit=choose_unit), form_status(errors, refusal)
 
 
 def account_page(account: Account, *, event_values=None, event_errors=None, event_refusal=None,
@@ -122,8 +129,7 @@ def account_page(account: Account, *, event_values=None, event_errors=None, even
     """An account's page; the event and filing forms show what was typed and what was wrong."""
     user = actor()
     today = today_shanghai()
-    can_act = user.has_role("admin") or (user.has_role("sponsor")
-                                         and user.unit_id == account.unit_id)
+    can_act = user.has_role("admin", "sponsor") and reaches_unit(user, account.unit_id)
     allowed_kinds = [kind for kind, (statuses, _target) in services.TRANSITIONS.items()
                      if account.status in statuses]
     # Transfers record unit ids; show the units' names.

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from govmedia import audit, users
-from govmedia.auth import require_roles
+from govmedia.auth import require_roles, visible_unit_ids
 from govmedia.pagination import paginate
 from govmedia.schemas import UserIn, UserPatch
 
@@ -26,7 +26,7 @@ def audit_trail():
     require_roles(actor(), "supervisor")
     object_type = (request.args.get("object_type") or "").strip() or None
     object_id = arg_int("object_id")
-    page = paginate(audit.entries_query(object_type, object_id))
+    page = paginate(audit.entries_query(object_type, object_id, visible_unit_ids(actor())))
     verified = audit.verify() if request.args.get("verify") == "1" else None
     return render_template("registry/audit.html", entries=page.items, **page.nav,
                            types=audit.object_types(), diff=_diff, verified=verified,
@@ -51,7 +51,7 @@ def users_page():
             flash(_("User %(name)s created.", name=user.username), "success")
             return redirect(url_for("registry.users"))
         values["password"] = None  # never echo a password back
-    return render_template("registry/users.html", users=users.all_users(),
+    return render_template("registry/users.html", users=users.all_users(actor()),
                            units=services.all_units(), values=values, errors=errors,
                            refusal=refusal), form_status(errors, refusal)
 
@@ -66,7 +66,7 @@ def _user_page(user, *, form=None, values=None, errors=None, refusal=None, statu
 @login_required
 def user_detail(user_id):
     require_roles(actor())
-    return _user_page(users.get_user(user_id))
+    return _user_page(users.get_user(user_id, actor()))
 
 
 def _patch_user(user, form_name: str, data: dict, done: str):
@@ -85,7 +85,7 @@ def _patch_user(user, form_name: str, data: dict, done: str):
 @login_required
 def user_update(user_id):
     require_roles(actor())
-    user = users.get_user(user_id)
+    user = users.get_user(user_id, actor())
     return _patch_user(user, "roles", {"roles": request.form.getlist("roles"),
                                        "unit_id": forms.integer(request.form, "unit_id"),
                                        "display_name": forms.text(request.form, "display_name")},
@@ -96,7 +96,7 @@ def user_update(user_id):
 @login_required
 def user_active(user_id):
     require_roles(actor())
-    user = users.get_user(user_id)
+    user = users.get_user(user_id, actor())
     active = request.form.get("active") == "1"
     return _patch_user(user, "active", {"active": active},
                        _("User enabled.") if active else
@@ -107,6 +107,6 @@ def user_active(user_id):
 @login_required
 def user_password(user_id):
     require_roles(actor())
-    user = users.get_user(user_id)
+    user = users.get_user(user_id, actor())
     return _patch_user(user, "password", {"password": request.form.get("password") or None},
                        _("Password reset; the user's sessions and tokens ended."))

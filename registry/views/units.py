@@ -3,7 +3,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from govmedia.auth import require_roles
+from govmedia.auth import reaches_unit, require_roles
 
 from .. import forms, services
 from ..labels import label
@@ -55,9 +55,13 @@ def _unit_form(unit: Unit | None):
         if not errors:
             flash(_("Unit saved."), "success")
             return redirect(url_for("registry.unit", unit_id=saved.id))
-    parents = [u for u in services.all_units() if unit is None or u.id != unit.id]
+    parents = [u for u in services.visible_units(user) if unit is None or u.id != unit.id]
+    # The top unit of a supervisor's reach keeps a parent it may not see or choose.
+    keep_parent = (unit.parent_id if unit is not None and unit.parent_id is not None
+                   and not reaches_unit(user, unit.parent_id) else None)
     return render_template("registry/unit_form.html", unit=unit, values=values, errors=errors,
-                           refusal=refusal, parents=parents), form_status(errors, refusal)
+                           refusal=refusal, parents=parents, keep_parent=keep_parent), \
+        form_status(errors, refusal)
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
@@ -77,8 +81,8 @@ def _unit_page(unit: Unit, *, exception_values=None, errors=None, refusal=None, 
     return render_template(
         "registry/unit.html", unit=unit, **services.unit_relations(unit),
         can_edit=user.has_role("admin", "supervisor"),
-        can_register=user.has_role("admin") or (user.has_role("sponsor")
-                                                 and user.unit_id == unit.id),
+        parent_in_reach=reaches_unit(user, unit.parent_id),
+        can_register=user.has_role("admin", "sponsor") and reaches_unit(user, unit.id),
         exception_values=exception_values or {}, errors=errors or {},
         refusal=refusal), status
 
