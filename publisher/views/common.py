@@ -9,6 +9,8 @@ from govmedia.errors import DomainError
 from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.types import SHANGHAI
+from registry.audit_words import VALUE_GROUPS
+from registry.labels import GROUPS
 from registry.models import AccountCredential
 
 from .. import checks
@@ -61,6 +63,17 @@ LIST_LABELS = {"banned": N_("Banned words"), "caution": N_("Caution words"),
 
 def actor() -> User:
     return current_user._get_current_object()
+
+
+# The audit trail names this package's codes in words (registry/audit_words.py).
+GROUPS["article_status"], GROUPS["delivery"] = STATUS_LABELS, DELIVERY_LABELS
+GROUPS["stage"], GROUPS["checklist"] = STAGE_LABELS, CHECKLIST_LABELS
+VALUE_GROUPS.update({("article", "status"): "article_status", ("article", "stage"): "stage",
+                     ("article", "checklist"): "checklist"})
+VALUE_GROUPS.update({(action, "status"): "delivery" for action in (
+    "delivery.sent", "delivery.failed", "delivery.retry", "delivery.retrying",
+    "delivery.unconfirmed", "delivery.withdrawn", "delivery.withdraw_failed",
+    "article.delivered")})
 
 
 def plabel(kind: str, code) -> str:

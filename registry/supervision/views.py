@@ -12,6 +12,7 @@ from govmedia.extensions import db
 from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, date_in_range, today_shanghai
 
+from .. import forms
 from ..labels import GROUPS, N_
 from ..services import get_account
 from . import lookups, notifications as reminders, reports, services
@@ -24,7 +25,7 @@ UNIT_CHOICES_MAX = 300
 
 # Display names of this package's codes, shown through registry.labels.label().
 GROUPS["rectification"] = {"open": N_("Awaiting rectification"), "answered": N_("Answered"),
-                           "closed": N_("Closed")}
+                           "closed": N_("Closed out")}
 GROUPS["finding"] = {"dormant": N_("Not updated (rule 5)"),
                      "overdue_filing": N_("Filing overdue (rule 4)"),
                      "duplicate": N_("Duplicate accounts (rule 3)"),
@@ -157,7 +158,7 @@ def rectifications():
             if err.status in (403, 404):
                 raise
             db.session.rollback()
-            errors = dict(err.fields or {}) | {"form": err.message}
+            errors = forms.domain_field_errors(err) | {"form": err.message}
     as_of = today_shanghai()
     overdue = request.args.get("overdue") == "1"
     status = request.args.get("status")
