@@ -136,7 +136,7 @@ def value_words(entry, key: str, value, names: dict) -> str:
         return label(group, value)
     if key in ("unit_id", "parent_id") and value in names.get("unit", {}):
         return names["unit"][value]
-    if key == "account_id" and value in names.get("account", {}):
+    if key in ("account_id", "account_ids", "targets") and value in names.get("account", {}):
         return names["account"][value]
     if isinstance(value, (date, datetime)):
         return value.isoformat()
@@ -163,9 +163,12 @@ def names_on(entries) -> dict:
         for record in (entry.before, entry.after):
             if isinstance(record, dict):
                 for key, kind in (("unit_id", "unit"), ("parent_id", "unit"),
-                                  ("account_id", "account")):
-                    if isinstance(record.get(key), int):
-                        wanted[kind].add(record[key])
+                                  ("account_id", "account"), ("account_ids", "account"),
+                                  ("targets", "account")):
+                    values = record.get(key)
+                    for value in values if isinstance(values, list) else [values]:
+                        if isinstance(value, int) and not isinstance(value, bool):
+                            wanted[kind].add(value)
     return {
         "unit": dict(db.session.execute(select(Unit.id, Unit.name)
                                         .where(Unit.id.in_(wanted["unit"]))).all()),

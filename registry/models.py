@@ -6,6 +6,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Inte
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govmedia.extensions import db
+from govmedia.listing import natural_index, trigram_index
 from govmedia.types import UTCDateTime, utcnow
 
 PLATFORMS = ("wechat", "weibo", "douyin", "kuaishou", "toutiao", "bilibili", "xiaohongshu",
@@ -19,6 +20,8 @@ FILING_STATUSES = ("pending", "overdue", "filed", "late")
 
 class Unit(db.Model):
     __tablename__ = "units"
+    __table_args__ = (trigram_index("ix_units_name_trgm", "name"),
+                      natural_index("ix_units_natural_name", "name"))
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     code: Mapped[str | None] = mapped_column(String(18), unique=True)
@@ -51,6 +54,9 @@ class Account(db.Model):
     __table_args__ = (
         Index("ix_accounts_platform_handle", "platform", "handle"),
         Index("ix_accounts_unit_platform", "unit_id", "platform"),
+        trigram_index("ix_accounts_name_trgm", "name"),
+        trigram_index("ix_accounts_handle_trgm", "handle"),
+        natural_index("ix_accounts_natural_name", "name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))

@@ -14,6 +14,7 @@ from govmedia import audit
 from govmedia.auth import get_in_unit, require_roles, require_unit_access, scope_query
 from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
+from govmedia.listing import Sort, natural_key, search, sorted_by
 from govmedia.models import User
 from govmedia.secrets import encrypt
 
@@ -21,6 +22,7 @@ from .changes import account_changed
 from .checks import (check_handle_free, check_one_per_platform, opening_filing_problems,
                      validate_credit_code)
 from .filings import create_filing
+from .labels import label
 from .models import (COUNTED_STATUSES, STATUSES, Account, AccountCredential, AccountEvent,
                      Filing, PlatformException, Unit)
 # The post and dormancy functions live in registry.posts; callers reach them here too.
@@ -123,6 +125,18 @@ def units_query(actor: User):
     return scope_query(select(Unit), Unit.id, actor)
 
 
+UNIT_SORTS = {"name": natural_key(Unit.name), "code": Unit.code}
+ACCOUNT_SORTS = {"name": natural_key(Account.name), "platform": Account.platform,
+                 "handle": Account.handle, "status": Account.status,
+                 "opened_on": Account.opened_on, "unit": [Account.unit_id, Account.platform]}
+
+
+def units_list_query(actor: User, q: str = "", sort: Sort | None = None):
+    """The units list: searched by name, in natural order ("第9" before "第99") by default."""
+    query = search(units_query(actor), q, Unit.name)
+    return sorted_by(query, sort or Sort("name", False), UNIT_SORTS, Unit.id)
+
+
 def visible_units(actor: User) -> list[Unit]:
     return db.session.scalars(units_query(actor).order_by(Unit.name, Unit.id)).all()
 
@@ -138,10 +152,12 @@ def unit_names(unit_ids) -> dict[int, str]:
     return dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
 
 
-def counted_accounts_by_unit() -> dict[int, int]:
-    return dict(db.session.execute(select(Account.unit_id, func.count())
-                                   .where(Account.status.in_(COUNTED_STATUSES))
-                                   .group_by(Account.unit_id)).all())
+def counted_accounts_by_unit(unit_ids=None) -> dict[int, int]:
+    """Counted accounts per unit: every unit's, or only those of `unit_ids` (one page)."""
+    query = select(Account.unit_id, func.count()).where(Account.status.in_(COUNTED_STATUSES))
+    if unit_ids is not None:
+        query = query.where(Account.unit_id.in_(list(unit_ids)))
+    return dict(db.session.execute(query.group_by(Account.unit_id)).all())
 
 
 def accounts_by_status(actor: User) -> dict[str, int]:
@@ -165,9 +181,11 @@ def unit_relations(unit: Unit) -> dict:
     }
 
 
-def accounts_query(actor: User, *, unit_id=None, platform=None, status=None):
-    """Accounts this user may see, filtered; asking for another unit's is 403."""
-    query = scope_query(select(Account), Account.unit_id, actor, unit_id)
+def accounts_query(actor: User, *, unit_id=None, platform=None, status=None, q: str = ""):
+    """Accounts this user may see, filtered (q: in the name or the handle); asking for
+    another unit's is 403."""
+    query = search(scope_query(select(Account), Account.unit_id, actor, unit_id), q,
+                   Account.name, Account.handle)
     if platform:
         query = query.where(Account.platform == platform)
     if status:
@@ -276,7 +294,8 @@ def record_account_event(actor: User, account: Account, data) -> RecordedEvent:
     allowed, target = TRANSITIONS[data.kind]
     if account.status not in allowed:
         raise RuleConflict(_("%(kind)s is not allowed while the account is %(status)s",
-                             kind=data.kind, status=account.status), code="invalid_transition")
+                             kind=label("event", data.kind),
+                             status=label("status", account.status)), code="invalid_transition")
     if data.event_date < account.opened_on:
         raise Invalid(_("The event date is before the account opened"),
                       fields={"event_date": "before opened_on " + account.opened_on.isoformat()})

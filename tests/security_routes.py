@@ -244,6 +244,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/api/v1/supervision/rectifications/<int:order_id>/reopen"): unit(
         {"supervisor"}, RECT),
     ("GET", "/supervision/reports"): only({"supervisor"}, REPORTS),
+    # issue 12: every supervision list as a file (what the reader may see of it), bulk orders
+    # from the dormant list and "not a duplicate" decisions (a supervisor's, as orders are)
+    ("GET", "/supervision/<any(dormant, duplicates, rectifications):name>.<any(xlsx, csv):ext>"): {
+        "dormant.xlsx": logged_in(READS, "unit"), "duplicates.csv": logged_in(READS, "unit"),
+        "rectifications.csv": logged_in(READS, "unit")},
+    ("POST", "/supervision/dormant/orders"): unit({"supervisor"}, RECT),
+    ("POST", "/supervision/duplicates/dismissals"): unit(
+        {"supervisor"}, "issue 12: a supervisor decides a near-same pair is not a duplicate"),
     ("POST", "/supervision/reports"): only({"supervisor"}, REPORTS),
     ("GET", "/supervision/reports/<int:report_id>.<any(xlsx, csv):ext>"): {
         "xlsx": only({"supervisor"}, REPORTS), "csv": only({"supervisor"}, REPORTS)},

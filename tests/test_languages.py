@@ -194,7 +194,7 @@ def error_calls(world, client):
     token = world.sponsor_a.token
     bearer = {"Authorization": f"Bearer {token}"}
     supervisor = {"Authorization": f"Bearer {world.supervisor.token}"}
-    world.sponsor_a.post("/api/v1/accounts", account_body(world.unit_a["id"]))
+    account = world.sponsor_a.post("/api/v1/accounts", account_body(world.unit_a["id"])).get_json()
     return {
         "invalid (malformed JSON)": lambda h: client.post(
             "/api/v1/accounts", data="{", content_type="application/json", headers=bearer | h),
@@ -213,6 +213,10 @@ def error_calls(world, client):
         "route not found": lambda h: client.get("/api/v1/nothing-here", headers=bearer | h),
         "method_not_allowed": lambda h: client.put("/api/v1/accounts", json={},
                                                    headers=bearer | h),
+        "invalid_transition": lambda h: client.post(
+            f"/api/v1/accounts/{account['id']}/events",
+            json={"kind": "reopen", "event_date": "2026-11-20", "reason": "恢复"},
+            headers=bearer | h),
         "conflict (one per platform)": lambda h: client.post(
             "/api/v1/accounts", json=account_body(world.unit_a["id"], handle="gh_0123456789cd"),
             headers=bearer | h),
@@ -236,7 +240,7 @@ def test_every_api_error_code_answers_in_the_language_asked_for(app, world, clie
                 found.append(f"no Chinese in {message!r}")
             problems += [f"{name} [{language}] {error['code']}: {p}" for p in found]
     assert {"invalid", "unauthenticated", "invalid_credentials", "forbidden", "not_found",
-            "method_not_allowed"} <= codes, codes
+            "method_not_allowed", "invalid_transition"} <= codes, codes
     assert len(codes) >= 7, codes
     assert not problems, "\n".join(problems)
 

@@ -596,6 +596,15 @@ REQUESTS = {
     ("POST", "/api/v1/supervision/rectifications/<int:order_id>/reopen"): rectification_api(
         "reopen", "closed_order"),
     ("GET", "/supervision/reports"): get("/supervision/reports"),
+    ("GET", "/supervision/<any(dormant, duplicates, rectifications):name>.<any(xlsx, csv):ext>"): {
+        "dormant.xlsx": lists("/supervision/dormant.xlsx"),
+        "duplicates.csv": lists("/supervision/duplicates.csv"),
+        "rectifications.csv": lists("/supervision/rectifications.csv")},
+    ("POST", "/supervision/dormant/orders"): lambda m, c, t, ok: Call(
+        "/supervision/dormant/orders", form={"account_ids": [str(m.wechat[t])]}),
+    ("POST", "/supervision/duplicates/dismissals"): lambda m, c, t, ok: Call(
+        "/supervision/duplicates/dismissals", form={"low_id": str(m.wechat[t]),
+                                                    "high_id": str(m.weibo[t]), "reason": "不同"}),
     ("POST", "/supervision/reports"): lambda m, c, t, ok: Call(
         "/supervision/reports", form={"year": "2026", "quarter": "3"}),
     ("GET", "/supervision/reports/<int:report_id>.<any(xlsx, csv):ext>"): {

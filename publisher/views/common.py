@@ -16,6 +16,7 @@ from registry.models import AccountCredential
 from .. import checks
 from ..articles import history, target_accounts
 from ..checks import N_
+from ..labels import DELIVERY_LABELS, STAGE_LABELS, STATUS_LABELS
 from ..content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, content_of, sanitize_html
 from ..fanout.states import WITHDRAWABLE_ARTICLES, WithdrawState
 from ..models import ARTICLE_STATUSES, EDITABLE_STATUSES, PUBLISHABLE_PLATFORMS, REFIXABLE_STATUSES, Article
@@ -23,18 +24,6 @@ from ..review import STAGE_OF_STATUS, review_refusal
 
 bp = Blueprint("publisher", __name__)
 
-STATUS_LABELS = {
-    "draft": N_("Draft"), "pending_review": N_("Awaiting 2nd review"),
-    "pending_signoff": N_("Awaiting sign-off"), "approved": N_("Approved"),
-    "publishing": N_("Publishing"), "published": N_("Published"),
-    "partially_published": N_("Partially published"), "failed": N_("Failed"),
-    "returned": N_("Returned"),
-}
-DELIVERY_LABELS = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent"),
-                   "retrying": N_("Retrying"), "unconfirmed": N_("Unconfirmed"),
-                   "failed": N_("Failed"), "withdrawn": N_("Withdrawn")}
-STAGE_LABELS = {1: N_("1st review (drafter's self-check)"), 2: N_("2nd review"),
-                3: N_("3rd review (sign-off)")}
 DECISION_LABELS = {"submit": N_("Submitted"), "approve": N_("Approved"),
                    "reject": N_("Returned")}
 CHECKLIST_LABELS = {

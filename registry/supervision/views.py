@@ -13,7 +13,6 @@ from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, date_in_range, today_shanghai
 
 from .. import forms
-from ..labels import GROUPS, N_
 from ..services import get_account
 from . import lookups, notifications as reminders, reports, services
 from .api import report_file
@@ -22,16 +21,6 @@ from .postlog import import_post_log
 
 bp = Blueprint("supervision", __name__)
 UNIT_CHOICES_MAX = 300
-
-# Display names of this package's codes, shown through registry.labels.label().
-GROUPS["rectification"] = {"open": N_("Awaiting rectification"), "answered": N_("Answered"),
-                           "closed": N_("Closed out")}
-GROUPS["finding"] = {"dormant": N_("Not updated (rule 5)"),
-                     "overdue_filing": N_("Filing overdue (rule 4)"),
-                     "duplicate": N_("Duplicate accounts (rule 3)"),
-                     "naming": N_("Naming (rule 2)"),
-                     "prerequisites": N_("Opening prerequisites (rule 1)"),
-                     "content": N_("Content"), "other": N_("Other")}
 
 
 def actor():

@@ -8,6 +8,7 @@ from govmedia.auth import require_roles
 from govmedia.errors import DomainError, Forbidden
 from govmedia.extensions import db
 from govmedia.models import User
+from govmedia.listing import requested_sort, sorted_by
 from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
 
@@ -40,12 +41,15 @@ def accounts():
     user = actor()
     unit_id, platform = arg_int("unit_id"), arg_choice("platform", PLATFORMS)
     status = arg_choice("status", STATUSES)
-    query = services.accounts_query(user, unit_id=unit_id, platform=platform, status=status)
-    page = paginate(query.options(joinedload(Account.unit))
-                    .order_by(Account.unit_id, Account.platform, Account.id))
+    q = (request.args.get("q") or "").strip()
+    sort = requested_sort(services.ACCOUNT_SORTS, "unit")
+    query = services.accounts_query(user, unit_id=unit_id, platform=platform, status=status, q=q)
+    page = paginate(sorted_by(query.options(joinedload(Account.unit)), sort,
+                              services.ACCOUNT_SORTS, Account.id))
     return render_template("registry/accounts.html", accounts=page.items, **page.nav,
-                           units=services.visible_units(user),
-                           filters={"unit_id": unit_id, "platform": platform, "status": status},
+                           units=services.visible_units(user), sort=sort,
+                           filters={"unit_id": unit_id, "platform": platform, "status": status,
+                                    "q": q},
                            can_register=user.has_role("admin", "sponsor"))
 
 
