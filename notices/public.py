@@ -152,6 +152,18 @@ def lookup_page():
                            searched=searched, **nav)
 
 
+@pages.get("/public/verify")
+@public_cached()
+def verify_page():
+    """The verification interface for people: the same answer as /api/v1/public/verify, and
+    how a program asks it (the footer links here, not to raw JSON)."""
+    platform = query_choice("platform", PLATFORMS) if request.args.get("platform") else None
+    handle = (request.args.get("handle") or "").strip()[:200]
+    answer = lookup.verify(platform, handle) if platform and handle else None
+    return render_template("public/verify.html", platform=platform, handle=handle,
+                           answer=answer)
+
+
 @pages.get("/public/accounts/<int:account_id>")
 @public_cached()
 def account_page(account_id):

@@ -85,6 +85,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/public"): public("issue 5: the public lookup"),
     ("GET", "/public/accounts/<int:account_id>"): public("issue 5: a public account page"),
     ("GET", "/public/data.csv"): public("issue 5: open data CSV"),
+    ("GET", "/public/verify"): public("issue 12: the verification interface for people"),
     ("GET", "/public/data.json"): public("issue 5: open data JSON"),
     ("GET", "/api/v1/public/notices"): public("API.md Public"),
     ("GET", "/api/v1/public/accounts"): public("API.md Public"),
@@ -220,6 +221,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- supervision (API.md Supervision; issue 3) ------------------------------------------
     ("GET", "/supervision"): logged_in("issue 3: dashboard; a unit's own view for sponsors",
                                        "unit"),
+    ("GET", "/accounts/picker.json"): logged_in(
+        "issue 12: the account picker lists accounts of the caller's own units only"),
     ("GET", "/supervision/dormant"): logged_in(READS, "unit"),
     ("GET", "/supervision/duplicates"): logged_in(READS, "unit"),
     ("GET", "/api/v1/supervision/dormant"): logged_in(READS, "unit"),

@@ -220,3 +220,26 @@ def test_every_supervision_list_exports_as_xlsx_and_csv(app, world):
     assert english.splitlines()[0].startswith("Account,Platform,Unit,Last update")
     sponsor_b = page_login(app, "sponsor_b")
     assert "某县教育发布" not in sponsor_b.get("/supervision/dormant.csv").data.decode("utf-8-sig")
+
+
+def test_the_account_picker_finds_accounts_instead_of_listing_all(app, world):
+    unit = world.unit_a["id"]
+    for n in range(30):
+        db.session.execute(text(
+            "INSERT INTO accounts (unit_id, platform, name, handle, status, opened_on, staff, "
+            "created_at, updated_at) VALUES (:u, 'other', :name, :handle, 'active', "
+            "'2026-01-05', '[]', now(), now())"), {"u": unit, "name": f"某县发布{n}号",
+                                                    "handle": f"picker-{n}"})
+    db.session.commit()
+    register(world.sponsor_b, world.unit_b["id"], "wechat", "gh_0123456789bb", "某县发布乙")
+    sponsor = page_login(app, "sponsor_a")
+    page = sponsor.get("/supervision/post-logs").get_data(as_text=True)
+    assert page.count("<option value=") == 1 + 20          # the blank choice and 20 matches
+    assert "某县发布0号" in page and "某县发布29号" not in page   # natural order: 0, 1, 2, … 19
+    page = sponsor.get("/supervision/post-logs?account_q=29").get_data(as_text=True)
+    assert "某县发布29号" in page and "某县发布3号" not in page    # "Find" without a script
+    body = sponsor.get("/accounts/picker.json?q=发布2").get_json()
+    assert [i["name"] for i in body["items"]][:3] == ["某县发布2号", "某县发布20号", "某县发布21号"]
+    assert all("乙" not in i["name"] for i in
+               sponsor.get("/accounts/picker.json?q=发布").get_json()["items"])
+    assert body["items"][0]["text"].startswith("某县发布2号 · 其他平台 · ")

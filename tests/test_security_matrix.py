@@ -357,6 +357,7 @@ REQUESTS = {
     ("GET", "/public"): get("/public?q=发布"),
     ("GET", "/public/accounts/<int:account_id>"): get("/public/accounts/{m.wechat[A]}"),
     ("GET", "/public/data.csv"): get("/public/data.csv"),
+    ("GET", "/public/verify"): get("/public/verify?platform=wechat&handle=gh_a1b2c3d4e5f6"),
     ("GET", "/public/data.json"): get("/public/data.json"),
     ("GET", "/api/v1/public/notices"): get("/api/v1/public/notices"),
     ("GET", "/api/v1/public/accounts"): get("/api/v1/public/accounts?q=发布"),
@@ -561,6 +562,7 @@ REQUESTS = {
         "/checks/severities", form={f"severity-{A_RULE}": "warn"}),
 
     ("GET", "/supervision"): lists("/supervision"),
+    ("GET", "/accounts/picker.json"): get("/accounts/picker.json?q=发布"),
     ("GET", "/supervision/dormant"): lists("/supervision/dormant"),
     ("GET", "/supervision/duplicates"): lists("/supervision/duplicates"),
     ("GET", "/api/v1/supervision/dormant"): lists("/api/v1/supervision/dormant"),

@@ -79,15 +79,34 @@ def article_html(value: str) -> Markup:
     """Stored bodies were sanitized on the way in; sanitize again on the way out."""
     return Markup(sanitize_html(value))
 
+def _outside_tags(html: str, start: int, end: int) -> tuple[int, int]:
+    """A finding inside a tag (a link's href, an image's src) marks the whole element: a
+    <mark> inside the tag's markup would break it and show its HTML as text."""
+    opening = html.rfind("<", 0, start)
+    if opening == -1 or html.rfind(">", 0, start) > opening:
+        return start, end                       # in the text between tags
+    closing = html.find(">", start)
+    if closing == -1:
+        return start, end
+    element_end = closing + 1
+    name = html[opening + 1:closing].split(None, 1)[0].lower() if closing > opening + 1 else ""
+    if name == "a":
+        close_tag = html.lower().find("</a>", element_end)
+        if close_tag != -1:
+            element_end = close_tag + len("</a>")
+    return opening, element_end
+
+
 def highlighted_html(article: Article) -> Markup:
     """The body with every finding in it marked, for reviewers and the drafter."""
+    html = article.body_html or ""
     spans = []
     for finding in article.checks or []:
         if finding.get("field") != "body_html":
             continue
         for start, end in finding.get("positions") or []:
+            start, end = _outside_tags(html, start, end)
             spans.append((start, end, finding["severity"], finding["message"]))
-    html = article.body_html or ""
     if not spans:
         return article_html(html)
     spans.sort()

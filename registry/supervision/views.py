@@ -12,7 +12,7 @@ from govmedia.extensions import db
 from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, date_in_range, today_shanghai
 
-from .. import forms
+from .. import forms, picker
 from ..services import get_account
 from . import lookups, notifications as reminders, reports, services
 from .api import report_file
@@ -244,7 +244,6 @@ def post_logs():
     user = actor()
     require_roles(user, "sponsor", "editor")
     result, error = None, None
-    accounts = lookups.account_choices(user)
     if request.method == "POST":
         upload = request.files.get("file")
         raw = (request.form.get("account_id") or "").strip()
@@ -265,8 +264,13 @@ def post_logs():
                 raise
             db.session.rollback()
             error = err.message
+    # The searchable picker lists a few matches, never every account (a county has hundreds).
+    q = request.values.get("account_q") or ""
+    chosen = ascii_int((request.form.get("account_id") or "").strip())
+    accounts = picker.account_matches(user, q, include_id=chosen)
     return render_template("supervision/post_logs.html", accounts=accounts, result=result,
-                           error=error), 400 if (error or (result and result.errors)) else 200
+                           error=error, q=q, chosen=chosen), \
+        400 if (error or (result and result.errors)) else 200
 
 
 # --- notifications -------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Registry pages: the home page, the accounts list, registering an account, an account's page."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm import joinedload
@@ -12,7 +12,7 @@ from govmedia.listing import requested_sort, sorted_by
 from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
 
-from .. import filings, forms, posts, services
+from .. import filings, forms, picker, posts, services
 from ..labels import label
 from ..models import PLATFORMS, STATUSES, Account
 from ..schemas import AccountIn
@@ -51,6 +51,15 @@ def accounts():
                            filters={"unit_id": unit_id, "platform": platform, "status": status,
                                     "q": q},
                            can_register=user.has_role("admin", "sponsor"))
+
+
+@bp.get("/accounts/picker.json")
+@login_required
+def account_picker():
+    """What the searchable account picker lists for ?q= (the page works without it)."""
+    matches = picker.account_matches(actor(), request.args.get("q") or "")
+    return jsonify({"items": [picker.account_choice(a) for a in matches],
+                    "limit": picker.PICKER_LIMIT})
 
 
 def _account_form_data(user: User) -> dict:
