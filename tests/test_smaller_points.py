@@ -56,3 +56,47 @@ def test_the_public_footer_opens_a_verification_page_for_people(app, world):
     # the English footer's CSV is the English file
     client.get("/lang/en")
     assert "/public/data.csv?lang=en" in client.get("/public").get_data(as_text=True)
+
+
+def test_the_standin_keeps_its_posts_and_its_port_across_restarts(tmp_path):
+    """`make run` restarts: the stand-in reads back what was published, and the port saved in
+    the instance folder is taken again even while the last run's connections linger."""
+    import json
+    import socket
+
+    from standins import DEFAULT_WEIBO_TOKENS, make_app
+
+    from govmedia.serve import _standin_port
+
+    state = str(tmp_path / "standins-state.pickle")
+    first = make_app(state_path=state).test_client()
+    token = next(iter(DEFAULT_WEIBO_TOKENS))
+    shared = first.post("/2/statuses/share.json", data={
+        "access_token": token, "status": "本周工作动态 https://www.example.gov.cn/a.html"})
+    assert shared.status_code == 200, shared.get_json()
+    status_id = shared.get_json()["idstr"]
+    assert first.get(f"/status/{status_id}").status_code == 200
+
+    again = make_app(state_path=state).test_client()          # a new process, same file
+    page = again.get(f"/status/{status_id}")
+    assert page.status_code == 200 and "本周工作动态" in page.get_data(as_text=True)
+    second = again.post("/2/statuses/share.json", data={
+        "access_token": token, "status": "下周安排 https://www.example.gov.cn/b.html"})
+    assert second.get_json()["idstr"] != status_id           # ids go on, never reused
+    assert make_app().test_client().get(f"/status/{status_id}").status_code == 404
+
+    # the port: kept while nothing listens on it, even with a connection in TIME_WAIT
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    (tmp_path / "standins.json").write_text(json.dumps({"port": port}))
+    assert _standin_port(str(tmp_path)) != port                # in use: another port
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _address = listener.accept()
+    accepted.close()                                          # the server closes first:
+    client.close()                                            # TIME_WAIT on its side
+    listener.close()
+    (tmp_path / "standins.json").write_text(json.dumps({"port": port}))
+    assert _standin_port(str(tmp_path)) == port
