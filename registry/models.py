@@ -6,7 +6,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Inte
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govmedia.extensions import db
-from govmedia.listing import natural_index, trigram_index
+from govmedia.listing import natural_index, natural_sort_column, trigram_index
 from govmedia.types import UTCDateTime, utcnow
 
 PLATFORMS = ("wechat", "weibo", "douyin", "kuaishou", "toutiao", "bilibili", "xiaohongshu",
@@ -21,9 +21,10 @@ FILING_STATUSES = ("pending", "overdue", "filed", "late")
 class Unit(db.Model):
     __tablename__ = "units"
     __table_args__ = (trigram_index("ix_units_name_trgm", "name"),
-                      natural_index("ix_units_natural_name", "name"))
+                      natural_index("ix_units_natural_name"))
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    name_sort: Mapped[str] = natural_sort_column()   # "第9" before "第99"
     code: Mapped[str | None] = mapped_column(String(18), unique=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     leader: Mapped[str | None] = mapped_column(String(80))          # 第一责任人
@@ -56,12 +57,13 @@ class Account(db.Model):
         Index("ix_accounts_unit_platform", "unit_id", "platform"),
         trigram_index("ix_accounts_name_trgm", "name"),
         trigram_index("ix_accounts_handle_trgm", "handle"),
-        natural_index("ix_accounts_natural_name", "name"),
+        natural_index("ix_accounts_natural_name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     platform: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200), index=True)
+    name_sort: Mapped[str] = natural_sort_column()   # "第9" before "第99"
     handle: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     opened_on: Mapped[date] = mapped_column(Date)

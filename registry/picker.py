@@ -1,6 +1,6 @@
 """The searchable account picker: a few accounts matching what was typed, instead of a
 drop-down of every account (a county has hundreds)."""
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from govmedia.extensions import db
 from govmedia.listing import Sort, sorted_by
@@ -17,12 +17,12 @@ def account_matches(actor, q: str = "", limit: int = PICKER_LIMIT,
     """Accounts in the actor's reach that are not deregistered and whose name or handle holds
     q, in natural order; `include_id` (the one already chosen) is kept in the list."""
     query = services.accounts_query(actor, q=q).where(Account.status != "deregistered")
-    query = sorted_by(query.options(joinedload(Account.unit)), Sort("name", False),
+    query = sorted_by(query.options(selectinload(Account.unit)), Sort("name", False),
                       services.ACCOUNT_SORTS, Account.id)
-    found = list(db.session.scalars(query.limit(limit)).unique())
+    found = list(db.session.scalars(query.limit(limit)))
     if include_id and all(a.id != include_id for a in found):
         chosen = db.session.scalars(services.accounts_query(actor).where(
-            Account.id == include_id).options(joinedload(Account.unit))).first()
+            Account.id == include_id).options(selectinload(Account.unit))).first()
         if chosen is not None:
             found.insert(0, chosen)
     return found

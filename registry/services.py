@@ -14,7 +14,7 @@ from govmedia import audit
 from govmedia.auth import get_in_unit, require_roles, require_unit_access, scope_query
 from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
-from govmedia.listing import Sort, natural_key, search, sorted_by
+from govmedia.listing import Sort, search, sorted_by
 from govmedia.models import User
 from govmedia.secrets import encrypt
 
@@ -125,8 +125,8 @@ def units_query(actor: User):
     return scope_query(select(Unit), Unit.id, actor)
 
 
-UNIT_SORTS = {"name": natural_key(Unit.name), "code": Unit.code}
-ACCOUNT_SORTS = {"name": natural_key(Account.name), "platform": Account.platform,
+UNIT_SORTS = {"name": Unit.name_sort, "code": Unit.code, "id": Unit.id}
+ACCOUNT_SORTS = {"id": Account.id, "name": Account.name_sort, "platform": Account.platform,
                  "handle": Account.handle, "status": Account.status,
                  "opened_on": Account.opened_on, "unit": [Account.unit_id, Account.platform]}
 
@@ -135,6 +135,14 @@ def units_list_query(actor: User, q: str = "", sort: Sort | None = None):
     """The units list: searched by name, in natural order ("第9" before "第99") by default."""
     query = search(units_query(actor), q, Unit.name)
     return sorted_by(query, sort or Sort("name", False), UNIT_SORTS, Unit.id)
+
+
+def unit_choices(actor: User, limit: int) -> list[tuple[int, str]] | None:
+    """(id, name) of the units in sight, by name, for a drop-down; None when there are more
+    than `limit` (the page then asks for part of the unit's name instead)."""
+    rows = db.session.execute(scope_query(select(Unit.id, Unit.name), Unit.id, actor)
+                              .order_by(Unit.name_sort, Unit.id).limit(limit + 1)).all()
+    return None if len(rows) > limit else [tuple(row) for row in rows]
 
 
 def visible_units(actor: User) -> list[Unit]:
@@ -181,11 +189,14 @@ def unit_relations(unit: Unit) -> dict:
     }
 
 
-def accounts_query(actor: User, *, unit_id=None, platform=None, status=None, q: str = ""):
-    """Accounts this user may see, filtered (q: in the name or the handle); asking for
-    another unit's is 403."""
+def accounts_query(actor: User, *, unit_id=None, platform=None, status=None, q: str = "",
+                   unit_q: str = ""):
+    """Accounts this user may see, filtered (q: in the name or the handle; unit_q: in the
+    unit's name); asking for another unit's is 403."""
     query = search(scope_query(select(Account), Account.unit_id, actor, unit_id), q,
                    Account.name, Account.handle)
+    if (unit_q or "").strip():
+        query = query.where(Account.unit_id.in_(search(select(Unit.id), unit_q, Unit.name)))
     if platform:
         query = query.where(Account.platform == platform)
     if status:

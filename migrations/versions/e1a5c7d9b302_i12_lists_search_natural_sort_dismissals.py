@@ -5,9 +5,11 @@ Revises: d2b6e8f4a1c3
 Create Date: 2026-12-05 08:00:00
 
 The embedded PostgreSQL is built without ICU (no `und-u-kn-true` collation), so natural order
-("第9" before "第99") is a sort key: `natural_key(text)` pads every run of digits to ten, and
-an expression index on (natural_key(name), id) serves ORDER BY … LIMIT. Text search is
-`ILIKE '%q%'` served by pg_trgm GIN indexes (contrib ships with the server).
+("第9" before "第99") is a sort key: `natural_key(text)` pads every run of digits to ten, kept
+in a stored generated column `name_sort` with an index on (name_sort, id) that serves ORDER BY
+… LIMIT/OFFSET. (An expression index alone is not enough: PostgreSQL still evaluates the
+ORDER BY expression for every row it passes, 17 µs each: 170 ms for the last of 200 pages.)
+Text search is `ILIKE '%q%'` served by pg_trgm GIN indexes (contrib ships with the server).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -37,8 +39,10 @@ def upgrade():
     for name, table, column in TRIGRAM_INDEXES:
         op.create_index(name, table, [column], postgresql_using="gin",
                         postgresql_ops={column: "gin_trgm_ops"})
-    op.execute("CREATE INDEX ix_units_natural_name ON units (natural_key(name), id)")
-    op.execute("CREATE INDEX ix_accounts_natural_name ON accounts (natural_key(name), id)")
+    for table in ("units", "accounts"):
+        op.add_column(table, sa.Column("name_sort", sa.Text(),
+                                       sa.Computed("natural_key(name)", persisted=True)))
+        op.create_index(f"ix_{table}_natural_name", table, ["name_sort", "id"])
     op.create_table(
         "duplicate_dismissals",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -57,8 +61,9 @@ def upgrade():
 
 def downgrade():
     op.drop_table("duplicate_dismissals")
-    op.execute("DROP INDEX ix_accounts_natural_name")
-    op.execute("DROP INDEX ix_units_natural_name")
+    for table in ("units", "accounts"):
+        op.drop_index(f"ix_{table}_natural_name", table_name=table)
+        op.drop_column(table, "name_sort")
     for name, table, _column in TRIGRAM_INDEXES:
         op.drop_index(name, table_name=table)
     op.execute("DROP FUNCTION natural_key(text)")

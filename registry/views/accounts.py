@@ -2,7 +2,7 @@
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from govmedia.auth import require_roles
 from govmedia.errors import DomainError, Forbidden
@@ -20,6 +20,7 @@ from .common import (actor, arg_choice, arg_int, bp, form_status, locale_is_en, 
                      sees_account)
 
 STAFF_FIELDS = ("name", "phone", "platform_role")
+UNIT_SELECT_MAX = 300   # more units than this: the filter asks for part of the unit's name
 
 
 @bp.get("/")
@@ -42,14 +43,16 @@ def accounts():
     unit_id, platform = arg_int("unit_id"), arg_choice("platform", PLATFORMS)
     status = arg_choice("status", STATUSES)
     q = (request.args.get("q") or "").strip()
+    unit_q = (request.args.get("unit_q") or "").strip()
     sort = requested_sort(services.ACCOUNT_SORTS, "unit")
-    query = services.accounts_query(user, unit_id=unit_id, platform=platform, status=status, q=q)
-    page = paginate(sorted_by(query.options(joinedload(Account.unit)), sort,
+    query = services.accounts_query(user, unit_id=unit_id, platform=platform, status=status, q=q,
+                                    unit_q=unit_q)
+    page = paginate(sorted_by(query.options(selectinload(Account.unit)), sort,
                               services.ACCOUNT_SORTS, Account.id))
     return render_template("registry/accounts.html", accounts=page.items, **page.nav,
-                           units=services.visible_units(user), sort=sort,
+                           units=services.unit_choices(user, UNIT_SELECT_MAX), sort=sort,
                            filters={"unit_id": unit_id, "platform": platform, "status": status,
-                                    "q": q},
+                                    "q": q, "unit_q": unit_q},
                            can_register=user.has_role("admin", "sponsor"))
 
 
