@@ -68,13 +68,26 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+LANGUAGES = ("zh", "en")
+
+
 def select_locale():
+    """Pages: the reader's switch (or ?lang=); the API: Accept-Language. Chinese by default."""
     if not has_request_context():  # jobs and commands speak the default language
         return "zh"
-    chosen = session.get("lang") or request.args.get("lang")
-    if chosen in ("zh", "en"):
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
         return chosen
-    return "zh"
+    if request.path.startswith("/api/"):
+        # A script has no session: it asks with Accept-Language; no header means Chinese.
+        return request.accept_languages.best_match(LANGUAGES, default="zh")
+    chosen = session.get("lang")
+    return chosen if chosen in LANGUAGES else "zh"
+
+
+def colon() -> str:
+    """The colon after a label: full-width in Chinese text, ": " in English."""
+    return _(": ")
 
 
 def register_extensions(app: Flask) -> None:
@@ -92,6 +105,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=";".join(catalogues))
     queue.init_app(app)
+    app.jinja_env.globals["colon"] = colon
 
 
 def _fresh_request_state():

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from .errors import DomainError, Invalid
 from .extensions import db
 from .types import DATE_MAX, DATE_MIN, ascii_int, date_in_range, today_shanghai
+from .validation import problem_text
 
 MAX_LIMIT = 500
 
@@ -27,15 +28,18 @@ def domain_error_response(err: DomainError):
     return error_response(err.status, err.code, err.message, err.fields, err.extra)
 
 
-def _field_errors(exc: ValidationError) -> tuple[dict, bool]:
-    fields, malformed = {}, False
+def _field_errors(exc: ValidationError) -> tuple[dict, dict, bool]:
+    """(fields: pydantic's terse note per field, for scripts; problems: the same in the
+    reader's language, for the message; whether the body was not JSON at all)."""
+    fields, problems, malformed = {}, {}, False
     for item in exc.errors():
         if item["type"] == "json_invalid":
             malformed = True
             continue
         loc = ".".join(str(part) for part in item["loc"]) or "body"
         fields.setdefault(loc, "required" if item["type"] == "missing" else item["msg"])
-    return fields, malformed
+        problems.setdefault(loc, problem_text(item))
+    return fields, problems, malformed
 
 
 def parse_body(model: type[BaseModel]):
@@ -46,11 +50,12 @@ def parse_body(model: type[BaseModel]):
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
-        fields, malformed = _field_errors(exc)
+        fields, problems, malformed = _field_errors(exc)
         if malformed:
             raise Invalid(_("Malformed JSON body"), fields={"body": "malformed JSON"}) from None
-        raise Invalid(_("Invalid request: %(problems)s", problems=", ".join(
-            f"{name}: {problem}" for name, problem in fields.items())), fields=fields) from None
+        raise Invalid(_("Invalid request: %(problems)s", problems=_("; ").join(
+            _("%(key)s: %(value)s", key=name, value=problem)
+            for name, problem in problems.items())), fields=fields) from None
 
 
 def parse_date(value: str | None, field: str) -> date | None:
@@ -189,6 +194,14 @@ def build_openapi(app) -> dict:
     }
 
 
+def _http_messages() -> dict[int, str]:
+    # werkzeug words its answers in English only: the API says them in the reader's language.
+    return {400: _("Bad request"), 401: _("Log in first"), 403: _("Not allowed"),
+            404: _("Not found"), 405: _("This method is not allowed here"),
+            429: _("Too many attempts: try again later"),
+            500: _("Internal error: try again later")}
+
+
 def register_api_error_handlers(app) -> None:
     """JSON errors for /api/ paths; pages keep their HTML error pages."""
 
@@ -216,7 +229,7 @@ def register_api_error_handlers(app) -> None:
         code = codes.get(err.code, "error")
         limit = current_app.config["MAX_CONTENT_LENGTH"] / 1048576
         message = {413: _("Request body too large: at most %(mb)s MB", mb=f"{limit:.1f}"),
-                   404: _("Not found")}.get(err.code, err.description or err.name)
+                   **_http_messages()}.get(err.code, err.description or err.name)
         return error_response(err.code or 500, code, message)
 
     @app.errorhandler(OperationalError)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,14 +22,31 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
-from .engines import free_port, port_free
+from .engines import free_port
+
+
+STANDIN_STATE = "standins-state.pickle"   # the stand-in's posts, kept across runs
+
+
+def can_listen(port: int) -> bool:
+    """Whether a server can listen on the port now. Bound as the stand-in's server binds
+    (SO_REUSEADDR), so the last run's connections in TIME_WAIT do not count as "taken": a
+    plain bind refuses for a minute after a restart, and the stand-in moved port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen(1)
+        except OSError:
+            return False
+        return True
 
 
 def _standin_port(instance_path: str) -> int:
     """The same port every run, so links to posts on the stand-in keep working."""
     state = Path(instance_path) / "standins.json"
     saved = json.loads(state.read_text()).get("port") if state.exists() else None
-    port = saved if saved and port_free(saved) else free_port()
+    port = saved if saved and can_listen(saved) else free_port()
     state.write_text(json.dumps({"port": port}))
     return port
 
@@ -79,8 +97,9 @@ def serve_command(host, port, workers, no_demo):
             standin_port = _standin_port(current_app.instance_path)
             url = f"http://127.0.0.1:{standin_port}"
             extra = {"WECHAT_API_BASE_URL": url, "WEIBO_API_BASE_URL": url}
+            state = os.path.join(current_app.instance_path, STANDIN_STATE)
             children.append(subprocess.Popen([sys.executable, "-m", "standins", "--port",
-                                              str(standin_port)]))
+                                              str(standin_port), "--state", state]))
             _wait_for(url + "/", children[-1])
             click.echo(f"posts go to the stand-in platforms at {url}, not to WeChat or Weibo")
         env = _child_env(extra)

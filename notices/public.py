@@ -8,13 +8,14 @@ from datetime import UTC, datetime, time
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 
 from govmedia.api import documented, listing, page_params, query_choice
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import csrf
 from govmedia.pagination import paginate
 from govmedia.types import SHANGHAI, UNPRINTABLE, today_shanghai
+from registry.labels import N_, label
 from registry.models import PLATFORMS
 
 from . import lookup, services
@@ -151,6 +152,18 @@ def lookup_page():
                            searched=searched, **nav)
 
 
+@pages.get("/public/verify")
+@public_cached()
+def verify_page():
+    """The verification interface for people: the same answer as /api/v1/public/verify, and
+    how a program asks it (the footer links here, not to raw JSON)."""
+    platform = query_choice("platform", PLATFORMS) if request.args.get("platform") else None
+    handle = (request.args.get("handle") or "").strip()[:200]
+    answer = lookup.verify(platform, handle) if platform and handle else None
+    return render_template("public/verify.html", platform=platform, handle=handle,
+                           answer=answer)
+
+
 @pages.get("/public/accounts/<int:account_id>")
 @public_cached()
 def account_page(account_id):
@@ -167,18 +180,36 @@ def _csv_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+# The CSV is for people (Excel): headings and codes in words. Its language comes from the
+# link alone (?lang=en), never the session, so one URL is one file and caches as such.
+OPEN_DATA_COLUMNS = (("id", N_("Registry number")), ("platform", N_("Platform")), ("name", N_("Name")),
+                     ("handle", N_("Handle")), ("unit_name", N_("Sponsor unit")),
+                     ("status", N_("Status")), ("opened_on", N_("Opened on")),
+                     ("former_names", N_("Former names")))
+
+
+def _open_data_cell(key: str, value) -> str:
+    if key == "platform":
+        return label("platform", value)
+    if key == "status":
+        return label("status", value)
+    if key == "former_names":
+        return _("; ").join(value)
+    return value
+
+
 @pages.get("/public/data.csv")
 @public_cached(max_age=300, localized=False)
 def open_data_csv():
+    language = "en" if request.args.get("lang") == "en" else "zh"
     buffer = io.StringIO()
     buffer.write("\ufeff")  # UTF-8 BOM: Excel opens Chinese text correctly
     writer = csv.writer(buffer)
-    writer.writerow(["id", "platform", "name", "handle", "unit_name", "status", "opened_on",
-                     "former_names"])
-    for row in lookup.open_data_rows():
-        writer.writerow([_csv_cell(v) for v in (
-            row["id"], row["platform"], row["name"], row["handle"], row["unit_name"],
-            row["status"], row["opened_on"], "；".join(row["former_names"]))])
+    with force_locale(language):
+        writer.writerow([_(heading) for _key, heading in OPEN_DATA_COLUMNS])
+        for row in lookup.open_data_rows():
+            writer.writerow([_csv_cell(_open_data_cell(key, row[key]))
+                             for key, _heading in OPEN_DATA_COLUMNS])
     return Response(buffer.getvalue().encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=govmedia-registry.csv"})
 

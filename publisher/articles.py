@@ -15,14 +15,17 @@ from govmedia.auth import (get_in_unit, require_roles, require_unit_access, scop
                            visible_unit_ids)
 from govmedia.errors import Forbidden, Invalid, RuleConflict
 from govmedia.extensions import db
+from govmedia.listing import search
 from govmedia.models import AuditEntry, User
 from govmedia.types import utcnow
+from registry.labels import label
 from registry.models import Account
 
 from . import checks
 from .content import compute_hash, run_article_checks, sanitize_html
 from .covers import decode_cover, store_cover
 from .fanout.operations import approve
+from .labels import status_label
 from .models import (
     ARTICLE_STATUSES,
     EDITABLE_STATUSES,
@@ -55,11 +58,11 @@ def resolve_targets(actor: User, ids: list[int]) -> tuple[int, list[Account]]:
         account = accounts[account_id]
         if account.status != "active":
             raise Invalid(_("Account %(id)s is %(status)s and cannot publish", id=account_id,
-                            status=account.status),
+                            status=label("status", account.status)),
                           fields={TARGETS: f"account {account_id} is {account.status}"})
         if account.platform not in PUBLISHABLE_PLATFORMS:
             raise Invalid(_("Publishing to %(platform)s accounts is not supported yet",
-                            platform=account.platform),
+                            platform=label("platform", account.platform)),
                           fields={TARGETS: f"account {account_id} is on {account.platform}; "
                                            "wechat and weibo only"})
     unit_ids = {accounts[i].unit_id for i in unique}
@@ -210,7 +213,7 @@ def update_article(actor: User, article: Article, data, *, remove_cover: bool = 
     refixable = article.status in REFIXABLE_STATUSES and article.withdraw_requested_at is None
     if article.status not in EDITABLE_STATUSES and not refixable:
         raise RuleConflict(_("The article is %(status)s and cannot be edited",
-                             status=article.status), code="invalid_transition")
+                             status=status_label(article.status)), code="invalid_transition")
     if getattr(data, "review_record", None) is not None:
         raise Invalid(_("A review record cannot be sent with an edit"),
                       fields={"review_record": "not accepted on edit"})
@@ -266,8 +269,11 @@ def shown_status(article: Article) -> str:
     return WITHDRAWN if article.withdraw_requested_at is not None else article.status
 
 
-def articles_query(actor: User, *, status: str | None = None, unit_id: int | None = None):
-    query = scope_query(select(Article), Article.unit_id, actor, unit_id)
+def articles_query(actor: User, *, status: str | None = None, unit_id: int | None = None,
+                   q: str = ""):
+    """The articles this user may see, newest change first; q: in the title."""
+    query = search(scope_query(select(Article), Article.unit_id, actor, unit_id), q,
+                   Article.title)
     if status == WITHDRAWN:
         query = query.where(Article.withdraw_requested_at.is_not(None))
     elif status:

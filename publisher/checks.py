@@ -359,7 +359,7 @@ def _scan_links(out: _Collector, field_name: str, text: str, span, matcher: Matc
                 raw_html: str | None = None) -> None:
     seen_spans = set()
 
-    def check(url: str, s: int, e: int, mapped) -> None:
+    def check(url: str, s: int, e: int, mapped, in_markup: bool = False) -> None:
         candidate = url if "://" in url else "http://" + url
         try:
             host = urlsplit(candidate).hostname
@@ -370,15 +370,18 @@ def _scan_links(out: _Collector, field_name: str, text: str, span, matcher: Matc
         if mapped in seen_spans:
             return
         seen_spans.add(mapped)
+        # An address inside a tag is quoted by itself: an excerpt of the markup around it
+        # would show the reader HTML as text.
+        excerpt = _excerpt(url, 0, len(url)) if in_markup else _excerpt(text, s, e)
         out.add("external_link", field_name, host, f"链接域名“{host}”不在允许的域名范围内",
-                _excerpt(raw_html if raw_html is not None else text, *mapped), mapped)
+                excerpt, mapped)
 
     if raw_html is not None and "=\"" in raw_html:
         for m in (m for pattern in ATTR_URLS for m in pattern.finditer(raw_html)):
             url = html.unescape(m.group(1)).strip()
             if url.lower().startswith(("http://", "https://", "//")):
                 check(url if not url.startswith("//") else "http:" + url, m.start(1), m.end(1),
-                      (m.start(1), m.end(1)))
+                      (m.start(1), m.end(1)), in_markup=True)
     if "://" in text or "www." in text.lower():
         for m in TEXT_URL.finditer(text):
             check(m.group(), m.start(), m.end(), span(m.start(), m.end()))

@@ -1,6 +1,7 @@
 """An article's content: sanitized markup, the checks' view of it, the hash reviewers approve."""
 import hashlib
 import json
+import re
 
 import nh3
 from sqlalchemy import select
@@ -20,11 +21,28 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "he
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+_IMG_WITHOUT_SRC = re.compile(r"<img\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+
+
+def _image_source(tag: str, attribute: str, value: str) -> str | None:
+    # An image the adapters can fetch: an absolute http(s) address or a path of this site.
+    # Anything else ("x", "//host/…", "data:…") would 404 in the page and fail at the platform.
+    if tag == "img" and attribute == "src":
+        if value.startswith(("http://", "https://")) or (
+                value.startswith("/") and not value.startswith("//")):
+            return value
+        return None
+    return value
+
+
 def sanitize_html(value: str) -> str:
     """Keep the article markup a WeChat article can carry; drop scripts, styles, event
-    handlers and javascript: links (nh3, the Rust ammonia sanitizer)."""
-    return nh3.clean(value or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes=URL_SCHEMES, link_rel="noopener noreferrer").strip()
+    handlers and javascript: links (nh3, the Rust ammonia sanitizer), and images without an
+    address one can fetch."""
+    cleaned = nh3.clean(value or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                        url_schemes=URL_SCHEMES, link_rel="noopener noreferrer",
+                        attribute_filter=_image_source)
+    return _IMG_WITHOUT_SRC.sub("", cleaned).strip()
 
 
 def _platforms(article: Article) -> frozenset:

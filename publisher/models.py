@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govmedia.extensions import db
+from govmedia.listing import trigram_index
 from govmedia.types import UTCDateTime, utcnow
 
 ARTICLE_STATUSES = ("draft", "pending_review", "pending_signoff", "approved", "publishing",
@@ -47,7 +48,8 @@ class ArticleImage(db.Model):
 
 class Article(db.Model):
     __tablename__ = "articles"
-    __table_args__ = (Index("ix_articles_unit_status", "unit_id", "status"),)
+    __table_args__ = (Index("ix_articles_unit_status", "unit_id", "status"),
+                      trigram_index("ix_articles_title_trgm", "title"))
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

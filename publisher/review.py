@@ -13,6 +13,7 @@ from govmedia.types import utcnow
 from . import checks
 from .articles import articles_query, lock, require_drafter
 from .content import run_article_checks
+from .labels import status_label
 from .fanout.operations import approve
 from .models import Article, ArticleReview
 
@@ -26,7 +27,7 @@ def submit_article(actor: User, article: Article, confirmations=(), checklist=No
     require_drafter(actor, article)
     if article.status not in ("draft", "returned"):
         raise RuleConflict(_("The article is %(status)s and cannot be submitted",
-                             status=article.status), code="invalid_transition")
+                             status=status_label(article.status)), code="invalid_transition")
     unknown = sorted(set(confirmations) - set(checks.RULES))
     if unknown:
         raise Invalid(_("Unknown check rule"),
@@ -103,7 +104,7 @@ def review_refusal(actor: User, article: Article):
     stage = STAGE_OF_STATUS.get(article.status)
     if stage is None:
         return RuleConflict(_("The article is %(status)s and is not awaiting review",
-                              status=article.status), code="invalid_transition")
+                              status=status_label(article.status)), code="invalid_transition")
     if not actor.has_role("admin", ROLE_OF_STAGE[stage]):
         return Forbidden(_("Your roles do not allow this"))
     if not reaches_unit(actor, article.unit_id):

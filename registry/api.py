@@ -1,7 +1,7 @@
 """The registry's JSON API: auth, users, units, accounts, filings (shared/API.md)."""
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from govmedia import users
 from govmedia.api import (build_openapi, documented, listing, page_params, parse_body,
@@ -9,18 +9,22 @@ from govmedia.api import (build_openapi, documented, listing, page_params, parse
 from govmedia.auth import api_roles, api_user, authenticate, current_api_token, issue_token
 from govmedia.errors import Invalid
 from govmedia.extensions import csrf, db
+from govmedia.listing import requested_sort, sorted_by
 from govmedia.models import User
 from govmedia.pagination import paginate
 from govmedia.schemas import TokenIn, UserIn, UserPatch
 from govmedia.types import utcnow
 
 from . import filings, posts, services
-from .models import FILING_STATUSES, PLATFORMS, STATUSES, Account, Filing, Unit
+from .models import FILING_STATUSES, PLATFORMS, STATUSES, Account, Filing
 from .schemas import (AccountIn, FilingComplete, PlatformExceptionIn, PostIn, StatsIn, UnitIn,
                       UnitPatch, WechatCredentials, WeiboCredentials)
 from .serialize import account_json, event_json, filing_json, iso, unit_json, user_json
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api/v1")
+SORT_VALUES = {name: [v for key in sorts for v in (key, "-" + key)]
+               for name, sorts in (("units", services.UNIT_SORTS),
+                                   ("accounts", services.ACCOUNT_SORTS))}
 csrf.exempt(bp)  # bearer tokens, not cookies: CSRF cannot ride on them
 
 
@@ -106,10 +110,14 @@ def create_unit():
 
 
 @bp.get("/units")
-@documented("List units", tag="units", query={"limit": "integer", "offset": "integer"},
-            responses={200: "list"})
+@documented("List units", tag="units",
+            query={"q": "string", "sort": {"type": "string", "enum": SORT_VALUES["units"]},
+                   "limit": "integer", "offset": "integer"}, responses={200: "list"})
 def list_units():
-    return _page(services.units_query(api_user()).order_by(Unit.id), unit_json)
+    """?q= part of the name; ?sort=name (natural order: 第9 before 第99), -name, code, id."""
+    sort = requested_sort(services.UNIT_SORTS, "id")
+    return _page(services.units_list_query(api_user(), request.args.get("q") or "", sort),
+                 unit_json)
 
 
 @bp.get("/units/<int:unit_id>")
@@ -175,14 +183,21 @@ def create_account():
 @documented("List accounts", tag="accounts",
             query={"unit_id": "integer", "platform": {"type": "string", "enum": list(PLATFORMS)},
                    "status": {"type": "string", "enum": list(STATUSES)}, "as_of": "string",
+                   "q": "string",
+                   "sort": {"type": "string", "enum": SORT_VALUES["accounts"]},
                    "limit": "integer", "offset": "integer"}, responses={200: "list"})
 def list_accounts():
+    """?q= part of the name or the handle; ?sort= name (natural order), platform, handle,
+    status, opened_on, unit or id (the default), each also descending with a leading -."""
     user = api_user()
     as_of = query_as_of()
     query = services.accounts_query(user, unit_id=query_int("unit_id"),
                                     platform=query_choice("platform", PLATFORMS),
-                                    status=query_choice("status", STATUSES))
-    query = query.options(joinedload(Account.unit)).order_by(Account.id)
+                                    status=query_choice("status", STATUSES),
+                                    q=request.args.get("q") or "")
+    query = sorted_by(query.options(selectinload(Account.unit)),
+                      requested_sort(services.ACCOUNT_SORTS, "id"), services.ACCOUNT_SORTS,
+                      Account.id)
     return _page(query, lambda a: account_json(a, as_of, with_filings=False))
 
 

@@ -10,6 +10,7 @@ from typing import Any, Hashable, Iterable, NamedTuple
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from stdnum.cn import uscc
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumError
 
 from govmedia.errors import Invalid, RuleConflict
@@ -42,8 +43,20 @@ def validate_credit_code(code: str | None) -> str | None:
     try:
         return uscc.validate(code)
     except StdnumError as exc:
-        raise Invalid(_("Invalid unified social credit code: %(reason)s", reason=str(exc)),
-                      fields={"code": "invalid unified social credit code: " + str(exc)}) from None
+        # python-stdnum words its errors in English only: say the same in the reader's language.
+        reason = credit_code_problem(exc)
+        raise Invalid(_("Invalid unified social credit code: %(reason)s", reason=reason),
+                      fields={"code": reason}) from None
+
+
+def credit_code_problem(exc: StdnumError) -> str:
+    if isinstance(exc, InvalidLength):
+        return _("it must have 18 characters")
+    if isinstance(exc, InvalidChecksum):
+        return _("the check character (the last) does not match the first 17")
+    if isinstance(exc, InvalidFormat):
+        return _("it may hold only digits and capital letters other than I, O, S, V and Z")
+    return _("it is not a valid code")
 
 
 # --- handles: one registration per platform handle ------------------------------------------------

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 
 from govmedia.types import ascii_int
+from govmedia.validation import problem_text
 
 
 def text(form, name: str) -> str | None:
@@ -46,32 +47,6 @@ def rows(form, prefix: str, fields: tuple[str, ...], significant: tuple[str, ...
     return result
 
 
-def _problem(item: dict) -> str:
-    kind = item["type"]
-    ctx = item.get("ctx") or {}
-    if kind == "missing" or (item.get("input") is None and kind not in ("too_short", "too_long")):
-        return _("Required")
-    if kind == "string_too_short":
-        if ctx.get("min_length", 1) <= 1:
-            return _("Required")
-        return _("At least %(n)s characters", n=ctx["min_length"])
-    if kind == "string_too_long":
-        return _("At most %(n)s characters", n=ctx.get("max_length"))
-    if kind == "too_short":
-        return _("Choose at least one")
-    if kind == "too_long":
-        return _("Too many rows (at most %(n)s)", n=ctx.get("max_length"))
-    if kind.startswith("date") or kind.startswith("datetime"):
-        return _("Enter a date as YYYY-MM-DD")
-    if kind.startswith("int"):
-        return _("Enter a whole number")
-    if kind in ("literal_error", "enum"):
-        return _("Choose one of the options")
-    if kind == "string_pattern_mismatch":
-        return _("Only letters, digits and _ . @ - are allowed")
-    return item.get("msg", kind)
-
-
 def validate(model: type[BaseModel], data: dict):
     """(instance, {}) or (None, {"field" or "rows.0.name": translated problem})."""
     try:
@@ -80,7 +55,7 @@ def validate(model: type[BaseModel], data: dict):
         errors: dict[str, str] = {}
         for item in exc.errors():
             loc = ".".join(str(part) for part in item["loc"]) or "form"
-            errors.setdefault(loc, _problem(item))
+            errors.setdefault(loc, problem_text(item))
         return None, errors
 
 

@@ -31,7 +31,7 @@ PLATFORM_NAMES_ZH = {"wechat": "微信公众号", "weibo": "微博", "douyin": "
 
 # What `handle` means on each platform: its permanent identifier, not the display name.
 HANDLE_HINTS = {
-    "wechat": N_("The original ID (原始ID), starting with gh_; not the WeChat ID users type."),
+    "wechat": N_("The original ID, starting with gh_; not the WeChat ID users type."),
     "weibo": N_("The numeric Weibo UID, not the nickname."),
     "douyin": N_("The Douyin UID (from the profile link), not the Douyin ID users see."),
     "kuaishou": N_("The Kuaishou user ID."),

@@ -6,6 +6,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Inte
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govmedia.extensions import db
+from govmedia.listing import natural_index, natural_sort_column, trigram_index
 from govmedia.types import UTCDateTime, utcnow
 
 PLATFORMS = ("wechat", "weibo", "douyin", "kuaishou", "toutiao", "bilibili", "xiaohongshu",
@@ -22,9 +23,12 @@ class Unit(db.Model):
     # One name per parent, the top level included (NULLS NOT DISTINCT, PostgreSQL 15+); its
     # leading parent_id also serves the unit tree's walk down (govmedia.auth.subtree_query).
     __table_args__ = (Index("uq_units_parent_name", "parent_id", "name", unique=True,
-                            postgresql_nulls_not_distinct=True),)
+                            postgresql_nulls_not_distinct=True),
+                      trigram_index("ix_units_name_trgm", "name"),
+                      natural_index("ix_units_natural_name"))
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    name_sort: Mapped[str] = natural_sort_column()   # "第9" before "第99"
     code: Mapped[str | None] = mapped_column(String(18), unique=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     leader: Mapped[str | None] = mapped_column(String(80))          # 第一责任人
@@ -55,11 +59,15 @@ class Account(db.Model):
     __table_args__ = (
         Index("ix_accounts_platform_handle", "platform", "handle"),
         Index("ix_accounts_unit_platform", "unit_id", "platform"),
+        trigram_index("ix_accounts_name_trgm", "name"),
+        trigram_index("ix_accounts_handle_trgm", "handle"),
+        natural_index("ix_accounts_natural_name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     platform: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200), index=True)
+    name_sort: Mapped[str] = natural_sort_column()   # "第9" before "第99"
     handle: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     opened_on: Mapped[date] = mapped_column(Date)

@@ -15,6 +15,7 @@ from govmedia.auth import (forget_unit_reach, get_in_unit, reaches_all_units, re
                            require_roles, require_unit_access, scope_query, subtree_ids)
 from govmedia.errors import Forbidden, Invalid, RuleConflict
 from govmedia.extensions import db
+from govmedia.listing import Sort, search, sorted_by
 from govmedia.models import User
 from govmedia.secrets import encrypt
 from govmedia.types import today_shanghai
@@ -24,6 +25,7 @@ from .checks import (check_handle_free, check_not_future, check_one_per_platform
                      check_unit_name_free,
                      opening_filing_problems, validate_credit_code)
 from .filings import create_filing
+from .labels import label
 from .models import (COUNTED_STATUSES, STATUSES, Account, AccountCredential, AccountEvent,
                      Filing, PlatformException, Unit)
 from .schemas import UnitIn
@@ -147,6 +149,26 @@ def units_query(actor: User):
     return scope_query(select(Unit), Unit.id, actor)
 
 
+UNIT_SORTS = {"name": Unit.name_sort, "code": Unit.code, "id": Unit.id}
+ACCOUNT_SORTS = {"id": Account.id, "name": Account.name_sort, "platform": Account.platform,
+                 "handle": Account.handle, "status": Account.status,
+                 "opened_on": Account.opened_on, "unit": [Account.unit_id, Account.platform]}
+
+
+def units_list_query(actor: User, q: str = "", sort: Sort | None = None):
+    """The units list: searched by name, in natural order ("第9" before "第99") by default."""
+    query = search(units_query(actor), q, Unit.name)
+    return sorted_by(query, sort or Sort("name", False), UNIT_SORTS, Unit.id)
+
+
+def unit_choices(actor: User, limit: int) -> list[tuple[int, str]] | None:
+    """(id, name) of the units in sight, by name, for a drop-down; None when there are more
+    than `limit` (the page then asks for part of the unit's name instead)."""
+    rows = db.session.execute(scope_query(select(Unit.id, Unit.name), Unit.id, actor)
+                              .order_by(Unit.name_sort, Unit.id).limit(limit + 1)).all()
+    return None if len(rows) > limit else [tuple(row) for row in rows]
+
+
 def visible_units(actor: User) -> list[Unit]:
     return db.session.scalars(units_query(actor).order_by(Unit.name, Unit.id)).all()
 
@@ -162,10 +184,12 @@ def unit_names(unit_ids) -> dict[int, str]:
     return dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
 
 
-def counted_accounts_by_unit() -> dict[int, int]:
-    return dict(db.session.execute(select(Account.unit_id, func.count())
-                                   .where(Account.status.in_(COUNTED_STATUSES))
-                                   .group_by(Account.unit_id)).all())
+def counted_accounts_by_unit(unit_ids=None) -> dict[int, int]:
+    """Counted accounts per unit: every unit's, or only those of `unit_ids` (one page)."""
+    query = select(Account.unit_id, func.count()).where(Account.status.in_(COUNTED_STATUSES))
+    if unit_ids is not None:
+        query = query.where(Account.unit_id.in_(list(unit_ids)))
+    return dict(db.session.execute(query.group_by(Account.unit_id)).all())
 
 
 def accounts_by_status(actor: User) -> dict[str, int]:
@@ -189,9 +213,14 @@ def unit_relations(unit: Unit) -> dict:
     }
 
 
-def accounts_query(actor: User, *, unit_id=None, platform=None, status=None):
-    """Accounts this user may see, filtered; asking for another unit's is 403."""
-    query = scope_query(select(Account), Account.unit_id, actor, unit_id)
+def accounts_query(actor: User, *, unit_id=None, platform=None, status=None, q: str = "",
+                   unit_q: str = ""):
+    """Accounts this user may see, filtered (q: in the name or the handle; unit_q: in the
+    unit's name); asking for another unit's is 403."""
+    query = search(scope_query(select(Account), Account.unit_id, actor, unit_id), q,
+                   Account.name, Account.handle)
+    if (unit_q or "").strip():
+        query = query.where(Account.unit_id.in_(search(select(Unit.id), unit_q, Unit.name)))
     if platform:
         query = query.where(Account.platform == platform)
     if status:
@@ -303,7 +332,8 @@ def record_account_event(actor: User, account: Account, data) -> RecordedEvent:
     allowed, target = TRANSITIONS[data.kind]
     if account.status not in allowed:
         raise RuleConflict(_("%(kind)s is not allowed while the account is %(status)s",
-                             kind=data.kind, status=account.status), code="invalid_transition")
+                             kind=label("event", data.kind),
+                             status=label("status", account.status)), code="invalid_transition")
     if data.event_date < account.opened_on:
         raise Invalid(_("The event date is before the account opened"),
                       fields={"event_date": "before opened_on " + account.opened_on.isoformat()})

@@ -14,8 +14,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Stand-in WeChat and Weibo platforms")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--state", default=None,
+                        help="a file that keeps the posts across restarts (the embedded run "
+                             "passes instance/standins-state.pickle)")
     args = parser.parse_args(argv)
-    app = make_app()
+    app = make_app(state_path=args.state)
     server = make_server(args.host, args.port, app, threaded=True)
     appid, secret = next(iter(DEFAULT_WECHAT_APPS.items()))
     print(f"stand-in platforms on http://{args.host}:{server.server_port}/ ({LABEL})\n"

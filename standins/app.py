@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from standins import control, wechat, weibo
@@ -11,16 +11,25 @@ from standins.store import DEFAULT_CONFIG, DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TO
 
 
 def make_app(wechat_apps: dict | None = None, weibo_tokens: dict | None = None,
-             config: dict | None = None) -> Flask:
+             config: dict | None = None, state_path: str | None = None) -> Flask:
     """The stand-in as a Flask app. Defaults: one WeChat app (DEFAULT_WECHAT_APPS) and one
-    Weibo token (DEFAULT_WEIBO_TOKENS)."""
+    Weibo token (DEFAULT_WEIBO_TOKENS). `state_path`: a file that keeps what was published
+    across restarts (read at start, written after every change)."""
     app = Flask("standins")
-    app.extensions["standin"] = Store(
-        DEFAULT_WECHAT_APPS if wechat_apps is None else wechat_apps,
-        DEFAULT_WEIBO_TOKENS if weibo_tokens is None else weibo_tokens,
-        {**DEFAULT_CONFIG, **(config or {})})
+    store = Store(DEFAULT_WECHAT_APPS if wechat_apps is None else wechat_apps,
+                  DEFAULT_WEIBO_TOKENS if weibo_tokens is None else weibo_tokens,
+                  {**DEFAULT_CONFIG, **(config or {})})
+    app.extensions["standin"] = store
     for blueprint in (control.bp, wechat.bp, weibo.bp):
         app.register_blueprint(blueprint)
+    if state_path:
+        store.load(state_path)
+
+        @app.after_request
+        def _keep(response):
+            if request.method != "GET" and not request.path.startswith("/_standin"):
+                store.save(state_path)
+            return response
     return app
 
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
+import pickle
+import tempfile
 import threading
 from collections import Counter
 
@@ -56,6 +59,35 @@ class Store:
 
     def next_id(self) -> int:
         return next(self.seq)
+
+    # What was published survives a restart of the embedded run (`make run`), so the
+    # product's "view on the platform" links keep working; tokens and faults do not.
+    KEPT = ("materials", "images", "drafts", "publishes", "articles", "mass", "clientmsgids",
+            "statuses")
+
+    def save(self, path: str) -> None:
+        """Write the published state to `path` (atomically: a crash leaves the old file)."""
+        with self.lock:
+            state = {name: getattr(self, name) for name in self.KEPT}
+            state["next_id"] = next(self.seq)
+            self.seq = itertools.count(state["next_id"])
+            data = pickle.dumps(state)
+        folder = os.path.dirname(os.path.abspath(path))
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+
+    def load(self, path: str) -> bool:
+        """Read what `save` wrote (a file the stand-in itself wrote in the instance folder)."""
+        if not os.path.exists(path):
+            return False
+        with open(path, "rb") as handle:
+            state = pickle.load(handle)  # noqa: S301 - our own file, never one uploaded
+        with self.lock:
+            for name in self.KEPT:
+                setattr(self, name, state.get(name, getattr(self, name)))
+            self.seq = itertools.count(state.get("next_id", 1))
+        return True
 
 
 def current_store() -> Store:

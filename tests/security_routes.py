@@ -99,6 +99,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/public"): public("issue 5: the public lookup"),
     ("GET", "/public/accounts/<int:account_id>"): public("issue 5: a public account page"),
     ("GET", "/public/data.csv"): public("issue 5: open data CSV"),
+    ("GET", "/public/verify"): public("issue 12: the verification interface for people"),
     ("GET", "/public/data.json"): public("issue 5: open data JSON"),
     ("GET", "/api/v1/public/notices"): public("API.md Public"),
     ("GET", "/api/v1/public/accounts"): public("API.md Public"),
@@ -249,6 +250,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- supervision (API.md Supervision; issue 3) ------------------------------------------
     ("GET", "/supervision"): logged_in("issue 3: dashboard; a unit's own view for sponsors",
                                        "unit"),
+    ("GET", "/accounts/picker.json"): logged_in(
+        "issue 12: the account picker lists accounts of the caller's own units only"),
     ("GET", "/supervision/dormant"): logged_in(READS, "unit"),
     ("GET", "/supervision/duplicates"): logged_in(READS, "unit"),
     ("GET", "/api/v1/supervision/dormant"): logged_in(READS, "unit"),
@@ -275,6 +278,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/api/v1/supervision/rectifications/<int:order_id>/reopen"): unit(
         {"supervisor"}, RECT),
     ("GET", "/supervision/reports"): REPORT,
+    # issue 12: every supervision list as a file (what the reader may see of it), bulk orders
+    # from the dormant list and "not a duplicate" decisions (a supervisor's, as orders are)
+    ("GET", "/supervision/<any(dormant, duplicates, rectifications):name>.<any(xlsx, csv):ext>"): {
+        "dormant.xlsx": logged_in(READS, "unit"), "duplicates.csv": logged_in(READS, "unit"),
+        "rectifications.csv": logged_in(READS, "unit")},
+    ("POST", "/supervision/dormant/orders"): unit({"supervisor"}, RECT),
+    ("POST", "/supervision/duplicates/dismissals"): unit(
+        {"supervisor"}, "issue 12: a supervisor decides a near-same pair is not a duplicate"),
     ("POST", "/supervision/reports"): REPORT,
     ("GET", "/supervision/reports/<int:report_id>.<any(xlsx, csv):ext>"): {
         "xlsx": REPORT, "csv": REPORT},

@@ -265,6 +265,8 @@ def test_unit_not_found_unless_create_units(world):
     refused = run("admin", csv_bytes(rows))
     assert [e["code"] for e in refused.errors] == ["unit_not_found"] * 3
     assert "勾选" in refused.errors[0]["message"]
+    # the checkbox is named by the very words the import page shows beside it
+    assert "勾选“自动新建尚不存在的单位”" in refused.errors[0]["message"]
     before = counts()
     result = run("admin", csv_bytes(rows), create_units=True)
     assert result.errors == [] and result.created == 3 and result.units_created == 1

@@ -436,10 +436,15 @@ def test_a_disabled_users_session_ends_at_once(pages):
 
 def test_audit_trail_is_paged_filtered_and_verified(pages):
     page = html(pages.supervisor.get("/audit"))
-    assert "account.open" in page and "unit.create" in page
+    # in words, not raw keys: the action, the object by name, the platform by its label
+    assert "登记账号" in page and "新建单位" in page
+    assert "account.open" not in page and "unit.create" not in page
     page = html(pages.supervisor.get(f"/audit?object_type=account&object_id={pages.account_b}"))
-    assert "account.open" in page and "unit.create" not in page
+    assert "登记账号" in page and "新建单位" not in page
     assert "某县教育" in page  # the after state, Chinese as itself
+    assert "平台：" in page and "微信公众号" in page and "platform:" not in page
+    assert "张三（13800000000、平台管理员）" in page and "platform_role" not in page
+    assert "主办单位：" in page and "unit_id" not in page
     page = html(pages.supervisor.get("/audit?verify=1"))
     assert "链条完整" in page
     for method in ("put", "delete", "patch"):

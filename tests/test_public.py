@@ -3,6 +3,7 @@ pages; open data; cache headers and ETags that follow the registry; nothing priv
 import csv
 import io
 import json
+import re
 from datetime import date
 from xml.etree import ElementTree
 
@@ -212,9 +213,21 @@ def test_open_data_csv_and_json(client, registry, world):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) == 6
-    renamed = next(r for r in rows if r["id"] == str(registry.renamed["id"]))
-    assert renamed["name"] == "某县教育发布" and renamed["former_names"] == "某县教育"
-    assert next(r for r in rows if r["handle"] == "x-formula")["name"].startswith("'=")
+    # Chinese headings and labels by default (a file for people, opened in Excel)
+    assert list(rows[0]) == ["登记编号", "平台", "名称", "账号ID", "主办单位", "状态", "开通日期",
+                             "曾用名"]
+    renamed = next(r for r in rows if r["登记编号"] == str(registry.renamed["id"]))
+    assert renamed["名称"] == "某县教育发布" and renamed["曾用名"] == "某县教育"
+    assert renamed["平台"] in ("微信公众号", "微博", "其他平台") and renamed["状态"] == "正常运行"
+    assert next(r for r in rows if r["账号ID"] == "x-formula")["名称"].startswith("'=")
+    # English on request, by the link itself (one URL, one file)
+    english = client.get("/public/data.csv?lang=en").get_data().decode("utf-8-sig")
+    rows_en = list(csv.DictReader(io.StringIO(english)))
+    assert list(rows_en[0])[:3] == ["Registry number", "Platform", "Name"]
+    assert next(r for r in rows_en if r["Registry number"] == str(registry.renamed["id"]))[
+        "Status"] == "Active"
+    assert not re.search(r"[\u4e00-\u9fff]", "".join(
+        v for r in rows_en for k, v in r.items() if k in ("Platform", "Status")))
     body = json.loads(client.get("/public/data.json").get_data())
     assert body["total"] == 6 and len(body["items"]) == 6
     assert set(body["items"][0]) == set(body["fields"])

@@ -400,6 +400,7 @@ REQUESTS = {
     ("GET", "/public"): get("/public?q=发布"),
     ("GET", "/public/accounts/<int:account_id>"): get("/public/accounts/{m.wechat[A]}"),
     ("GET", "/public/data.csv"): get("/public/data.csv"),
+    ("GET", "/public/verify"): get("/public/verify?platform=wechat&handle=gh_a1b2c3d4e5f6"),
     ("GET", "/public/data.json"): get("/public/data.json"),
     ("GET", "/api/v1/public/notices"): get("/api/v1/public/notices"),
     ("GET", "/api/v1/public/accounts"): get("/api/v1/public/accounts?q=发布"),
@@ -626,6 +627,7 @@ REQUESTS = {
         "/checks/severities", form={f"severity-{A_RULE}": "warn"}),
 
     ("GET", "/supervision"): lists("/supervision"),
+    ("GET", "/accounts/picker.json"): get("/accounts/picker.json?q=发布"),
     ("GET", "/supervision/dormant"): lists("/supervision/dormant"),
     ("GET", "/supervision/duplicates"): lists("/supervision/duplicates"),
     ("GET", "/api/v1/supervision/dormant"): lists("/api/v1/supervision/dormant"),
@@ -663,6 +665,15 @@ REQUESTS = {
     ("POST", "/api/v1/supervision/rectifications/<int:order_id>/reopen"): rectification_api(
         "reopen", "closed_order"),
     ("GET", "/supervision/reports"): get("/supervision/reports"),
+    ("GET", "/supervision/<any(dormant, duplicates, rectifications):name>.<any(xlsx, csv):ext>"): {
+        "dormant.xlsx": lists("/supervision/dormant.xlsx"),
+        "duplicates.csv": lists("/supervision/duplicates.csv"),
+        "rectifications.csv": lists("/supervision/rectifications.csv")},
+    ("POST", "/supervision/dormant/orders"): lambda m, c, t, ok: Call(
+        "/supervision/dormant/orders", form={"account_ids": [str(m.wechat[t])]}),
+    ("POST", "/supervision/duplicates/dismissals"): lambda m, c, t, ok: Call(
+        "/supervision/duplicates/dismissals", form={"low_id": str(m.wechat[t]),
+                                                    "high_id": str(m.weibo[t]), "reason": "不同"}),
     ("POST", "/supervision/reports"): lambda m, c, t, ok: Call(
         "/supervision/reports", form={"year": "2026", "quarter": "3"}),
     ("GET", "/supervision/reports/<int:report_id>.<any(xlsx, csv):ext>"): {

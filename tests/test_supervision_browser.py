@@ -120,9 +120,9 @@ def test_dashboard_chart_and_report_download(live_server, tmp_path):
             browser.close()
     wb = load_workbook(io.BytesIO(path.read_bytes()))
     ws = wb["季度检查"]
-    header = [c.value for c in ws[1]]
+    header = [c.value for c in ws[3]]   # under the title and period rows
     assert header[:6] == ["主办单位", "账号编号", "平台", "账号名称", "状态", "本季度更新次数"]
-    rows = {(r[0], r[3], r[2]): r for r in ws.iter_rows(min_row=2, values_only=True)}
+    rows = {(r[0], r[3], r[2]): r for r in ws.iter_rows(min_row=4, values_only=True)}
     assert set(rows) == {("某县人民政府办公室", "某县发布", "微信公众号"),
                          ("某县人民政府办公室", "某县发布", "微博"),
                          ("某县教育局", "某县教育", "微信公众号")}

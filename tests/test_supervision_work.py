@@ -165,11 +165,16 @@ def test_quarterly_report_is_kept_as_generated(world):
     assert x.status_code == 200 and "spreadsheetml" in x.headers["Content-Type"]
     wb = load_workbook(io.BytesIO(x.data))
     ws = wb["季度检查"]
-    assert ws["A1"].value == "主办单位" and ws["F1"].value == "本季度更新次数"
-    assert ws.max_row == 2 and ws["F2"].value == 3 and ws["G2"].value == 49
+    # a title row and the period row above the headings; dates are date cells, not text
+    assert ws["A1"].value == "2026年第3季度政务新媒体检查情况"
+    assert ws["A2"].value == "检查期间：2026-07-01 至 2026-09-30（截至 2026-09-30）"
+    assert ws["A3"].value == "主办单位" and ws["F3"].value == "本季度更新次数"
+    assert ws.max_row == 4 and ws["F4"].value == 3 and ws["G4"].value == 49
+    assert ws["H4"].is_date and ws["H4"].value.date() == date(2026, 9, 25)
+    assert ws["H4"].number_format == "yyyy-mm-dd"
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
     assert ws.sheet_properties.pageSetUpPr.fitToPage is True
-    assert ws.print_title_rows == "$1:$1"
+    assert ws.print_title_rows == "$3:$3"
     c = world.supervisor.get(f"/api/v1/supervision/reports/{report['id']}/csv")
     assert c.data.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(c.data.decode("utf-8-sig"))))
@@ -182,7 +187,23 @@ def test_report_neutralises_formulas(world):
     r = world.supervisor.post("/api/v1/supervision/reports", {"year": 2026, "quarter": 3})
     x = world.supervisor.get(f"/api/v1/supervision/reports/{r.get_json()['id']}/xlsx")
     ws = load_workbook(io.BytesIO(x.data))["季度检查"]
-    assert ws["D2"].value.startswith("'=")
+    assert ws["D4"].value.startswith("'=")
+
+
+def test_the_longest_gap_of_a_quarter_is_counted_within_the_quarter(world):
+    """An account silent for over a year: "本季度最长 N 天" counts the quarter's days only."""
+    a = world.unit_a["id"]
+    account = register(world.sponsor_a, a, opened_on="2025-06-01")
+    world.sponsor_a.post(f"/api/v1/accounts/{account}/posts",
+                         {"published_at": "2025-06-02T09:00:00+08:00", "title": "t"})
+    world.sponsor_a.post(f"/api/v1/accounts/{account}/posts",
+                         {"published_at": "2026-08-20T09:00:00+08:00", "title": "t"})
+    r = world.supervisor.post("/api/v1/supervision/reports", {"year": 2026, "quarter": 3})
+    row = world.supervisor.get(f"/api/v1/supervision/reports/{r.get_json()['id']}").get_json()[
+        "rows"][0]
+    # 07-01 .. 08-20 is 50 days; 08-20 .. 09-30 is 41: never the 444 days since 2025-06-02
+    assert row["longest_gap_days"] == 50
+    assert "本季度最长 50 天未更新" in row["findings"]
 
 
 # --- reminders ----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from govmedia.models import User
 from govmedia.types import utcnow
 from registry.models import Account
 
+from ..labels import delivery_label, status_label
 from ..models import Article, Delivery
 from .article_status import outcome, refresh_article
 from .dispatch import dispatch
@@ -64,7 +65,7 @@ def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
                            code="withdrawn")
     if delivery.status != S.FAILED:
         raise RuleConflict(_("Only a failed delivery can be retried; this one is %(status)s",
-                             status=delivery.status), code="not_failed")
+                             status=delivery_label(delivery.status)), code="not_failed")
     newer = db.session.scalar(select(func.count()).select_from(Delivery).where(
         Delivery.article_id == article.id, Delivery.account_id == delivery.account_id,
         Delivery.revision > delivery.revision))
@@ -100,7 +101,7 @@ def withdraw_article(actor: User, article: Article, reason: str) -> list[int]:
         raise Invalid(_("A withdrawal needs a reason"), fields={"reason": "required"})
     if article.status not in WITHDRAWABLE_ARTICLES or not article.deliveries:
         raise RuleConflict(_("The article is %(status)s: nothing was published to withdraw",
-                             status=article.status), code="invalid_transition")
+                             status=status_label(article.status)), code="invalid_transition")
     again = [d for d in article.deliveries if d.withdraw_state == WithdrawState.FAILED]
     if article.withdraw_requested_at is not None and not again:
         raise RuleConflict(_("The article is already withdrawn"), code="already_withdrawn")

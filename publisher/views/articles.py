@@ -25,9 +25,10 @@ from .common import actor, article_page, bp, refusal_of, shanghai_local
 def articles():
     status = request.args.get("status") or None
     status = status if status in services.LIST_STATUSES else None
-    page = paginate(services.articles_query(actor(), status=status))
+    q = (request.args.get("q") or "").strip()
+    page = paginate(services.articles_query(actor(), status=status, q=q))
     return render_template("publisher/articles.html", articles=page.items, **page.nav,
-                           status=status, can_draft=actor().has_role("admin", "editor"))
+                           status=status, q=q, can_draft=actor().has_role("admin", "editor"))
 
 
 @bp.get("/articles/queue")

@@ -9,11 +9,14 @@ from govmedia.errors import DomainError
 from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.types import SHANGHAI
+from registry.audit_words import VALUE_GROUPS
+from registry.labels import GROUPS
 from registry.models import AccountCredential
 
 from .. import checks
 from ..articles import history, target_accounts
 from ..checks import N_
+from ..labels import DELIVERY_LABELS, STAGE_LABELS, STATUS_LABELS
 from ..content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, content_of, sanitize_html
 from ..fanout.states import WITHDRAWABLE_ARTICLES, WithdrawState
 from ..articles import LIST_STATUSES, shown_status
@@ -22,19 +25,6 @@ from ..review import STAGE_OF_STATUS, review_refusal
 
 bp = Blueprint("publisher", __name__)
 
-STATUS_LABELS = {
-    "draft": N_("Draft"), "pending_review": N_("Awaiting 2nd review"),
-    "pending_signoff": N_("Awaiting sign-off"), "approved": N_("Approved"),
-    "publishing": N_("Publishing"), "published": N_("Published"),
-    "partially_published": N_("Partially published"), "failed": N_("Failed"),
-    "returned": N_("Returned"),
-    "withdrawn": N_("Article withdrawn"),
-}
-DELIVERY_LABELS = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent"),
-                   "retrying": N_("Retrying"), "unconfirmed": N_("Unconfirmed"),
-                   "failed": N_("Failed"), "withdrawn": N_("Post withdrawn")}
-STAGE_LABELS = {1: N_("1st review (drafter's self-check)"), 2: N_("2nd review"),
-                3: N_("3rd review (sign-off)")}
 DECISION_LABELS = {"submit": N_("Submitted"), "approve": N_("Approved"),
                    "reject": N_("Returned")}
 CHECKLIST_LABELS = {
@@ -65,6 +55,46 @@ def actor() -> User:
     return current_user._get_current_object()
 
 
+# The audit trail names this package's codes in words (registry/audit_words.py).
+GROUPS["article_status"], GROUPS["delivery"] = STATUS_LABELS, DELIVERY_LABELS
+GROUPS["stage"], GROUPS["checklist"] = STAGE_LABELS, CHECKLIST_LABELS
+VALUE_GROUPS.update({("article", "status"): "article_status", ("article", "stage"): "stage",
+                     ("article", "checklist"): "checklist"})
+VALUE_GROUPS.update({(action, "status"): "delivery" for action in (
+    "delivery.sent", "delivery.failed", "delivery.retry", "delivery.retrying",
+    "delivery.unconfirmed", "delivery.withdrawn", "delivery.withdraw_failed",
+    "article.delivered")})
+
+
+# The checks store each finding's message in Chinese (the API's record of what was found);
+# a page says it in the reader's language from the rule and what matched. A rule without an
+# entry here shows its stored message.
+FINDING_MESSAGES = {
+    "banned_word": N_("Banned word “%(match)s”"),
+    "caution_word": N_("Caution word “%(match)s”: check how it is used"),
+    "advertising": N_("Advertising phrase “%(match)s” (the Advertising Law forbids absolute "
+                      "terms)"),
+    "secrecy_mark": N_("Secrecy mark “%(match)s”: classified content may not be published"),
+    "id_number": N_("A valid resident ID number: personal privacy may not be published"),
+    "mobile_number": N_("Mobile number “%(match)s”: make sure it is not personal privacy"),
+    "traditional_chars": N_("Traditional or variant character “%(match)s”; the standard form "
+                            "is “%(suggestion)s”"),
+    "external_link": N_("The link's domain “%(match)s” is not in the allowed domains"),
+    "missing_title": N_("The title is empty"),
+    "missing_body": N_("The body is empty"),
+    "missing_cover": N_("A WeChat official account article needs a cover image"),
+    "missing_link": N_("A Weibo post needs the link to the portal article"),
+}
+
+
+def finding_message(finding: dict) -> str:
+    """One finding's message in the reader's language."""
+    message = FINDING_MESSAGES.get(finding.get("rule"))
+    if message is None or finding.get("match") == "…":   # "… more words not listed"
+        return finding.get("message", "")
+    return _(message, match=finding.get("match", ""), suggestion=finding.get("suggestion", ""))
+
+
 def plabel(kind: str, code) -> str:
     table = {"status": STATUS_LABELS, "delivery": DELIVERY_LABELS, "stage": STAGE_LABELS,
              "decision": DECISION_LABELS, "checklist": CHECKLIST_LABELS,
@@ -79,15 +109,34 @@ def article_html(value: str) -> Markup:
     """Stored bodies were sanitized on the way in; sanitize again on the way out."""
     return Markup(sanitize_html(value))
 
+def _outside_tags(html: str, start: int, end: int) -> tuple[int, int]:
+    """A finding inside a tag (a link's href, an image's src) marks the whole element: a
+    <mark> inside the tag's markup would break it and show its HTML as text."""
+    opening = html.rfind("<", 0, start)
+    if opening == -1 or html.rfind(">", 0, start) > opening:
+        return start, end                       # in the text between tags
+    closing = html.find(">", start)
+    if closing == -1:
+        return start, end
+    element_end = closing + 1
+    name = html[opening + 1:closing].split(None, 1)[0].lower() if closing > opening + 1 else ""
+    if name == "a":
+        close_tag = html.lower().find("</a>", element_end)
+        if close_tag != -1:
+            element_end = close_tag + len("</a>")
+    return opening, element_end
+
+
 def highlighted_html(article: Article) -> Markup:
     """The body with every finding in it marked, for reviewers and the drafter."""
+    html = article.body_html or ""
     spans = []
     for finding in article.checks or []:
         if finding.get("field") != "body_html":
             continue
         for start, end in finding.get("positions") or []:
-            spans.append((start, end, finding["severity"], finding["message"]))
-    html = article.body_html or ""
+            start, end = _outside_tags(html, start, end)
+            spans.append((start, end, finding["severity"], finding_message(finding)))
     if not spans:
         return article_html(html)
     spans.sort()
@@ -134,6 +183,7 @@ def credential_state(account) -> str | None:
 @bp.app_context_processor
 def _helpers():
     return {"plabel": plabel, "article_statuses": LIST_STATUSES, "shown_status": shown_status,
+            "finding_message": finding_message,
             "standin_url": standin_url, "credential_state": credential_state}
 
 

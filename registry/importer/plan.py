@@ -47,11 +47,13 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
 
     def new_unit(row, name, code):
         if not create_units:
+            # The option named by the very words of the import page's checkbox.
+            option = _("Create units that do not exist yet")
             message = (_("No unit has the unified social credit code %(code)s (add the unit "
-                         "under units first, or tick “Create units that do not exist yet”)",
-                         code=code) if code else
+                         "under units first, or tick “%(option)s”)", code=code,
+                         option=option) if code else
                        _("No unit is named “%(name)s” (add the unit under units first, or tick "
-                         "“Create units that do not exist yet”)", name=name))
+                         "“%(option)s”)", name=name, option=option))
             errors.add(row, unit_column(row), message, code="unit_not_found")
             return None
         if not name:

@@ -10,7 +10,7 @@ from .api import bp as api_bp
 from .jobs import apply_pending_figures, send_daily_reminders
 from .names import refresh_name_index
 from .pending import rebuild_all
-from .views import bp as views_bp
+from .list_views import bp as views_bp
 
 
 def init_app(app) -> None:

@@ -2,13 +2,13 @@
 from collections import defaultdict
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 
 from govmedia.auth import unit_scope
 from govmedia.extensions import db
 
 from ..models import COUNTED_STATUSES, Account, PlatformException
-from .models import NamePair
+from .models import DuplicateDismissal, NamePair
 from .pending import apply_pending
 
 
@@ -50,10 +50,13 @@ def duplicates(actor, unit_id: int | None = None) -> dict:
 
     similar = []
     low, high = Account.__table__.alias("low"), Account.__table__.alias("high")
+    # A pair a supervisor decided is not a duplicate stays off the list (lists.dismiss_pair).
+    dismissed = exists().where(DuplicateDismissal.low_id == NamePair.low_id,
+                               DuplicateDismissal.high_id == NamePair.high_id)
     q = (select(NamePair.low_id, NamePair.high_id, NamePair.score, low.c.platform)
          .join(low, low.c.id == NamePair.low_id).join(high, high.c.id == NamePair.high_id)
          .where(low.c.status.in_(COUNTED_STATUSES), high.c.status.in_(COUNTED_STATUSES),
-                low.c.unit_id != high.c.unit_id, low.c.platform == high.c.platform)
+                low.c.unit_id != high.c.unit_id, low.c.platform == high.c.platform, ~dismissed)
          .order_by(NamePair.low_id, NamePair.high_id))
     if units is not None:   # both within reach: a unit beside is absent (issue 16)
         q = q.where(low.c.unit_id.in_(units), high.c.unit_id.in_(units))

@@ -1,13 +1,11 @@
 """What the supervision pages show beside their figures: unit names, accounts, choice lists."""
 from sqlalchemy import select
 
-from govmedia.auth import visible_unit_ids
 from govmedia.extensions import db
 
 from ..models import Account, Unit
 
 CHUNK = 900                   # ids per IN (...) list
-ACCOUNT_CHOICES_MAX = 1000
 
 
 def _chunks(ids) -> list[list[int]]:
@@ -51,12 +49,3 @@ def unit_choices(actor, limit: int | None = None) -> list[tuple[int, str]]:
         query = query.limit(limit + 1)
     rows = [tuple(row) for row in db.session.execute(query).all()]
     return [] if limit is not None and len(rows) > limit else rows
-
-
-def account_choices(actor) -> list[Account]:
-    """The accounts in the actor's units that are not deregistered, by name."""
-    query = select(Account).where(Account.status != "deregistered").order_by(Account.name)
-    units = visible_unit_ids(actor)
-    if units is not None:
-        query = query.where(Account.unit_id.in_(units))
-    return list(db.session.scalars(query.limit(ACCOUNT_CHOICES_MAX)).all())

@@ -76,6 +76,20 @@ class NamePair(db.Model):
     score: Mapped[float] = mapped_column(Float)
 
 
+class DuplicateDismissal(db.Model):
+    """A supervisor's decision that two accounts of a near-same name are not duplicates: the
+    pair stays off the likely-duplicates list (audited as duplicate.dismiss)."""
+
+    __tablename__ = "duplicate_dismissals"
+    __table_args__ = (UniqueConstraint("low_id", "high_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    low_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    high_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Rectification(db.Model):
     """整改: a finding handed to a unit with a deadline; answered by the unit, closed by a supervisor."""
 

@@ -13,8 +13,21 @@ from govmedia.holidays import load_calendar
 from govmedia.notify import notify, unit_users
 from govmedia.types import today_shanghai
 
+from ..labels import GROUPS, N_
 from ..models import Account, Unit
 from .models import Rectification
+
+
+# Display names of this package's codes, shown through registry.labels.label()
+# (here, beside the codes, so every caller of label() finds them).
+GROUPS["rectification"] = {"open": N_("Awaiting rectification"), "answered": N_("Answered"),
+                           "closed": N_("Closed out")}
+GROUPS["finding"] = {"dormant": N_("Not updated (rule 5)"),
+                     "overdue_filing": N_("Filing overdue (rule 4)"),
+                     "duplicate": N_("Duplicate accounts (rule 3)"),
+                     "naming": N_("Naming (rule 2)"),
+                     "prerequisites": N_("Opening prerequisites (rule 1)"),
+                     "content": N_("Content"), "other": N_("Other")}
 
 
 RECTIFICATION_KINDS = ("dormant", "overdue_filing", "duplicate", "naming", "prerequisites",

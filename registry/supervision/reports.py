@@ -1,13 +1,8 @@
 """The quarterly inspection report (rule 7): computed once, kept as generated (JSON, XLSX, CSV)."""
-import csv
-import io
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 
 from govmedia import audit
@@ -15,10 +10,12 @@ from govmedia.auth import require_all_units, require_roles
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import db
 from govmedia.rules import DORMANT_AFTER_DAYS
-from govmedia.types import SHANGHAI, UNPRINTABLE, shanghai_date, today_shanghai
+from govmedia.types import SHANGHAI, shanghai_date, today_shanghai
 
 from ..models import Account, Filing, Post, Unit
+from . import export
 from .duplicates import duplicates
+from .export import Column, Sheet
 from .models import QuarterlyReport, Rectification
 
 PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "kuaishou": "快手",
@@ -85,9 +82,11 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
     reason_text = {"similar_name": "名称相近", "same_verified_subject": "同一认证主体",
                    "low_use": "关注和阅读偏低，建议清理整合"}
     similar = defaultdict(list)
+    names = {account.id: account.name for account, _unit in accounts}
     for entry in dup["similar"]:
         for a in entry["account_ids"]:
-            others = [str(x) for x in entry["account_ids"] if x != a]
+            # the other accounts by name, as a reader knows them, not by an internal id
+            others = [f"“{names.get(x, x)}”" for x in entry["account_ids"] if x != a]
             text = reason_text[entry["reason"]] + (f"（与 {'、'.join(others)}）"
                                                    if others and entry["reason"] != "low_use" else "")
             similar[a].append(text)
@@ -101,11 +100,12 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
         baseline = [d for d in (account.opened_on, account.reopened_on) if d and d <= as_of]
         if account.id in before:
             baseline.append(shanghai_date(before[account.id]))
-        # Intervals between consecutive updates (the one running into the quarter counts whole);
+        # Intervals between consecutive updates, counted within the quarter (a stretch that
+        # began before it counts from its first day: "this quarter" never exceeds 92 days);
         # for an active account the stretch since its last update runs to the report's day.
         points = sorted(days[account.id] | ({max(baseline)} if baseline else set()))
         marks = points + ([as_of] if account.status == "active" and points else [])
-        longest = max([(b - a).days for a, b in zip(marks, marks[1:])], default=0)
+        longest = max([(b - max(a, start)).days for a, b in zip(marks, marks[1:])], default=0)
         last = max(points) if points else None
         f = filings[account.id]
         findings = []
@@ -156,61 +156,26 @@ class _Everyone:
         return True
 
 
-def _safe(value):
-    """Text cells stay text: control characters dropped (openpyxl refuses them) and formulas
-    neutralised (= + - @, or a tab or CR, at the start)."""
-    if isinstance(value, str):
-        value = UNPRINTABLE.sub("", value)
-        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            return "'" + value
-    return value
+DATE_KEYS = {"last_update_on", "issued_on", "deadline"}
+
+
+def _columns(spec) -> list[Column]:
+    return [Column(key, header, width, key in DATE_KEYS) for key, header, width in spec]
 
 
 def to_xlsx(data: dict) -> bytes:
-    wb = Workbook()
-    title = f"{data['year']}年第{data['quarter']}季度政务新媒体检查情况（截至 {data['as_of']}）"
-
-    def sheet_of(ws, columns, rows):
-        thin = Side(style="thin", color="999999")
-        for i, (_key, header, width) in enumerate(columns, start=1):
-            cell = ws.cell(row=1, column=i, value=header)
-            cell.font = Font(bold=True)
-            cell.fill = PatternFill("solid", fgColor="EEF2F6")
-            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-            cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
-            ws.column_dimensions[get_column_letter(i)].width = width
-        for r, row in enumerate(rows, start=2):
-            for i, (key, _header, _w) in enumerate(columns, start=1):
-                cell = ws.cell(row=r, column=i, value=_safe(row.get(key)))
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-                cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
-        ws.freeze_panes = "A2"
-        ws.print_title_rows = "1:1"          # the header row repeats on every printed page
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_options.gridLines = False
-        ws.oddHeader.center.text = title
-        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-
-    ws = wb.active
-    ws.title = "季度检查"
-    sheet_of(ws, COLUMNS, data["rows"])
-    sheet_of(wb.create_sheet("整改"), RECT_COLUMNS, data["rectifications"])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    """The official report: a title row, the period row, then the table (real date cells)."""
+    start, end = quarter_bounds(data["year"], data["quarter"])
+    title = f"{data['year']}年第{data['quarter']}季度政务新媒体检查情况"
+    period = f"检查期间：{start.isoformat()} 至 {end.isoformat()}（截至 {data['as_of']}）"
+    return export.to_xlsx(title, period, [
+        Sheet("季度检查", _columns(COLUMNS), data["rows"]),
+        Sheet("整改", _columns(RECT_COLUMNS), data["rectifications"])],
+        footer="第 &P 页，共 &N 页")
 
 
 def to_csv(data: dict) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow([header for _k, header, _w in COLUMNS])
-    for row in data["rows"]:
-        writer.writerow([_safe(row.get(key)) for key, _h, _w in COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
+    return export.to_csv(_columns(COLUMNS), data["rows"])
 
 
 def require_report_reader(actor) -> None:

@@ -12,7 +12,7 @@ from govmedia.extensions import db
 from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, date_in_range, today_shanghai
 
-from ..labels import GROUPS, N_
+from .. import forms, picker
 from ..services import get_account
 from . import levels, lookups, notifications as reminders, reports, services
 from .api import report_file
@@ -21,16 +21,6 @@ from .postlog import import_post_log
 
 bp = Blueprint("supervision", __name__)
 UNIT_CHOICES_MAX = 300
-
-# Display names of this package's codes, shown through registry.labels.label().
-GROUPS["rectification"] = {"open": N_("Awaiting rectification"), "answered": N_("Answered"),
-                           "closed": N_("Closed")}
-GROUPS["finding"] = {"dormant": N_("Not updated (rule 5)"),
-                     "overdue_filing": N_("Filing overdue (rule 4)"),
-                     "duplicate": N_("Duplicate accounts (rule 3)"),
-                     "naming": N_("Naming (rule 2)"),
-                     "prerequisites": N_("Opening prerequisites (rule 1)"),
-                     "content": N_("Content"), "other": N_("Other")}
 
 
 def actor():
@@ -159,7 +149,7 @@ def rectifications():
             if err.status in (403, 404):
                 raise
             db.session.rollback()
-            errors = dict(err.fields or {}) | {"form": err.message}
+            errors = forms.domain_field_errors(err) | {"form": err.message}
     as_of = today_shanghai()
     overdue = request.args.get("overdue") == "1"
     status = request.args.get("status")
@@ -256,7 +246,6 @@ def post_logs():
     user = actor()
     require_roles(user, "sponsor", "editor")
     result, error = None, None
-    accounts = lookups.account_choices(user)
     if request.method == "POST":
         upload = request.files.get("file")
         raw = (request.form.get("account_id") or "").strip()
@@ -277,8 +266,13 @@ def post_logs():
                 raise
             db.session.rollback()
             error = err.message
+    # The searchable picker lists a few matches, never every account (a county has hundreds).
+    q = request.values.get("account_q") or ""
+    chosen = ascii_int((request.form.get("account_id") or "").strip())
+    accounts = picker.account_matches(user, q, include_id=chosen)
     return render_template("supervision/post_logs.html", accounts=accounts, result=result,
-                           error=error), 400 if (error or (result and result.errors)) else 200
+                           error=error, q=q, chosen=chosen), \
+        400 if (error or (result and result.errors)) else 200
 
 
 # --- notifications -------------------------------------------------------------------------------------

@@ -1,17 +1,18 @@
 """Registry pages: the home page, the accounts list, registering an account, an account's page."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from govmedia.auth import reaches_unit, require_roles, visible_unit_ids
 from govmedia.errors import DomainError, Forbidden
 from govmedia.extensions import db
 from govmedia.models import User
+from govmedia.listing import requested_sort, sorted_by
 from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
 
-from .. import filings, forms, posts, services
+from .. import filings, forms, picker, posts, services
 from ..labels import label
 from ..models import PLATFORMS, STATUSES, Account
 from ..schemas import AccountIn
@@ -19,6 +20,7 @@ from .common import (actor, arg_choice, arg_int, bp, form_status, locale_is_en, 
                      sees_account)
 
 STAFF_FIELDS = ("name", "phone", "platform_role")
+UNIT_SELECT_MAX = 300   # more units than this: the filter asks for part of the unit's name
 
 
 @bp.get("/")
@@ -40,12 +42,17 @@ def accounts():
     user = actor()
     unit_id, platform = arg_int("unit_id"), arg_choice("platform", PLATFORMS)
     status = arg_choice("status", STATUSES)
-    query = services.accounts_query(user, unit_id=unit_id, platform=platform, status=status)
-    page = paginate(query.options(joinedload(Account.unit))
-                    .order_by(Account.unit_id, Account.platform, Account.id))
+    q = (request.args.get("q") or "").strip()
+    unit_q = (request.args.get("unit_q") or "").strip()
+    sort = requested_sort(services.ACCOUNT_SORTS, "unit")
+    query = services.accounts_query(user, unit_id=unit_id, platform=platform, status=status, q=q,
+                                    unit_q=unit_q)
+    page = paginate(sorted_by(query.options(selectinload(Account.unit)), sort,
+                              services.ACCOUNT_SORTS, Account.id))
     return render_template("registry/accounts.html", accounts=page.items, **page.nav,
-                           units=services.visible_units(user),
-                           filters={"unit_id": unit_id, "platform": platform, "status": status},
+                           units=services.unit_choices(user, UNIT_SELECT_MAX), sort=sort,
+                           filters={"unit_id": unit_id, "platform": platform, "status": status,
+                                    "q": q, "unit_q": unit_q},
                            can_register=user.has_role("admin", "sponsor"))
 
 
@@ -53,6 +60,13 @@ def _chooses_unit(user: User) -> bool:
     """Whoever reaches more than its own unit picks the account's unit on the form."""
     units = visible_unit_ids(user)
     return units is None or len(units) > 1
+@bp.get("/accounts/picker.json")
+@login_required
+def account_picker():
+    """What the searchable account picker lists for ?q= (the page works without it)."""
+    matches = picker.account_matches(actor(), request.args.get("q") or "")
+    return jsonify({"items": [picker.account_choice(a) for a in matches],
+                    "limit": picker.PICKER_LIMIT})
 
 
 def _account_form_data(user: User) -> dict:

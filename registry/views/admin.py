@@ -8,7 +8,7 @@ from govmedia.auth import require_roles, visible_unit_ids
 from govmedia.pagination import paginate
 from govmedia.schemas import UserIn, UserPatch
 
-from .. import forms, services
+from .. import audit_words, forms, services
 from .common import actor, arg_int, bp, form_status, submit
 
 
@@ -30,6 +30,7 @@ def audit_trail():
     verified = audit.verify() if request.args.get("verify") == "1" else None
     return render_template("registry/audit.html", entries=page.items, **page.nav,
                            types=audit.object_types(), diff=_diff, verified=verified,
+                           words=audit_words, names=audit_words.names_on(page.items),
                            filters={"object_type": object_type, "object_id": object_id})
 
 

@@ -4,6 +4,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from govmedia.auth import reaches_unit, require_roles
+from govmedia.listing import requested_sort
+from govmedia.pagination import paginate
 
 from .. import forms, services
 from ..labels import label
@@ -17,8 +19,11 @@ CONTACT_FIELDS = ("name", "phone", "title")
 @bp.get("/units")
 @login_required
 def units():
-    return render_template("registry/units.html", units=services.visible_units(actor()),
-                           counts=services.counted_accounts_by_unit(),
+    q = (request.args.get("q") or "").strip()
+    sort = requested_sort(services.UNIT_SORTS, "name")
+    page = paginate(services.units_list_query(actor(), q, sort))
+    return render_template("registry/units.html", units=page.items, **page.nav, q=q, sort=sort,
+                           counts=services.counted_accounts_by_unit(u.id for u in page.items),
                            can_edit=actor().has_role("admin", "supervisor"))
 
 

@@ -38,7 +38,49 @@
     });
   }
 
+  // The searchable account picker (templates/_macros.html account_picker): as one types, the
+  // select lists the matching accounts from data-source; "Find" is for pages without scripts.
+  function picker(box) {
+    var input = box.querySelector("input[type=search]");
+    var select = document.getElementById(box.getAttribute("data-target"));
+    var status = box.querySelector("[data-picker-status]");
+    var find = box.querySelector(".picker-find");
+    var timer = null;
+    var asked = 0;
+    if (find) { find.hidden = true; }
+    function fill(items) {
+      var blank = select.querySelector("option[value='']");
+      var chosen = select.value;
+      select.innerHTML = "";
+      if (blank) { select.appendChild(blank); }
+      items.forEach(function (item) {
+        var option = document.createElement("option");
+        option.value = String(item.id);
+        option.textContent = item.text;
+        if (String(item.id) === chosen) { option.selected = true; }
+        select.appendChild(option);
+      });
+      if (!blank && items.length && !select.value) { select.value = String(items[0].id); }
+      if (status) { status.textContent = status.getAttribute("data-found").replace("%n", String(items.length)); }
+    }
+    function ask() {
+      var mine = ++asked;
+      var url = box.getAttribute("data-source") + "?q=" + encodeURIComponent(input.value.trim());
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (response) { return response.ok ? response.json() : {items: []}; })
+        .then(function (body) { if (mine === asked) { fill(body.items || []); } });
+    }
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, 200);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); window.clearTimeout(timer); ask(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-account-picker]").forEach(picker);
     document.querySelectorAll("[data-add-row]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { addRow(button); });

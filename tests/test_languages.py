@@ -1,0 +1,273 @@
+"""One language at a time (issue 12): every page, as each role that may open it, and every API
+error code, in Chinese and in English. Chinese mode fails on a Latin word outside the
+allow-list (product names, codes, units) and on an ASCII colon in Chinese text; English mode
+fails on any Chinese character. What users typed (names, titles, texts in the database) is
+taken out first: data is shown as entered, in whatever language it was written.
+"""
+import html
+import json
+import re
+from html.parser import HTMLParser
+
+from conftest import PASSWORD, account_body
+from security_routes import EXPECTATIONS, ROLES, cases
+from sqlalchemy import JSON, String, Text, select
+from sqlalchemy.dialects.postgresql import JSONB
+from test_security_matrix import CALLER_NAMES, Matrix, page_login, request_cases
+
+from govmedia.extensions import db
+from publisher import articles as publisher_articles
+from publisher.schemas import ArticleIn
+from registry.importer import columns as import_columns
+from registry.supervision import postlog
+from registry.supervision.names import NAME_SUFFIXES
+
+# Latin words a Chinese page may show: product and platform names, formats, codes, units.
+ALLOWED_LATIN = {
+    "API", "CSV", "XLSX", "JSON", "ID", "IDs", "URL", "UID", "AppID", "Atom", "RSS", "HTTP",
+    "HTTPS", "http", "https", "PDF", "PNG", "JPEG", "JPG", "GIF", "WebP", "MB", "KB", "px",
+    "English", "govmedia", "gh", "www", "gov", "cn", "example", "app", "xlsx", "csv", "json",
+    "YYYY", "MM", "DD", "HH", "QQ", "UTF", "BOM", "Excel", "OpenAPI", "Bearer", "ICP",
+    "B", "I", "C", "A", "Q", "GB", "GBK", "SHA", "sha", "Cookie", "true", "false", "HTML",
+    "APP", "bilibili", "SMTP", "holiday", "workday",   # the last two: the schedule's syntax
+}
+ALLOWED_CJK_IN_ENGLISH = {"中文"}   # the language switch names the other language in itself
+
+
+def file_vocabulary() -> list[str]:
+    """Words a file or a form must contain in Chinese whatever the reader's language: the
+    import's column headings and platform and role words, the post log's headings, the
+    holiday schedule's day words, the name suffixes duplicates ignore. An English page
+    quotes them as they must be typed; they are codes, not prose."""
+    words = {"休", "假", "班", "上班", "年", "月", "日", "、", "；"}
+    for column in import_columns.COLUMNS:
+        words.add(column.header)
+        words.update(alias for alias in column.aliases)
+    for names in import_columns.PLATFORM_NAMES.values():
+        words.update(names)
+    words.update(import_columns.ROLE_WORDS)
+    for names in postlog.HEADERS.values():
+        words.update(names)
+    words.update(postlog.LABEL.values())
+    words.update(NAME_SUFFIXES)
+    return sorted(words, key=len, reverse=True)
+LATIN_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+ASCII_COLON_IN_CHINESE = re.compile(r"[\u4e00-\u9fff）]:(?!//)|(?<![0-9]):\s*[\u4e00-\u9fff]")
+SKIPPED_TAGS = {"script", "style", "template", "code", "pre", "textarea"}
+SHOWN_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt"}
+
+
+class VisibleText(HTMLParser):
+    """The text a reader sees (and hears from a screen reader): text nodes and labels."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self.skipping = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in SKIPPED_TAGS:
+            self.skipping += 1
+        for name, value in attrs:
+            if name in SHOWN_ATTRIBUTES and value:
+                self.parts.append(value)
+            if tag == "input" and name == "value" and ("type", "submit") in attrs and value:
+                self.parts.append(value)
+
+    def handle_endtag(self, tag):
+        if tag in SKIPPED_TAGS and self.skipping:
+            self.skipping -= 1
+
+    def handle_data(self, data):
+        if not self.skipping and data.strip():
+            self.parts.append(data.strip())
+
+
+def visible_text(body: str) -> list[str]:
+    parser = VisibleText()
+    parser.feed(body)
+    return parser.parts
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def entered_data() -> list[str]:
+    """Every text value in the database, longest first: what users and imports entered."""
+    found = set()
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns
+                   if isinstance(c.type, (String, Text, JSON, JSONB)) and c.name not in (
+                       "password_hash", "hash", "prev_hash", "token_hash", "content_hash")]
+        if not columns:
+            continue
+        for row in db.session.execute(select(*columns)):
+            for value in row:
+                for text in _strings(value):
+                    # a stored text shows whole, line by line (a notice's title line) or,
+                    # stored as HTML (an article's body), as its text
+                    shown = visible_text(text) if "<" in text else []
+                    found.update(part.strip() for part in [text, *text.splitlines(), *shown]
+                                 if part.strip())
+    return sorted(found, key=len, reverse=True)
+
+
+def without_data(text: str, data: list[str]) -> str:
+    for value in data:
+        if value in text:
+            text = text.replace(value, " ")
+    return text
+
+
+def language_problems(texts: list[str], language: str, data: list[str]) -> list[str]:
+    problems = []
+    for raw in texts:
+        text = without_data(raw, data)
+        if text.strip() and any(text.strip() in value for value in data):
+            continue   # a piece of what a user typed (a body split by the marks of findings)
+        if language == "zh":
+            latin = [w for w in LATIN_WORD.findall(text) if w not in ALLOWED_LATIN]
+            if latin:
+                problems.append(f"Latin {latin[:5]} in {raw[:90]!r}")
+            if ASCII_COLON_IN_CHINESE.search(text):
+                problems.append(f"ASCII colon in {raw[:90]!r}")
+        else:
+            cjk = [w for w in CJK.findall(text) if w not in ALLOWED_CJK_IN_ENGLISH]
+            if cjk:
+                problems.append(f"Chinese {cjk[:5]} in {raw[:90]!r}")
+    return problems
+
+
+def page_routes():
+    """Every GET page of the URL map (the API and static files are checked elsewhere)."""
+    return sorted((method, rule) for method, rule in EXPECTATIONS
+                  if method == "GET" and not rule.startswith(("/api/", "/static/"))
+                  and rule not in ("/lang/<code>", "/healthz"))
+
+
+def set_language(client, language):
+    assert client.get(f"/lang/{language}").status_code == 302
+
+
+def test_every_page_speaks_one_language_as_each_role(app, world):
+    app.config.update(TEST_RUN_JOBS=False, WECHAT_API_BASE_URL="http://127.0.0.1:9",
+                      WEIBO_API_BASE_URL="http://127.0.0.1:9")
+    m = Matrix(world)
+    # an article with findings: the checks' messages are shown in the reader's language too
+    flagged = publisher_articles.create_article(m.user("m_editor"), ArticleIn(
+        title="通知", target_account_ids=[m.weibo["A"]],
+        body_html='<p>联系电话13812345678，详见<a href="https://evil.example.com/x">这里</a>。</p>'))
+    db.session.commit()
+    assert {f["rule"] for f in flagged.checks} >= {"mobile_number", "external_link"}
+    extra_pages = [("editor", f"/articles/{flagged.id}"), ("editor", f"/articles/{flagged.id}/edit")]
+    clients = {role: page_login(app, CALLER_NAMES[role]) for role in ROLES}
+    clients[None] = app.test_client()
+    data = entered_data()
+    vocabulary = file_vocabulary()
+    problems, pages_seen = [], set()
+    for language in ("zh", "en"):
+        for client in clients.values():
+            set_language(client, language)
+        for key in page_routes():
+            for case, expect in cases(key).items():
+                build = request_cases(key)[case]
+                callers = [None] if expect.scope == "public" else sorted(expect.roles)
+                for role in callers:
+                    call = build(m, None, "A", True)
+                    response = clients[role].get(call.path)
+                    if response.status_code != 200 or response.mimetype != "text/html":
+                        response.close()
+                        continue
+                    body = response.get_data(as_text=True)
+                    response.close()
+                    pages_seen.add(key)
+                    quoted = sorted(data + vocabulary, key=len, reverse=True) if (
+                        language == "en") else data
+                    for problem in language_problems(visible_text(body), language, quoted):
+                        problems.append(f"{language} {call.path} as {role or 'anonymous'}: "
+                                        f"{problem}")
+        for role, path in extra_pages:
+            response = clients[role].get(path)
+            assert response.status_code == 200, path
+            for problem in language_problems(visible_text(response.get_data(as_text=True)),
+                                             language, data):
+                problems.append(f"{language} {path} as {role}: {problem}")
+    assert len(pages_seen) >= 30, sorted(pages_seen)
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(sorted(set(problems))[:200])
+
+
+# --- the API's error codes ---------------------------------------------------------------
+
+def error_calls(world, client):
+    """One call per error code of the contract, each answered in the language asked for."""
+    token = world.sponsor_a.token
+    bearer = {"Authorization": f"Bearer {token}"}
+    supervisor = {"Authorization": f"Bearer {world.supervisor.token}"}
+    account = world.sponsor_a.post("/api/v1/accounts", account_body(world.unit_a["id"])).get_json()
+    return {
+        "invalid (malformed JSON)": lambda h: client.post(
+            "/api/v1/accounts", data="{", content_type="application/json", headers=bearer | h),
+        "invalid (a field)": lambda h: client.post(
+            "/api/v1/accounts", json=account_body(world.unit_a["id"], opened_on="2026-13-40",
+                                                  handle="gh_0123456789ff"), headers=bearer | h),
+        "invalid (credit code)": lambda h: client.post(
+            "/api/v1/units", json={"name": "某县新单位", "code": "91110000"}, headers=supervisor | h),
+        "unauthenticated": lambda h: client.get("/api/v1/accounts", headers=h),
+        "invalid_credentials": lambda h: client.post(
+            "/api/v1/auth/tokens", json={"username": "sponsor_a", "password": PASSWORD + "x"},
+            headers=h),
+        "forbidden": lambda h: client.get(f"/api/v1/units/{world.unit_b['id']}",
+                                          headers=bearer | h),
+        "not_found": lambda h: client.get("/api/v1/accounts/999999", headers=bearer | h),
+        "route not found": lambda h: client.get("/api/v1/nothing-here", headers=bearer | h),
+        "method_not_allowed": lambda h: client.put("/api/v1/accounts", json={},
+                                                   headers=bearer | h),
+        "invalid_transition": lambda h: client.post(
+            f"/api/v1/accounts/{account['id']}/events",
+            json={"kind": "reopen", "event_date": "2026-11-20", "reason": "恢复"},
+            headers=bearer | h),
+        "conflict (one per platform)": lambda h: client.post(
+            "/api/v1/accounts", json=account_body(world.unit_a["id"], handle="gh_0123456789cd"),
+            headers=bearer | h),
+    }
+
+
+def test_every_api_error_code_answers_in_the_language_asked_for(app, world, client):
+    problems, codes = [], set()
+    for name, call in error_calls(world, client).items():
+        for language, headers in (("zh", {}), ("zh", {"Accept-Language": "zh-CN,zh;q=0.9"}),
+                                  ("en", {"Accept-Language": "en-US,en;q=0.8"})):
+            response = call(headers)
+            assert response.status_code >= 400, (name, response.status_code)
+            error = response.get_json()["error"]
+            codes.add(error["code"])
+            message = error["message"]
+            # the fields are named by their JSON keys: codes of the contract, in any language
+            found = language_problems([message], language, sorted(error.get("fields") or {},
+                                                                   key=len, reverse=True))
+            if language == "zh" and not CJK.search(message):
+                found.append(f"no Chinese in {message!r}")
+            problems += [f"{name} [{language}] {error['code']}: {p}" for p in found]
+    assert {"invalid", "unauthenticated", "invalid_credentials", "forbidden", "not_found",
+            "method_not_allowed", "invalid_transition"} <= codes, codes
+    assert len(codes) >= 7, codes
+    assert not problems, "\n".join(problems)
+
+
+def test_the_language_test_can_fail():
+    """The detector itself: a mixed sentence is caught in both modes, data is not."""
+    assert language_problems(["稿件状态为 published，不能修改"], "zh", [])
+    assert language_problems(["统一社会信用代码无效: invalid length"], "zh", [])
+    assert language_problems(["The article is 已发布"], "en", [])
+    assert not language_problems(["账号 gh_0123 已登记"], "zh", ["gh_0123"])
+    assert not language_problems(["Account 某县发布 registered"], "en", ["某县发布"])
+    assert visible_text("<p title='提示'>A<script>x()</script></p>") == ["提示", "A"]
+    assert json.loads(json.dumps({"a": html.escape("<")}))
