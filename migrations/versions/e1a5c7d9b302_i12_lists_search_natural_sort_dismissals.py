@@ -1,7 +1,7 @@
 """lists for thousands of rows: natural sort key, trigram search indexes, duplicate dismissals
 
 Revision ID: e1a5c7d9b302
-Revises: d2b6e8f4a1c3
+Revises: e8a4c61f2b90
 Create Date: 2026-12-05 08:00:00
 
 The embedded PostgreSQL is built without ICU (no `und-u-kn-true` collation), so natural order
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e1a5c7d9b302"
-down_revision = "d2b6e8f4a1c3"
+down_revision = "e8a4c61f2b90"
 branch_labels = None
 depends_on = None
 

@@ -4,14 +4,14 @@ The unit tree (issue 16): two units under one parent may not share a name. The i
 with parent_id, which the recursive walk down the tree (govmedia.auth.subtree_query) uses.
 
 Revision ID: e8a4c61f2b90
-Revises: d2b6e8f4a1c3
+Revises: e8a4c6d2f9b1
 Create Date: 2026-12-05 07:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e8a4c61f2b90"
-down_revision = "d2b6e8f4a1c3"
+down_revision = "e8a4c6d2f9b1"
 branch_labels = None
 depends_on = None
 
