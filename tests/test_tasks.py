@@ -305,3 +305,68 @@ def _standin_calls(room) -> int:
 
     calls = requests.get(f"{room.standin_url}/_standin/calls", timeout=5).json()["calls"]
     return sum(calls.values())
+
+
+def test_the_deadline_moves_when_an_admin_enters_a_holiday(room):
+    from govmedia.holidays import enter_schedule
+    from govmedia.models import User
+
+    publish(room, targets=[room.accounts["toutiao"]])
+    today = today_shanghai()
+    first = workdays_after(today, 1)
+    assert tasks_of(room.editor)["items"][0]["due_on"] == workdays_after(today, 2).isoformat()
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    result = enter_schedule(admin, first.year, [(first, False, "临时调休")], confirm=False,
+                            replace=False)
+    db.session.commit()
+    assert result["deadlines_changed"] >= 1
+    # The day off no longer counts: the deadline is the 2nd working day after `first`.
+    assert tasks_of(room.editor)["items"][0]["due_on"] == workdays_after(first, 2).isoformat()
+
+
+def test_which_targets_become_tasks(app):
+    from publisher.tasks.services import by_task
+    from registry.models import Account
+
+    def account(platform):
+        return Account(platform=platform)
+
+    assert by_task(account("kuaishou"), True) and by_task(account("app"), False)
+    assert by_task(account("douyin"), False)        # an adapter, but not authorised
+    assert not by_task(account("wechat"), False)    # its credentials flow: fails, then retry
+    assert not by_task(account("weibo"), True)
+
+
+def test_copy_text_is_cut_to_each_platforms_limits(app):
+    from adapters.platforms import PLATFORM_FACTS
+    from publisher.models import Article
+    from publisher.tasks.services import copy_text
+
+    article = Article(title="关于做好二〇二六年冬季安全生产工作和森林防火工作的通知全文",
+                      body_html="<h2>一、总体要求</h2><p>" + "压实责任。" * 600 + "</p>",
+                      source_url="https://www.example.gov.cn/a/1.html")
+    for platform, limits in PLATFORM_FACTS.items():
+        title, text = copy_text(article, platform)
+        if limits.title_max is not None:
+            assert len(title) <= limits.title_max, platform
+        if limits.text_max is not None:
+            assert len(text) <= limits.text_max, platform
+            assert text.endswith(article.source_url)
+        assert text.startswith("一、总体要求\n压实责任。")
+    assert copy_text(article, "xiaohongshu")[0].endswith("…")
+    assert copy_text(article, "other")[0] == article.title
+
+
+def test_a_scheduled_article_counts_its_deadline_from_its_day(room):
+    from datetime import datetime, time
+
+    from govmedia.types import SHANGHAI
+
+    day = today_shanghai() + timedelta(days=6)
+    at = datetime.combine(day, time(9, 30), tzinfo=SHANGHAI)
+    publish(room, targets=[room.accounts["kuaishou"]], publish_at=at.isoformat())
+    task = tasks_of(room.editor)["items"][0]
+    assert task["starts_on"] == day.isoformat()
+    assert task["due_on"] == workdays_after(day, 2).isoformat()
+    assert tasks_of(room.editor, status="overdue",
+                    as_of=(day + timedelta(days=1)).isoformat())["total"] == 0

@@ -26,6 +26,7 @@ def upgrade():
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("provisional", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

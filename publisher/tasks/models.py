@@ -32,6 +32,9 @@ class PublishingTask(db.Model):
     # Copy-ready, cut to the platform's limits (adapters/platforms.py) when the task was made.
     title: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str] = mapped_column(Text, default="")
+    # Not to be posted before this day (the sign-off day, or a scheduled article's day);
+    # due_on counts its working days from here.
+    starts_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

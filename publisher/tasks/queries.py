@@ -47,6 +47,7 @@ def task_json(task: PublishingTask, as_of: date) -> dict:
             "post_url": task.post_url, "done_at": iso(task.done_at),
             "kind": task.kind, "title": task.title, "unit_id": task.unit_id,
             "provisional": task.provisional, "created_at": iso(task.created_at),
+            "starts_on": task.starts_on.isoformat(),
             "screenshot": None if task.screenshot_mime is None else {
                 "mime": task.screenshot_mime, "bytes": task.screenshot_bytes}}
 

@@ -62,22 +62,26 @@ def due_on(day: date, calendar: WorkCalendar | None = None) -> tuple[date, bool]
     return (calendar or load_calendar()).add_workdays(day, task_workdays())
 
 
-def _new_task(delivery: Delivery, kind: str, unit_id: int, title: str, text: str):
-    due, provisional = due_on(today_shanghai())
+def _new_task(delivery: Delivery, kind: str, unit_id: int, title: str, text: str,
+              starts_on: date | None = None):
+    starts_on = max(starts_on or today_shanghai(), today_shanghai())
+    due, provisional = due_on(starts_on)
     task = PublishingTask(kind=kind, delivery_id=delivery.id, article_id=delivery.article_id,
                           account_id=delivery.account_id, unit_id=unit_id,
-                          platform=delivery.platform, title=title, text=text, due_on=due,
-                          provisional=provisional)
+                          platform=delivery.platform, title=title, text=text,
+                          starts_on=starts_on, due_on=due, provisional=provisional)
     db.session.add(task)
     return task
 
 
 def create_publish_tasks(article: Article, rows: list[Delivery]) -> list[PublishingTask]:
     """One `publish` task per delivery in status task, in the caller's transaction."""
+    # A scheduled article is posted on its day, and counts its working days from there.
+    starts_on = shanghai_date(article.publish_at) if article.publish_at else None
     tasks = []
     for row in rows:
         title, text = copy_text(article, row.platform)
-        tasks.append(_new_task(row, "publish", article.unit_id, title, text))
+        tasks.append(_new_task(row, "publish", article.unit_id, title, text, starts_on))
     db.session.flush()
     return tasks
 
@@ -118,8 +122,7 @@ def recompute_task_deadlines(year: int, calendar: WorkCalendar) -> int:
     for task in db.session.scalars(select(PublishingTask).where(
             PublishingTask.done_at.is_(None), PublishingTask.cancelled_at.is_(None),
             PublishingTask.due_on >= date(year - 1, 12, 1))):
-        made_on = shanghai_date(task.created_at)
-        due, provisional = calendar.add_workdays(made_on, task_workdays())
+        due, provisional = calendar.add_workdays(task.starts_on, task_workdays())
         if (due, provisional) != (task.due_on, task.provisional):
             task.due_on, task.provisional = due, provisional
             changed += 1
