@@ -28,8 +28,7 @@ PLATFORM_FACTS: dict[str, PlatformFacts] = {
     "toutiao": PlatformFacts(30, 2000, ("toutiao.com", "toutiaocdn.com")),
     "bilibili": PlatformFacts(80, 2000, ("bilibili.com", "b23.tv")),
     "xiaohongshu": PlatformFacts(20, 1000, ("xiaohongshu.com", "xhslink.com")),
-    # 微信视频号 (WeChat Channels): not yet a registry platform of its own; ready for it.
-    "channels": PlatformFacts(16, 1000, ("channels.weixin.qq.com",)),
+    "channels": PlatformFacts(16, 1000, ("channels.weixin.qq.com",)),  # 微信视频号
     "app": PlatformFacts(None, None),
     "miniprogram": PlatformFacts(None, None),
     "other": PlatformFacts(None, None),

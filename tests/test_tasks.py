@@ -42,7 +42,8 @@ def room(app, world, login, standin_url):
     a = world.unit_a["id"]
     newsroom.accounts = {}
     for platform, handle in (("kuaishou", "ks-100"), ("bilibili", "3001"), ("douyin", "dy-1"),
-                             ("toutiao", "tt-1"), ("app", "cn.gov.a.app")):
+                             ("toutiao", "tt-1"), ("app", "cn.gov.a.app"),
+                             ("channels", "sphA1b2C3d4")):
         body = account_body(a, platform=platform, handle=handle, name=f"某县发布{platform}",
                             opened_on="2024-01-02")
         created = world.sponsor_a.post("/api/v1/accounts", body)
@@ -370,3 +371,17 @@ def test_a_scheduled_article_counts_its_deadline_from_its_day(room):
     assert task["due_on"] == workdays_after(day, 2).isoformat()
     assert tasks_of(room.editor, status="overdue",
                     as_of=(day + timedelta(days=1)).isoformat())["total"] == 0
+
+
+def test_a_wechat_channels_task_takes_a_channels_link_not_an_official_account_article(room):
+    """视频号 is its own platform: a link to the WeChat official account's article is
+    another platform's post."""
+    publish(room, targets=[room.accounts["channels"]])
+    task = tasks_of(room.editor)["items"][0]
+    assert task["platform"] == "channels"
+    path = f"/api/v1/tasks/{task['id']}/complete"
+    wrong = room.editor.post(path, {"post_url": "https://mp.weixin.qq.com/s/AbCdEf"})
+    assert wrong.status_code == 400 and "post_url" in wrong.get_json()["error"]["fields"]
+    right = room.editor.post(path, {
+        "post_url": "https://channels.weixin.qq.com/web/pages/feed?eid=export%2FUzFfAgtgekIEAQ"})
+    assert right.status_code == 200 and right.get_json()["status"] == "done"

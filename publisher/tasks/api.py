@@ -21,7 +21,8 @@ csrf.exempt(bp)
 
 class CompleteIn(Strict):
     # Required for a publish task, checked in the domain (400 invalid, fields.post_url).
-    post_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    post_url: Annotated[str, StringConstraints(strip_whitespace=True,
+                                               max_length=1000)] | None = None
     screenshot_base64: str | None = None
     # A take-down task is done when the person confirms the post is gone.
     removed: bool = False

@@ -1,4 +1,4 @@
-"""Publishing tasks: a delivery a person carries out by hand, on a platform without a publishing API."""
+"""Publishing tasks: a delivery a person carries out by hand, where no publishing API exists."""
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, text
