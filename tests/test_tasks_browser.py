@@ -89,7 +89,12 @@ def test_an_editor_completes_a_kuaishou_task_on_the_page(live_server, tmp_path):
             page.fill("input[name=username]", "editor")
             page.fill("input[name=password]", PASSWORD)
             page.click("form button[type=submit]")
-            page.get_by_role("link", name="发布任务", exact=True).click()
+            # The article's delivery says it waits for a person, and leads to the tasks.
+            page.goto(live_server + "/articles/1")
+            expect(page.locator("#deliveries")).to_contain_text("发布任务（人工发布）")
+            page.locator("#deliveries a.task-link").click()
+            expect(page.locator("h1")).to_have_text("发布任务")
+            page.get_by_role("link", name="发布任务", exact=True).first.click()
             expect(page.locator("h1")).to_have_text("发布任务")
             card = page.locator("section.task")
             expect(card).to_have_count(1)
