@@ -325,7 +325,9 @@ def test_the_deadline_moves_when_an_admin_enters_a_holiday(room):
     assert tasks_of(room.editor)["items"][0]["due_on"] == workdays_after(first, 2).isoformat()
 
 
-def test_which_targets_become_tasks(app):
+def test_which_targets_become_tasks(app, monkeypatch):
+    from adapters import ADAPTERS
+    from publisher.tasks import services
     from publisher.tasks.services import by_task
     from registry.models import Account
 
@@ -333,7 +335,10 @@ def test_which_targets_become_tasks(app):
         return Account(platform=platform)
 
     assert by_task(account("kuaishou"), True) and by_task(account("app"), False)
-    assert by_task(account("douyin"), False)        # an adapter, but not authorised
+    assert by_task(account("channels"), True) and by_task(account("other"), True)
+    monkeypatch.setattr(services, "ADAPTERS", {**ADAPTERS, "douyin": object})
+    assert by_task(account("douyin"), False)        # an adapter, but never authorised
+    assert not by_task(account("douyin"), True)
     assert not by_task(account("wechat"), False)    # its credentials flow: fails, then retry
     assert not by_task(account("weibo"), True)
 
@@ -385,3 +390,24 @@ def test_a_wechat_channels_task_takes_a_channels_link_not_an_official_account_ar
     right = room.editor.post(path, {
         "post_url": "https://channels.weixin.qq.com/web/pages/feed?eid=export%2FUzFfAgtgekIEAQ"})
     assert right.status_code == 200 and right.get_json()["status"] == "done"
+
+
+def test_a_douyin_account_authorised_once_keeps_the_adapters_path(room, monkeypatch):
+    """With a Douyin adapter registered (issue 15's other half): never authorised, a task;
+    authorised, even if it lapsed since, the adapter's path (the delivery fails cleanly and
+    is retried once the sponsor authorises again)."""
+    from adapters import ADAPTERS
+    from publisher.tasks import services
+    from publisher.tasks.services import task_targets
+    from registry.models import Account, AccountCredential
+
+    monkeypatch.setattr(services, "ADAPTERS", {**ADAPTERS, "douyin": object})
+
+    douyin = db.session.get(Account, room.accounts["douyin"])
+    kuaishou = db.session.get(Account, room.accounts["kuaishou"])
+    assert task_targets([douyin, kuaishou]) == {douyin.id, kuaishou.id}
+    db.session.add(AccountCredential(account_id=douyin.id, ciphertext=b"sealed",
+                                     token_expired=True))
+    db.session.flush()
+    assert task_targets([douyin, kuaishou]) == {kuaishou.id}
+    db.session.rollback()

@@ -29,9 +29,10 @@ def by_task(account: Account, has_credentials: bool) -> bool:
 
 def task_targets(accounts: list[Account]) -> set[int]:
     """The ids of the accounts among `accounts` that get a task instead of a send job."""
+    # Never authorised: a task. An authorisation that lapsed keeps the adapter's path (the
+    # delivery fails cleanly and is retried once the sponsor authorises again).
     with_credentials = set(db.session.scalars(select(AccountCredential.account_id).where(
-        AccountCredential.account_id.in_([a.id for a in accounts]),
-        AccountCredential.token_expired.is_(False))))
+        AccountCredential.account_id.in_([a.id for a in accounts]))))
     return {a.id for a in accounts if by_task(a, a.id in with_credentials)}
 
 
