@@ -11,7 +11,8 @@ import pytest
 from conftest import account_body, make_user
 from PIL import Image
 from sqlalchemy import func, select
-from test_fanout import build_newsroom, png_base64, publish
+from flask import current_app
+from test_fanout import build_newsroom, page_login, png_base64, publish
 
 from standins import serve_in_thread
 from govmedia.extensions import db
@@ -258,6 +259,11 @@ def test_overdue_tasks_reach_the_dashboard_and_the_reminders(room):
     assert unit["overdue_tasks"] == 2
     on_time = room.supervisor.get("/api/v1/supervision/summary").get_json()
     assert on_time["overdue_tasks"] == 0
+    page = page_login(current_app, "supervisor").get(f"/supervision?as_of={later.isoformat()}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<span id="overdue-tasks">2</span>' in html and "项发布任务逾期" in html
+    assert '<td class="overdue-tasks">2</td>' in html
     create_notifications(later)
     notes = db.session.scalars(select(Notification).where(
         Notification.kind == "task_overdue")).all()
