@@ -20,6 +20,9 @@ class RuleProfile:
     notice_workdays: int = 15
     # Rule 7: a rectification order is answered within 5 working days.
     rectification_workdays: int = 5
+    # Issue 15: a publishing task (a platform without a publishing API) is done by the 2nd
+    # working day after sign-off (its own day not counted).
+    publishing_task_workdays: int = 2
 
 
 DEFAULT = RuleProfile()
@@ -28,3 +31,4 @@ DORMANT_AFTER_DAYS = DEFAULT.dormant_after_days
 WARNING_FROM_DAYS = DEFAULT.warning_from_days
 NOTICE_WORKDAYS = DEFAULT.notice_workdays
 RECTIFICATION_WORKDAYS = DEFAULT.rectification_workdays
+PUBLISHING_TASK_WORKDAYS = DEFAULT.publishing_task_workdays

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Mapping
 
-from .rules import RECTIFICATION_WORKDAYS
+from .rules import PUBLISHING_TASK_WORKDAYS, RECTIFICATION_WORKDAYS
 
 
 def _setting(default: Any, env: str | None = None, *, flask: bool = False):
@@ -65,6 +65,9 @@ class Settings:
     # A platform's own "retry after" hint (3600 s for a daily quota) is honoured up to this.
     delivery_retry_after_max_seconds: float = _setting(3600.0)
     delivery_stuck_minutes: int = _setting(15)
+    # Publishing tasks (docs/PUBLISHER.md): working days to do one, the screenshot's limit.
+    publishing_task_workdays: int = _setting(PUBLISHING_TASK_WORKDAYS)
+    publishing_task_screenshot_max_bytes: int = _setting(5 * 1024 * 1024)
     adapter_timeout: float = _setting(10.0)
     wechat_poll_interval: float = _setting(2.0)
     wechat_poll_attempts: int = _setting(30)

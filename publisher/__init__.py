@@ -1,16 +1,28 @@
 """Articles through the three reviews (rule 8), with automated content checks (rule 9)."""
+from govmedia.holidays import register_deadline_recompute
 from govmedia.periodic import register_periodic
+from registry.supervision.outside_work import register_overdue_work
 
 from . import models  # noqa: F401  (the tables, for metadata and migrations)
 from .api import bp as api_bp
 from .fanout.sweep import sweep
+from .tasks import models as task_models  # noqa: F401  (the tasks' table)
+from .tasks.api import bp as tasks_api_bp
+from .tasks.queries import overdue_counts, overdue_reminders
+from .tasks.services import recompute_task_deadlines
+from .tasks.views import bp as tasks_views_bp
 from .views import bp as views_bp
 
 
 def init_app(app) -> None:
-    """Register the blueprints and the delivery sweep."""
+    """Register the blueprints, the delivery sweep and the publishing tasks' deadlines."""
     app.register_blueprint(api_bp)
     app.register_blueprint(views_bp)
+    app.register_blueprint(tasks_api_bp)
+    app.register_blueprint(tasks_views_bp)
     # Deliveries left queued (Redis down at sign-off), due or interrupted: docs/FANOUT.md.
     register_periodic(app, "delivery_sweep", sweep,
                       every_seconds=app.config["DELIVERY_SWEEP_SECONDS"])
+    # Publishing tasks count working days, and their overdue ones reach supervision.
+    register_deadline_recompute(app, recompute_task_deadlines)
+    register_overdue_work(app, "tasks", overdue_counts, overdue_reminders)

@@ -29,7 +29,6 @@ from .labels import status_label
 from .models import (
     ARTICLE_STATUSES,
     EDITABLE_STATUSES,
-    PUBLISHABLE_PLATFORMS,
     REFIXABLE_STATUSES,
     Article,
     ArticleReview,
@@ -39,7 +38,7 @@ TARGETS = "target_account_ids"
 
 
 def resolve_targets(actor: User, ids: list[int]) -> tuple[int, list[Account]]:
-    """The target accounts: existing, active, publishable, all of one unit the user acts for."""
+    """The target accounts: existing, active, all of one unit the user acts for."""
     if not ids:
         raise Invalid(_("Choose at least one account to publish to"),
                       fields={TARGETS: "choose at least one account"})
@@ -60,11 +59,6 @@ def resolve_targets(actor: User, ids: list[int]) -> tuple[int, list[Account]]:
             raise Invalid(_("Account %(id)s is %(status)s and cannot publish", id=account_id,
                             status=label("status", account.status)),
                           fields={TARGETS: f"account {account_id} is {account.status}"})
-        if account.platform not in PUBLISHABLE_PLATFORMS:
-            raise Invalid(_("Publishing to %(platform)s accounts is not supported yet",
-                            platform=label("platform", account.platform)),
-                          fields={TARGETS: f"account {account_id} is on {account.platform}; "
-                                           "wechat and weibo only"})
     unit_ids = {accounts[i].unit_id for i in unique}
     if len(unit_ids) > 1:
         raise Invalid(_("The accounts published to must belong to one unit"),
@@ -293,9 +287,9 @@ def target_accounts(article: Article) -> dict[int, Account]:
 
 
 def publishable_accounts(user: User, unit_id: int | None = None) -> list[Account]:
-    """The accounts the editor may choose: active, on a platform the publisher sends to."""
-    query = select(Account).where(Account.status == "active",
-                                  Account.platform.in_(PUBLISHABLE_PLATFORMS))
+    """The accounts the editor may choose: every active one (a platform without a publishing
+    API gets a publishing task at sign-off, publisher/tasks)."""
+    query = select(Account).where(Account.status == "active")
     if unit_id is not None:
         query = query.where(Account.unit_id == unit_id)
     elif (units := visible_unit_ids(user)) is not None:

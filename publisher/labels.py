@@ -14,7 +14,8 @@ STATUS_LABELS = {
 }
 DELIVERY_LABELS = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent"),
                    "retrying": N_("Retrying"), "unconfirmed": N_("Unconfirmed"),
-                   "failed": N_("Failed"), "withdrawn": N_("Post withdrawn")}
+                   "failed": N_("Failed"), "withdrawn": N_("Post withdrawn"),
+                   "task": N_("Publishing task (by hand)")}
 STAGE_LABELS = {1: N_("1st review (drafter's self-check)"), 2: N_("2nd review"),
                 3: N_("3rd review (sign-off)")}
 

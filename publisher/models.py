@@ -26,7 +26,7 @@ EDITABLE_STATUSES = ("draft", "returned", "pending_review", "pending_signoff")
 # After sending, a fix re-enters the reviews (publisher/delivery.py, docs/FANOUT.md).
 REFIXABLE_STATUSES = ("failed", "partially_published")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "retrying", "unconfirmed", "failed",
-                     "withdrawn")
+                     "withdrawn", "task")
 # The platforms the publisher sends to (the adapters of the next issue).
 PUBLISHABLE_PLATFORMS = ("wechat", "weibo")
 TERM_LISTS = ("banned", "caution", "advertising", "domain")

@@ -18,6 +18,7 @@ PLATFORMS = {
     "toutiao": N_("Toutiao"),
     "bilibili": N_("Bilibili"),
     "xiaohongshu": N_("Xiaohongshu"),
+    "channels": N_("WeChat Channels"),
     "app": N_("Mobile app"),
     "miniprogram": N_("Mini program"),
     "other": N_("Other platform"),
@@ -27,7 +28,7 @@ PLATFORMS = {
 # reader's language (they are part of an official text).
 PLATFORM_NAMES_ZH = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "kuaishou": "快手",
                      "toutiao": "今日头条", "bilibili": "哔哩哔哩", "xiaohongshu": "小红书",
-                     "app": "移动客户端", "miniprogram": "小程序", "other": "其他平台"}
+                     "channels": "微信视频号", "app": "移动客户端", "miniprogram": "小程序", "other": "其他平台"}
 
 # What `handle` means on each platform: its permanent identifier, not the display name.
 HANDLE_HINTS = {
@@ -38,6 +39,7 @@ HANDLE_HINTS = {
     "toutiao": N_("The Toutiao user ID (from the profile link)."),
     "bilibili": N_("The Bilibili UID (numeric)."),
     "xiaohongshu": N_("The Xiaohongshu user ID (from the profile link)."),
+    "channels": N_("The WeChat Channels ID (视频号ID, starting with sph), not the display name."),
     "app": N_("The app's package name or bundle ID, e.g. cn.gov.example.app."),
     "miniprogram": N_("The mini program's AppID."),
     "other": N_("A permanent identifier of the account on that platform."),

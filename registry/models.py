@@ -9,8 +9,9 @@ from govmedia.extensions import db
 from govmedia.listing import natural_index, natural_sort_column, trigram_index
 from govmedia.types import UTCDateTime, utcnow
 
+# `channels` is 微信视频号 (WeChat Channels), issue 15: published to by publishing tasks.
 PLATFORMS = ("wechat", "weibo", "douyin", "kuaishou", "toutiao", "bilibili", "xiaohongshu",
-             "app", "miniprogram", "other")
+             "channels", "app", "miniprogram", "other")
 STATUSES = ("active", "closed", "deregistering", "deregistered")
 # Rule 3: an account counts against one-per-platform while it is still on the platform.
 COUNTED_STATUSES = ("active", "closed")

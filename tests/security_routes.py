@@ -75,6 +75,7 @@ REVIEW = {
     "stage 3": unit({"signer"}, "API.md review (reviewer, then signer); issue 4 sign-off"),
 }
 WITHDRAW = "API.md withdraw (editor, signer); issue 6 Withdrawal"
+TASKS = "API.md Publishing tasks: POST /tasks/{id}/complete (sponsor, editor)"
 RETRY = "API.md Roles: editor retries deliveries; docs/FANOUT.md retry (editor; admin)"
 POSTS = "API.md Roles: sponsor records posts and statistics, editor records posts; issue 3"
 IMPORT_JOB = "issue 2 bulk import is the sponsor's registration; a unit's sponsors share its imports"
@@ -237,6 +238,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
     ("POST", "/deliveries/<int:delivery_id>/retry"): unit({"editor"}, RETRY),
     ("POST", "/api/v1/deliveries/<int:delivery_id>/retry"): unit({"editor"}, RETRY),
+    ("GET", "/tasks"): logged_in("issue 15: the account's staff see their unit's publishing tasks"),
+    ("GET", "/api/v1/tasks"): logged_in(READS, "unit"),
+    ("GET", "/tasks/<int:task_id>/screenshot"): logged_in(READS, "unit"),
+    ("POST", "/tasks/<int:task_id>/complete"): unit({"sponsor", "editor"}, TASKS),
+    ("POST", "/api/v1/tasks/<int:task_id>/complete"): unit({"sponsor", "editor"}, TASKS),
     ("GET", "/publishing/queue"): everywhere({"supervisor"}, "docs/FANOUT.md: /publishing/queue "
                                                               "(admin, supervisor)" + EVERY_UNIT),
     ("GET", "/api/v1/checks"): logged_in("the rules and severities every drafter meets"),

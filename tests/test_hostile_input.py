@@ -257,6 +257,16 @@ def hostile(app, world, login, standin):  # noqa: F811
     ok(editor.post(f"/api/v1/articles/{returned['id']}/submit", {"confirmations": warnings}))
     ok(reviewer.post(f"/api/v1/articles/{returned['id']}/review",
                      {"decision": "reject", "comment": h("review.reject_comment")}))
+    # A publishing task (issue 15): the hostile title and body on the tasks page.
+    toutiao = ok(sponsor.post("/api/v1/accounts", account_body(
+        a, platform="toutiao", handle="tt-hostile", name="某县头条")))
+    tasked = ok(editor.post("/api/v1/articles", dict(draft, target_account_ids=[toutiao["id"]])))
+    ok(editor.post(f"/api/v1/articles/{tasked['id']}/submit", {"confirmations": warnings}))
+    ok(reviewer.post(f"/api/v1/articles/{tasked['id']}/review",
+                     {"decision": "approve", "comment": ""}))
+    signed = ok(signer.post(f"/api/v1/articles/{tasked['id']}/review",
+                            {"decision": "approve", "comment": ""}))
+    assert [d["status"] for d in signed["deliveries"]] == ["task"]
     record = [{"stage": n, "name": h(f"review_record.name{n}", 80),
                "reviewed_at": "2026-11-20T09:00:00+08:00"} for n in (1, 2, 3)]
     pushed = ok(login("source").post("/api/v1/articles", {
@@ -329,7 +339,7 @@ EXPORT_ENDPOINTS = {"registry.filings_csv", "notices_public.open_data_csv",
                     "notices_public.open_data_json", "notices_public.notices_atom",
                     "supervision.report_download", "imports.template_csv",
                     "imports.template_xlsx", "imports.status_json", "publisher.article_cover",
-                    "static"}
+                    "publisher_tasks.task_screenshot", "static"}
 
 
 def page_urls(app, ids) -> list[str]:

@@ -11,6 +11,7 @@ CONTRACT = {
     ("post", "/api/v1/accounts/{account_id}/events"), ("get", "/api/v1/filings"),
     ("post", "/api/v1/filings/{filing_id}/complete"), ("post", "/api/v1/accounts/{account_id}/posts"),
     ("post", "/api/v1/accounts/{account_id}/stats"),
+    ("get", "/api/v1/tasks"), ("post", "/api/v1/tasks/{task_id}/complete"),
 }
 
 
@@ -29,3 +30,8 @@ def test_openapi_is_valid_and_complete(client, app):
     assert set(account["required"]) == {"unit_id", "platform", "name", "handle", "opened_on"}
     assert "wechat" in str(account["properties"]["platform"])
     assert spec["paths"]["/api/v1/auth/tokens"]["post"].get("security") is None
+    complete = spec["components"]["schemas"]["CompleteIn"]["properties"]
+    assert {"post_url", "screenshot_base64"} <= set(complete)
+    status = next(p for p in spec["paths"]["/api/v1/tasks"]["get"]["parameters"]
+                  if p["name"] == "status")
+    assert status["schema"]["enum"] == ["open", "overdue", "done"]

@@ -42,6 +42,8 @@ from publisher import checks as publisher_checks
 from publisher import articles as publisher_articles
 from publisher import review as publisher_review
 from publisher.models import Article, Delivery
+from publisher.tasks import complete as publisher_tasks
+from publisher.tasks.models import PublishingTask
 from publisher.schemas import ArticleIn
 from notices import services as notices_services
 from registry import services as registry_services
@@ -125,6 +127,7 @@ class Matrix:
         self.wechat, self.weibo, self.app_account, self.events_account = {}, {}, {}, {}
         self.filing, self.notice, self.takedown_item, self.order, self.job = {}, {}, {}, {}, {}
         self.article_view, self.article_edit, self.delivery = {}, {}, {}
+        self.kuaishou, self.task_shot = {}, {}
         for t in ("A", "B"):
             self._build_unit(t)
         self.report = self._report()
@@ -182,6 +185,7 @@ class Matrix:
         self.wechat[t], self.filing[t] = wechat["id"], wechat["filings"][0]["id"]
         self.weibo[t] = self._register(t, "weibo", f"70000000{ord(t)}", "微博")["id"]
         self.events_account[t] = self._register(t, "douyin", f"dy-{t}", "抖音")["id"]
+        self.kuaishou[t] = self._register(t, "kuaishou", f"ks-{t}", "快手")["id"]
         app_account = self._register(t, "app", f"cn.gov.{t.lower()}.app", "客户端")
         self.app_account[t] = app_account["id"]
         event = api.post(f"/api/v1/accounts/{app_account['id']}/events", {
@@ -196,6 +200,12 @@ class Matrix:
         self.article_edit[t] = self.new_article(t).id
         approved = self.approved_article(t)
         self.delivery[t] = approved.deliveries[0].id
+        shot = self.open_task(t)
+        publisher_tasks.complete_task(self.user(self.staff[t]["sponsor"]), shot,
+                                      f"https://www.kuaishou.com/short-video/{t}-shot",
+                                      png_base64())
+        db.session.commit()
+        self.task_shot[t] = shot.id
         order = self.supervisor_api.post("/api/v1/supervision/rectifications", {
             "unit_id": self.unit[t], "kind": "other", "finding": self.name(t, "整改事项")})
         assert order.status_code == 201, order.get_json()
@@ -274,6 +284,20 @@ class Matrix:
                                           "approve", "同意")
         db.session.commit()
         return article
+
+    def open_task(self, t) -> PublishingTask:
+        """A publishing task: an approved article to unit t's Kuaishou account."""
+        fields = self.article_fields(t) | {"target_account_ids": [self.kuaishou[t]]}
+        article = publisher_articles.create_article(
+            self.user(self.staff[t]["editor"]), ArticleIn(**fields))
+        db.session.commit()
+        publisher_review.submit_article(self.user(self.staff[t]["editor"]), article)
+        db.session.commit()
+        for stage in ("reviewer", "signer"):
+            publisher_review.review_article(self.user(self.staff[t][stage]), article, "approve")
+            db.session.commit()
+        return db.session.scalar(select(PublishingTask).where(
+            PublishingTask.article_id == article.id))
 
     def failed_delivery(self, t) -> Delivery:
         row = self.approved_article(t).deliveries[0]
@@ -613,6 +637,16 @@ REQUESTS = {
         f"/deliveries/{m.obj('failed_delivery', t, ok)}/retry"),
     ("POST", "/api/v1/deliveries/<int:delivery_id>/retry"): lambda m, c, t, ok: Call(
         f"/api/v1/deliveries/{m.obj('failed_delivery', t, ok)}/retry"),
+    ("GET", "/tasks"): get("/tasks"),
+    ("GET", "/api/v1/tasks"): lists("/api/v1/tasks"),
+    ("GET", "/tasks/<int:task_id>/screenshot"): lambda m, c, t, ok: Call(
+        f"/tasks/{m.task_shot[t]}/screenshot"),
+    ("POST", "/tasks/<int:task_id>/complete"): lambda m, c, t, ok: Call(
+        f"/tasks/{m.obj('open_task', t, ok)}/complete",
+        form={"post_url": f"https://www.kuaishou.com/short-video/m{m.next()}"}),
+    ("POST", "/api/v1/tasks/<int:task_id>/complete"): lambda m, c, t, ok: Call(
+        f"/api/v1/tasks/{m.obj('open_task', t, ok)}/complete",
+        json={"post_url": f"https://www.kuaishou.com/short-video/m{m.next()}"}),
     ("GET", "/publishing/queue"): get("/publishing/queue"),
     ("GET", "/api/v1/checks"): get("/api/v1/checks"),
     ("GET", "/checks"): get("/checks"),

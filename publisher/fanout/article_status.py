@@ -5,7 +5,7 @@ from sqlalchemy.orm import aliased
 from govmedia.extensions import db
 
 from ..models import Article, Delivery
-from .states import ACTIVE, FANNED_OUT_ARTICLES, DeliveryStatus as S
+from .states import ACTIVE, FANNED_OUT_ARTICLES, UNSETTLED, DeliveryStatus as S
 
 
 def current_deliveries(article_id):
@@ -20,7 +20,7 @@ def outcome_of(status: str, counts: dict) -> str:
     """The article's status from its current deliveries' statuses and counts."""
     if not counts:
         return status
-    if any(counts.get(s) for s in ACTIVE):
+    if any(counts.get(s) for s in UNSETTLED):  # an open publishing task keeps it publishing
         if status == "approved" and set(counts) == {S.QUEUED}:
             return "approved"
         return "publishing"

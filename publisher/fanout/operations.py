@@ -12,6 +12,7 @@ from registry.models import Account
 
 from ..labels import delivery_label, status_label
 from ..models import Article, Delivery
+from ..tasks.services import create_publish_tasks, task_targets, withdraw_by_hand
 from .article_status import outcome, refresh_article
 from .dispatch import dispatch
 from .send import send
@@ -37,16 +38,21 @@ def approve(article: Article) -> list[Delivery]:
         Delivery.article_id == article.id, Delivery.status == S.SENT))) if article.id else set()
     # A scheduled publish time: the delivery is due then (RQ's scheduler, and the sweep).
     due = article.publish_at if article.publish_at and article.publish_at > utcnow() else None
+    # No publishing API for the account: a task for its staff, never a send job.
+    by_hand = task_targets(accounts)
     rows = [Delivery(article_id=article.id, account_id=account.id, platform=account.platform,
                      revision=article.revision, content_hash=article.content_hash,
-                     status=S.QUEUED, attempts=0, platform_ids={}, next_attempt_at=due)
+                     status=S.TASK if account.id in by_hand else S.QUEUED, attempts=0,
+                     platform_ids={}, next_attempt_at=None if account.id in by_hand else due)
             for account in sorted(accounts, key=lambda a: targets.index(a.id))
             if account.id not in reached]
     db.session.add_all(rows)
     db.session.flush()
-    if not rows and reached:
+    tasks = [row for row in rows if row.status == S.TASK]
+    create_publish_tasks(article, tasks)
+    if (not rows and reached) or tasks:
         article.status = outcome(article)
-    dispatch([row.id for row in rows], send)
+    dispatch([row.id for row in rows if row.status == S.QUEUED], send)
     return rows
 
 
@@ -111,7 +117,7 @@ def withdraw_article(actor: User, article: Article, reason: str) -> list[int]:
         article.withdrawn_by_id = actor.id
     ids = []
     for delivery in article.deliveries:
-        if delivery.status == S.WITHDRAWN:
+        if delivery.status == S.WITHDRAWN or withdraw_by_hand(article, delivery):
             continue
         delivery.withdraw_state = WithdrawState.PENDING
         delivery.next_attempt_at = None

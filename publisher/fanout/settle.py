@@ -22,7 +22,7 @@ from ..models import Article, Delivery
 from .article_status import current_deliveries, outcome_of
 from .claim import LeaseLost, Work, autocommit, job_engine
 from .config import lease_seconds
-from .states import ACTIVE, SENDABLE, WITHDRAWABLE_ARTICLES, DeliveryStatus as S
+from .states import SENDABLE, UNSETTLED, WITHDRAWABLE_ARTICLES, DeliveryStatus as S
 
 log = logging.getLogger(__name__)
 
@@ -208,16 +208,22 @@ def close_article(work: Work) -> None:
     status's compare-and-set lets one write it. The same statement marks the article's audit
     entry as owed: the sweep writes the entries of closed articles in a batch (one chain lock
     for many articles, none inside a delivery's job)."""
-    values = {"article_id": work.article_id}
-    connection = work.conn if work.conn is not None else db.session.connection()
+    close_article_of(work.article_id, work.conn)
+
+
+def close_article_of(article_id: int, conn=None) -> None:
+    """close_article for an article by id: on `conn`, or in the session (committing a change
+    of status); a completed publishing task closes its article this way too."""
+    values = {"article_id": article_id}
+    connection = conn if conn is not None else db.session.connection()
     rows = connection.execute(_statements()["current"], values).all()
     counts = Counter(r.status for r in rows)
-    if not rows or any(counts.get(s) for s in ACTIVE):
+    if not rows or any(counts.get(s) for s in UNSETTLED):
         return
     before = rows[0].article_status
     status = outcome_of(before, counts)
     if status == before or before not in WITHDRAWABLE_ARTICLES:
         return
     connection.execute(_statements()["set_status"], dict(values, status=status, before=before))
-    if work.conn is None:
+    if conn is None:
         db.session.commit()

@@ -10,6 +10,7 @@ class DeliveryStatus(StrEnum):
     UNCONFIRMED = "unconfirmed"  # the platform may have the post: asked before sending again
     FAILED = "failed"
     WITHDRAWN = "withdrawn"
+    TASK = "task"  # no publishing API: a person posts it (publisher/tasks, docs/PUBLISHER.md)
 
 
 class WithdrawState(StrEnum):
@@ -17,6 +18,7 @@ class WithdrawState(StrEnum):
 
     PENDING = "pending"  # the withdraw job has work
     FAILED = "failed"  # the platform refused; the editor may ask again
+    TASK = "task"  # posted by hand: a take-down task asks a person to remove it
 
 
 S = DeliveryStatus
@@ -24,6 +26,8 @@ S = DeliveryStatus
 SENDABLE = (S.QUEUED, S.RETRYING, S.UNCONFIRMED)
 # Work left: the article is still publishing.
 ACTIVE = (S.QUEUED, S.SENDING, S.RETRYING, S.UNCONFIRMED)
+# Keeps the article from its final status: work for a job, or a publishing task still open.
+UNSETTLED = (*ACTIVE, S.TASK)
 # The post reached the platform (and may since have been removed).
 REACHED = (S.SENT, S.WITHDRAWN)
 # An article whose deliveries are all settled can be withdrawn, and so can one still sending.

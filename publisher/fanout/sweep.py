@@ -15,7 +15,7 @@ from .article_status import current_deliveries, refresh_article
 from .config import requeue_grace
 from .dispatch import dispatch
 from .send import send
-from .states import ACTIVE, SENDABLE, SETTLED_ARTICLES, DeliveryStatus as S, WithdrawState
+from .states import SENDABLE, SETTLED_ARTICLES, UNSETTLED, DeliveryStatus as S, WithdrawState
 from .withdraw import withdraw
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def close_stuck_articles(limit: int) -> list[int]:
     """A backstop for article statuses (a crash between two commits cannot leave one behind)."""
     stuck = db.session.scalars(select(Article.id).where(
         Article.status.in_(("approved", "publishing")),
-        ~exists().where(Delivery.article_id == Article.id, Delivery.status.in_(ACTIVE)))
+        ~exists().where(Delivery.article_id == Article.id, Delivery.status.in_(UNSETTLED)))
         .limit(limit)).all()
     for article_id in stuck:
         article = refresh_article(article_id)

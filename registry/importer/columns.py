@@ -64,6 +64,7 @@ PLATFORM_NAMES = {
     "toutiao": ("今日头条", "头条", "头条号"),
     "bilibili": ("哔哩哔哩", "B站", "bilibili"),
     "xiaohongshu": ("小红书",),
+    "channels": ("微信视频号", "视频号"),
     "app": ("移动客户端", "APP", "客户端"),
     "miniprogram": ("小程序", "微信小程序"),
     "other": ("其他", "其它"),

@@ -12,6 +12,7 @@ from ..models import FILING_STATUSES, STATUSES, Account, Filing, Unit
 from ..filings import filing_status_clause
 from .dormancy import band_counts, band_subquery, band_totals, weekly_bands
 from .models import DayTotal, Rectification, UnitDay
+from .outside_work import overdue_per_unit
 from .pending import apply_pending
 
 
@@ -76,6 +77,9 @@ def unit_rows(ids: list[int], as_of: date) -> dict[int, dict]:
                        Rectification.deadline < as_of).group_by(Rectification.unit_id)):
             if uid in per_unit:
                 per_unit[uid]["overdue_rectifications"] = n
+    for name, counts in overdue_per_unit(as_of, ids).items():
+        for uid, row in per_unit.items():
+            row[f"overdue_{name}"] = counts.get(uid, 0)
     for row in per_unit.values():
         with_rates(row)
     return per_unit
@@ -138,6 +142,8 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
     if units is not None:
         q = q.where(Rectification.unit_id.in_(units))
     totals["overdue_rectifications"] = db.session.scalar(q)
+    for name, counts in overdue_per_unit(as_of, units).items():
+        totals[f"overdue_{name}"] = sum(counts.values())
 
     q = select(Unit.id)
     if units is not None:

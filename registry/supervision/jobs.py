@@ -26,6 +26,7 @@ from ..models import COUNTED_STATUSES, Account, Filing
 from ..filings import filing_status_clause
 from .dormancy import band_subquery
 from .models import Notification, NotificationAddress, Rectification
+from .outside_work import overdue_reminders
 from .pending import apply_pending
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def _reminders(today: date) -> list[dict]:
                                _("Rectification order %(id)s is due on %(deadline)s: "
                                  "%(finding)s", id=o.id, deadline=deadline, finding=finding))
         out.append((o.unit_id, key, kind, text, f"/supervision/rectifications/{o.id}"))
+    out.extend(overdue_reminders(today))  # publishing tasks and other registered work
     return out
 
 

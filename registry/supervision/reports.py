@@ -20,7 +20,7 @@ from .models import QuarterlyReport, Rectification
 
 PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "kuaishou": "快手",
                    "toutiao": "今日头条", "bilibili": "哔哩哔哩", "xiaohongshu": "小红书",
-                   "app": "移动客户端", "miniprogram": "小程序", "other": "其他"}
+                   "channels": "微信视频号", "app": "移动客户端", "miniprogram": "小程序", "other": "其他"}
 STATUS_LABELS = {"active": "正常", "closed": "关停", "deregistering": "注销中", "deregistered": "已注销"}
 COLUMNS = (
     ("unit_name", "主办单位", 28), ("account_id", "账号编号", 9), ("platform", "平台", 12),

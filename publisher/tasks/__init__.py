@@ -1,0 +1,1 @@
+"""Publishing tasks: deliveries a person carries out on platforms without a publishing API."""
