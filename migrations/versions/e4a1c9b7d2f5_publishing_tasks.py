@@ -1,7 +1,7 @@
 """publishing tasks: deliveries done by hand on platforms without a publishing API (issue 15)
 
 Revision ID: e4a1c9b7d2f5
-Revises: d2b6e8f4a1c3
+Revises: e1a5c7d9b302
 Create Date: 2026-12-05 00:00:00
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = "e4a1c9b7d2f5"
-down_revision = "d2b6e8f4a1c3"
+down_revision = "e1a5c7d9b302"
 branch_labels = None
 depends_on = None
 
