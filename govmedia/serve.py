@@ -78,7 +78,8 @@ def serve_command(host, port, workers, no_demo):
         if current_app.config["STANDIN_PLATFORMS"]:
             standin_port = _standin_port(current_app.instance_path)
             url = f"http://127.0.0.1:{standin_port}"
-            extra = {"WECHAT_API_BASE_URL": url, "WEIBO_API_BASE_URL": url}
+            extra = {"WECHAT_API_BASE_URL": url, "WEIBO_API_BASE_URL": url,
+                     "DOUYIN_API_BASE_URL": url}
             children.append(subprocess.Popen([sys.executable, "-m", "standins", "--port",
                                               str(standin_port)]))
             _wait_for(url + "/", children[-1])
