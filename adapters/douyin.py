@@ -25,7 +25,7 @@ class UnderReview(UnconfirmedError):
     """The post exists and Douyin is reviewing it: checked again after `retry_after`."""
 
     def __init__(self, item_id: str, retry_after: float):
-        super().__init__("抖音平台审核中（作品暂仅作者可见），审核结束后自动更新", "under_review")
+        super().__init__("抖音平台审核中（作品暂仅作者可见），审核结束后自动更新")
         self.item_id = item_id
         self.retry_after = retry_after
 

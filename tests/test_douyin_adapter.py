@@ -116,6 +116,7 @@ def settle(douyin, item, state, saver):
             return douyin.publish(item, state, saver)
         except UnderReview as exc:
             assert exc.retry_after == 7 and exc.item_id == state["item_id"]
+            assert exc.platform_code is None
     raise AssertionError("still under review")
 
 

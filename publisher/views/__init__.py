@@ -4,7 +4,7 @@ One blueprint ("publisher"), its routes in a module per page group. Thin views: 
 validated with the API's pydantic models (publisher/schemas.py) and every decision is made
 in the publisher's services; refusals are shown on the page.
 """
-from . import articles, check_lists, deliveries, reviews  # noqa: F401  (their routes)
+from . import articles, check_lists, deliveries, douyin, reviews  # noqa: F401  (their routes)
 from .common import bp
 
 __all__ = ["bp"]
