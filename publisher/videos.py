@@ -15,17 +15,16 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.exceptions import ClientDisconnected
 
 from govmedia import audit
-from govmedia.auth import require_roles, visible_unit_ids
+from govmedia.auth import require_roles, require_unit_access
 from govmedia.errors import DomainError, Invalid, NotFound
 from govmedia.extensions import db
 from govmedia.models import User
 
 from .covers import store_cover
-from .models import Article, ArticleVideo
+from .models import ArticleVideo
 
 FIELD = "video"
 BLOCK = 1024 * 1024
@@ -175,17 +174,15 @@ def cover_frame(tool: str, path: str, duration: float) -> bytes:
 
 
 def get_video(actor: User, video_id: int) -> ArticleVideo:
-    """A video its uploader, or anyone who may see an article carrying it, may see (the
-    reviewers play it); others get 404, as for a video that does not exist."""
+    """A video of the uploader's unit: its people see it (the reviewers play it); another
+    unit's is refused (403), as every unit-bound object is."""
     video = db.session.get(ArticleVideo, video_id)
-    units = visible_unit_ids(actor)
-    if video is not None and video.created_by_id != actor.id and units is not None:
-        carried = db.session.scalar(select(Article.id).where(
-            Article.video_id == video.id, Article.unit_id.in_(units)).limit(1))
-        video = video if carried is not None else None
     if video is None:
         raise NotFound(_("Video %(id)s does not exist", id=video_id),
                        fields={"video_id": "not found"})
+    if video.created_by_id != actor.id:
+        uploader = db.session.get(User, video.created_by_id)
+        require_unit_access(actor, uploader.unit_id if uploader else None)
     return video
 
 

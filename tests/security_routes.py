@@ -72,6 +72,10 @@ RECT = "issue 3 Rectification: a supervisor orders, the unit answers, the superv
 NOTICES = "issue 5: sponsors amend their notices, supervisors withdraw with a reason"
 REPORTS = "issue 3 quarterly inspection report: the county office's (supervisor)"
 CHECKS = "issue 4: supervisors manage the word lists and severities (docs/PUBLISHER.md)"
+VIDEO = "issue 15 video as content: editors (and source systems) upload an article's video"
+VIDEO_READ = READS + "; issue 15: the reviewers of the uploader's unit play the video"
+DOUYIN_AUTH = ("issue 15: the sponsor authorises the unit's Douyin account (OAuth code); "
+               "API.md Roles: sponsor sets its accounts' credentials")
 
 EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- public: no login (API.md Public, issue 5) --------------------------------------------
@@ -207,6 +211,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
     ("POST", "/deliveries/<int:delivery_id>/retry"): unit({"editor"}, RETRY),
     ("POST", "/api/v1/deliveries/<int:delivery_id>/retry"): unit({"editor"}, RETRY),
+    ("POST", "/api/v1/videos"): only({"editor", "source"}, VIDEO),
+    ("GET", "/api/v1/videos/<int:video_id>"): logged_in(VIDEO_READ, "unit"),
+    ("GET", "/api/v1/videos/<int:video_id>/file"): logged_in(VIDEO_READ, "unit"),
+    ("POST", "/videos"): only({"editor"}, VIDEO + " (the editor page, with a progress bar)"),
+    ("GET", "/videos/<int:video_id>/file"): logged_in(VIDEO_READ, "unit"),
+    ("GET", "/accounts/<int:account_id>/douyin/authorise"): unit({"sponsor"}, DOUYIN_AUTH),
+    ("POST", "/accounts/<int:account_id>/douyin/authorise"): unit({"sponsor"}, DOUYIN_AUTH),
+    ("GET", "/douyin/callback"): unit({"sponsor"}, DOUYIN_AUTH + " (the platform's redirect)"),
     ("GET", "/publishing/queue"): only({"supervisor"}, "docs/FANOUT.md: /publishing/queue "
                                                         "(admin, supervisor)"),
     ("GET", "/api/v1/checks"): logged_in("the rules and severities every drafter meets"),

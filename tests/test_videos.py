@@ -136,8 +136,8 @@ def test_article_with_video_takes_its_frame_and_binds_the_hash(room, clip, other
 def test_another_users_video_cannot_be_attached(room, clip):
     video = upload(room.editor, clip).get_json()
     answer = room.editor2.post("/api/v1/articles", article_body(room, video_id=video["id"]))
-    assert answer.status_code == 404
-    assert answer.get_json()["error"]["fields"] == {"video_id": "not found"}
+    assert answer.status_code == 403
+    assert answer.get_json()["error"]["fields"] == {"video_id": "uploaded by another user"}
 
 
 def test_douyin_without_a_video_is_blocked_naming_the_platform(room):

@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from govmedia.auth import get_in_unit
+from govmedia.auth import get_in_unit, require_roles
 from govmedia.errors import DomainError
 from govmedia.extensions import db
 from registry.models import Account
@@ -31,6 +31,7 @@ def _account(account_id: int) -> Account:
 @bp.get("/accounts/<int:account_id>/douyin/authorise")
 @login_required
 def douyin_authorise(account_id):
+    require_roles(actor(), "sponsor")
     account = _account(account_id)
     return render_template("publisher/douyin_authorise.html", account=account,
                            scopes=SCOPE_LABELS)
