@@ -15,12 +15,16 @@ def require(program: str) -> str:
     return found
 
 
-def make_video(path: Path, seconds: float = 2, size: str = "640x360") -> Path:
+def make_video(path: Path, seconds: float = 2, size: str = "640x360",
+               codec: str = "mpeg4") -> Path:
     """An MP4 (MPEG-4 part 2 video at high quality, AAC sound): about 1.4 MB a second at
-    1280x720, so a 20-30 MB file takes ~2 s to make."""
+    1280x720, so a 20-30 MB file takes ~2 s to make. codec="libx264" for one a browser
+    plays (H.264, slower to make)."""
+    quality = ["-q:v", "1"] if codec == "mpeg4" else ["-preset", "ultrafast", "-crf", "18",
+                                                      "-pix_fmt", "yuv420p"]
     subprocess.run([require("ffmpeg"), "-v", "error", "-y",
                     "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25",
                     "-f", "lavfi", "-i", "sine=frequency=440",
-                    "-t", str(seconds), "-c:v", "mpeg4", "-q:v", "1", "-c:a", "aac",
+                    "-t", str(seconds), "-c:v", codec, *quality, "-c:a", "aac",
                     "-shortest", str(path)], check=True, timeout=120)
     return path
