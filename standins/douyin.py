@@ -339,6 +339,13 @@ def control_lapse():
     return jsonify({"lapsed": open_id or "all"})
 
 
+@bp.get("/_standin/douyin/app")
+def control_app():
+    """The application the stand-in knows (the embedded run configures the product with it)."""
+    client_key, secret = next(iter(current_store().douyin_apps.items()))
+    return jsonify({"client_key": client_key, "client_secret": secret})
+
+
 @bp.post("/_standin/douyin/expire_access")
 def control_expire_access():
     """Access tokens run out (the refresh token still works)."""
