@@ -8,6 +8,7 @@ queue's scheduler, never by sleeping.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -28,6 +29,20 @@ class UnderReview(UnconfirmedError):
         super().__init__("抖音平台审核中（作品暂仅作者可见），审核结束后自动更新")
         self.item_id = item_id
         self.retry_after = retry_after
+
+
+def _check_bytes(path: str, size: int, content: Content) -> None:
+    """The file is still the bytes the approval bound to (read in blocks, once, before the
+    upload starts): a file changed on disk is never published."""
+    if content.video_size is not None and size != content.video_size:
+        raise PermanentError("视频文件与审核通过的不一致（大小不同），请重新上传视频并送审")
+    if content.video_sha256:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(block)
+        if digest.hexdigest() != content.video_sha256:
+            raise PermanentError("视频文件与审核通过的不一致（内容不同），请重新上传视频并送审")
 
 
 def post_text(content: Content) -> str:
@@ -91,8 +106,8 @@ class DouyinAdapter(Adapter):
         if not os.path.isfile(path):
             raise PermanentError(f"视频文件不存在：{os.path.basename(path)}")
         size = os.path.getsize(path)
-        if content.video_size is not None and size != content.video_size:
-            raise PermanentError("视频文件与审核时的大小不符，请重新上传视频并送审")
+        if not state.get("upload_id"):
+            _check_bytes(path, size, content)
         if size <= min(self.single_max, self.part_bytes):
             data = self.client.call("POST", "/video/upload/", "上传视频",
                                     upload=(path, 0, size))

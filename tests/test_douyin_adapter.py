@@ -2,6 +2,7 @@
 code, upload in parts, create, the platform's review, refresh, a lapsed authorisation,
 interruptions that resume without a second post, withdrawal."""
 import copy
+import hashlib
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -265,6 +266,21 @@ def test_refused_by_review_is_permanent(standin, small_video):
     standin.post("/_standin/config", douyin_review_outcome=2, douyin_review_queries=0)
     with pytest.raises(PermanentError, match="审核未通过"):
         adapter(standin, authorise(standin)).publish(content(small_video), {}, Saver())
+
+
+def test_bytes_changed_since_approval_are_never_sent(standin, small_video, tmp_path):
+    approved = content(small_video)
+    approved.video_sha256 = hashlib.sha256(small_video.read_bytes()).hexdigest()
+    changed = tmp_path / "changed.mp4"
+    data = bytearray(small_video.read_bytes())
+    data[-1] ^= 0xFF  # same size, one byte different
+    changed.write_bytes(bytes(data))
+    approved.video_path = str(changed)
+    with pytest.raises(PermanentError, match="内容不同"):
+        adapter(standin, authorise(standin)).publish(approved, {}, Saver())
+    assert standin.calls("/video/upload/") == 0 and standin.calls("/video/part/init/") == 0
+    approved.video_path = str(small_video)  # the approved bytes go out
+    settle(adapter(standin, authorise(standin)), approved, {}, Saver())
 
 
 def test_no_video_is_refused_before_any_call(standin):
