@@ -41,7 +41,8 @@ def get_adapter(platform: str, credentials: dict, app_config, redis=None, *,
 
     Reads WECHAT_API_BASE_URL / WEIBO_API_BASE_URL / DOUYIN_API_BASE_URL (and the settings
     an adapter class lists in `extra_settings`, passed by lower-case name), ADAPTER_TIMEOUT,
-    WECHAT_POLL_INTERVAL and WECHAT_POLL_ATTEMPTS; a plain dict without them gets the defaults of govmedia/settings.py.
+    WECHAT_POLL_INTERVAL and WECHAT_POLL_ATTEMPTS; a plain dict without them gets the defaults
+    of govmedia/settings.py.
     Without `redis`, REDIS_URL (when set) gives the shared client through which every worker
     shares the WeChat access token."""
     cls = ADAPTERS.get(platform)

@@ -59,11 +59,12 @@ def compute_hash(article: Article) -> str:
     """What the reviewers approve: every field that reaches a platform (the cover's and the
     video's exact bytes by their SHA-256), and the targets."""
     cover = article.cover.sha256 if article.cover is not None else None
-    video = article.video.sha256 if article.video is not None else None
-    payload = {"video": video, "title": article.title, "body_html": article.body_html, "digest": article.digest,
+    payload = {"title": article.title, "body_html": article.body_html, "digest": article.digest,
                "author": article.author, "source_url": article.source_url,
                "weibo_text": article.weibo_text, "cover": cover,
                "targets": sorted(article.target_account_ids or []),
                "publish_at": article.publish_at.isoformat() if article.publish_at else None}
+    if article.video is not None:  # (absent without one: the hashes of older articles stand)
+        payload["video"] = article.video.sha256
     raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
