@@ -6,6 +6,7 @@ import threading
 from govmedia.settings import Settings
 
 from .base import Adapter, Content, PublishResult, redact_tokens
+from .douyin import DouyinAdapter, UnderReview
 from .errors import (AdapterError, AuthError, Pending, PermanentError, RetryableError,
                      UnconfirmedError)
 from .wechat import WechatAdapter
@@ -14,9 +15,11 @@ from .weibo import WeiboAdapter
 ADAPTERS: dict[str, type[Adapter]] = {
     "wechat": WechatAdapter,
     "weibo": WeiboAdapter,
+    "douyin": DouyinAdapter,
 }
 
-_BASE_URL_SETTING = {"wechat": "WECHAT_API_BASE_URL", "weibo": "WEIBO_API_BASE_URL"}
+_BASE_URL_SETTING = {"wechat": "WECHAT_API_BASE_URL", "weibo": "WEIBO_API_BASE_URL",
+                     "douyin": "DOUYIN_API_BASE_URL"}
 
 _REDIS_CLIENTS: dict[str, object] = {}
 _REDIS_GUARD = threading.Lock()
@@ -37,8 +40,10 @@ def get_adapter(platform: str, credentials: dict, app_config, redis=None, *,
                 account_options: dict | None = None) -> Adapter:
     """Build the adapter for `platform` from the app config (a Flask config or a dict).
 
-    Reads WECHAT_API_BASE_URL / WEIBO_API_BASE_URL, ADAPTER_TIMEOUT, WECHAT_POLL_INTERVAL and
-    WECHAT_POLL_ATTEMPTS; a plain dict without them gets the defaults of govmedia/settings.py.
+    Reads WECHAT_API_BASE_URL / WEIBO_API_BASE_URL / DOUYIN_API_BASE_URL (and the settings
+    an adapter class lists in `extra_settings`, passed by lower-case name), ADAPTER_TIMEOUT,
+    WECHAT_POLL_INTERVAL and WECHAT_POLL_ATTEMPTS; a plain dict without them gets the defaults
+    of govmedia/settings.py.
     Without `redis`, REDIS_URL (when set) gives the shared client through which every worker
     shares the WeChat access token."""
     cls = ADAPTERS.get(platform)
@@ -51,13 +56,14 @@ def get_adapter(platform: str, credentials: dict, app_config, redis=None, *,
 
     if redis is None and app_config.get("REDIS_URL"):
         redis = _shared_redis(app_config["REDIS_URL"])
+    extra = {name.lower(): setting(name) for name in getattr(cls, "extra_settings", ())}
     return cls(credentials, base_url=setting(_BASE_URL_SETTING[platform]), redis=redis,
                timeout=float(setting("ADAPTER_TIMEOUT")),
                poll_interval=float(setting("WECHAT_POLL_INTERVAL")),
                poll_attempts=int(setting("WECHAT_POLL_ATTEMPTS")),
-               account_options=account_options)
+               account_options=account_options, **extra)
 
 
-__all__ = ["ADAPTERS", "Adapter", "AdapterError", "AuthError", "Content", "Pending", "PermanentError",
-           "PublishResult", "RetryableError", "UnconfirmedError", "WechatAdapter",
-           "WeiboAdapter", "get_adapter", "redact_tokens"]
+__all__ = ["ADAPTERS", "Adapter", "AdapterError", "AuthError", "Content", "DouyinAdapter",
+           "Pending", "PermanentError", "PublishResult", "RetryableError", "UnconfirmedError",
+           "UnderReview", "WechatAdapter", "WeiboAdapter", "get_adapter", "redact_tokens"]

@@ -55,6 +55,11 @@ class Content:
     # Bytes of the images the body refers to, keyed by the exact `src` in body_html. Images not
     # listed here are downloaded from their absolute http(s) URL.
     images: dict[str, bytes] = field(default_factory=dict)
+    # The article's video, a file on this machine's disk (streamed, never read whole), its
+    # SHA-256 (what the approval binds to) and size in bytes; None for text-and-picture items.
+    video_path: str | None = None
+    video_sha256: str | None = None
+    video_size: int | None = None
 
 
 @dataclass

@@ -64,6 +64,12 @@ def load_demo(admin_password: str | None = None) -> list[str]:
     app_id, app_secret = next(iter(DEFAULT_WECHAT_APPS.items()))
     services.set_credentials(sponsor, wechat, {"app_id": app_id, "app_secret": app_secret})
     services.set_credentials(sponsor, weibo, {"access_token": next(iter(DEFAULT_WEIBO_TOKENS))})
+    # Douyin is authorised by the sponsor in the browser (the account page's 抖音授权 button),
+    # against the stand-in's authorise page in the embedded run.
+    services.register_account(sponsor, AccountIn(
+        unit_id=office.id, platform="douyin", name="示范县发布", handle="66778899",
+        opened_on=today - timedelta(days=30), verified_subject=office.name, office="信息公开科",
+        staff=staff, filed_on=today - timedelta(days=28), filing_reference="示网备〔2026〕3号"))
     # The three reviews need three people besides the drafter (sponsor drafts as editor).
     for username, roles, name in (("editor", ["editor"], "办公室 编辑 何静"),
                                   ("reviewer", ["reviewer"], "办公室 审核 马骏"),

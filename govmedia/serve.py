@@ -61,6 +61,18 @@ def _child_env(extra: dict) -> dict:
     return env
 
 
+def _standin_douyin_app(url: str) -> dict:
+    """The stand-in's Douyin application, unless one is configured (the sponsor authorises
+    the demo's Douyin account on its page, against the stand-in)."""
+    import urllib.request
+
+    if current_app.config["DOUYIN_CLIENT_KEY"]:
+        return {}
+    with urllib.request.urlopen(url + "/_standin/douyin/app", timeout=5) as answer:
+        app = json.loads(answer.read())
+    return {"DOUYIN_CLIENT_KEY": app["client_key"], "DOUYIN_CLIENT_SECRET": app["client_secret"]}
+
+
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
     import urllib.request
 
@@ -96,11 +108,13 @@ def serve_command(host, port, workers, no_demo):
         if current_app.config["STANDIN_PLATFORMS"]:
             standin_port = _standin_port(current_app.instance_path)
             url = f"http://127.0.0.1:{standin_port}"
-            extra = {"WECHAT_API_BASE_URL": url, "WEIBO_API_BASE_URL": url}
+            extra = {"WECHAT_API_BASE_URL": url, "WEIBO_API_BASE_URL": url,
+                     "DOUYIN_API_BASE_URL": url}
             state = os.path.join(current_app.instance_path, STANDIN_STATE)
             children.append(subprocess.Popen([sys.executable, "-m", "standins", "--port",
                                               str(standin_port), "--state", state]))
             _wait_for(url + "/", children[-1])
+            extra.update(_standin_douyin_app(url))
             click.echo(f"posts go to the stand-in platforms at {url}, not to WeChat or Weibo")
         env = _child_env(extra)
         flask = [sys.executable, "-m", "flask", "--app", "wsgi"]

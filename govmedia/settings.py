@@ -35,6 +35,23 @@ class Settings:
     credentials_key: str = _setting("")
     wechat_api_base_url: str = _setting("https://api.weixin.qq.com")
     weibo_api_base_url: str = _setting("https://api.weibo.com")
+    # Douyin open platform (docs/ADAPTERS.md): the product's application (client_key and
+    # secret, one per deployment), the part size of video uploads (the platform wants 5-20 MB
+    # parts; tests use smaller ones), how often a post under platform review is checked, and
+    # how long before expiry a token is refreshed.
+    douyin_api_base_url: str = _setting("https://open.douyin.com")
+    douyin_client_key: str = _setting("")
+    douyin_client_secret: str = _setting("")
+    douyin_part_bytes: int = _setting(20 * 1024 * 1024)
+    douyin_single_upload_max_bytes: int = _setting(50 * 1024 * 1024)
+    douyin_review_check_seconds: float = _setting(60.0)
+    douyin_refresh_before_seconds: int = _setting(24 * 3600)
+    # Article videos: where the uploaded files live (default: instance/videos) and the largest
+    # upload accepted; ffprobe and ffmpeg are Debian's (scripts/install-system-deps.sh).
+    video_dir: str = _setting("")
+    video_max_bytes: int = _setting(4 * 1024 * 1024 * 1024)
+    ffprobe_path: str = _setting("ffprobe")
+    ffmpeg_path: str = _setting("ffmpeg")
     # Larger request bodies are refused with 413 `too_large`.
     max_content_length: int = _setting(16 * 1024 * 1024, flask=True)
     # scrypt in production; tests choose a cheap method so a login does not cost 100 ms.
@@ -119,7 +136,8 @@ class Settings:
         if settings.standin_platforms is None:
             settings.standin_platforms = not any(
                 environ.get(name) for name in ("WECHAT_API_BASE_URL", "WEIBO_API_BASE_URL",
-                                               "DATABASE_URL", "REDIS_URL"))
+                                               "DOUYIN_API_BASE_URL", "DATABASE_URL",
+                                               "REDIS_URL"))
         return settings
 
     def flask_config(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from registry.supervision.outside_work import register_overdue_work
 from . import models  # noqa: F401  (the tables, for metadata and migrations)
 from .api import bp as api_bp
 from .fanout.sweep import sweep
+from .platform_auth import refresh_douyin_tokens
 from .tasks import models as task_models  # noqa: F401  (the tasks' table)
 from .tasks.api import bp as tasks_api_bp
 from .tasks.queries import overdue_counts, overdue_reminders
@@ -26,3 +27,5 @@ def init_app(app) -> None:
     # Publishing tasks count working days, and their overdue ones reach supervision.
     register_deadline_recompute(app, recompute_task_deadlines)
     register_overdue_work(app, "tasks", overdue_counts, overdue_reminders)
+    # Douyin tokens refreshed before they end, refresh tokens renewed in their last week.
+    register_periodic(app, "douyin_tokens", refresh_douyin_tokens, every_seconds=3600)

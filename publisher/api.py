@@ -1,5 +1,5 @@
 """The publisher's JSON API: articles and their reviews (shared/API.md), check lists for supervisors."""
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
 
 from flask_babel import gettext as _
@@ -9,7 +9,7 @@ from govmedia.auth import api_roles, api_user
 from govmedia.errors import NotFound
 from govmedia.extensions import csrf, db
 
-from . import articles, check_lists, checks, review
+from . import articles, check_lists, checks, review, videos
 from .fanout import operations
 from .models import TERM_LISTS
 from .schemas import (
@@ -189,3 +189,37 @@ def query_choice_path(name: str) -> str:
     if name not in TERM_LISTS:
         raise NotFound(_("No such list: %(lists)s", lists=", ".join(TERM_LISTS)))
     return name
+
+
+@bp.post("/videos")
+@documented("Upload a video (editor, source): the raw file as the body (any video/* or "
+            "application/octet-stream type, Content-Length required; ?name= the file's name). "
+            "Type, duration and resolution are read with ffprobe; a cover frame is taken",
+            tag="articles",
+            query={"name": "string"},
+            responses={201: "video {id, sha256, size, mime, duration, width, height, frame}",
+                       400: "invalid (fields.video: not a video, truncated upload)",
+                       413: "too_large", 503: "ffprobe/ffmpeg not installed"})
+def upload_video():
+    user = api_user()
+    request.max_content_length = int(current_app.config["VIDEO_MAX_BYTES"])
+    video = videos.receive_video(user, request.stream, request.content_length,
+                                 request.args.get("name", ""))
+    db.session.commit()
+    return jsonify(videos.video_json(video)), 201
+
+
+@bp.get("/videos/<int:video_id>")
+@documented("A video's facts as ffprobe read them", tag="articles",
+            responses={200: "video", 404: "not_found"})
+def get_video(video_id):
+    return jsonify(videos.video_json(videos.get_video(api_user(), video_id)))
+
+
+@bp.get("/videos/<int:video_id>/file")
+@documented("The video file (HTTP ranges supported, so it plays)", tag="articles",
+            responses={200: "the file", 206: "a range of it", 404: "not_found"})
+def video_file(video_id):
+    video = videos.get_video(api_user(), video_id)
+    return send_file(videos.video_path(video), mimetype=video.mime, conditional=True,
+                     etag=video.sha256)

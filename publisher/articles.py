@@ -33,6 +33,7 @@ from .models import (
     Article,
     ArticleReview,
 )
+from .videos import get_video
 
 TARGETS = "target_account_ids"
 
@@ -87,6 +88,7 @@ def article_snapshot(article: Article) -> dict:
     return {"title": article.title, "status": article.status, "revision": article.revision,
             "content_hash": article.content_hash, "targets": article.target_account_ids,
             "cover": article.cover.sha256 if article.cover is not None else None,
+            "video": article.video.sha256 if article.video is not None else None,
             "publish_at": article.publish_at}
 
 
@@ -104,6 +106,28 @@ def _apply(article: Article, data, accounts: list[Account], cover_bytes: bytes |
         article.cover = store_cover(cover_bytes)
     elif remove_cover:
         article.cover = None
+
+
+def _apply_video(actor: User, article: Article, data) -> None:
+    """A video given by id (one the user uploaded), or removed; without a cover of its own
+    the article's cover is the frame ffmpeg took from the video."""
+    video_id = getattr(data, "video_id", None)
+    old = article.video
+    if video_id is not None:
+        video = get_video(actor, video_id)
+        if video.created_by_id != actor.id and not actor.has_role("admin") and (
+                old is None or old.id != video.id):
+            raise Forbidden(_("Video %(id)s was uploaded by someone else", id=video_id),
+                            fields={"video_id": "uploaded by another user"})
+        article.video = video
+    elif getattr(data, "remove_video", False):
+        article.video = None
+    new = article.video
+    if old is not None and article.cover is not None and article.cover is old.frame and (
+            new is None or new is not old):
+        article.cover = None  # the old video's frame goes with it
+    if new is not None and article.cover is None:
+        article.cover = new.frame
 
 
 def _cover_bytes(data) -> bytes | None:
@@ -152,6 +176,7 @@ def create_article(actor: User, data) -> Article:
                       origin="source" if pushed else "editor", status="draft", revision=1,
                       round=0, content_hash="")
     _apply(article, data, accounts, cover, False)
+    _apply_video(actor, article, data)
     db.session.add(article)
     db.session.flush()
     article.content_hash = compute_hash(article)
@@ -217,6 +242,7 @@ def update_article(actor: User, article: Article, data, *, remove_cover: bool = 
         raise Forbidden(_("The accounts published to must belong to the article's unit"),
                         fields={TARGETS: "accounts of the article's unit only"})
     _apply(article, data, accounts, _cover_bytes(data), remove_cover)
+    _apply_video(actor, article, data)
     db.session.flush()
     new_hash = compute_hash(article)
     voided = 0

@@ -37,6 +37,8 @@ RULES: dict[str, tuple[str, str]] = {
     "weibo_too_long": ("block", N_("Weibo post over 140 characters")),
     "platform_limit": ("block", N_("Over a target platform's limit")),
     "missing_body": ("block", N_("Empty body")),
+    # publisher/videos.py: a target platform's limits on the video (Douyin: a video at all).
+    "video_limits": ("block", N_("Video outside a platform's limits")),
     "caution_word": ("warn", N_("Caution word")),
     "mobile_number": ("warn", N_("Mobile number")),
     "external_link": ("warn", N_("Link outside the allow-list")),

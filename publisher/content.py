@@ -12,6 +12,7 @@ from registry.models import Account
 from . import checks
 from .check_lists import current_rules
 from .models import Article
+from .videos import limit_findings
 
 ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "h2", "h3", "h4", "blockquote",
                 "ul", "ol", "li", "a", "img", "table", "thead", "tbody", "tr", "th", "td",
@@ -66,18 +67,24 @@ def content_of(article: Article) -> checks.Content:
 def run_article_checks(article: Article) -> list[dict]:
     version, matcher, severities = current_rules()
     findings = checks.run_checks(content_of(article), matcher, severities)
+    severity = (severities or {}).get("video_limits", "block")
+    findings += [f | {"severity": severity}
+                 for f in limit_findings(article.video, _platforms(article))]
     article.checks = findings
     article.checks_version = version
     return findings
 
 
 def compute_hash(article: Article) -> str:
-    """What the reviewers approve: every field that reaches a platform, and the targets."""
+    """What the reviewers approve: every field that reaches a platform (the cover's and the
+    video's exact bytes by their SHA-256), and the targets."""
     cover = article.cover.sha256 if article.cover is not None else None
     payload = {"title": article.title, "body_html": article.body_html, "digest": article.digest,
                "author": article.author, "source_url": article.source_url,
                "weibo_text": article.weibo_text, "cover": cover,
                "targets": sorted(article.target_account_ids or []),
                "publish_at": article.publish_at.isoformat() if article.publish_at else None}
+    if article.video is not None:  # (absent without one: the hashes of older articles stand)
+        payload["video"] = article.video.sha256
     raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()

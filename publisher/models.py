@@ -3,7 +3,9 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -28,7 +30,7 @@ REFIXABLE_STATUSES = ("failed", "partially_published")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "retrying", "unconfirmed", "failed",
                      "withdrawn", "task")
 # The platforms the publisher sends to (the adapters of the next issue).
-PUBLISHABLE_PLATFORMS = ("wechat", "weibo")
+PUBLISHABLE_PLATFORMS = ("wechat", "weibo", "douyin")
 TERM_LISTS = ("banned", "caution", "advertising", "domain")
 
 
@@ -44,6 +46,30 @@ class ArticleImage(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleVideo(db.Model):
+    """An uploaded video: the file lives on disk under VIDEO_DIR, named by its SHA-256 (the
+    approval binds to it); type, duration and resolution as ffprobe read them from the file."""
+
+    __tablename__ = "article_videos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(100))  # under VIDEO_DIR
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    size: Mapped[int] = mapped_column(BigInteger)
+    format_name: Mapped[str] = mapped_column(String(100))  # ffprobe's format_name
+    mime: Mapped[str] = mapped_column(String(40))
+    codec: Mapped[str] = mapped_column(String(40))
+    duration: Mapped[float] = mapped_column(Float)  # seconds
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # A frame taken with ffmpeg, the cover when the article has none of its own.
+    frame_id: Mapped[int | None] = mapped_column(ForeignKey("article_images.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    frame = relationship(ArticleImage)
 
 
 class Article(db.Model):
@@ -62,6 +88,7 @@ class Article(db.Model):
     source_url: Mapped[str | None] = mapped_column(String(1000))
     weibo_text: Mapped[str | None] = mapped_column(String(500))
     cover_id: Mapped[int | None] = mapped_column(ForeignKey("article_images.id"))
+    video_id: Mapped[int | None] = mapped_column(ForeignKey("article_videos.id"))
     target_account_ids: Mapped[list] = mapped_column(JSON, default=list)
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(30), default="draft")
@@ -90,6 +117,7 @@ class Article(db.Model):
     unit = relationship("Unit")
     drafter = relationship("User", foreign_keys=[created_by_id])
     cover = relationship(ArticleImage)
+    video = relationship(ArticleVideo)
     reviews = relationship("ArticleReview", back_populates="article",
                            order_by="ArticleReview.id")
     deliveries = relationship("Delivery", back_populates="article", order_by="Delivery.id")

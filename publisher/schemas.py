@@ -34,6 +34,8 @@ class ArticleIn(Strict):
     # The Weibo post text (the title when absent); the link to source_url is appended.
     weibo_text: _text(500) | None = None
     cover_image_base64: str | None = None
+    # An uploaded video (POST /api/v1/videos); its frame is the cover when none is given.
+    video_id: int | None = None
     target_account_ids: list[int] = Field(min_length=1, max_length=50)
     publish_at: AwareDatetime | None = None
     review_record: list[ReviewRecordItem] | None = Field(default=None, max_length=10)
@@ -43,6 +45,7 @@ class ArticleUpdate(ArticleIn):
     """PUT: the whole article again; the cover stays unless replaced or removed."""
 
     remove_cover: bool = False
+    remove_video: bool = False
 
 
 class SubmitIn(Strict):

@@ -4,6 +4,7 @@ from registry.serialize import iso
 from .checks import WEIBO_LIMIT, weibo_post
 from .content import content_of
 from .models import Article, ArticleReview, Delivery
+from .videos import video_json
 
 
 def review_json(review: ArticleReview) -> dict:
@@ -41,6 +42,7 @@ def article_json(article: Article, content=None) -> dict:
         "cover": None if cover is None else {"mime": cover.mime, "width": cover.width,
                                              "height": cover.height, "bytes": cover.size,
                                              "sha256": cover.sha256},
+        "video": None if article.video is None else video_json(article.video),
         "target_account_ids": list(article.target_account_ids or []),
         "publish_at": iso(article.publish_at), "revision": article.revision,
         "content_hash": article.content_hash, "round": article.round,

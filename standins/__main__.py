@@ -7,7 +7,7 @@ from werkzeug.serving import make_server
 
 from standins.app import make_app
 from standins.common import LABEL
-from standins.store import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS
+from standins.store import DEFAULT_DOUYIN_APPS, DEFAULT_WEIBO_TOKENS, DEFAULT_WECHAT_APPS
 
 
 def main(argv=None) -> None:
@@ -22,9 +22,12 @@ def main(argv=None) -> None:
     server = make_server(args.host, args.port, app, threaded=True)
     appid, secret = next(iter(DEFAULT_WECHAT_APPS.items()))
     print(f"stand-in platforms on http://{args.host}:{server.server_port}/ ({LABEL})\n"
-          f"  WECHAT_API_BASE_URL=WEIBO_API_BASE_URL=http://{args.host}:{server.server_port}\n"
+          f"  WECHAT_API_BASE_URL=WEIBO_API_BASE_URL=DOUYIN_API_BASE_URL="
+          f"http://{args.host}:{server.server_port}\n"
           f"  WeChat app_id={appid} app_secret={secret}\n"
-          f"  Weibo access_token={next(iter(DEFAULT_WEIBO_TOKENS))}", flush=True)
+          f"  Weibo access_token={next(iter(DEFAULT_WEIBO_TOKENS))}\n"
+          f"  Douyin DOUYIN_CLIENT_KEY={next(iter(DEFAULT_DOUYIN_APPS))} "
+          f"DOUYIN_CLIENT_SECRET={next(iter(DEFAULT_DOUYIN_APPS.values()))}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -6,7 +6,7 @@ import re
 
 from flask import Response, request
 
-LABEL = "平台模拟器（stand-in），不是真实的微信或微博"
+LABEL = "平台模拟器（stand-in），不是真实的微信、微博或抖音"
 URL = re.compile(r"https?://[^\s<>\"']+")
 
 

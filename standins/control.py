@@ -7,6 +7,7 @@ import time
 from flask import Blueprint, Response, jsonify, request
 
 from standins.common import body_json, page
+from standins.douyin import PREFIXES as DOUYIN_PREFIXES, douyin_error, douyin_posts
 from standins.store import DEFAULT_CONFIG, current_store
 from standins.wechat import wechat_error
 from standins.weibo import weibo_error
@@ -17,6 +18,8 @@ bp = Blueprint("control", __name__)
 
 def platform_error(code: int, errmsg: str | None = None):
     """An injected error, in the shape of the platform the request was for."""
+    if request.path.startswith(DOUYIN_PREFIXES):
+        return douyin_error(code, errmsg)
     if request.path.startswith("/2/"):
         if errmsg:
             return jsonify({"error": errmsg, "error_code": code, "request": request.path}), 400
@@ -40,8 +43,8 @@ def _fault_for(path: str) -> dict | None:
 # App-wide, not blueprint-only: a platform path with no route is counted and faulted too.
 @bp.before_app_request
 def count_and_inject():
-    if request.path.startswith("/_standin") or not request.path.startswith(("/cgi-bin/",
-                                                                             "/2/")):
+    if request.path.startswith("/_standin") or not request.path.startswith(
+            ("/cgi-bin/", "/2/", *DOUYIN_PREFIXES)):
         return None
     store = current_store()
     with store.lock:
@@ -95,7 +98,11 @@ def posts() -> dict:
                   "shown_text": s["text"], "pic": bool(s.get("original_pic")),
                   "deleted": s["_deleted"]} for s in store.statuses]
         publishing = sum(1 for p in store.publishes.values() if p["status"] == 1)
-    return {"wechat": {"count": len(wechat), "live": sum(not p["deleted"] for p in wechat),
+        douyin = douyin_posts(store)
+    return {"douyin": {"count": len(douyin), "live": sum(not p["deleted"] for p in douyin),
+                       "under_review": sum(p["video_status"] == 4 for p in douyin),
+                       "items": douyin},
+            "wechat": {"count": len(wechat), "live": sum(not p["deleted"] for p in wechat),
                        "publishing": publishing, "items": wechat},
             "weibo": {"count": len(weibo), "live": sum(not p["deleted"] for p in weibo),
                       "items": weibo}}
@@ -110,6 +117,9 @@ def index():
     rows += "".join(
         f'<li>微博：<a href="/status/{p["id"]}">{html.escape(p["text"])}</a>'
         f'{"（已删除）" if p["deleted"] else ""}</li>' for p in found["weibo"]["items"])
+    rows += "".join(
+        f'<li>抖音：<a href="{html.escape(p["url"])}">{html.escape(p["title"])}</a>'
+        f'{"（已删除）" if p["deleted"] else ""}</li>' for p in found["douyin"]["items"])
     return page("平台模拟器", f"<h1>平台模拟器</h1><ul>{rows or '<li>尚无发布</li>'}</ul>")
 
 

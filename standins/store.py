@@ -16,6 +16,8 @@ DEFAULT_WEIBO_TOKENS = {
     "2.00standin_weibo_token": {"uid": 7000000001, "screen_name": "某县发布（模拟）",
                                 "state": "valid"},
 }
+# The Douyin open platform application (client_key -> client_secret) the product uses.
+DEFAULT_DOUYIN_APPS = {"awstandin0douyin": "standin-douyin-secret-0123456789"}
 DEFAULT_CONFIG = {
     # A publish job answers publish_status 1 for this many polls, or until this many seconds
     # have passed, then settles with the outcome (0 success; 2–6 the documented failures).
@@ -25,6 +27,14 @@ DEFAULT_CONFIG = {
     "token_expires_in": 7200,
     # Empty: any http(s) link satisfies the share API's "link in a safe domain" rule.
     "weibo_safe_domains": [],
+    # Douyin: tokens' lifetimes (seconds), how many video_data queries answer "under review"
+    # (video_status 4) before the review settles with the outcome (5 public, 2 not public),
+    # and the smallest part but the last (the platform's is 5 MB).
+    "douyin_token_expires_in": 1296000,
+    "douyin_refresh_expires_in": 2592000,
+    "douyin_review_queries": 1,
+    "douyin_review_outcome": 5,
+    "douyin_min_part_bytes": 5 * 1024 * 1024,
 }
 
 
@@ -56,6 +66,13 @@ class Store:
             self.calls: Counter = Counter()
             self.token_requests: list[dict] = []
             self.seq = itertools.count(1)
+            self.douyin_apps = dict(DEFAULT_DOUYIN_APPS)
+            self.douyin_codes: dict[str, dict] = {}     # code -> {open_id, scope}
+            self.douyin_tokens: dict[str, dict] = {}    # access_token -> {open_id, expires_at}
+            self.douyin_refresh: dict[str, dict] = {}   # refresh_token -> {open_id, expires_at}
+            self.douyin_uploads: dict[str, dict] = {}   # upload_id -> {open_id, parts}
+            self.douyin_videos: dict[str, dict] = {}    # video_id -> {open_id, size, parts}
+            self.douyin_items: dict[str, dict] = {}     # item_id -> the post
 
     def next_id(self) -> int:
         return next(self.seq)

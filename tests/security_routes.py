@@ -87,6 +87,10 @@ TREE = "issue 16: a unit's parent within the creator's reach; a unit held at non
 EVERY_UNIT = "; issue 16: it covers every unit, so only for those who reach them all"
 
 REPORT = everywhere({"supervisor"}, REPORTS + EVERY_UNIT)
+VIDEO = "issue 15 video as content: editors (and source systems) upload an article's video"
+VIDEO_READ = READS + "; issue 15: the reviewers of the uploader's unit play the video"
+DOUYIN_AUTH = ("issue 15: the sponsor authorises the unit's Douyin account (OAuth code); "
+               "API.md Roles: sponsor sets its accounts' credentials")
 
 EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- public: no login (API.md Public, issue 5) --------------------------------------------
@@ -243,6 +247,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/tasks/<int:task_id>/screenshot"): logged_in(READS, "unit"),
     ("POST", "/tasks/<int:task_id>/complete"): unit({"sponsor", "editor"}, TASKS),
     ("POST", "/api/v1/tasks/<int:task_id>/complete"): unit({"sponsor", "editor"}, TASKS),
+    ("POST", "/api/v1/videos"): only({"editor", "source"}, VIDEO),
+    ("GET", "/api/v1/videos/<int:video_id>"): logged_in(VIDEO_READ, "unit"),
+    ("GET", "/api/v1/videos/<int:video_id>/file"): logged_in(VIDEO_READ, "unit"),
+    ("POST", "/videos"): only({"editor"}, VIDEO + " (the editor page, with a progress bar)"),
+    ("GET", "/videos/<int:video_id>/file"): logged_in(VIDEO_READ, "unit"),
+    ("GET", "/accounts/<int:account_id>/douyin/authorise"): unit({"sponsor"}, DOUYIN_AUTH),
+    ("POST", "/accounts/<int:account_id>/douyin/authorise"): unit({"sponsor"}, DOUYIN_AUTH),
+    ("GET", "/douyin/callback"): unit({"sponsor"}, DOUYIN_AUTH + " (the platform's redirect)"),
     ("GET", "/publishing/queue"): everywhere({"supervisor"}, "docs/FANOUT.md: /publishing/queue "
                                                               "(admin, supervisor)" + EVERY_UNIT),
     ("GET", "/api/v1/checks"): logged_in("the rules and severities every drafter meets"),

@@ -555,7 +555,7 @@ def test_withdraw_errors_use_the_same_classes(standin):
 
 # ------------------------------------------------------------------------- registry
 def test_registry_and_get_adapter_read_the_base_urls():
-    assert ADAPTERS == {"wechat": WechatAdapter, "weibo": WeiboAdapter}
+    assert ADAPTERS["wechat"] is WechatAdapter and ADAPTERS["weibo"] is WeiboAdapter
     config = {"WECHAT_API_BASE_URL": "http://gw.example/wx/", "WEIBO_API_BASE_URL":
               "http://gw.example/wb", "ADAPTER_TIMEOUT": 4}
     adapter = get_adapter("wechat", {"app_id": "a", "app_secret": "s"}, config)
@@ -564,6 +564,6 @@ def test_registry_and_get_adapter_read_the_base_urls():
     assert get_adapter("weibo", {"access_token": "t"}, config).base_url == "http://gw.example/wb"
     assert get_adapter("weibo", {"access_token": "t"}, {}).base_url == "https://api.weibo.com"
     with pytest.raises(PermanentError, match="不支持"):
-        get_adapter("douyin", {}, config)
+        get_adapter("kuaishou", {}, config)
     with pytest.raises(PermanentError, match="app_secret"):
         get_adapter("wechat", {"app_id": "a"}, config)

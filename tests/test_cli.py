@@ -11,11 +11,11 @@ def test_demo_loads_once_and_prints_logins(app):
     first = runner.invoke(args=["demo", "--password", "Demo-pass-123"])
     assert first.exit_code == 0, first.output
     assert "admin / Demo-pass-123" in first.output
-    assert db.session.scalar(select(func.count()).select_from(Account)) == 3
-    assert db.session.scalar(select(func.count()).select_from(Filing)) == 4
+    assert db.session.scalar(select(func.count()).select_from(Account)) == 4
+    assert db.session.scalar(select(func.count()).select_from(Filing)) == 5
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "already present" in again.output
-    assert db.session.scalar(select(func.count()).select_from(Account)) == 3
+    assert db.session.scalar(select(func.count()).select_from(Account)) == 4
     assert verify().ok
     login = app.test_client().post("/api/v1/auth/tokens",
                                    json={"username": "sponsor", "password": "Demo-pass-123"})

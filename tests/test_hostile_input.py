@@ -314,7 +314,8 @@ def hostile(app, world, login, standin):  # noqa: F811
                   "unit_id": [a], "article_id": [published["id"], returned["id"], pushed["id"]],
                   "notice_id": [notice_id, change["notice"]["id"], closed["notice"]["id"]],
                   "order_id": [order["id"]], "report_id": [report["id"]],
-                  "job_id": [job["id"], refused_job["id"]], "user_id": [user["id"]]}
+                  "job_id": [job["id"], refused_job["id"]], "user_id": [user["id"]],
+                  "video_id": [1]}
 
     class Hostile:
         payloads = h
@@ -334,12 +335,15 @@ NOT_SHOWN = {"article.body_script",     # inside <script>: the sanitiser drops i
              "post.title", "post.url",  # recorded posts feed supervision's figures only
              "post_log.title", "post_log.url"}
 SKIPPED_PAGES = {"web.set_language",   # a redirect, no page
-                 "web.login"}          # fetched anonymously below
+                 "web.login",          # fetched anonymously below
+                 # the platform's redirect back, with a signed state and a code
+                 # (tests/test_douyin_fanout.py, test_security_matrix.py)
+                 "publisher.douyin_callback"}
 EXPORT_ENDPOINTS = {"registry.filings_csv", "notices_public.open_data_csv",
                     "notices_public.open_data_json", "notices_public.notices_atom",
                     "supervision.report_download", "imports.template_csv",
                     "imports.template_xlsx", "imports.status_json", "publisher.article_cover",
-                    "publisher_tasks.task_screenshot", "static"}
+                    "publisher_tasks.task_screenshot", "publisher.video_file_page", "static"}
 
 
 def page_urls(app, ids) -> list[str]:
@@ -766,7 +770,7 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
     ids = {"account_id": [wechat["id"], weibo["id"]], "unit_id": [a], "user_id": [1],
            "article_id": [1, 2, 3, 4], "delivery_id": [1, 2, 3, 4, 5, 6, 7, 8], "notice_id": [1],
            "order_id": [1], "report_id": [1], "job_id": [1], "name": ["banned"], "ext": ["csv"],
-           "note_id": [1], "code": ["en"]}
+           "note_id": [1], "code": ["en"], "video_id": [1]}
     ok(world.supervisor.post("/api/v1/supervision/reports", {"year": 2026, "quarter": 4}))
     responses = 0
     for client_name, api in (("admin", world.admin), ("sponsor", sponsor), ("editor", editor)):
@@ -863,7 +867,8 @@ def few_objects(app, world):
     account = ok(world.sponsor_a.post("/api/v1/accounts", account_body(world.unit_a["id"])))
     app.config["PROPAGATE_EXCEPTIONS"] = False   # a crash is a 500 here, as in production
     return {"account_id": [account["id"]], "unit_id": [world.unit_a["id"]], "article_id": [1],
-            "notice_id": [1], "order_id": [1], "report_id": [1], "job_id": [1], "user_id": [1]}
+            "notice_id": [1], "order_id": [1], "report_id": [1], "job_id": [1], "user_id": [1],
+            "video_id": [1]}
 
 
 def test_hostile_query_parameters_never_crash_a_page(app, few_objects):

@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
+import requests
 from conftest import PASSWORD, account_body, base_config, make_user
+from media import make_video
 from PIL import Image
 from security_routes import EXPECTATIONS, ROLES, cases
 from sqlalchemy import func, select, text, update
@@ -41,7 +43,9 @@ from govmedia.types import SHANGHAI, today_shanghai, utcnow
 from publisher import checks as publisher_checks
 from publisher import articles as publisher_articles
 from publisher import review as publisher_review
-from publisher.models import Article, Delivery
+from publisher import platform_auth
+from publisher import videos as publisher_videos
+from publisher.models import Article, ArticleVideo, Delivery
 from publisher.tasks import complete as publisher_tasks
 from publisher.tasks.models import PublishingTask
 from publisher.schemas import ArticleIn
@@ -51,8 +55,18 @@ from registry.schemas import AccountIn, EventIn
 from registry.supervision import reports as supervision_reports
 from registry.supervision import services as supervision_services
 from registry.supervision.models import Notification
+from standins import DEFAULT_DOUYIN_APPS as DOUYIN_APPS
+from standins import serve_in_thread
 
 SEES_ALL = {"admin", "supervisor"}
+DOUYIN_KEY = next(iter(DOUYIN_APPS))
+
+
+@functools.cache
+def douyin_standin() -> str:
+    """The stand-in Douyin the authorisation callback exchanges its codes with."""
+    _server, url = serve_in_thread("127.0.0.1", 0)
+    return url
 CALLER_NAMES = {"admin": "admin", "supervisor": "supervisor", "sponsor": "sponsor_a",
                 "editor": "m_editor", "reviewer": "m_reviewer", "signer": "m_signer",
                 "source": "m_source"}
@@ -93,6 +107,7 @@ class Call:
     path: str
     json: dict | None = None
     form: dict | None = None           # page form fields, or multipart fields with files
+    body: bytes | None = None          # a raw request body (an uploaded video)
     fresh_session: bool = False        # the call ends the session or token it was made with
     throwaway: bool = False            # sent from a new, anonymous browser (logging in)
 
@@ -100,7 +115,8 @@ class Call:
 class Matrix:
     """The objects of units A and B the routes act on, and makers of fresh ones."""
 
-    def __init__(self, world):
+    def __init__(self, world, workdir):
+        self.workdir = workdir
         self.unit = {"A": world.unit_a["id"], "B": world.unit_b["id"]}
         self.unit_name = {"A": world.unit_a["name"], "B": world.unit_b["name"]}
         self.today = today_shanghai()
@@ -128,6 +144,8 @@ class Matrix:
         self.filing, self.notice, self.takedown_item, self.order, self.job = {}, {}, {}, {}, {}
         self.article_view, self.article_edit, self.delivery = {}, {}, {}
         self.kuaishou, self.task_shot = {}, {}
+        self.video_bytes = make_video(self.workdir / "matrix.mp4", seconds=1,
+                                      size="160x120").read_bytes()
         for t in ("A", "B"):
             self._build_unit(t)
         self.report = self._report()
@@ -298,6 +316,22 @@ class Matrix:
             db.session.commit()
         return db.session.scalar(select(PublishingTask).where(
             PublishingTask.article_id == article.id))
+
+    def video(self, t) -> ArticleVideo:
+        """An uploaded video of unit t (its editor's), carried by nothing yet."""
+        return publisher_videos.receive_video(self.user(self.staff[t]["editor"]),
+                                              io.BytesIO(self.video_bytes),
+                                              len(self.video_bytes), "matrix.mp4")
+
+    def douyin_code(self, t, caller) -> str:
+        """The browser's round trip at the stand-in Douyin: a state naming unit t's Douyin
+        account and the caller, and the code the platform sends back with it."""
+        state = platform_auth._signer().dumps({"account": self.events_account[t],
+                                               "user": self.users.get(caller.username)})
+        answer = requests.post(f"{douyin_standin()}/platform/oauth/approve", data={
+            "client_key": DOUYIN_KEY, "redirect_uri": "http://localhost/douyin/callback",
+            "state": state, "scope": "video.create"}, allow_redirects=False, timeout=5)
+        return answer.headers["Location"].split("/douyin/callback", 1)[1]
 
     def failed_delivery(self, t) -> Delivery:
         row = self.approved_article(t).deliveries[0]
@@ -603,6 +637,20 @@ REQUESTS = {
     ("GET", "/publishing/queue/live.json"): get("/publishing/queue/live.json"),
     ("GET", "/api/v1/articles/<int:article_id>"): lambda m, c, t, ok: Call(
         f"/api/v1/articles/{m.article_view[t]}"),
+    ("POST", "/api/v1/videos"): lambda m, c, t, ok: Call("/api/v1/videos", body=m.video_bytes),
+    ("GET", "/api/v1/videos/<int:video_id>"): lambda m, c, t, ok: Call(
+        f"/api/v1/videos/{m.obj('video', t, False)}"),
+    ("GET", "/api/v1/videos/<int:video_id>/file"): lambda m, c, t, ok: Call(
+        f"/api/v1/videos/{m.obj('video', t, False)}/file"),
+    ("POST", "/videos"): lambda m, c, t, ok: Call("/videos", body=m.video_bytes),
+    ("GET", "/videos/<int:video_id>/file"): lambda m, c, t, ok: Call(
+        f"/videos/{m.obj('video', t, False)}/file"),
+    ("GET", "/accounts/<int:account_id>/douyin/authorise"): lambda m, c, t, ok: Call(
+        f"/accounts/{m.events_account[t]}/douyin/authorise"),
+    ("POST", "/accounts/<int:account_id>/douyin/authorise"): lambda m, c, t, ok: Call(
+        f"/accounts/{m.events_account[t]}/douyin/authorise", form={}),
+    ("GET", "/douyin/callback"): lambda m, c, t, ok: Call(
+        "/douyin/callback" + (m.douyin_code(t, c) if c.username else "?state=x&code=y")),
     ("GET", "/articles/<int:article_id>/cover"): lambda m, c, t, ok: Call(
         f"/articles/{m.article_view[t]}/cover"),
     ("GET", "/api/v1/deliveries/<int:delivery_id>"): lambda m, c, t, ok: Call(
@@ -869,6 +917,9 @@ def send(app, api_client, caller: Caller, method: str, call: Call):
         if call.fresh_session and caller.role:
             token = new_token(app, caller.username)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if call.body is not None:
+            return api_client.open(call.path, method=method, data=call.body, headers=headers,
+                                   content_type="video/mp4")
         if call.form is not None:
             return api_client.open(call.path, method=method, data=call.form, headers=headers,
                                    content_type="multipart/form-data")
@@ -881,15 +932,20 @@ def send(app, api_client, caller: Caller, method: str, call: Call):
         client = page_login(app, caller.username)
     else:
         client = caller.page
+    if call.body is not None:
+        return client.open(call.path, method=method, data=call.body, content_type="video/mp4")
     return client.open(call.path, method=method, data=call.form)
 
 
-def test_every_route_answers_each_role_of_each_unit_as_the_contract_says(app, world):
+def test_every_route_answers_each_role_of_each_unit_as_the_contract_says(app, world, tmp_path):
     # Sign-offs, retries and withdrawals enqueue deliveries; this test is about who may act,
     # so no job runs (tests/test_fanout*.py send them) and no platform is reachable.
     app.config.update(TEST_RUN_JOBS=False, WECHAT_API_BASE_URL="http://127.0.0.1:9",
-                      WEIBO_API_BASE_URL="http://127.0.0.1:9")
-    m = Matrix(world)
+                      WEIBO_API_BASE_URL="http://127.0.0.1:9",
+                      DOUYIN_API_BASE_URL=douyin_standin(), DOUYIN_CLIENT_KEY=DOUYIN_KEY,
+                      DOUYIN_CLIENT_SECRET=DOUYIN_APPS[DOUYIN_KEY],
+                      VIDEO_DIR=str(tmp_path / "videos"))
+    m = Matrix(world, tmp_path)
     callers = matrix_callers(app)
     api_client = app.test_client(use_cookies=False)
     tally = Tally()

@@ -25,7 +25,7 @@ from govmedia.secrets import decrypt
 from govmedia.types import utcnow
 from registry.models import AccountCredential
 
-from ..models import Article, ArticleImage, Delivery
+from ..models import Article, ArticleImage, ArticleVideo, Delivery
 from . import content_cache
 from .config import lease_seconds
 from .content_cache import CONTENT_COLUMNS, cached_content, pre_send_refusal
@@ -109,7 +109,8 @@ def claim_statement(withdrawing: bool):
     content = [case((wanted, column), else_=None).label(name) for name, column in zip(
         CONTENT_COLUMNS, (Article.title, Article.body_html, Article.digest, Article.author,
                           Article.source_url, Article.weibo_text, Article.checks,
-                          Article.checks_version, ArticleImage.mime, ArticleImage.data))]
+                          Article.checks_version, ArticleImage.mime, ArticleImage.data,
+                          ArticleVideo.filename, ArticleVideo.sha256, ArticleVideo.size))]
     r = (select(Delivery.id, Delivery.status, Delivery.claim_token.label("old_token"),
                 Delivery.article_id, Delivery.account_id,
                 Delivery.platform, Delivery.content_hash, Article.status.label("article_status"),
@@ -118,6 +119,7 @@ def claim_statement(withdrawing: bool):
                 wanted.label("content_included"), *content)
          .join(Article, Article.id == Delivery.article_id)
          .outerjoin(ArticleImage, ArticleImage.id == Article.cover_id)
+         .outerjoin(ArticleVideo, ArticleVideo.id == Article.video_id)
          .outerjoin(AccountCredential, AccountCredential.account_id == Delivery.account_id)
          .where(Delivery.id == bindparam("delivery_id")).subquery("r"))
     # `sending` and held by no job: handed to a follow-up (settle.await_platform)

@@ -5,6 +5,7 @@ targets), so an entry keyed by (article id, content hash) can never be stale. Re
 cached per rules version as well.
 """
 import copy
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -18,21 +19,25 @@ from govmedia.extensions import db
 from .. import checks
 from ..check_lists import current_rules
 from ..content import content_of
-from ..models import Article, ArticleImage, CheckConfig
+from ..models import Article, ArticleImage, ArticleVideo, CheckConfig
+from ..videos import video_dir
 
 CACHE_SIZE = 64
 _CONTENT: "OrderedDict[tuple, tuple]" = OrderedDict()
 _REFUSALS: "OrderedDict[tuple, str | None]" = OrderedDict()
 # The article's columns a send needs (the claim returns them on a cache miss).
 CONTENT_COLUMNS = ("title", "body_html", "digest", "author", "source_url", "weibo_text",
-                   "checks", "checks_version", "cover_mime", "cover_data")
+                   "checks", "checks_version", "cover_mime", "cover_data", "video_file",
+                   "video_sha256", "video_size")
 
 CONTENT_QUERY = (
     select(Article.id, Article.content_hash, Article.title, Article.body_html, Article.digest,
            Article.author, Article.source_url, Article.weibo_text, Article.checks,
            Article.checks_version, ArticleImage.mime.label("cover_mime"),
-           ArticleImage.data.label("cover_data"))
+           ArticleImage.data.label("cover_data"), ArticleVideo.filename.label("video_file"),
+           ArticleVideo.sha256.label("video_sha256"), ArticleVideo.size.label("video_size"))
     .outerjoin(ArticleImage, ArticleImage.id == Article.cover_id)
+    .outerjoin(ArticleVideo, ArticleVideo.id == Article.video_id)
     .where(Article.id == bindparam("article_id")))
 
 
@@ -78,7 +83,10 @@ def adapter_content(article) -> tuple[Content, StoredChecks]:
                       author=article.author or "", source_url=article.source_url,
                       cover_image=cover.data if cover else None,
                       cover_filename=f"cover-{article.id}.{ext}" if cover else None,
-                      weibo_text=checks.weibo_post(text))
+                      weibo_text=checks.weibo_post(text),
+                      video_path=(os.path.join(video_dir(), article.video_file)
+                                  if article.video_file else None),
+                      video_sha256=article.video_sha256, video_size=article.video_size)
     return content, StoredChecks(article.checks_version, tuple(article.checks or ()))
 
 

@@ -128,3 +128,34 @@ def withdraw_article(actor: User, article: Article, reason: str) -> list[int]:
                  after={"reason": reason, "deliveries": ids, "again": bool(again)})
     dispatch(ids, withdraw)
     return ids
+
+
+def resume_after_authorisation(actor: User, account_id: int) -> list[int]:
+    """A sponsor authorised the account again: its deliveries that failed because the
+    authorisation had lapsed (marked `auth_lapsed` by the job) are queued again, for the
+    revision that was approved; the platform ids they had saved are kept, so nothing done
+    before is done twice."""
+    rows = db.session.scalars(select(Delivery).where(
+        Delivery.account_id == account_id, Delivery.status == S.FAILED)).all()
+    resumed = []
+    for delivery in rows:
+        article = delivery.article
+        if not (delivery.platform_ids or {}).get("auth_lapsed") or (
+                article.withdraw_requested_at is not None
+                or delivery.content_hash != article.content_hash):
+            continue
+        delivery.platform_ids = {k: v for k, v in delivery.platform_ids.items()
+                                 if k != "auth_lapsed"}
+        delivery.status = S.QUEUED
+        delivery.next_attempt_at = delivery.enqueued_at = delivery.last_error = None
+        delivery.retry_from = delivery.attempts
+        resumed.append(delivery)
+    db.session.flush()
+    for delivery in resumed:
+        refresh_article(delivery.article_id)
+        audit.record("delivery.resume", "article", delivery.article_id, user=actor,
+                     unit_id=delivery.article.unit_id,
+                     after={"delivery_id": delivery.id, "status": S.QUEUED,
+                            "reason": "authorised again"})
+    dispatch([d.id for d in resumed], send)
+    return [d.id for d in resumed]

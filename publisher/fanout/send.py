@@ -122,14 +122,18 @@ def _failed(work: Work, exc) -> tuple[str | None, datetime | None]:
     """The outcome of a failed attempt: (what happened, when to try again). A None status:
     an unexpected error, recorded as unconfirmed and raised again for the worker's log."""
     if isinstance(exc, UnconfirmedError):
-        next_at = _later(work)
+        # Under the platform's review (Douyin): checked again after the adapter's interval.
+        next_at = _later(work, getattr(exc, "retry_after", None))
         settle(work, S.UNCONFIRMED, exc, next_at=next_at)
         return "unconfirmed", next_at
     if isinstance(exc, RetryableError) or (isinstance(exc, AuthError) and exc.retryable):
         next_at = _retry_or_fail(work, exc, getattr(exc, "retry_after", None))
         return ("retrying" if next_at else "failed"), next_at
     if isinstance(exc, AuthError):
-        settle(work, S.FAILED, exc, token_expired=exc.token_expired)
+        if exc.token_expired:  # a new authorisation sends it again (platform_auth)
+            work.state["auth_lapsed"] = True
+        settle(work, S.FAILED, exc, token_expired=exc.token_expired,
+               keep_state=exc.token_expired)
         return "failed", None
     if isinstance(exc, PermanentError):
         settle(work, S.FAILED, exc)
@@ -156,7 +160,9 @@ def _unrecorded(work: Work) -> datetime:
     return next_at
 
 
-def _later(work: Work) -> datetime:
+def _later(work: Work, after: float | None = None) -> datetime:
+    if after:
+        return utcnow() + timedelta(seconds=after)
     return utcnow() + timedelta(seconds=max(backoff(_auto_attempts(work)), adapter_timeout()))
 
 

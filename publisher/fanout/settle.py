@@ -15,13 +15,14 @@ from govmedia import audit
 from govmedia.extensions import db
 from govmedia.notify import notify
 from govmedia.types import utcnow
-from registry.models import Account, AccountCredential
+from registry.models import Account
 from registry.posts import record_post
 
 from ..models import Article, Delivery
 from .article_status import current_deliveries, outcome_of
 from .claim import LeaseLost, Work, autocommit, job_engine
 from .config import lease_seconds
+from .lapse import credential_saver, mark_lapsed
 from .states import SENDABLE, UNSETTLED, WITHDRAWABLE_ARTICLES, DeliveryStatus as S
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,10 @@ def _statements():
 
 
 def adapter_for(work: Work):
-    return get_adapter(work.platform, work.credentials or {}, current_app.config)
+    adapter = get_adapter(work.platform, work.credentials or {}, current_app.config)
+    if hasattr(adapter, "save_credentials"):  # tokens it refreshes are stored at once
+        adapter.save_credentials = credential_saver(work.account_id)
+    return adapter
 
 
 def state_saver(work: Work):
@@ -134,9 +138,7 @@ def error_text(exc) -> str:
 
 
 def mark_token_expired(account_id: int) -> None:
-    row = db.session.get(AccountCredential, account_id)
-    if row is not None and not row.token_expired:
-        row.token_expired = True
+    mark_lapsed(account_id)  # and the sponsors are told, once
 
 
 def settle(work: Work, status: str, exc, *, next_at: datetime | None = None,

@@ -61,6 +61,9 @@ def _form_values() -> tuple[dict, dict]:
         "target_account_ids": ids,
         "publish_at": publish_at,
         "remove_cover": request.form.get("remove_cover") == "1",
+        "remove_video": request.form.get("remove_video") == "1",
+        # Uploaded by the page's script (POST /videos) before the form is sent.
+        "video_id": ascii_int(request.form.get("video_id") or ""),
     }
     upload = request.files.get("cover")
     if upload is not None and upload.filename:
@@ -75,7 +78,7 @@ def _article_values(article: Article | None) -> dict:
             "author": article.author, "source_url": article.source_url,
             "weibo_text": article.weibo_text,
             "target_account_ids": list(article.target_account_ids or []),
-            "publish_at": article.publish_at}
+            "publish_at": article.publish_at, "video_id": article.video_id}
 
 
 def _editor(article: Article | None):

@@ -1,5 +1,6 @@
-/* Article editor: a small formatting toolbar, the live Weibo counter, and findings that
-   select their text in the editor. The form works without this file. */
+/* Article editor: a small formatting toolbar, the live Weibo counter, findings that select
+   their text in the editor, and the video upload with its progress bar. The form works
+   without this file (except the video, which needs it). */
 (function () {
   "use strict";
 
@@ -81,7 +82,53 @@
     });
   }
 
+  // The video goes up on its own request (it may be large), with a progress bar; the form
+  // then carries only its id. The server reads type, duration and size from the file.
+  function setupVideo(box) {
+    var input = document.getElementById("f-video");
+    var hidden = document.getElementById("f-video_id");
+    var bar = document.getElementById("video-progress");
+    var status = document.getElementById("video-status");
+    var save = document.getElementById("save");
+    input.addEventListener("change", function () {
+      var file = input.files[0];
+      if (!file) { return; }
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", box.getAttribute("data-upload-url") + "?name=" +
+               encodeURIComponent(file.name));
+      xhr.setRequestHeader("X-CSRFToken", box.getAttribute("data-csrf"));
+      xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+      bar.hidden = false;
+      bar.value = 0;
+      status.textContent = box.getAttribute("data-uploading");
+      if (save) { save.disabled = true; }
+      xhr.upload.addEventListener("progress", function (event) {
+        if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
+      });
+      xhr.addEventListener("loadend", function () {
+        if (save) { save.disabled = false; }
+        var body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        if (xhr.status === 201 && body) {
+          bar.value = 100;
+          hidden.value = body.id;
+          status.textContent = box.getAttribute("data-done") + " " + body.duration.toFixed(1) +
+            " s, " + body.width + "×" + body.height + ", " +
+            (body.size / 1048576).toFixed(1) + " MB, " + body.mime;
+        } else {
+          bar.hidden = true;
+          input.value = "";
+          status.textContent = box.getAttribute("data-failed") + " " +
+            ((body && body.error && body.error.message) || xhr.status);
+        }
+      });
+      xhr.send(file);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var video = document.getElementById("video-field");
+    if (video) { setupVideo(video); }
     document.querySelectorAll(".toolbar[data-for]").forEach(setupToolbar);
     var counter = document.getElementById("weibo-counter");
     if (counter) { setupCounter(counter); }

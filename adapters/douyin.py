@@ -1,0 +1,185 @@
+"""Douyin (抖音) by its open platform: upload the video (in parts when large), create the
+post, then wait for the platform's review; withdrawal deletes the post.
+
+The HTTP calls, tokens and error codes are in adapters/douyin_client.py (docs/ADAPTERS.md).
+A created post is visible only to its author until Douyin's review settles: the adapter then
+raises `UnderReview` (an `UnconfirmedError`), and the job checks again later through the
+queue's scheduler, never by sleeping.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+from .base import Adapter, Content, PublishResult, SaveState
+from .douyin_client import UNKNOWN_ITEM, DouyinClient
+from .errors import PermanentError, RetryableError, UnconfirmedError
+
+TEXT_MAX = 1000  # characters of the post's text (title, topics and mentions included)
+UPLOAD_ID_SECONDS = 110 * 60  # an upload_id lives two hours: start again a little before
+# video_status of /api/douyin/v1/video/video_data/: 4 under review, 5 public, 2 refused.
+UNDER_REVIEW, PUBLIC, NOT_PUBLIC = 4, 5, 2
+
+
+class UnderReview(UnconfirmedError):
+    """The post exists and Douyin is reviewing it: checked again after `retry_after`."""
+
+    def __init__(self, item_id: str, retry_after: float):
+        super().__init__("抖音平台审核中（作品暂仅作者可见），审核结束后自动更新")
+        self.item_id = item_id
+        self.retry_after = retry_after
+
+
+def _check_bytes(path: str, size: int, content: Content) -> None:
+    """The file is still the bytes the approval bound to (read in blocks, once, before the
+    upload starts): a file changed on disk is never published."""
+    if content.video_size is not None and size != content.video_size:
+        raise PermanentError("视频文件与审核通过的不一致（大小不同），请重新上传视频并送审")
+    if content.video_sha256:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(block)
+        if digest.hexdigest() != content.video_sha256:
+            raise PermanentError("视频文件与审核通过的不一致（内容不同），请重新上传视频并送审")
+
+
+def post_text(content: Content) -> str:
+    text = content.title
+    if content.digest and content.digest not in text:
+        text = f"{text} {content.digest}"
+    return text[:TEXT_MAX]
+
+
+class DouyinAdapter(Adapter):
+    platform = "douyin"
+    credential_fields = ("open_id", "access_token", "refresh_token")
+    # Settings get_adapter passes as keyword arguments (lower-case names).
+    extra_settings = ("DOUYIN_CLIENT_KEY", "DOUYIN_CLIENT_SECRET", "DOUYIN_PART_BYTES",
+                      "DOUYIN_SINGLE_UPLOAD_MAX_BYTES", "DOUYIN_REVIEW_CHECK_SECONDS",
+                      "DOUYIN_REFRESH_BEFORE_SECONDS")
+
+    def __init__(self, credentials: dict, *, douyin_client_key: str = "",
+                 douyin_client_secret: str = "", douyin_part_bytes: int = 20 * 1024 * 1024,
+                 douyin_single_upload_max_bytes: int = 50 * 1024 * 1024,
+                 douyin_review_check_seconds: float = 60.0,
+                 douyin_refresh_before_seconds: float = 86400.0, **kwargs):
+        super().__init__(credentials, **kwargs)
+        self.part_bytes = max(1, int(douyin_part_bytes))
+        self.single_max = int(douyin_single_upload_max_bytes)
+        self.review_check = float(douyin_review_check_seconds)
+        self.client = DouyinClient(self.credentials, base_url=self.base_url,
+                                   timeout=self.timeout, client_key=douyin_client_key,
+                                   client_secret=douyin_client_secret,
+                                   refresh_before=float(douyin_refresh_before_seconds))
+
+    @property
+    def save_credentials(self):
+        return self.client.on_credentials
+
+    @save_credentials.setter
+    def save_credentials(self, fn) -> None:
+        """Called with the account's new tokens after a refresh (stored encrypted)."""
+        self.client.on_credentials = fn
+
+    # ---------------------------------------------------------------- publish
+    def publish(self, content: Content, state: dict, save_state: SaveState) -> PublishResult:
+        if state.get("revision") != content.revision:
+            state.clear()
+            state["revision"] = content.revision
+        if not state.get("item_id"):
+            if not content.video_path:
+                raise PermanentError("抖音只接受视频作品：该稿件没有视频，请上传视频后重新送审")
+            self._upload(content, state, save_state)
+            data = self.client.call("POST", "/video/create/", "创建抖音视频", commits=True,
+                                    json={"video_id": state["video_id"],
+                                          "text": post_text(content)})
+            state["item_id"] = str(data["item_id"])
+            save_state(state)
+        return self._review(state)
+
+    def _upload(self, content: Content, state: dict, save_state: SaveState) -> None:
+        if state.get("video_id"):
+            return
+        path = content.video_path
+        if not os.path.isfile(path):
+            raise PermanentError(f"视频文件不存在：{os.path.basename(path)}")
+        size = os.path.getsize(path)
+        if not state.get("upload_id"):
+            _check_bytes(path, size, content)
+        if size <= min(self.single_max, self.part_bytes):
+            data = self.client.call("POST", "/video/upload/", "上传视频",
+                                    upload=(path, 0, size))
+        else:
+            data = self._upload_parts(path, size, state, save_state)
+        state["video_id"] = str((data.get("video") or {})["video_id"])
+        for key in ("upload_id", "upload_started", "parts_done"):
+            state.pop(key, None)
+        save_state(state)
+
+    def _upload_parts(self, path: str, size: int, state: dict, save_state: SaveState) -> dict:
+        started = float(state.get("upload_started") or 0)
+        if not state.get("upload_id") or time.time() - started > UPLOAD_ID_SECONDS:
+            data = self.client.call("POST", "/video/part/init/", "初始化分片上传")
+            state.update(upload_id=str(data["upload_id"]), upload_started=time.time(),
+                         parts_done=0)
+            save_state(state)
+        parts = -(-size // self.part_bytes)
+        for number in range(int(state.get("parts_done") or 0) + 1, parts + 1):
+            offset = (number - 1) * self.part_bytes
+            self.client.call("POST", "/video/part/upload/", f"上传视频分片 {number}/{parts}",
+                             params={"upload_id": state["upload_id"], "part_number": number},
+                             upload=(path, offset, min(self.part_bytes, size - offset)))
+            state["parts_done"] = number  # a retry resumes after the last part Douyin took
+            save_state(state)
+        return self.client.call("POST", "/video/part/complete/", "完成分片上传",
+                                params={"upload_id": state["upload_id"]})
+
+    # ---------------------------------------------------------------- the platform's review
+    def _review(self, state: dict) -> PublishResult:
+        item_id = state["item_id"]
+        data = self.client.call("POST", "/api/douyin/v1/video/video_data/", "查询视频审核状态",
+                                json={"item_ids": [item_id]})
+        found = next((v for v in data.get("list") or [] if str(v.get("item_id")) == item_id),
+                     None)
+        if found is None:
+            raise RetryableError("抖音尚未列出该作品，稍后再查询", "video_data")
+        status = found.get("video_status")
+        if found.get("is_reviewed") is False or status == UNDER_REVIEW:
+            raise UnderReview(item_id, self.review_check)
+        if status == NOT_PUBLIC:
+            raise PermanentError("抖音审核未通过（不适宜公开），作品仅作者可见；请修改后重新送审",
+                                 "video_status=2")
+        state["share_url"] = found.get("share_url")
+        return PublishResult(item_id, state["share_url"])
+
+    # ---------------------------------------------------------------- after an unconfirmed send
+    def find_existing(self, content: Content, state: dict) -> PublishResult | None:
+        """Under review, or a create whose answer was lost: the account's list tells."""
+        if state.get("item_id"):
+            return self._review(state)
+        if not state.get("video_id"):
+            return None  # nothing was created without a video id
+        cursor = 0
+        for _page in range(3):
+            data = self.client.call("GET", "/api/douyin/v1/video/video_list/", "查询视频列表",
+                                    params={"cursor": cursor, "count": 20})
+            for item in data.get("list") or []:
+                if item.get("video_id") == state["video_id"] or \
+                        item.get("title") == post_text(content):
+                    state["item_id"] = str(item["item_id"])
+                    return self._review(state)
+            if not data.get("has_more"):
+                break
+            cursor = data.get("cursor") or 0
+        return None
+
+    # ---------------------------------------------------------------- withdrawal
+    def withdraw(self, state: dict, post_id: str) -> None:
+        try:
+            self.client.call("POST", "/video/delete/", "删除抖音视频", json={"item_id": post_id})
+        except PermanentError as exc:
+            if exc.platform_code != UNKNOWN_ITEM:
+                raise
+            # The id came from Douyin when it was posted: unknown now means already deleted.

@@ -1,0 +1,57 @@
+"""An account's platform authorisation, as the jobs see it: tokens refreshed by an adapter are
+stored at once (encrypted), and a lapsed authorisation marks the account and tells the
+sponsors once (one notification per lapse: a new authorisation starts a new one)."""
+import logging
+from datetime import UTC, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from govmedia.extensions import db
+from govmedia.models import User
+from govmedia.secrets import encrypt
+from govmedia.types import utcnow
+from registry.models import Account, AccountCredential
+from registry.supervision.models import Notification
+
+from .claim import autocommit
+
+log = logging.getLogger(__name__)
+LAPSED_KIND = "authorisation_lapsed"
+
+
+def credential_saver(account_id: int):
+    """The adapter's `save_credentials`: a refreshed token is committed before the next call
+    (on a connection of its own, so it survives whatever the job does next)."""
+    def save(credentials: dict) -> None:
+        with autocommit() as conn:
+            conn.execute(update(AccountCredential)
+                         .where(AccountCredential.account_id == account_id)
+                         .values(ciphertext=encrypt(credentials), updated_at=utcnow()))
+        log.info("account %s: platform token refreshed", account_id)
+
+    return save
+
+
+def mark_lapsed(account_id: int) -> None:
+    """In the caller's transaction: the account's token is expired; the sponsors of its unit
+    are told once for this authorisation (keyed by when the credentials were stored)."""
+    row = db.session.get(AccountCredential, account_id)
+    if row is None or row.token_expired:
+        return
+    row.token_expired = True
+    account = db.session.get(Account, account_id)
+    stamp = row.updated_at.strftime("%Y%m%d%H%M%S%f") if row.updated_at else "0"
+    sponsors = [u.id for u in db.session.scalars(select(User).where(
+        User.active.is_(True), User.unit_id == account.unit_id)) if u.has_role("sponsor")]
+    if not sponsors:
+        return
+    text = _("The platform authorisation of “%(name)s” (%(platform)s) has lapsed: publishing "
+             "to it stops until a sponsor authorises it again", name=account.name,
+             platform=account.platform)
+    rows = [{"user_id": uid, "unit_id": account.unit_id, "key": f"lapsed:{account_id}:{stamp}",
+             "kind": LAPSED_KIND, "text": text, "link": f"/accounts/{account_id}",
+             "created_at": datetime.now(UTC)} for uid in sponsors]
+    db.session.execute(insert(Notification).values(rows)
+                       .on_conflict_do_nothing(index_elements=["user_id", "key"]))
