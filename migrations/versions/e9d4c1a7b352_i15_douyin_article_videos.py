@@ -2,14 +2,14 @@
 articles.video_id.
 
 Revision ID: e9d4c1a7b352
-Revises: d2b6e8f4a1c3
+Revises: e4a1c9b7d2f5
 """
 import sqlalchemy as sa
 from alembic import op
 
 
 revision = "e9d4c1a7b352"
-down_revision = "d2b6e8f4a1c3"
+down_revision = "e4a1c9b7d2f5"
 branch_labels = None
 depends_on = None
 
