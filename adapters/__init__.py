@@ -57,6 +57,12 @@ def get_adapter(platform: str, credentials: dict, app_config, redis=None, *,
                account_options=account_options)
 
 
+def listed_id(platform: str, state: dict, post_id: str) -> str | None:
+    """The id the platform's listing shows for a post we published (Adapter.listed_id)."""
+    cls = ADAPTERS.get(platform)
+    return cls.listed_id(state or {}, post_id) if cls is not None else None
+
+
 __all__ = ["ADAPTERS", "Adapter", "AdapterError", "AuthError", "Content", "PermanentError",
            "PublishResult", "RetryableError", "UnconfirmedError", "WechatAdapter",
-           "WeiboAdapter", "get_adapter", "redact_tokens"]
+           "WeiboAdapter", "get_adapter", "listed_id", "redact_tokens"]

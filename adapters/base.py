@@ -87,6 +87,12 @@ class Adapter(ABC):
         self.poll_attempts = poll_attempts
         self.account_options = dict(account_options or {})
 
+    @staticmethod
+    def listed_id(state: dict, post_id: str) -> str | None:
+        """The id the platform's own listing shows for a post this adapter published (the
+        activity sync meets the publisher's post on it); None when no listing shows it."""
+        return str(post_id) if post_id else None
+
     @abstractmethod
     def publish(self, content: Content, state: dict, save_state: SaveState) -> PublishResult:
         """Send `content`, resuming from `state`; call save_state after each platform step

@@ -45,6 +45,14 @@ class WechatAdapter(Adapter):
         self.client = WechatClient(self.credentials["app_id"], self.credentials["app_secret"],
                               base_url=self.base_url, redis=self.redis, timeout=self.timeout)
 
+    @staticmethod
+    def listed_id(state: dict, post_id: str) -> str | None:
+        """freepublish/batchget lists a publish by its article_id; a mass send shows only in
+        datacube, as "{msg_data_id}_{index}" (our sends have one article)."""
+        if state.get("mode") == "mass":
+            return f"{state['msg_data_id']}_1" if state.get("msg_data_id") else None
+        return str(post_id) if post_id else None
+
     # ---------------------------------------------------------------- calls and their errors
     def _call(self, what: str, fn, *args, commits: bool = False, **kwargs):
         try:
