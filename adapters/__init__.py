@@ -5,7 +5,7 @@ import threading
 
 from govmedia.settings import Settings
 
-from .base import Adapter, Content, PublishResult, redact_tokens
+from .base import Adapter, Content, ListedPost, PublishResult, redact_tokens
 from .errors import AdapterError, AuthError, PermanentError, RetryableError, UnconfirmedError
 from .wechat import WechatAdapter
 from .weibo import WeiboAdapter
@@ -63,6 +63,7 @@ def listed_id(platform: str, state: dict, post_id: str) -> str | None:
     return cls.listed_id(state or {}, post_id) if cls is not None else None
 
 
-__all__ = ["ADAPTERS", "Adapter", "AdapterError", "AuthError", "Content", "PermanentError",
+__all__ = ["ADAPTERS", "Adapter", "AdapterError", "AuthError", "Content", "ListedPost",
+           "PermanentError",
            "PublishResult", "RetryableError", "UnconfirmedError", "WechatAdapter",
            "WeiboAdapter", "get_adapter", "listed_id", "redact_tokens"]

@@ -6,6 +6,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 
 import requests
@@ -61,6 +62,16 @@ class Content:
 class PublishResult:
     post_id: str
     post_url: str | None
+
+
+@dataclass
+class ListedPost:
+    """A post as the platform lists it (the activity sync): its own id, when, what, where."""
+
+    platform_id: str
+    published_at: datetime
+    title: str
+    url: str | None
 
 
 SaveState = Callable[[dict], None]

@@ -41,7 +41,7 @@ def _fault_for(path: str) -> dict | None:
 @bp.before_app_request
 def count_and_inject():
     if request.path.startswith("/_standin") or not request.path.startswith(("/cgi-bin/",
-                                                                             "/2/")):
+                                                                             "/2/", "/datacube/")):
         return None
     store = current_store()
     with store.lock:
