@@ -72,6 +72,8 @@ RECT = "issue 3 Rectification: a supervisor orders, the unit answers, the superv
 NOTICES = "issue 5: sponsors amend their notices, supervisors withdraw with a reason"
 REPORTS = "issue 3 quarterly inspection report: the county office's (supervisor)"
 CHECKS = "issue 4: supervisors manage the word lists and severities (docs/PUBLISHER.md)"
+EVIDENCE = "issue 14: staff (sponsor, editor) record an update with its URL and a screenshot"
+REJECT = "issue 14: a supervisor can reject evidence, which then stops counting"
 
 EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- public: no login (API.md Public, issue 5) --------------------------------------------
@@ -148,6 +150,18 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
         {"sponsor"}, SPONSOR + ", sets their credentials"),
     ("POST", "/api/v1/accounts/<int:account_id>/posts"): unit({"sponsor", "editor"}, POSTS),
     ("POST", "/api/v1/accounts/<int:account_id>/stats"): unit({"sponsor"}, POSTS),
+    # --- activity: posts by origin, evidence (issue 14) ------------------------------------
+    ("GET", "/api/v1/accounts/<int:account_id>/posts"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/accounts/<int:account_id>/evidence"): unit({"sponsor", "editor"},
+                                                                   EVIDENCE),
+    ("GET", "/api/v1/evidence"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/evidence/<int:evidence_id>/screenshot"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/evidence/<int:evidence_id>/reject"): unit({"supervisor"}, REJECT),
+    # The page lists the caller's own unit's evidence (every unit's for those who see all).
+    ("GET", "/evidence"): logged_in(READS),
+    ("POST", "/evidence"): unit({"sponsor", "editor"}, EVIDENCE),
+    ("GET", "/evidence/<int:evidence_id>/screenshot"): logged_in(READS, "unit"),
+    ("POST", "/evidence/<int:evidence_id>/reject"): unit({"supervisor"}, REJECT),
     ("GET", "/filings"): logged_in(READS, "unit"),
     ("GET", "/filings/export.csv"): logged_in(READS, "unit"),
     ("GET", "/api/v1/filings"): logged_in(READS, "unit"),

@@ -6,11 +6,15 @@ from flask.cli import AppGroup
 from govmedia.periodic import register_periodic
 
 from . import models  # noqa: F401  (tables known to migrations and create_all)
+from .api import bp as api_bp
+from .views import bp as views_bp
 from .jobs import sync_activity
 from .sync import due_accounts, sync_accounts
 
 
 def init_app(app) -> None:
+    app.register_blueprint(api_bp)
+    app.register_blueprint(views_bp)
     register_periodic(app, "activity_sync", sync_activity,
                       every_seconds=app.config["ACTIVITY_SYNC_SECONDS"])
     app.cli.add_command(cli)
