@@ -2,7 +2,7 @@
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm.util import identity_key
 
@@ -74,6 +74,55 @@ def record_post(account_id: int, published_at: datetime, title: str, url: str | 
         if loaded is not None:
             db.session.expire(loaded, ["last_post_at", "updated_at"])
     return post_id
+
+
+# Many posts of one account in one statement of fixed text (compiled once, whatever the
+# number of posts): the posts from arrays, skipping platform ids the account has, and the
+# account's last update moved to the latest of those recorded if later (as record_post).
+_MANY = text("""
+    WITH new AS (
+      INSERT INTO posts (account_id, published_at, title, url, source, origin,
+                         platform_post_id, created_by_id, counted, created_at)
+      SELECT :account_id, p.published_at, p.title, p.url, :source, :origin, p.platform_post_id,
+             :created_by_id, false, :now
+      FROM unnest(CAST(:published AS timestamptz[]), CAST(:titles AS varchar[]),
+                  CAST(:urls AS varchar[]), CAST(:platform_ids AS varchar[]))
+           AS p(published_at, title, url, platform_post_id)
+      ON CONFLICT (account_id, platform_post_id) DO NOTHING
+      RETURNING id, published_at),
+    moved AS (
+      UPDATE accounts SET last_post_at = (SELECT max(published_at) FROM new), updated_at = :now
+      WHERE id = :account_id AND (last_post_at IS NULL
+                                  OR last_post_at < (SELECT max(published_at) FROM new)))
+    SELECT id FROM new""")
+
+
+def record_posts(account_id: int, posts: list[dict], source: str, *, origin: str,
+                 created_by_id: int | None = None) -> list[int]:
+    """record_post for many posts of one account at once (the activity sync), in the
+    session's transaction: one statement per 1,000 posts, which also moves the account's last
+    update. Each post: {published_at, title, url, platform_post_id}. Returns the ids of the
+    posts recorded now (not those the account already had by platform id)."""
+    if origin not in POST_ORIGINS:
+        raise ValueError(f"unknown post origin {origin}")
+    # One row per platform id: a listing may show a post twice (pages shifting under it).
+    unique = list({p.get("platform_post_id") or id(p): p for p in posts}.values())
+    made = []
+    for start in range(0, len(unique), 1000):
+        chunk = unique[start:start + 1000]
+        made += db.session.scalars(_MANY, {
+            "account_id": account_id, "source": source, "origin": origin,
+            "created_by_id": created_by_id, "now": utcnow(),
+            "published": [p["published_at"] for p in chunk],
+            "titles": [(p.get("title") or "")[:500] for p in chunk],
+            "urls": [(p.get("url") or None) for p in chunk],
+            "platform_ids": [str(p["platform_post_id"])[:200] if p.get("platform_post_id")
+                             else None for p in chunk]}).all()
+    if made:
+        loaded = db.session.identity_map.get(identity_key(Account, account_id))
+        if loaded is not None:
+            db.session.expire(loaded, ["last_post_at", "updated_at"])
+    return made
 
 
 def record_post_as(actor: User, account: Account, published_at: datetime, title: str,

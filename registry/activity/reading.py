@@ -11,10 +11,17 @@ from datetime import date, timedelta
 from adapters import ListedPost, WechatAdapter, WeiboAdapter
 from govmedia.types import today_shanghai
 
-from .models import SyncCursor
-
 PAGE = 20          # freepublish/batchget's largest page
 WEIBO_PAGE = 100   # statuses/user_timeline's largest page
+
+
+@dataclass
+class Cursor:
+    """Where the last pass stopped (activity_cursors' fields the steps read)."""
+
+    since_id: str | None = None
+    publish_time: int | None = None
+    datacube_day: date | None = None
 
 
 @dataclass
@@ -24,13 +31,13 @@ class Step:
     cursor: dict = field(default_factory=dict)
 
 
-def wechat_steps(adapter: WechatAdapter, cursor: SyncCursor, *, max_pages: int,
+def wechat_steps(adapter: WechatAdapter, cursor: Cursor, *, max_pages: int,
                  datacube_days: int) -> Iterator[Step]:
     yield _published(adapter, cursor, max_pages)
     yield from _mass_sent(adapter, cursor, datacube_days)
 
 
-def _published(adapter: WechatAdapter, cursor: SyncCursor, max_pages: int) -> Step:
+def _published(adapter: WechatAdapter, cursor: Cursor, max_pages: int) -> Step:
     """发布 items, newest first, until the newest time the last pass saw (equal times are
     read again: the platform's ids make that harmless)."""
     step, seen = Step("freepublish"), cursor.publish_time
@@ -46,7 +53,7 @@ def _published(adapter: WechatAdapter, cursor: SyncCursor, max_pages: int) -> St
     return step
 
 
-def _mass_sent(adapter: WechatAdapter, cursor: SyncCursor, datacube_days: int):
+def _mass_sent(adapter: WechatAdapter, cursor: Cursor, datacube_days: int):
     """Mass-sent articles from the data API: one call a day, from the day after the last one
     read up to yesterday (the API has no data for today)."""
     yesterday = today_shanghai() - timedelta(days=1)
@@ -59,7 +66,7 @@ def _mass_sent(adapter: WechatAdapter, cursor: SyncCursor, datacube_days: int):
         day += timedelta(days=1)
 
 
-def weibo_steps(adapter: WeiboAdapter, cursor: SyncCursor, *, max_pages: int,
+def weibo_steps(adapter: WeiboAdapter, cursor: Cursor, *, max_pages: int,
                 **_) -> Iterator[Step]:
     """The account's statuses newer than the highest id the last pass saw, paged."""
     step = Step("user_timeline")
