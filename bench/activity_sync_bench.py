@@ -15,6 +15,7 @@ this one process, one account after another; rounds interleave the two and the m
 is the figure. Never runs in CI; results go in docs/ACTIVITY.md.
 """
 import argparse
+import signal
 import statistics
 import subprocess
 import sys
@@ -120,6 +121,8 @@ def main():
     parser.add_argument("--accounts", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    # Stopped with SIGTERM, it still stops its stand-in, Redis and PostgreSQL (finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
     from flask_migrate import upgrade
     from services import bench_database, free_port, start_redis
