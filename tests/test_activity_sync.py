@@ -228,3 +228,18 @@ def test_the_periodic_pass_enqueues_batches_that_the_worker_runs(world, platform
     assert sync_activity() == 2
     run_jobs()
     assert sum(map(len, recorded().values())) == sum(map(len, expected.values()))
+
+
+def test_wechat_credentials_refused_after_the_one_refresh_need_authorising_again(world,
+                                                                                 platforms):
+    province = Province(world, platforms, units=1)
+    wechat, weibo = province.accounts[0][0], province.accounts[1][0]
+    # The token is refused, fetched again once, and refused again: the credentials are wrong.
+    platforms.fault(path="/cgi-bin/freepublish/batchget", errcode=40001, times=2)
+    totals = activity_sync.sync_accounts(activity_sync.due_accounts())
+    assert totals["reauthorize"] == 1 and totals["done"] == 1
+    assert db.session.get(AccountCredential, wechat).token_expired is True
+    assert db.session.get(AccountCredential, weibo).token_expired is False
+    cursor = db.session.get(SyncCursor, wechat)
+    assert cursor.last_error and "40001" in cursor.last_error
+    assert activity_sync.due_accounts() == [weibo]
