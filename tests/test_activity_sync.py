@@ -243,3 +243,14 @@ def test_wechat_credentials_refused_after_the_one_refresh_need_authorising_again
     cursor = db.session.get(SyncCursor, wechat)
     assert cursor.last_error and "40001" in cursor.last_error
     assert activity_sync.due_accounts() == [weibo]
+
+
+def test_credentials_that_cannot_be_decrypted_fail_that_account_only(world, platforms):
+    province = Province(world, platforms, units=1)
+    wechat, weibo = province.accounts[0][0], province.accounts[1][0]
+    db.session.get(AccountCredential, wechat).ciphertext = b"not a fernet token"
+    db.session.commit()
+    totals = activity_sync.sync_accounts(activity_sync.due_accounts())
+    assert totals["failed"] == 1 and totals["done"] == 1
+    assert "解密" in db.session.get(SyncCursor, wechat).last_error
+    assert db.session.get(SyncCursor, weibo).last_error is None

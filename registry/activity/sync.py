@@ -13,7 +13,9 @@ import logging
 from collections import Counter
 from datetime import timedelta
 
+from cryptography.fernet import InvalidToken
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
@@ -68,7 +70,12 @@ def sync_accounts(account_ids) -> Counter:
     for start in range(0, len(ids), LOAD_CHUNK):
         rows = _load(ids[start:start + LOAD_CHUNK])
         for account_id in ids[start:start + LOAD_CHUNK]:
-            outcome, posts = _sync(rows.get(account_id))
+            try:
+                outcome, posts = _sync(rows.get(account_id))
+            except Exception:  # noqa: BLE001 - one account's surprise must not stop the run
+                log.exception("activity sync of account %s failed", account_id)
+                db.session.rollback()
+                outcome, posts = "failed", 0
             totals[outcome] += 1
             totals["posts"] += posts
     return totals
@@ -86,7 +93,13 @@ def _sync(row) -> tuple[str, int]:
     config, steps = current_app.config, []
     cursor = Cursor(row.since_id, row.publish_time, row.datacube_day)
     try:
-        adapter = get_adapter(row.platform, decrypt(row.ciphertext), config)
+        credentials = decrypt(row.ciphertext)
+    except InvalidToken:
+        return "failed", _save(row.id, [], error=_(
+            "The account's credentials cannot be decrypted (was the key changed?); the "
+            "sponsor unit must set them again"))
+    try:
+        adapter = get_adapter(row.platform, credentials, config)
         for step in STEPS[row.platform](adapter, cursor,
                                         max_pages=config["ACTIVITY_SYNC_MAX_PAGES"],
                                         datacube_days=config["ACTIVITY_SYNC_DATACUBE_DAYS"]):
