@@ -79,6 +79,7 @@ class Settings:
     # Activity sync (issue 14): how often it runs, how long a quota or rate limit defers an
     # account (the platform's own hint wins), accounts per job, pages per listing per run,
     # and how many days of WeChat's data API a first run reads back (one call a day).
+    # ACTIVITY_SYNC_SECONDS 0 switches the periodic sync off.
     activity_sync_seconds: int = _setting(3600)
     activity_sync_defer_seconds: int = _setting(3600)
     activity_sync_batch: int = _setting(50)

@@ -15,8 +15,9 @@ from .sync import due_accounts, sync_accounts
 def init_app(app) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(views_bp)
-    register_periodic(app, "activity_sync", sync_activity,
-                      every_seconds=app.config["ACTIVITY_SYNC_SECONDS"])
+    if app.config["ACTIVITY_SYNC_SECONDS"] > 0:   # 0: no periodic sync (flask activity sync)
+        register_periodic(app, "activity_sync", sync_activity,
+                          every_seconds=app.config["ACTIVITY_SYNC_SECONDS"])
     app.cli.add_command(cli)
 
 
