@@ -5,7 +5,7 @@ import threading
 
 from govmedia.settings import Settings
 
-from .base import Adapter, Content, PublishResult, redact_tokens
+from .base import Adapter, Content, ListedPost, PublishResult, redact_tokens
 from .douyin import DouyinAdapter, UnderReview
 from .errors import (AdapterError, AuthError, Pending, PermanentError, RetryableError,
                      UnconfirmedError)
@@ -64,6 +64,13 @@ def get_adapter(platform: str, credentials: dict, app_config, redis=None, *,
                account_options=account_options, **extra)
 
 
+def listed_id(platform: str, state: dict, post_id: str) -> str | None:
+    """The id the platform's listing shows for a post we published (Adapter.listed_id)."""
+    cls = ADAPTERS.get(platform)
+    return cls.listed_id(state or {}, post_id) if cls is not None else None
+
+
 __all__ = ["ADAPTERS", "Adapter", "AdapterError", "AuthError", "Content", "DouyinAdapter",
-           "Pending", "PermanentError", "PublishResult", "RetryableError", "UnconfirmedError",
-           "UnderReview", "WechatAdapter", "WeiboAdapter", "get_adapter", "redact_tokens"]
+           "ListedPost", "Pending", "PermanentError", "PublishResult", "RetryableError",
+           "UnconfirmedError", "UnderReview", "WechatAdapter", "WeiboAdapter", "get_adapter",
+           "listed_id", "redact_tokens"]

@@ -6,6 +6,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 
 import requests
@@ -68,6 +69,16 @@ class PublishResult:
     post_url: str | None
 
 
+@dataclass
+class ListedPost:
+    """A post as the platform lists it (the activity sync): its own id, when, what, where."""
+
+    platform_id: str
+    published_at: datetime
+    title: str
+    url: str | None
+
+
 SaveState = Callable[[dict], None]
 
 
@@ -91,6 +102,12 @@ class Adapter(ABC):
         self.poll_interval = poll_interval
         self.poll_attempts = poll_attempts
         self.account_options = dict(account_options or {})
+
+    @staticmethod
+    def listed_id(state: dict, post_id: str) -> str | None:
+        """The id the platform's own listing shows for a post this adapter published (the
+        activity sync meets the publisher's post on it); None when no listing shows it."""
+        return str(post_id) if post_id else None
 
     @abstractmethod
     def publish(self, content: Content, state: dict, save_state: SaveState) -> PublishResult:

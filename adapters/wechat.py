@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date, datetime, time as dtime, timedelta, timezone
 
 import requests
 from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
-from .base import Adapter, Content, PublishResult, SaveState, transport_error
+from .base import Adapter, Content, ListedPost, PublishResult, SaveState, transport_error
 from .errors import AuthError, Pending, PermanentError, RetryableError, UnconfirmedError
 from .wechat_client import WechatClient, clear_local_tokens  # noqa: F401  (tests clear tokens)
 from .wechat_codes import PERMANENT, PUBLISH_FAILED, RETRYABLE, TOKEN_ERRORS
@@ -43,6 +44,14 @@ class WechatAdapter(Adapter):
         super().__init__(credentials, **kwargs)
         self.client = WechatClient(self.credentials["app_id"], self.credentials["app_secret"],
                               base_url=self.base_url, redis=self.redis, timeout=self.timeout)
+
+    @staticmethod
+    def listed_id(state: dict, post_id: str) -> str | None:
+        """freepublish/batchget lists a publish by its article_id; a mass send shows only in
+        datacube, as "{msg_data_id}_{index}" (our sends have one article)."""
+        if state.get("mode") == "mass":
+            return f"{state['msg_data_id']}_1" if state.get("msg_data_id") else None
+        return str(post_id) if post_id else None
 
     # ---------------------------------------------------------------- calls and their errors
     def _call(self, what: str, fn, *args, commits: bool = False, **kwargs):
@@ -301,6 +310,38 @@ class WechatAdapter(Adapter):
             if len(items) < 20:
                 break
         return None
+
+    # ---------------------------------------------------------------- listing (activity sync)
+    def list_published(self, offset: int, count: int = 20) -> tuple[list[ListedPost], int]:
+        """One page of freepublish/batchget (发布 items, newest first) and the total."""
+        result = self._call("查询已发布列表", self.client.post, "freepublish/batchget",
+                            data={"offset": offset, "count": count, "no_content": 1})
+        listed = []
+        for item in result.get("item") or []:
+            news = [n for n in (item.get("content") or {}).get("news_item") or []
+                    if not n.get("is_deleted")]
+            if not news:
+                continue
+            when = datetime.fromtimestamp(int(item.get("update_time") or 0), timezone.utc)
+            listed.append(ListedPost(str(item["article_id"]), when, news[0].get("title") or "",
+                                     news[0].get("url") or None))
+        return listed, int(result.get("total_count") or 0)
+
+    def mass_sent_on(self, day: date) -> list[ListedPost]:
+        """The mass-sent (群发) articles of one day, which no list API returns, from the data
+        API (datacube/getarticlesummary: one day a call, yesterday at the latest)."""
+        result = self._call("查询群发图文数据", self.client.post,
+                            f"{self.base_url}/datacube/getarticlesummary",
+                            data={"begin_date": day.isoformat(), "end_date": day.isoformat()})
+        # The data API gives the day, not the time: noon Beijing stands for it.
+        when = datetime.combine(day, dtime(12), tzinfo=timezone(timedelta(hours=8)))
+        seen, listed = set(), []
+        for row in result.get("list") or []:
+            msgid = str(row.get("msgid") or "")
+            if msgid and msgid not in seen:  # a row per article and day of figures
+                seen.add(msgid)
+                listed.append(ListedPost(msgid, when, row.get("title") or "", None))
+        return listed
 
     # ---------------------------------------------------------------- withdrawal
     def withdraw(self, state: dict, post_id: str) -> None:

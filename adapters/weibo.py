@@ -6,10 +6,11 @@ speaks the three endpoints itself and maps `error_code` to our error classes.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import requests
 
-from .base import Adapter, Content, PublishResult, SaveState, transport_error
+from .base import Adapter, Content, ListedPost, PublishResult, SaveState, transport_error
 from .errors import AuthError, PermanentError, RetryableError, UnconfirmedError
 
 OFFICIAL_API = "https://api.weibo.com"
@@ -191,6 +192,26 @@ class WeiboAdapter(Adapter):
             if len(statuses) < 50:
                 break
         return None
+
+    # ---------------------------------------------------------------- listing (activity sync)
+    def user_timeline(self, since_id: str | None, page: int,
+                      count: int = 100) -> list[ListedPost]:
+        """One page of the account's own statuses newer than `since_id`, newest first."""
+        params = {"count": count, "page": page}
+        if since_id:
+            params["since_id"] = since_id
+        body = self._request("GET", "statuses/user_timeline.json", "查询微博列表", params=params)
+        listed = []
+        for status in body.get("statuses") or []:
+            try:
+                when = datetime.strptime(status.get("created_at") or "",
+                                         "%a %b %d %H:%M:%S %z %Y")
+            except ValueError as exc:
+                raise PermanentError("微博返回了无法识别的发布时间", status.get("created_at")) \
+                    from exc
+            listed.append(ListedPost(str(status.get("idstr") or status["id"]), when,
+                                     status.get("text") or "", self._post_url(status)))
+        return listed
 
     # ---------------------------------------------------------------- withdrawal
     def withdraw(self, state: dict, post_id: str) -> None:

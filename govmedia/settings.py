@@ -99,6 +99,19 @@ class Settings:
     supervision_trend_weeks: int = _setting(12)
     supervision_verification_notice_days: int = _setting(30)
     supervision_apply_seconds: int = _setting(15)
+    # Activity sync (issue 14): how often it runs, how long a quota or rate limit defers an
+    # account (the platform's own hint wins), accounts per job, pages per listing per run,
+    # and how many days of WeChat's data API a first run reads back (one call a day).
+    # ACTIVITY_SYNC_SECONDS 0 switches the periodic sync off.
+    activity_sync_seconds: int = _setting(3600)
+    activity_sync_defer_seconds: int = _setting(3600)
+    activity_sync_batch: int = _setting(50)
+    activity_sync_max_pages: int = _setting(10)
+    activity_sync_datacube_days: int = _setting(3)
+    # Evidence of updates off-API: the screenshot's size limit and where screenshots are
+    # kept (empty: <instance>/evidence).
+    evidence_max_bytes: int = _setting(5 * 1024 * 1024)
+    evidence_dir: str = _setting("")
     # E-mail for reminders; no host: in-product notifications only.
     smtp_host: str = _setting("")
     smtp_port: int = _setting(25)

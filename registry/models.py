@@ -17,6 +17,7 @@ STATUSES = ("active", "closed", "deregistering", "deregistered")
 COUNTED_STATUSES = ("active", "closed")
 EVENT_KINDS = ("open", "change", "close", "reopen", "deregister")
 FILING_STATUSES = ("pending", "overdue", "filed", "late")
+POST_ORIGINS = ("govmedia", "platform", "manual")
 
 
 class Unit(db.Model):
@@ -147,13 +148,21 @@ class Post(db.Model):
 
     __tablename__ = "posts"
     __table_args__ = (Index("ix_posts_account_published", "account_id", "published_at"),
-                      Index("ix_posts_uncounted", "id", postgresql_where=text("NOT counted")))
+                      Index("ix_posts_uncounted", "id", postgresql_where=text("NOT counted")),
+                      # The platform's own id, once per account (NULLs never clash): the
+                      # activity sync and the publisher meet on it instead of doubling a post.
+                      UniqueConstraint("account_id", "platform_post_id",
+                                       name="uq_posts_account_platform_post"))
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     title: Mapped[str] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(String(1000))
     source: Mapped[str] = mapped_column(String(20), default="api")
+    # Where it came from (POST_ORIGINS): sent by govmedia, found on the platform by the
+    # activity sync, or recorded by staff (API, post log, evidence).
+    origin: Mapped[str] = mapped_column(String(20), default="manual", server_default="manual")
+    platform_post_id: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # False until supervision's derived figures include this post: the posts table is the

@@ -2,7 +2,8 @@
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm.util import identity_key
 
 from govmedia.auth import require_roles, require_unit_access
@@ -11,18 +12,23 @@ from govmedia.models import User
 from govmedia.rules import DORMANT_AFTER_DAYS, WARNING_FROM_DAYS
 from govmedia.types import SHANGHAI, shanghai_date, today_shanghai, utcnow
 
-from .models import Account, AccountStat, Post
+from .models import POST_ORIGINS, Account, AccountStat, Post
 
 
 @cache
 def _post_statements():
     """Prebuilt once: the delivery job records a post per delivery."""
     posts, accounts = Post.__table__, Account.__table__
-    add = (insert(posts).values(account_id=bindparam("account_id"), published_at=bindparam("at"),
-                                title=bindparam("title"), url=bindparam("url"),
-                                source=bindparam("source"),
-                                created_by_id=bindparam("created_by_id"), counted=False,
-                                created_at=bindparam("now"))
+    # The platform's id makes a post idempotent per account: the publisher's post and the
+    # sync finding it again, or a sync run repeated after it stopped half-way, meet here.
+    add = (pg_insert(posts).values(account_id=bindparam("account_id"),
+                                   published_at=bindparam("at"), title=bindparam("title"),
+                                   url=bindparam("url"), source=bindparam("source"),
+                                   origin=bindparam("origin"),
+                                   platform_post_id=bindparam("platform_post_id"),
+                                   created_by_id=bindparam("created_by_id"), counted=False,
+                                   created_at=bindparam("now"))
+           .on_conflict_do_nothing(index_elements=["account_id", "platform_post_id"])
            .returning(posts.c.id))
     # A conditional UPDATE, not read-modify-write: a concurrent writer may have recorded a
     # later post since the caller loaded the account.
@@ -33,9 +39,16 @@ def _post_statements():
     return add, latest
 
 
+def origin_of(source: str) -> str:
+    """The origin a post gets when its writer names none: the publisher's are govmedia's."""
+    return "govmedia" if source == "publisher" else "manual"
+
+
 def record_post(account_id: int, published_at: datetime, title: str, url: str | None,
-                source: str, *, created_by_id: int | None = None, connection=None) -> int:
-    """Record an update of an account (rule 5), with no permission check; returns the post's id.
+                source: str, *, created_by_id: int | None = None, connection=None,
+                platform_post_id: str | None = None, origin: str | None = None) -> int | None:
+    """Record an update of an account (rule 5), with no permission check; returns the post's
+    id, or None when the account already has a post with this `platform_post_id`.
 
     Two statements in the caller's transaction (the session's, or `connection`'s: the delivery
     job's autocommit connection): the post, and the account's last update if it is later. The
@@ -43,10 +56,17 @@ def record_post(account_id: int, published_at: datetime, title: str, url: str | 
     derived figures take it in registry.supervision.pending.apply_pending, which every reader
     of those figures runs first."""
     add, latest = _post_statements()
+    origin = origin or origin_of(source)
+    if origin not in POST_ORIGINS:
+        raise ValueError(f"unknown post origin {origin}")
     values = {"account_id": account_id, "at": published_at, "title": (title or "")[:500],
-              "url": url, "source": source, "created_by_id": created_by_id, "now": utcnow()}
+              "url": url, "source": source, "created_by_id": created_by_id, "now": utcnow(),
+              "origin": origin,
+              "platform_post_id": str(platform_post_id)[:200] if platform_post_id else None}
     conn = db.session if connection is None else connection
-    post_id = conn.execute(add, values).scalar_one()
+    post_id = conn.execute(add, values).scalar_one_or_none()
+    if post_id is None:
+        return None  # already recorded: the account's last update has it too
     # Last: the account row is what concurrent posts to one account wait for.
     conn.execute(latest, values)
     if connection is None:
@@ -54,6 +74,55 @@ def record_post(account_id: int, published_at: datetime, title: str, url: str | 
         if loaded is not None:
             db.session.expire(loaded, ["last_post_at", "updated_at"])
     return post_id
+
+
+# Many posts of one account in one statement of fixed text (compiled once, whatever the
+# number of posts): the posts from arrays, skipping platform ids the account has, and the
+# account's last update moved to the latest of those recorded if later (as record_post).
+_MANY = text("""
+    WITH new AS (
+      INSERT INTO posts (account_id, published_at, title, url, source, origin,
+                         platform_post_id, created_by_id, counted, created_at)
+      SELECT :account_id, p.published_at, p.title, p.url, :source, :origin, p.platform_post_id,
+             :created_by_id, false, :now
+      FROM unnest(CAST(:published AS timestamptz[]), CAST(:titles AS varchar[]),
+                  CAST(:urls AS varchar[]), CAST(:platform_ids AS varchar[]))
+           AS p(published_at, title, url, platform_post_id)
+      ON CONFLICT (account_id, platform_post_id) DO NOTHING
+      RETURNING id, published_at),
+    moved AS (
+      UPDATE accounts SET last_post_at = (SELECT max(published_at) FROM new), updated_at = :now
+      WHERE id = :account_id AND (last_post_at IS NULL
+                                  OR last_post_at < (SELECT max(published_at) FROM new)))
+    SELECT id FROM new""")
+
+
+def record_posts(account_id: int, posts: list[dict], source: str, *, origin: str,
+                 created_by_id: int | None = None) -> list[int]:
+    """record_post for many posts of one account at once (the activity sync), in the
+    session's transaction: one statement per 1,000 posts, which also moves the account's last
+    update. Each post: {published_at, title, url, platform_post_id}. Returns the ids of the
+    posts recorded now (not those the account already had by platform id)."""
+    if origin not in POST_ORIGINS:
+        raise ValueError(f"unknown post origin {origin}")
+    # One row per platform id: a listing may show a post twice (pages shifting under it).
+    unique = list({p.get("platform_post_id") or id(p): p for p in posts}.values())
+    made = []
+    for start in range(0, len(unique), 1000):
+        chunk = unique[start:start + 1000]
+        made += db.session.scalars(_MANY, {
+            "account_id": account_id, "source": source, "origin": origin,
+            "created_by_id": created_by_id, "now": utcnow(),
+            "published": [p["published_at"] for p in chunk],
+            "titles": [(p.get("title") or "")[:500] for p in chunk],
+            "urls": [(p.get("url") or None) for p in chunk],
+            "platform_ids": [str(p["platform_post_id"])[:200] if p.get("platform_post_id")
+                             else None for p in chunk]}).all()
+    if made:
+        loaded = db.session.identity_map.get(identity_key(Account, account_id))
+        if loaded is not None:
+            db.session.expire(loaded, ["last_post_at", "updated_at"])
+    return made
 
 
 def record_post_as(actor: User, account: Account, published_at: datetime, title: str,
@@ -65,7 +134,7 @@ def record_post_as(actor: User, account: Account, published_at: datetime, title:
     # What was recorded, as given (the caller echoes it): not loaded back from the database.
     return Post(id=post_id, account_id=account.id, published_at=published_at,
                 title=(title or "")[:500], url=url, source=source, created_by_id=actor.id,
-                counted=False)
+                counted=False, origin="manual")
 
 
 def record_stats(actor: User, account: Account, as_of: date, followers: int, reads):

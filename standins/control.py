@@ -44,7 +44,7 @@ def _fault_for(path: str) -> dict | None:
 @bp.before_app_request
 def count_and_inject():
     if request.path.startswith("/_standin") or not request.path.startswith(
-            ("/cgi-bin/", "/2/", *DOUYIN_PREFIXES)):
+            ("/cgi-bin/", "/2/", "/datacube/", *DOUYIN_PREFIXES)):
         return None
     store = current_store()
     with store.lock:

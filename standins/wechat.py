@@ -34,6 +34,8 @@ WECHAT_ERRMSG = {
     48001: "api unauthorized",
     53503: "该草稿未通过发布检查",
     53600: "Article ID 无效",
+    61500: "date format error",
+    61501: "date range error",
 }
 _IMG = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(.*?)\1[^>]*>""", re.IGNORECASE | re.DOTALL)
 
@@ -379,11 +381,13 @@ def wechat_sendall():
         msg_id = str(1000000000 + store.next_id())
         store.mass[msg_id] = {"appid": appid, "articles": draft["articles"],
                               "deleted": False, "clientmsgid": client_id,
-                              "seq": store.next_id()}
+                              "seq": store.next_id(), "msg_data_id": str(int(msg_id) + 7),
+                              "sent_at": time.time()}
         if client_id:
             store.clientmsgids[(appid, client_id)] = msg_id
         return jsonify({"errcode": 0, "errmsg": "send job submission success",
-                        "msg_id": int(msg_id), "msg_data_id": int(msg_id) + 7})
+                        "msg_id": int(msg_id),
+                        "msg_data_id": int(store.mass[msg_id]["msg_data_id"])})
 
 
 @bp.post("/cgi-bin/message/mass/get")

@@ -138,10 +138,12 @@ def weibo_user_timeline():
         return refused
     count = max(1, min(int(request.args.get("count") or 20), 100))
     page_number = max(1, int(request.args.get("page") or 1))
+    # since_id: only statuses newer than it (ids grow with time), as the real API.
+    since_id = int(request.args.get("since_id") or 0)
     store = current_store()
     with store.lock:
         mine = [s for s in reversed(store.statuses)
-                if s["_owner"] == user["uid"] and not s["_deleted"]]
+                if s["_owner"] == user["uid"] and not s["_deleted"] and s["id"] > since_id]
         chosen = mine[(page_number - 1) * count:page_number * count]
         return jsonify({"statuses": [_public_status(s) for s in chosen],
                         "total_number": len(mine), "previous_cursor": 0, "next_cursor": 0})

@@ -91,6 +91,8 @@ VIDEO = "issue 15 video as content: editors (and source systems) upload an artic
 VIDEO_READ = READS + "; issue 15: the reviewers of the uploader's unit play the video"
 DOUYIN_AUTH = ("issue 15: the sponsor authorises the unit's Douyin account (OAuth code); "
                "API.md Roles: sponsor sets its accounts' credentials")
+EVIDENCE = "issue 14: staff (sponsor, editor) record an update with its URL and a screenshot"
+REJECT = "issue 14: a supervisor can reject evidence, which then stops counting"
 
 EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- public: no login (API.md Public, issue 5) --------------------------------------------
@@ -179,6 +181,18 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
         {"sponsor"}, SPONSOR + ", sets their credentials"),
     ("POST", "/api/v1/accounts/<int:account_id>/posts"): unit({"sponsor", "editor"}, POSTS),
     ("POST", "/api/v1/accounts/<int:account_id>/stats"): unit({"sponsor"}, POSTS),
+    # --- activity: posts by origin, evidence (issue 14) ------------------------------------
+    ("GET", "/api/v1/accounts/<int:account_id>/posts"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/accounts/<int:account_id>/evidence"): unit({"sponsor", "editor"},
+                                                                   EVIDENCE),
+    ("GET", "/api/v1/evidence"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/evidence/<int:evidence_id>/screenshot"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/evidence/<int:evidence_id>/reject"): unit({"supervisor"}, REJECT),
+    # The page lists the caller's own unit's evidence (every unit's for those who see all).
+    ("GET", "/evidence"): logged_in(READS),
+    ("POST", "/evidence"): unit({"sponsor", "editor"}, EVIDENCE),
+    ("GET", "/evidence/<int:evidence_id>/screenshot"): logged_in(READS, "unit"),
+    ("POST", "/evidence/<int:evidence_id>/reject"): unit({"supervisor"}, REJECT),
     ("GET", "/filings"): logged_in(READS, "unit"),
     ("GET", "/filings/export.csv"): logged_in(READS, "unit"),
     ("GET", "/api/v1/filings"): logged_in(READS, "unit"),

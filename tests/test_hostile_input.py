@@ -294,6 +294,14 @@ def hostile(app, world, login, standin):  # noqa: F811
         "file": (io.BytesIO(log), "log.csv"), "account_id": str(douyin["id"])},
         content_type="multipart/form-data"), 201)
 
+    # Evidence of an update (issue 14): its title, address and rejection reason are shown.
+    evidence = ok(sponsor.post(f"/api/v1/accounts/{douyin['id']}/evidence", {
+        "published_at": "2026-11-19T10:00:00+08:00", "title": h("evidence.title"),
+        "url": "https://www.douyin.com/video/1?" + h("evidence.url"),
+        "screenshot_base64": png_base64()}), 201)
+    ok(supervisor.post(f"/api/v1/evidence/{evidence['id']}/reject",
+                       {"reason": h("evidence.reject_reason")}))
+
     pages = {name: page_client(app, name) for name in ("admin", "supervisor", "sponsor_a")}
     ok(pages["admin"].post("/holidays", data={
         "year": "2027", "schedule": f"2027-10-01~2027-10-07,休,{h('holiday.name', 80)}",
@@ -343,7 +351,8 @@ EXPORT_ENDPOINTS = {"registry.filings_csv", "notices_public.open_data_csv",
                     "notices_public.open_data_json", "notices_public.notices_atom",
                     "supervision.report_download", "imports.template_csv",
                     "imports.template_xlsx", "imports.status_json", "publisher.article_cover",
-                    "publisher_tasks.task_screenshot", "publisher.video_file_page", "static"}
+                    "publisher_tasks.task_screenshot", "publisher.video_file_page",
+                    "activity.screenshot", "static"}
 
 
 def page_urls(app, ids) -> list[str]:
@@ -770,7 +779,7 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
     ids = {"account_id": [wechat["id"], weibo["id"]], "unit_id": [a], "user_id": [1],
            "article_id": [1, 2, 3, 4], "delivery_id": [1, 2, 3, 4, 5, 6, 7, 8], "notice_id": [1],
            "order_id": [1], "report_id": [1], "job_id": [1], "name": ["banned"], "ext": ["csv"],
-           "note_id": [1], "code": ["en"], "video_id": [1]}
+           "note_id": [1], "code": ["en"], "video_id": [1], "evidence_id": [1]}
     ok(world.supervisor.post("/api/v1/supervision/reports", {"year": 2026, "quarter": 4}))
     responses = 0
     for client_name, api in (("admin", world.admin), ("sponsor", sponsor), ("editor", editor)):
@@ -868,7 +877,7 @@ def few_objects(app, world):
     app.config["PROPAGATE_EXCEPTIONS"] = False   # a crash is a 500 here, as in production
     return {"account_id": [account["id"]], "unit_id": [world.unit_a["id"]], "article_id": [1],
             "notice_id": [1], "order_id": [1], "report_id": [1], "job_id": [1], "user_id": [1],
-            "video_id": [1]}
+            "video_id": [1], "evidence_id": [1]}
 
 
 def test_hostile_query_parameters_never_crash_a_page(app, few_objects):

@@ -51,6 +51,8 @@ from publisher.tasks.models import PublishingTask
 from publisher.schemas import ArticleIn
 from notices import services as notices_services
 from registry import services as registry_services
+from registry.activity import evidence as activity_evidence
+from registry.models import Account
 from registry.schemas import AccountIn, EventIn
 from registry.supervision import reports as supervision_reports
 from registry.supervision import services as supervision_services
@@ -370,6 +372,12 @@ class Matrix:
         [filing] = account.filings
         return filing
 
+    def evidence(self, t):
+        return activity_evidence.record_evidence(
+            self.user(self.staff[t]["sponsor"]), db.session.get(Account, self.wechat[t]),
+            datetime.now(SHANGHAI) - timedelta(hours=1), self.name(t, f"佐证{self.next()}"),
+            "https://channels.weixin.qq.com/v/1", base64.b64decode(png_base64()))
+
     def event_kind(self, t) -> str:
         """Close the account, or reopen it once closed: every allowed call can succeed."""
         status = db.session.scalar(text("SELECT status FROM accounts WHERE id = :id"),
@@ -573,6 +581,26 @@ REQUESTS = {
     ("POST", "/api/v1/accounts/<int:account_id>/stats"): lambda m, c, t, ok: Call(
         f"/api/v1/accounts/{m.wechat[t]}/stats",
         json={"as_of": m.today.isoformat(), "followers": 1200, "reads": 300}),
+    ("GET", "/api/v1/accounts/<int:account_id>/posts"): lambda m, c, t, ok: Call(
+        f"/api/v1/accounts/{m.wechat[t]}/posts"),
+    ("POST", "/api/v1/accounts/<int:account_id>/evidence"): lambda m, c, t, ok: Call(
+        f"/api/v1/accounts/{m.wechat[t]}/evidence", json={
+            "published_at": now_iso(), "title": "视频号动态", "screenshot_base64": png_base64(),
+            "url": "https://channels.weixin.qq.com/v/2"}),
+    ("GET", "/api/v1/evidence"): lists("/api/v1/evidence"),
+    ("GET", "/api/v1/evidence/<int:evidence_id>/screenshot"): lambda m, c, t, ok: Call(
+        f"/api/v1/evidence/{m.obj('evidence', t, False)}/screenshot"),
+    ("POST", "/api/v1/evidence/<int:evidence_id>/reject"): lambda m, c, t, ok: Call(
+        f"/api/v1/evidence/{m.obj('evidence', t, ok)}/reject", json={"reason": "截图不符"}),
+    ("GET", "/evidence"): get("/evidence"),
+    ("POST", "/evidence"): lambda m, c, t, ok: Call("/evidence", form={
+        "account_id": str(m.wechat[t]), "published_at": "2026-11-25T10:30",
+        "title": "视频号动态", "url": "https://channels.weixin.qq.com/v/3",
+        "screenshot": (io.BytesIO(base64.b64decode(png_base64())), "shot.png")}),
+    ("GET", "/evidence/<int:evidence_id>/screenshot"): lambda m, c, t, ok: Call(
+        f"/evidence/{m.obj('evidence', t, False)}/screenshot"),
+    ("POST", "/evidence/<int:evidence_id>/reject"): lambda m, c, t, ok: Call(
+        f"/evidence/{m.obj('evidence', t, ok)}/reject", form={"reason": "截图不符"}),
     ("GET", "/filings"): lists("/filings"),
     ("GET", "/filings/export.csv"): lists("/filings/export.csv"),
     ("GET", "/api/v1/filings"): lists("/api/v1/filings"),

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
-from adapters import get_adapter, redact_tokens
+from adapters import get_adapter, listed_id, redact_tokens
 from govmedia import audit
 from govmedia.extensions import db
 from govmedia.notify import notify
@@ -188,7 +188,10 @@ def record_sent(work: Work, result) -> None:
             "state": copy.deepcopy(work.state)}).first()
         if row is None:
             raise LeaseLost(work.delivery_id)
-        record_post(work.account_id, now, title, result.post_url, "publisher", connection=conn)
+        # With the platform's id, so the activity sync finding it again matches, not doubles.
+        record_post(work.account_id, now, title, result.post_url, "publisher", connection=conn,
+                    platform_post_id=listed_id(work.platform, work.state, result.post_id),
+                    origin="govmedia")
     work.withdraw_state = row.withdraw_state
     if not row.others_waiting:
         close_article_safely(work)

@@ -141,6 +141,20 @@ def count_posts(unit_id: int, published) -> None:
             {"unit_id": unit_id, "day": day, "n": n})
 
 
+def uncount_post(unit_id: int, published_at) -> None:
+    """Take one counted post out of the per-unit daily counts and the day totals."""
+    values = {"unit_id": unit_id, "day": shanghai_date(published_at)}
+    db.session.execute(text("UPDATE supervision_unit_days SET posts = posts - 1 "
+                            "WHERE unit_id = :unit_id AND day = :day"), values)
+    db.session.execute(text("UPDATE supervision_day_totals SET posts = posts - 1 "
+                            "WHERE day = :day"), values)
+    # Rows left empty go, as a rebuild would never have written them.
+    db.session.execute(text("DELETE FROM supervision_unit_days "
+                            "WHERE unit_id = :unit_id AND day = :day AND posts = 0"), values)
+    db.session.execute(text("DELETE FROM supervision_day_totals WHERE day = :day "
+                            "AND posts = 0 AND band = 0 AND dormant = 0"), values)
+
+
 def rebuild_day_totals_with(connection) -> None:
     """Recompute supervision_day_totals from the gaps, the accounts and the daily unit counts
     (a migration, rebuild_all)."""

@@ -15,7 +15,7 @@ from govmedia.types import SHANGHAI, shanghai_date
 
 from ..models import Account, AccountChange, Post
 from .figures import (account_marks, apply_marks, band_marks, count_posts, gaps_of,
-                      rebuild_posts_figures, refresh_accounts)
+                      rebuild_posts_figures, refresh_accounts, uncount_post)
 from .names import refresh_name_index
 
 # Appliers take this lock so two of them never apply the same rows.
@@ -164,3 +164,32 @@ def _count_posts(posts) -> None:
     for start in range(0, len(ids), 1000):
         db.session.execute(update(Post).where(Post.id.in_(ids[start:start + 1000]))
                            .values(counted=True))
+
+
+def remove_post(post_id: int) -> int | None:
+    """Delete a post and leave the derived figures as if it had never counted (a supervisor
+    rejected the evidence behind it); returns its account's id, None when there is no such
+    post. In the caller's transaction, under the appliers' lock, so no apply_pending counts
+    it meanwhile."""
+    db.session.flush()
+    db.session.execute(select(func.pg_advisory_xact_lock(APPLY_LOCK)))
+    row = db.session.execute(
+        select(Post.account_id, Post.published_at, Post.counted, Account.unit_id)
+        .join(Account, Account.id == Post.account_id).where(Post.id == post_id)).first()
+    if row is None:
+        return None
+    db.session.execute(select(Account.id).where(Account.id == row.account_id).with_for_update())
+    db.session.execute(delete(Post).where(Post.id == post_id))
+    if row.counted:
+        uncount_post(row.unit_id, row.published_at)
+    # The gaps and first update day are rebuilt from the posts left (counted or not: an
+    # earlier rebuild may have seen this one before it was counted).
+    refresh_accounts([row.account_id])
+    db.session.execute(update(Account).where(Account.id == row.account_id).values(
+        last_post_at=select(func.max(Post.published_at))
+        .where(Post.account_id == row.account_id).scalar_subquery()))
+    _expire_loaded_accounts()
+    for loaded in list(db.session.identity_map.values()):
+        if isinstance(loaded, Account) and loaded.id == row.account_id:
+            db.session.expire(loaded, ["last_post_at"])
+    return row.account_id

@@ -1,0 +1,52 @@
+"""Credentials the platform refused: marked as needing authorisation again, and the unit's
+sponsors told once (a notification each, and an audit entry)."""
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from adapters import AuthError
+from govmedia import audit
+from govmedia.extensions import db
+from govmedia.models import User
+from govmedia.types import utcnow
+from registry.labels import label
+from registry.models import Account, AccountCredential
+from registry.supervision.models import Notification
+
+
+def credentials_refused(account_id: int, exc: AuthError) -> bool:
+    """Mark the account's credentials expired; True when this call did (the sponsors are
+    told then, so a second refusal tells nobody again)."""
+    changed = db.session.execute(
+        update(AccountCredential)
+        .where(AccountCredential.account_id == account_id, ~AccountCredential.token_expired)
+        .values(token_expired=True)
+        .returning(AccountCredential.updated_at)).first()
+    if changed is None:
+        db.session.commit()
+        return False
+    account = db.session.get(Account, account_id)
+    _tell_sponsors(account, changed.updated_at)
+    audit.record("account.credentials_refused", "account", account.id, unit_id=account.unit_id,
+                 after={"platform_code": str(exc.platform_code or ""),
+                        "by": "activity_sync"})
+    db.session.commit()
+    return True
+
+
+def _tell_sponsors(account: Account, version) -> None:
+    # One reminder per sponsor and per set of credentials: new credentials refused later
+    # make a new reminder.
+    key = f"activity.reauthorize:{account.id}:{int(version.timestamp())}"
+    text = _("The platform refused the credentials of %(platform)s account %(name)s: "
+             "authorise it again and enter the new credentials",
+             platform=label("platform", account.platform), name=account.name)
+    sponsors = [u.id for u in db.session.scalars(
+        select(User).where(User.unit_id == account.unit_id, User.active))
+        if u.has_role("sponsor")]
+    if sponsors:
+        db.session.execute(insert(Notification).values([
+            {"user_id": user_id, "unit_id": account.unit_id, "key": key,
+             "kind": "credentials_refused", "text": text, "link": f"/accounts/{account.id}",
+             "created_at": utcnow()}
+            for user_id in sponsors]).on_conflict_do_nothing(index_elements=["user_id", "key"]))
