@@ -1,14 +1,14 @@
 """posts: origin and the platform's id; the activity sync's cursors; evidence of updates
 
 Revision ID: e4a7c1d9b2f6
-Revises: d2b6e8f4a1c3
+Revises: e9d4c1a7b352
 Create Date: 2026-12-05 00:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e4a7c1d9b2f6"
-down_revision = "d2b6e8f4a1c3"
+down_revision = "e9d4c1a7b352"
 branch_labels = None
 depends_on = None
 
