@@ -20,6 +20,9 @@ class RuleProfile:
     notice_workdays: int = 15
     # Rule 7: a rectification order is answered within 5 working days.
     rectification_workdays: int = 5
+    # Issue 14 (interaction): a message from the public is answered by the 5th working day
+    # after it came in (its own day not counted), on the filings' calendar.
+    message_reply_workdays: int = 5
 
 
 DEFAULT = RuleProfile()
@@ -28,3 +31,4 @@ DORMANT_AFTER_DAYS = DEFAULT.dormant_after_days
 WARNING_FROM_DAYS = DEFAULT.warning_from_days
 NOTICE_WORKDAYS = DEFAULT.notice_workdays
 RECTIFICATION_WORKDAYS = DEFAULT.rectification_workdays
+MESSAGE_REPLY_WORKDAYS = DEFAULT.message_reply_workdays

@@ -49,6 +49,10 @@ class Store:
             self.mass: dict[str, dict] = {}
             self.clientmsgids: dict[tuple, str] = {}
             self.statuses: list[dict] = []           # Weibo, oldest first
+            # WeChat inbox: (appid, openid) -> when the follower last wrote; the custom
+            # (customer-service) messages sent back, oldest first.
+            self.followers_last_message: dict[tuple, float] = {}
+            self.custom_messages: list[dict] = []
             self.faults: list[dict] = []
             self.calls: Counter = Counter()
             self.token_requests: list[dict] = []

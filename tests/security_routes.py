@@ -72,6 +72,8 @@ RECT = "issue 3 Rectification: a supervisor orders, the unit answers, the superv
 NOTICES = "issue 5: sponsors amend their notices, supervisors withdraw with a reason"
 REPORTS = "issue 3 quarterly inspection report: the county office's (supervisor)"
 CHECKS = "issue 4: supervisors manage the word lists and severities (docs/PUBLISHER.md)"
+CALLBACK = "API.md Interaction: the platform-facing callback URL, signed with the account's token"
+REPLY = "API.md Interaction: POST /messages/{id}/reply (sponsor, editor)"
 
 EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- public: no login (API.md Public, issue 5) --------------------------------------------
@@ -92,6 +94,10 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/api/v1/public/verify"): public("API.md Public"),
     ("GET", "/api/v1/openapi.json"): public("API.md Conventions: no token for openapi.json"),
     ("POST", "/api/v1/auth/tokens"): public("API.md Conventions: no token to get a token"),
+    # The platform calls these; the signature over the account's token is the check
+    # (a wrong one: 403, tests/test_interaction.py).
+    ("GET", "/callbacks/wechat/<int:account_id>"): public(CALLBACK),
+    ("POST", "/callbacks/wechat/<int:account_id>"): public(CALLBACK),
 
     # --- any logged-in user ----------------------------------------------------------------
     ("POST", "/logout"): logged_in("logging out"),
@@ -216,6 +222,13 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/checks/lists/<name>"): only({"supervisor"}, CHECKS),
     ("PUT", "/api/v1/checks/severities"): only({"supervisor"}, CHECKS),
     ("POST", "/checks/severities"): only({"supervisor"}, CHECKS),
+
+    # --- interaction (API.md Interaction; issue 14) --------------------------------------------
+    ("GET", "/api/v1/messages"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/messages/<int:message_id>"): logged_in(READS, "unit"),
+    ("GET", "/inbox"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/messages/<int:message_id>/reply"): unit({"sponsor", "editor"}, REPLY),
+    ("POST", "/inbox/<int:message_id>/reply"): unit({"sponsor", "editor"}, REPLY),
 
     # --- supervision (API.md Supervision; issue 3) ------------------------------------------
     ("GET", "/supervision"): logged_in("issue 3: dashboard; a unit's own view for sponsors",

@@ -11,6 +11,8 @@ CONTRACT = {
     ("post", "/api/v1/accounts/{account_id}/events"), ("get", "/api/v1/filings"),
     ("post", "/api/v1/filings/{filing_id}/complete"), ("post", "/api/v1/accounts/{account_id}/posts"),
     ("post", "/api/v1/accounts/{account_id}/stats"),
+    ("get", "/api/v1/messages"), ("post", "/api/v1/messages/{message_id}/reply"),
+    ("get", "/callbacks/wechat/{account_id}"), ("post", "/callbacks/wechat/{account_id}"),
 }
 
 

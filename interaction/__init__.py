@@ -1,0 +1,17 @@
+"""Interaction (issue 14): messages from the public through the platforms' callbacks, the inbox,
+reply deadlines in working days, and replies sent back through the platform."""
+from govmedia.holidays import register_deadline_recompute
+
+from . import models  # noqa: F401  (the metadata must see the tables)
+from .api import bp as api_bp
+from .callbacks import bp as callbacks_bp
+from .services import recompute_reply_deadlines
+from .views import bp as views_bp
+
+
+def init_app(app) -> None:
+    """The platform callbacks (no login), the inbox API and page, and the recomputation of
+    reply deadlines when a year's holidays are entered."""
+    for blueprint in (callbacks_bp, api_bp, views_bp):
+        app.register_blueprint(blueprint)
+    register_deadline_recompute(app, recompute_reply_deadlines)

@@ -1,0 +1,59 @@
+"""Messages from the public to an account, and the replies sent to them from govmedia."""
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from govmedia.extensions import db
+from govmedia.types import UTCDateTime, utcnow
+
+MESSAGE_STATUSES = ("open", "overdue", "answered")
+REPLY_STATUSES = ("queued", "sending", "sent", "failed", "unconfirmed")
+
+
+class Message(db.Model):
+    """One message a member of the public sent to an account (a WeChat MsgId: stored once)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("account_id", "platform_msg_id", name="uq_messages_platform_msg"),
+        # The reply window: the sender's latest message on the account.
+        Index("ix_messages_account_sender", "account_id", "sender", "received_at"),
+        Index("ix_messages_unit_due", "unit_id", "reply_due_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    platform: Mapped[str] = mapped_column(String(20))
+    platform_msg_id: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(128))   # WeChat: the follower's OpenID
+    kind: Mapped[str] = mapped_column(String(20), default="text")
+    text: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reply_due_on: Mapped[date] = mapped_column(Date)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account = relationship("Account")
+    replies = relationship("MessageReply", back_populates="message",
+                           order_by="MessageReply.id")
+
+
+class MessageReply(db.Model):
+    """A reply typed in govmedia; the row is the job's state (the queue carries only its id)."""
+
+    __tablename__ = "message_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    message = relationship(Message, back_populates="replies")

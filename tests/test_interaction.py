@@ -1,0 +1,285 @@
+"""The interaction inbox over HTTP: the stand-in WeChat pushes signed callbacks (plaintext and
+safe mode) into govmedia served on loopback, and replies go back through the real adapter to
+the stand-in's message/custom/send."""
+import threading
+import time
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+from conftest import account_body, base_config, make_user
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from adapters.wechat import clear_local_tokens
+from govmedia import create_app
+from govmedia.extensions import db
+from govmedia.types import SHANGHAI, today_shanghai
+from interaction.models import Message, MessageReply
+from standins import DEFAULT_WECHAT_APPS, serve_in_thread
+
+APP_ID, APP_SECRET = next(iter(DEFAULT_WECHAT_APPS.items()))
+TOKEN = "govmediaToken2026"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    server, url = serve_in_thread("127.0.0.1", 0)
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture
+def served(app):
+    """The test's app on a loopback port, so the stand-in can call its callback URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def inbox(app, world, login, standin, served):
+    requests.post(f"{standin}/_standin/reset", timeout=5).raise_for_status()
+    clear_local_tokens()
+    app.config.update(WECHAT_API_BASE_URL=standin, ADAPTER_TIMEOUT=2.0)
+    a = world.unit_a["id"]
+    account = world.sponsor_a.post("/api/v1/accounts", account_body(a)).get_json()
+    response = world.sponsor_a.put(f"/api/v1/accounts/{account['id']}/credentials", {
+        "app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN, "encoding_aes_key": AES_KEY})
+    assert response.status_code == 204, response.get_json()
+    make_user("editor_a", ["editor"], a)
+
+    class Inbox:
+        account_id = account["id"]
+        callback = f"{served}/callbacks/wechat/{account['id']}"
+        sponsor, editor, sponsor_b = world.sponsor_a, login("editor_a"), world.sponsor_b
+        supervisor = world.supervisor
+
+        def push(self, **body):
+            body = {"url": self.callback, "token": TOKEN, "mode": "plain", **body}
+            if body["mode"] == "aes":
+                body.setdefault("encoding_aes_key", AES_KEY)
+            answer = requests.post(f"{standin}/_standin/wechat/messages", json=body, timeout=15)
+            answer.raise_for_status()
+            return answer.json()
+
+        def sent(self):
+            return requests.get(f"{standin}/_standin/wechat/custom-messages",
+                                timeout=5).json()["items"]
+
+        def fault(self, **fault):
+            requests.post(f"{standin}/_standin/faults", json=fault, timeout=5).raise_for_status()
+
+    return Inbox()
+
+
+def stored() -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(Message))
+
+
+# --- credentials -------------------------------------------------------------------------------
+
+def test_callback_token_and_aes_key_are_checked_stored_and_never_returned(inbox):
+    url = f"/api/v1/accounts/{inbox.account_id}/credentials"
+    base = {"app_id": APP_ID, "app_secret": APP_SECRET}
+    for field, value in [("token", "ab"), ("token", "has space1"), ("token", "x" * 33),
+                         ("encoding_aes_key", "short"), ("encoding_aes_key", "é" * 43)]:
+        response = inbox.sponsor.put(url, base | {field: value})
+        assert response.status_code == 400, (field, value)
+        assert field in response.get_json()["error"]["fields"]
+    shown = inbox.sponsor.get(f"/api/v1/accounts/{inbox.account_id}").get_data(as_text=True)
+    assert TOKEN not in shown and AES_KEY not in shown
+    # The refused bodies left the stored credentials alone: the callback still verifies.
+    assert inbox.push()["status"] == 200
+
+
+# --- the URL check -------------------------------------------------------------------------------
+
+def test_url_check_echoes_only_with_the_right_signature(inbox, client):
+    import hashlib
+
+    timestamp, nonce = str(int(time.time())), "n0nce"
+    good = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
+    path = f"/callbacks/wechat/{inbox.account_id}"
+    ok = client.get(path, query_string={"signature": good, "timestamp": timestamp,
+                                        "nonce": nonce, "echostr": "echo123"})
+    assert ok.status_code == 200 and ok.get_data(as_text=True) == "echo123"
+    bad = client.get(path, query_string={"signature": "0" * 40, "timestamp": timestamp,
+                                         "nonce": nonce, "echostr": "echo123"})
+    assert bad.status_code == 403 and "echo123" not in bad.get_data(as_text=True)
+    assert client.get("/callbacks/wechat/999999", query_string={
+        "signature": good, "timestamp": timestamp, "nonce": nonce}).status_code == 404
+
+
+# --- messages arriving -------------------------------------------------------------------------
+
+def test_plaintext_and_safe_mode_messages_are_stored_with_a_working_day_deadline(inbox):
+    plain = inbox.push(content="请问社保卡在哪里办理？", from_user="oPlainUser0001")
+    assert (plain["status"], plain["body"]) == (200, "success")
+    safe = inbox.push(mode="aes", content="路灯坏了，什么时候修？", from_user="oSafeUser0001")
+    assert (safe["status"], safe["body"]) == (200, "success")
+    listed = inbox.sponsor.get("/api/v1/messages", account_id=inbox.account_id).get_json()
+    assert listed["total"] == 2
+    by_sender = {m["sender"]: m for m in listed["items"]}
+    assert by_sender["oPlainUser0001"]["text"] == "请问社保卡在哪里办理？"
+    assert by_sender["oSafeUser0001"]["text"] == "路灯坏了，什么时候修？"
+    item = by_sender["oSafeUser0001"]
+    assert set(item) >= {"id", "account_id", "unit_id", "platform", "sender", "text",
+                         "received_at", "status", "reply_due_on", "replied_at"}
+    assert item["status"] == "open" and item["platform"] == "wechat"
+    assert item["replied_at"] is None and item["reply_window_open"] is True
+    # Five working days on the filings' calendar: never on a weekend, at least a week later
+    # once a weekend is crossed.
+    due = datetime.fromisoformat(item["reply_due_on"]).date()
+    assert due.weekday() < 5 and (due - today_shanghai()).days >= 5
+    overdue = inbox.sponsor.get("/api/v1/messages", status="overdue",
+                                as_of=(due + timedelta(days=1)).isoformat()).get_json()
+    assert overdue["total"] == 2
+    assert inbox.sponsor.get("/api/v1/messages", status="overdue").get_json()["total"] == 0
+    # Another unit's sponsor sees none of them, and may not ask for unit A's.
+    assert inbox.sponsor_b.get("/api/v1/messages").get_json()["total"] == 0
+    assert inbox.sponsor_b.get(f"/api/v1/messages/{item['id']}").status_code == 403
+
+
+def test_a_forged_callback_stores_nothing(inbox):
+    assert inbox.push(forge=True)["status"] == 403
+    assert inbox.push(forge=True, mode="aes")["status"] == 403
+    assert stored() == 0
+
+
+def test_a_message_delivered_twice_is_stored_once(inbox):
+    first = inbox.push(msg_id="24602835081234567", content="第一次")
+    again = inbox.push(msg_id="24602835081234567", content="第一次", mode="aes")
+    assert first["status"] == again["status"] == 200
+    assert first["body"] == again["body"] == "success"
+    assert stored() == 1
+
+
+def test_malformed_oversized_and_hostile_xml_get_400_and_store_nothing(inbox, app):
+    import hashlib
+
+    timestamp, nonce = str(int(time.time())), "abc"
+    sig = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
+    params = {"signature": sig, "timestamp": timestamp, "nonce": nonce}
+    bomb = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Content>&b;</Content></xml>')
+    limit = app.config["WECHAT_CALLBACK_MAX_BYTES"]
+    for body in ["<xml><MsgType>text</MsgType>", "not xml at all", bomb,
+                 "<xml><MsgType>text</MsgType><FromUserName>o1</FromUserName></xml>",
+                 "<xml><Content>" + "长" * limit + "</Content></xml>"]:
+        response = requests.post(inbox.callback, params=params, data=body.encode(), timeout=10)
+        assert response.status_code == 400, body[:60]
+    assert stored() == 0
+
+
+def test_a_closed_or_unknown_account_gets_404(inbox):
+    base = inbox.callback.rsplit("/", 1)[0]
+    assert inbox.push(url=f"{base}/999999")["status"] == 404
+    closed = inbox.sponsor.post(f"/api/v1/accounts/{inbox.account_id}/events", {
+        "kind": "close", "event_date": today_shanghai().isoformat(), "reason": "机构调整"})
+    assert closed.status_code == 201, closed.get_json()
+    assert inbox.push()["status"] == 404
+    assert stored() == 0
+
+
+def test_an_unreachable_database_answers_non_200_so_the_platform_retries(database_url):
+    down = create_app(base_config("postgresql://nobody@127.0.0.1:9/none"))
+    response = down.test_client().post("/callbacks/wechat/1", data=b"<xml/>")
+    assert response.status_code == 503
+    assert response.get_data(as_text=True) != "success"
+
+
+# --- replies -------------------------------------------------------------------------------------
+
+def test_a_reply_within_the_window_reaches_the_sender_and_answers_the_message(inbox):
+    inbox.push(content="办证需要带什么材料？", from_user="oAsker000001")
+    [message] = inbox.editor.get("/api/v1/messages").get_json()["items"]
+    response = inbox.editor.post(f"/api/v1/messages/{message['id']}/reply",
+                                 {"text": "请携带身份证原件到政务服务中心办理。"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["message"]["id"] == message["id"]
+    # The test client's worker ran the job: the stand-in has the customer-service message.
+    assert inbox.sent() == [{"appid": APP_ID, "touser": "oAsker000001",
+                             "content": "请携带身份证原件到政务服务中心办理。",
+                             "sent_at": inbox.sent()[0]["sent_at"]}]
+    after = inbox.editor.get(f"/api/v1/messages/{message['id']}").get_json()
+    assert after["status"] == "answered" and after["replied_at"]
+    assert after["replies"][0]["status"] == "sent"
+    assert inbox.editor.get("/api/v1/messages", status="answered").get_json()["total"] == 1
+
+
+def test_a_reply_past_48_hours_is_refused_with_a_clear_message(inbox):
+    old = datetime.now(SHANGHAI) - timedelta(hours=49)
+    inbox.push(content="三天前的留言", from_user="oLateUser001", create_time=int(old.timestamp()))
+    [message] = inbox.sponsor.get("/api/v1/messages").get_json()["items"]
+    assert message["reply_window_open"] is False
+    response = inbox.sponsor.post(f"/api/v1/messages/{message['id']}/reply", {"text": "您好"})
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "reply_window_closed"
+    assert "48" in error["message"] and (old + timedelta(hours=48)).strftime(
+        "%Y-%m-%d %H:%M") in error["message"]
+    assert inbox.sent() == []
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(MessageReply)) == 0
+
+
+def test_the_platforms_own_refusal_fails_the_reply_and_leaves_the_message_open(inbox):
+    inbox.push(content="在吗", from_user="oEdgeUser001")
+    [message] = inbox.sponsor.get("/api/v1/messages").get_json()["items"]
+    inbox.fault(path="/cgi-bin/message/custom/send", errcode=45015, times=1)
+    response = inbox.sponsor.post(f"/api/v1/messages/{message['id']}/reply", {"text": "您好"})
+    assert response.status_code == 201
+    after = inbox.sponsor.get(f"/api/v1/messages/{message['id']}").get_json()
+    assert after["status"] == "open"
+    [reply] = after["replies"]
+    assert reply["status"] == "failed" and reply["error_code"] == "45015"
+    assert "48" in reply["error"]
+    assert inbox.sent() == []
+
+
+def test_reply_roles_and_body_are_checked(inbox, login):
+    inbox.push(content="咨询", from_user="oRoleUser001")
+    [message] = inbox.sponsor.get("/api/v1/messages").get_json()["items"]
+    path = f"/api/v1/messages/{message['id']}/reply"
+    assert inbox.supervisor.post(path, {"text": "您好"}).status_code == 403
+    assert inbox.sponsor_b.post(path, {"text": "您好"}).status_code == 403
+    empty = inbox.sponsor.post(path, {"text": "   "})
+    assert empty.status_code == 400 and "text" in empty.get_json()["error"]["fields"]
+    assert inbox.sponsor.post(path, {"text": "长" * 601}).status_code == 400
+    assert inbox.sent() == []
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+def test_inbox_page_lists_filters_replies_and_says_when_the_window_closed(inbox, app):
+    from conftest import PASSWORD
+
+    old = datetime.now(SHANGHAI) - timedelta(hours=50)
+    inbox.push(content="旧留言", from_user="oOldUser0001", create_time=int(old.timestamp()))
+    inbox.push(content="新留言", from_user="oNewUser0001")
+    browser = app.test_client()
+    assert browser.post("/login", data={"username": "editor_a",
+                                        "password": PASSWORD}).status_code == 302
+    page = browser.get("/inbox").get_data(as_text=True)
+    assert "旧留言" in page and "新留言" in page
+    assert page.count('name="text"') == 1            # only the open window has a form
+    assert "回复窗口已于" in page
+    english = browser.get("/inbox?lang=en").get_data(as_text=True)
+    assert "Reply window closed on" in english
+    new_id = db.session.scalar(select(Message.id).where(Message.sender == "oNewUser0001"))
+    sent = browser.post(f"/inbox/{new_id}/reply", data={"text": "已收到，正在办理。"})
+    assert sent.status_code == 302
+    assert [m["content"] for m in inbox.sent()] == ["已收到，正在办理。"]
+    answered = browser.get("/inbox?status=answered").get_data(as_text=True)
+    assert "新留言" in answered and "旧留言" not in answered
+    old_id = db.session.scalar(select(Message.id).where(Message.sender == "oOldUser0001"))
+    refused = browser.post(f"/inbox/{old_id}/reply", data={"text": "迟到的回复"},
+                           follow_redirects=True)
+    assert "48" in refused.get_data(as_text=True)
+    assert len(inbox.sent()) == 1
