@@ -1,10 +1,12 @@
 """Interaction (issue 14): messages from the public through the platforms' callbacks, the inbox,
 reply deadlines in working days, and replies sent back through the platform."""
 from govmedia.holidays import register_deadline_recompute
+from govmedia.periodic import register_periodic
 
 from . import models  # noqa: F401  (the metadata must see the tables)
 from .api import bp as api_bp
 from .callbacks import bp as callbacks_bp
+from .jobs import sweep_replies
 from .services import recompute_reply_deadlines
 from .views import bp as views_bp
 
@@ -15,3 +17,4 @@ def init_app(app) -> None:
     for blueprint in (callbacks_bp, api_bp, views_bp):
         app.register_blueprint(blueprint)
     register_deadline_recompute(app, recompute_reply_deadlines)
+    register_periodic(app, "reply_sweep", sweep_replies, every_seconds=60)

@@ -8,14 +8,14 @@ refusal at the edge of the window (45015) fails the reply and leaves the message
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
 
 from adapters import AdapterError, RetryableError, UnconfirmedError, get_adapter
 from govmedia.extensions import db
-from govmedia.queue import enqueue_in, job
+from govmedia.queue import enqueue, enqueue_in, job
 from govmedia.secrets import decrypt
 from govmedia.types import utcnow
 from registry.models import AccountCredential
@@ -24,6 +24,8 @@ from .models import Message, MessageReply
 
 # Seconds before each automatic retry of a reply the platform was too busy to take.
 REPLY_BACKOFF = (10, 60, 300)
+# A queued reply this long past its due time lost its job: the sweep enqueues it again.
+LOST_AFTER = timedelta(minutes=2)
 
 
 def account_credentials(account_id: int) -> dict:
@@ -59,6 +61,7 @@ def _settle_error(reply: MessageReply, exc: AdapterError) -> None:
     if isinstance(exc, RetryableError) and reply.attempts <= len(REPLY_BACKOFF):
         reply.status = "queued"
         delay = max(REPLY_BACKOFF[reply.attempts - 1], exc.retry_after or 0)
+        reply.next_attempt_at = utcnow() + timedelta(seconds=delay)
         enqueue_in(delay, send_reply, reply.id)
     elif isinstance(exc, UnconfirmedError):
         reply.status = "unconfirmed"   # never resent: the sender may have it already
@@ -84,3 +87,16 @@ def send_reply(reply_id: int) -> str:
     mark_answered(reply, reply.sent_at)
     db.session.commit()
     return "sent"
+
+
+@job("default")
+def sweep_replies() -> int:
+    """Enqueue again the queued replies whose job was lost. A second job for a reply that is
+    still queued is harmless: `_claim` lets one of them send."""
+    ids = db.session.scalars(select(MessageReply.id).where(
+        MessageReply.status == "queued",
+        MessageReply.next_attempt_at < utcnow() - LOST_AFTER)).all()
+    for reply_id in ids:
+        enqueue(send_reply, reply_id)
+    db.session.commit()
+    return len(ids)

@@ -50,6 +50,9 @@ class MessageReply(db.Model):
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the job is due (now, or after a retry's backoff): the sweep re-sends a queued
+    # reply well past it, whose job was lost (Redis away at the commit).
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(40))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

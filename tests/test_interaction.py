@@ -8,13 +8,16 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 from conftest import account_body, base_config, make_user
+from redis import Redis
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from adapters.wechat import clear_local_tokens
 from govmedia import create_app
 from govmedia.extensions import db
-from govmedia.types import SHANGHAI, today_shanghai
+from govmedia.types import SHANGHAI, today_shanghai, utcnow
+from govmedia.worker import run_burst
+from interaction.jobs import sweep_replies
 from interaction.models import Message, MessageReply
 from standins import DEFAULT_WECHAT_APPS, serve_in_thread
 
@@ -253,6 +256,25 @@ def test_reply_roles_and_body_are_checked(inbox, login):
     assert empty.status_code == 400 and "text" in empty.get_json()["error"]["fields"]
     assert inbox.sponsor.post(path, {"text": "长" * 601}).status_code == 400
     assert inbox.sent() == []
+
+
+def test_a_reply_whose_job_was_lost_is_sent_by_the_sweep_once(inbox, app):
+    inbox.push(content="有人吗", from_user="oLostJob0001")
+    [message] = inbox.sponsor.get("/api/v1/messages").get_json()["items"]
+    app.config["TEST_RUN_JOBS"] = False   # the request's job is "lost": nobody runs it
+    assert inbox.sponsor.post(f"/api/v1/messages/{message['id']}/reply",
+                              {"text": "在的"}).status_code == 201
+    Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    assert sweep_replies() == 0            # not yet two minutes past due
+    reply = db.session.scalar(select(MessageReply))
+    reply.next_attempt_at = utcnow() - timedelta(minutes=3)
+    db.session.commit()
+    assert sweep_replies() == 1
+    assert sweep_replies() == 1            # twice enqueued, still one message sent
+    run_burst(app)
+    assert [m["content"] for m in inbox.sent()] == ["在的"]
+    db.session.rollback()
+    assert db.session.get(MessageReply, reply.id).status == "sent"
 
 
 # --- the page ------------------------------------------------------------------------------------

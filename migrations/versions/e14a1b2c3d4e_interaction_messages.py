@@ -46,6 +46,7 @@ def upgrade():
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("error_code", sa.String(length=40), nullable=True),
         sa.Column("author_id", sa.Integer(), nullable=False),
