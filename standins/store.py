@@ -13,6 +13,9 @@ DEFAULT_WEIBO_TOKENS = {
     "2.00standin_weibo_token": {"uid": 7000000001, "screen_name": "某县发布（模拟）",
                                 "state": "valid"},
 }
+# The demo WeChat account's server configuration (服务器配置): Token and EncodingAESKey.
+DEFAULT_WECHAT_CALLBACK = {"token": "standinToken2026",
+                           "encoding_aes_key": "StandinEncodingAesKey0123456789abcdefghijkl"}
 DEFAULT_CONFIG = {
     # A publish job answers publish_status 1 for this many polls, or until this many seconds
     # have passed, then settles with the outcome (0 success; 2–6 the documented failures).

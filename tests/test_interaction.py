@@ -305,3 +305,18 @@ def test_inbox_page_lists_filters_replies_and_says_when_the_window_closed(inbox,
                            follow_redirects=True)
     assert "48" in refused.get_data(as_text=True)
     assert len(inbox.sent()) == 1
+
+
+# --- the embedded run ------------------------------------------------------------------------------
+
+def test_the_demo_accounts_receive_follower_messages_from_the_standin(app, standin, served):
+    requests.post(f"{standin}/_standin/reset", timeout=5).raise_for_status()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "--password", "Demo-pass-123"]).exit_code == 0
+    for _ in range(2):   # `make run` again: the same messages, stored once
+        result = runner.invoke(args=["demo-messages", "--standin", standin, "--base", served])
+        assert result.exit_code == 0, result.output
+        assert result.output.count("HTTP 200 success") == 2, result.output
+    assert stored() == 2
+    texts = set(db.session.scalars(select(Message.text)))
+    assert "小区门口的路灯坏了一个星期了，什么时候能修？" in texts   # the safe-mode one
