@@ -57,7 +57,7 @@ def inbox(app, world, login, standin, served):
     make_user("editor_a", ["editor"], a)
 
     class Inbox:
-        account_id = account["id"]
+        account_id, unit_id = account["id"], a
         callback = f"{served}/callbacks/wechat/{account['id']}"
         sponsor, editor, sponsor_b = world.sponsor_a, login("editor_a"), world.sponsor_b
         supervisor = world.supervisor
@@ -275,6 +275,27 @@ def test_a_reply_whose_job_was_lost_is_sent_by_the_sweep_once(inbox, app):
     assert [m["content"] for m in inbox.sent()] == ["在的"]
     db.session.rollback()
     assert db.session.get(MessageReply, reply.id).status == "sent"
+
+
+def test_overdue_messages_are_counted_on_the_supervision_dashboard(inbox, app):
+    from conftest import PASSWORD
+
+    old = datetime.now(SHANGHAI) - timedelta(days=20)
+    inbox.push(content="二十天前的留言", from_user="oOverdue0001", create_time=int(old.timestamp()))
+    inbox.push(content="今天的留言", from_user="oFresh000001")
+    summary = inbox.supervisor.get("/api/v1/supervision/summary").get_json()
+    assert summary["overdue_messages"] == 1
+    [unit_a] = [u for u in summary["units"] if u["unit_id"] == inbox.unit_id]
+    assert unit_a["overdue_messages"] == 1
+    assert all(u["overdue_messages"] == 0 for u in summary["units"] if u is not unit_a)
+    before = inbox.supervisor.get("/api/v1/supervision/summary",
+                                  as_of=(old + timedelta(days=1)).date().isoformat()).get_json()
+    assert before["overdue_messages"] == 0
+    browser = app.test_client()
+    assert browser.post("/login", data={"username": "supervisor",
+                                        "password": PASSWORD}).status_code == 302
+    page = browser.get("/supervision").get_data(as_text=True)
+    assert 'id="overdue-messages">1</a>' in page and "条网民留言逾期未答复" in page
 
 
 # --- the page ------------------------------------------------------------------------------------
