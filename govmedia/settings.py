@@ -89,6 +89,8 @@ class Settings:
     # platform may post (a WeChat message is a few hundred bytes; larger is refused with 400).
     message_reply_workdays: int = _setting(MESSAGE_REPLY_WORKDAYS)
     wechat_callback_max_bytes: int = _setting(64 * 1024)
+    # How often Weibo comments to the accounts (comments/to_me) are pulled into the inbox.
+    weibo_comments_pull_seconds: int = _setting(300)
     # The public pages' registry version is re-read at most this often per process.
     public_version_ttl: float = _setting(1.0)
     # The benchmark switches the public response cache off to measure the database path.

@@ -7,6 +7,7 @@ from . import models  # noqa: F401  (the metadata must see the tables)
 from .api import bp as api_bp
 from .callbacks import bp as callbacks_bp
 from .jobs import sweep_replies
+from .weibo_pull import pull_weibo_comments
 from .services import recompute_reply_deadlines
 from .views import bp as views_bp
 
@@ -18,3 +19,5 @@ def init_app(app) -> None:
         app.register_blueprint(blueprint)
     register_deadline_recompute(app, recompute_reply_deadlines)
     register_periodic(app, "reply_sweep", sweep_replies, every_seconds=60)
+    register_periodic(app, "weibo_comments", pull_weibo_comments,
+                      every_seconds=app.config["WEIBO_COMMENTS_PULL_SECONDS"])

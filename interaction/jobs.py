@@ -78,7 +78,10 @@ def send_reply(reply_id: int) -> str:
     try:
         adapter = get_adapter(message.platform, account_credentials(message.account_id),
                               current_app.config)
-        adapter.send_text(message.sender, reply.text)
+        if message.platform == "weibo":
+            adapter.reply_comment(message.platform_msg_id, message.thread_id or "", reply.text)
+        else:
+            adapter.send_text(message.sender, reply.text)
     except AdapterError as exc:
         _settle_error(reply, exc)
         db.session.commit()

@@ -26,7 +26,9 @@ class Message(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     platform: Mapped[str] = mapped_column(String(20))
     platform_msg_id: Mapped[str] = mapped_column(String(64))
-    sender: Mapped[str] = mapped_column(String(128))   # WeChat: the follower's OpenID
+    sender: Mapped[str] = mapped_column(String(128))   # WeChat: the OpenID; Weibo: the uid
+    # Weibo: the post the comment is under (comments/reply needs it); WeChat: none.
+    thread_id: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(20), default="text")
     text: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -25,8 +25,8 @@ def message_json(message: Message, as_of: date, *, with_replies: bool = False) -
             "status": message_status(message, as_of), "reply_due_on": iso(message.reply_due_on),
             "reply_due_provisional": message.due_provisional,
             "replied_at": iso(message.replied_at), "assignee_id": message.assignee_id,
-            "reply_window_closes_at": iso(closes_at),
-            "reply_window_open": utcnow() < closes_at}
+            "thread_id": message.thread_id, "reply_window_closes_at": iso(closes_at),
+            "reply_window_open": closes_at is None or utcnow() < closes_at}
     if with_replies:
         data["replies"] = [reply_json(r) for r in message.replies]
     return data

@@ -29,7 +29,8 @@ from .wechat_callback import Incoming
 REPLY_WINDOW = timedelta(hours=48)
 # Accounts a platform callback is taken for: closed and deregistered ones get 404.
 RECEIVING_STATUSES = ("active", "deregistering")
-REPLY_MAX_CHARS = 600   # WeChat's text limit is 2,048 bytes: 600 CJK characters stay under it
+# WeChat's text limit is 2,048 bytes (600 CJK characters stay under it); a Weibo comment 140.
+REPLY_MAX_CHARS = {"wechat": 600, "weibo": 140}
 
 
 # --- receiving ---------------------------------------------------------------------------
@@ -54,6 +55,7 @@ def store_message(account: Account, incoming: Incoming) -> bool:
         unit_id=account.unit_id, account_id=account.id, platform=account.platform,
         platform_msg_id=incoming.msg_id, sender=incoming.sender, kind=incoming.kind,
         text=incoming.text, received_at=incoming.received_at, reply_due_on=due,
+        thread_id=incoming.thread_id,
         due_provisional=provisional, created_at=utcnow(),
     ).on_conflict_do_nothing(constraint="uq_messages_platform_msg").returning(Message.id)
     return db.session.execute(statement).scalar() is not None
@@ -101,12 +103,17 @@ def last_message_at(message: Message) -> datetime:
         Message.account_id == message.account_id, Message.sender == message.sender))
 
 
-def window_closes_at(message: Message) -> datetime:
+def window_closes_at(message: Message) -> datetime | None:
+    """WeChat's window; None where the platform has none (a Weibo comment can be answered
+    while it exists)."""
+    if message.platform != "wechat":
+        return None
     return last_message_at(message) + REPLY_WINDOW
 
 
 def window_open(message: Message, now: datetime | None = None) -> bool:
-    return (now or utcnow()) < window_closes_at(message)
+    closes_at = window_closes_at(message)
+    return closes_at is None or (now or utcnow()) < closes_at
 
 
 def window_closed_error(closes_at: datetime) -> RuleConflict:
@@ -125,14 +132,15 @@ def reply_to_message(actor: User, message: Message, text: str) -> MessageReply:
     require_roles(actor, "sponsor", "editor")
     require_unit_access(actor, message.unit_id)
     text = (text or "").strip()
-    if not text or len(text) > REPLY_MAX_CHARS:
-        raise Invalid(_("The reply needs 1 to %(n)s characters", n=REPLY_MAX_CHARS),
-                      fields={"text": f"1 to {REPLY_MAX_CHARS} characters"})
-    if message.platform != "wechat":
-        raise RuleConflict(_("Replies are sent to WeChat messages only"),
+    limit = REPLY_MAX_CHARS.get(message.platform)
+    if limit is None:
+        raise RuleConflict(_("Replies are sent to WeChat messages and Weibo comments only"),
                            code="reply_not_supported")
+    if not text or len(text) > limit:
+        raise Invalid(_("The reply needs 1 to %(n)s characters", n=limit),
+                      fields={"text": f"1 to {limit} characters"})
     closes_at = window_closes_at(message)
-    if utcnow() >= closes_at:
+    if closes_at is not None and utcnow() >= closes_at:
         raise window_closed_error(closes_at)
     if message.assignee_id is None:
         message.assignee_id = actor.id

@@ -28,7 +28,7 @@ def _filters() -> dict:
 
 def _accounts(units) -> list[Account]:
     return db.session.scalars(select(Account).where(
-        Account.unit_id.in_([u.id for u in units]), Account.platform == "wechat")
+        Account.unit_id.in_([u.id for u in units]), Account.platform.in_(("wechat", "weibo")))
         .order_by(Account.name, Account.id)).all()
 
 

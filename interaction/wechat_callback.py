@@ -29,13 +29,15 @@ class CallbackRefused(Exception):
 
 @dataclass
 class Incoming:
-    """A message from the public as WeChat delivered it (events carry no MsgId)."""
+    """A message from the public as the platform delivered it (WeChat events carry no MsgId;
+    a Weibo comment names the post it is under in `thread_id`)."""
 
     msg_id: str | None
     sender: str
     kind: str
     text: str
     received_at: datetime
+    thread_id: str | None = None
 
 
 def signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool:

@@ -6,7 +6,7 @@ import threading
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from standins import control, wechat, wechat_inbox, weibo
+from standins import control, wechat, wechat_inbox, weibo, weibo_comments
 from standins.store import DEFAULT_CONFIG, DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, Store
 
 
@@ -19,7 +19,7 @@ def make_app(wechat_apps: dict | None = None, weibo_tokens: dict | None = None,
         DEFAULT_WECHAT_APPS if wechat_apps is None else wechat_apps,
         DEFAULT_WEIBO_TOKENS if weibo_tokens is None else weibo_tokens,
         {**DEFAULT_CONFIG, **(config or {})})
-    for blueprint in (control.bp, wechat.bp, wechat_inbox.bp, weibo.bp):
+    for blueprint in (control.bp, wechat.bp, wechat_inbox.bp, weibo.bp, weibo_comments.bp):
         app.register_blueprint(blueprint)
     return app
 

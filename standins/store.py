@@ -56,6 +56,7 @@ class Store:
             # (customer-service) messages sent back, oldest first.
             self.followers_last_message: dict[tuple, float] = {}
             self.custom_messages: list[dict] = []
+            self.comments: list[dict] = []           # Weibo comments, oldest first
             self.faults: list[dict] = []
             self.calls: Counter = Counter()
             self.token_requests: list[dict] = []

@@ -19,7 +19,8 @@ from govmedia.types import SHANGHAI, today_shanghai, utcnow
 from govmedia.worker import run_burst
 from interaction.jobs import sweep_replies
 from interaction.models import Message, MessageReply
-from standins import DEFAULT_WECHAT_APPS, serve_in_thread
+from interaction.weibo_pull import pull_weibo_comments
+from standins import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, serve_in_thread
 
 APP_ID, APP_SECRET = next(iter(DEFAULT_WECHAT_APPS.items()))
 TOKEN = "govmediaToken2026"
@@ -48,7 +49,7 @@ def served(app):
 def inbox(app, world, login, standin, served):
     requests.post(f"{standin}/_standin/reset", timeout=5).raise_for_status()
     clear_local_tokens()
-    app.config.update(WECHAT_API_BASE_URL=standin, ADAPTER_TIMEOUT=2.0)
+    app.config.update(WECHAT_API_BASE_URL=standin, WEIBO_API_BASE_URL=standin, ADAPTER_TIMEOUT=2.0)
     a = world.unit_a["id"]
     account = world.sponsor_a.post("/api/v1/accounts", account_body(a)).get_json()
     response = world.sponsor_a.put(f"/api/v1/accounts/{account['id']}/credentials", {
@@ -296,6 +297,45 @@ def test_overdue_messages_are_counted_on_the_supervision_dashboard(inbox, app):
                                         "password": PASSWORD}).status_code == 302
     page = browser.get("/supervision").get_data(as_text=True)
     assert 'id="overdue-messages">1</a>' in page and "条网民留言逾期未答复" in page
+
+
+# --- Weibo comments -----------------------------------------------------------------------------
+
+def test_weibo_comments_are_pulled_once_each_and_answered_with_comments_reply(inbox, standin):
+    token = next(iter(DEFAULT_WEIBO_TOKENS))
+    weibo = inbox.sponsor.post("/api/v1/accounts", account_body(
+        inbox.unit_id, platform="weibo", handle="7000000001")).get_json()
+    assert inbox.sponsor.put(f"/api/v1/accounts/{weibo['id']}/credentials",
+                             {"access_token": token}).status_code == 204
+
+    def comment(text):
+        answer = requests.post(f"{standin}/_standin/weibo/comments",
+                               json={"access_token": token, "text": text}, timeout=5)
+        answer.raise_for_status()
+        return answer.json()
+
+    first, _second = comment("请问公积金怎么提取？"), comment("为什么办事大厅周六不开门？")
+    assert pull_weibo_comments() == 2
+    assert pull_weibo_comments() == 0      # the cursor: nothing pulled twice
+    comment("谢谢解答")
+    assert pull_weibo_comments() == 1
+    assert stored() == 3
+    listed = inbox.editor.get("/api/v1/messages", account_id=weibo["id"]).get_json()
+    message = next(m for m in listed["items"] if m["text"] == "请问公积金怎么提取？")
+    assert message["platform"] == "weibo" and message["thread_id"] == first["status"]["idstr"]
+    assert message["reply_window_open"] is True and message["reply_window_closes_at"] is None
+    too_long = inbox.editor.post(f"/api/v1/messages/{message['id']}/reply", {"text": "长" * 141})
+    assert too_long.status_code == 400
+    reply = inbox.editor.post(f"/api/v1/messages/{message['id']}/reply",
+                              {"text": "可登录公积金中心网站办理。"})
+    assert reply.status_code == 201, reply.get_json()
+    comments = requests.get(f"{standin}/_standin/weibo/comments", timeout=5).json()["items"]
+    [answer] = [c for c in comments if c.get("reply_comment")]
+    assert answer["text"] == "可登录公积金中心网站办理。"
+    assert answer["reply_comment"]["idstr"] == first["idstr"]
+    after = inbox.editor.get(f"/api/v1/messages/{message['id']}").get_json()
+    assert after["status"] == "answered" and after["replies"][0]["status"] == "sent"
+    assert pull_weibo_comments() == 0      # the account's own reply is not a message to it
 
 
 # --- the page ------------------------------------------------------------------------------------

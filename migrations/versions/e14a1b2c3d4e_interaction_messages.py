@@ -22,6 +22,7 @@ def upgrade():
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("platform_msg_id", sa.String(length=64), nullable=False),
         sa.Column("sender", sa.String(length=128), nullable=False),
+        sa.Column("thread_id", sa.String(length=64), nullable=True),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
