@@ -4,6 +4,7 @@ from govmedia.holidays import register_deadline_recompute
 from govmedia.periodic import register_periodic
 
 from . import models  # noqa: F401  (the metadata must see the tables)
+from .answers_api import bp as answers_api_bp
 from .api import bp as api_bp
 from .callbacks import bp as callbacks_bp
 from .jobs import sweep_replies
@@ -15,7 +16,7 @@ from .views import bp as views_bp
 def init_app(app) -> None:
     """The platform callbacks (no login), the inbox API and page, and the recomputation of
     reply deadlines when a year's holidays are entered."""
-    for blueprint in (callbacks_bp, api_bp, views_bp):
+    for blueprint in (callbacks_bp, api_bp, answers_api_bp, views_bp):
         app.register_blueprint(blueprint)
     register_deadline_recompute(app, recompute_reply_deadlines)
     register_periodic(app, "reply_sweep", sweep_replies, every_seconds=60)

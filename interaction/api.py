@@ -8,6 +8,7 @@ from govmedia.extensions import csrf, db
 from govmedia.pagination import paginate
 
 from . import services
+from .answers import count_use
 from .models import MESSAGE_STATUSES
 from .schemas import ReplyIn
 from .serialize import message_json, reply_json
@@ -51,6 +52,8 @@ def reply(message_id):
     message = services.get_message(user, message_id)
     data = parse_body(ReplyIn)
     row = services.reply_to_message(user, message, data.text)
+    if data.answer_id is not None:
+        count_use(user, data.answer_id, message)
     db.session.commit()
     return jsonify({"message": message_json(message, query_as_of(), with_replies=True),
                     "reply": reply_json(row)}), 201

@@ -1,7 +1,8 @@
 """Messages from the public to an account, and the replies sent to them from govmedia."""
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govmedia.extensions import db
@@ -62,3 +63,27 @@ class MessageReply(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     message = relationship(Message, back_populates="replies")
+
+
+class ReferenceAnswer(db.Model):
+    """A reference answer (答复口径) of a unit: offered when a similar message comes in."""
+
+    __tablename__ = "reference_answers"
+    __table_args__ = (
+        # Full-text search over the jieba-segmented question and topic ('simple': the words
+        # are already cut, PostgreSQL only has to index them).
+        Index("ix_reference_answers_terms", text("to_tsvector('simple', terms)"),
+              postgresql_using="gin"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text)
+    terms: Mapped[str] = mapped_column(Text, default="")
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -5,15 +5,15 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from govmedia.errors import DomainError
+from govmedia.errors import DomainError, Invalid
 from govmedia.extensions import db
 from govmedia.pagination import paginate
-from govmedia.types import today_shanghai, utcnow
+from govmedia.types import ascii_int, today_shanghai, utcnow
 from registry.models import Account
 from registry.services import visible_units
 from registry.views.common import actor, arg_choice, arg_date, arg_int
 
-from . import services
+from . import answers, services
 from .models import MESSAGE_STATUSES, Message
 
 bp = Blueprint("interaction", __name__)
@@ -41,19 +41,25 @@ def inbox():
     page = paginate(query.options(joinedload(Message.account), joinedload(Message.replies)))
     units = visible_units(actor())
     windows = {m.id: services.window_closes_at(m) for m in page.items}
+    may_reply = actor().has_role("admin", "sponsor", "editor")
+    suggested = {m.id: answers.suggestions(m, limit=3) for m in page.items
+                 if may_reply and m.replied_at is None}
     return render_template("interaction/inbox.html", messages=page.items, **page.nav,
                            filters=filters, units=units, accounts=_accounts(units),
                            windows=windows, now=utcnow(),
-                           status_of=services.message_status,
-                           may_reply=actor().has_role("admin", "sponsor", "editor"))
+                           status_of=services.message_status, may_reply=may_reply,
+                           suggested=suggested)
 
 
 @bp.post("/inbox/<int:message_id>/reply")
 @login_required
 def reply(message_id):
     message = services.get_message(actor(), message_id)
+    answer_id = ascii_int(request.form.get("answer_id", ""))
     try:
         services.reply_to_message(actor(), message, request.form.get("text", ""))
+        if answer_id is not None:
+            answers.count_use(actor(), answer_id, message)
     except DomainError as err:
         if err.status in (403, 404):
             raise
@@ -62,5 +68,27 @@ def reply(message_id):
     else:
         db.session.commit()
         flash(_("The reply is on its way to the sender."), "success")
+    back = url_for("interaction.inbox", **request.args.to_dict())
+    return redirect(f"{back}#message-{message_id}")
+
+
+@bp.post("/inbox/<int:message_id>/answer")
+@login_required
+def save_answer(message_id):
+    """Save the reply to this message as a reference answer under a topic."""
+    message = services.get_message(actor(), message_id)
+    topic = (request.form.get("topic") or "").strip()[:200]
+    try:
+        if not topic:
+            raise Invalid(_("Give the reference answer a topic"), fields={"topic": "required"})
+        answers.save_answer(actor(), topic=topic, answer="", message=message)
+    except DomainError as err:
+        if err.status in (403, 404):
+            raise
+        db.session.rollback()
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Saved as a reference answer."), "success")
     back = url_for("interaction.inbox", **request.args.to_dict())
     return redirect(f"{back}#message-{message_id}")

@@ -74,6 +74,7 @@ REPORTS = "issue 3 quarterly inspection report: the county office's (supervisor)
 CHECKS = "issue 4: supervisors manage the word lists and severities (docs/PUBLISHER.md)"
 CALLBACK = "API.md Interaction: the platform-facing callback URL, signed with the account's token"
 REPLY = "API.md Interaction: POST /messages/{id}/reply (sponsor, editor)"
+ANSWERS = "issue 14 knowledge base: those who answer the public (sponsor, editor) keep the answers"
 
 EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- public: no login (API.md Public, issue 5) --------------------------------------------
@@ -229,6 +230,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/inbox"): logged_in(READS, "unit"),
     ("POST", "/api/v1/messages/<int:message_id>/reply"): unit({"sponsor", "editor"}, REPLY),
     ("POST", "/inbox/<int:message_id>/reply"): unit({"sponsor", "editor"}, REPLY),
+    ("GET", "/api/v1/messages/<int:message_id>/suggestions"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/answers"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/answers"): unit({"sponsor", "editor"}, ANSWERS),
+    ("PATCH", "/api/v1/answers/<int:answer_id>"): unit({"sponsor", "editor"}, ANSWERS),
+    ("POST", "/inbox/<int:message_id>/answer"): unit({"sponsor", "editor"}, ANSWERS),
 
     # --- supervision (API.md Supervision; issue 3) ------------------------------------------
     ("GET", "/supervision"): logged_in("issue 3: dashboard; a unit's own view for sponsors",

@@ -338,6 +338,51 @@ def test_weibo_comments_are_pulled_once_each_and_answered_with_comments_reply(in
     assert pull_weibo_comments() == 0      # the account's own reply is not a message to it
 
 
+# --- the knowledge base of answers ---------------------------------------------------------------
+
+def test_reference_answers_are_suggested_for_similar_messages_edited_retired_and_counted(inbox):
+    inbox.push(content="请问公积金怎么提取？", from_user="oKbUser00001")
+    [first] = inbox.editor.get("/api/v1/messages").get_json()["items"]
+    assert inbox.editor.post(f"/api/v1/messages/{first['id']}/reply",
+                             {"text": "可登录公积金中心网站办理提取。"}).status_code == 201
+    saved = inbox.editor.post("/api/v1/answers", {"message_id": first["id"],
+                                                  "topic": "公积金提取"})
+    assert saved.status_code == 201, saved.get_json()
+    assert saved.get_json()["answer"] == "可登录公积金中心网站办理提取。"   # the reply sent
+    other = inbox.sponsor.post("/api/v1/answers", {
+        "unit_id": inbox.unit_id, "topic": "路灯报修", "question": "路灯坏了没人修",
+        "answer": "请拨打12345热线报修。"})
+    assert other.status_code == 201
+    assert inbox.sponsor_b.post("/api/v1/answers", {
+        "unit_id": inbox.unit_id, "topic": "越权", "answer": "x"}).status_code == 403
+    assert inbox.supervisor.post("/api/v1/answers", {
+        "unit_id": inbox.unit_id, "topic": "越权", "answer": "x"}).status_code == 403
+
+    inbox.push(content="公积金提取要带什么材料", from_user="oKbUser00002")
+    new = next(m for m in inbox.editor.get("/api/v1/messages").get_json()["items"]
+               if m["sender"] == "oKbUser00002")
+    found = inbox.editor.get(f"/api/v1/messages/{new['id']}/suggestions").get_json()
+    assert [a["topic"] for a in found["items"]] == ["公积金提取"]
+    lamp = inbox.sponsor.get(f"/api/v1/messages/{new['id']}/suggestions").get_json()
+    assert "路灯报修" not in [a["topic"] for a in lamp["items"]]
+    answer_id = found["items"][0]["id"]
+    used = inbox.editor.post(f"/api/v1/messages/{new['id']}/reply",
+                             {"text": found["items"][0]["answer"], "answer_id": answer_id})
+    assert used.status_code == 201
+    listed = {a["id"]: a for a in inbox.editor.get("/api/v1/answers").get_json()["items"]}
+    assert listed[answer_id]["uses"] == 1
+    edited = inbox.editor.patch(f"/api/v1/answers/{answer_id}",
+                                {"answer": "可在公积金中心网站或窗口办理提取。"})
+    assert edited.status_code == 200 and edited.get_json()["answer"].startswith("可在")
+    assert inbox.editor.patch(f"/api/v1/answers/{answer_id}",
+                              {"retired": True}).status_code == 200
+    assert inbox.editor.get(f"/api/v1/messages/{new['id']}/suggestions").get_json()[
+        "items"] == []
+    assert answer_id not in [a["id"] for a in
+                             inbox.editor.get("/api/v1/answers").get_json()["items"]]
+    assert inbox.sponsor_b.get("/api/v1/answers").get_json()["total"] == 0
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 def test_inbox_page_lists_filters_replies_and_says_when_the_window_closed(inbox, app):

@@ -36,6 +36,7 @@ from govmedia.extensions import db
 from govmedia.models import ApiToken, User
 from govmedia.settings import Settings
 from govmedia.types import SHANGHAI, today_shanghai, utcnow
+from interaction import answers as interaction_answers
 from interaction import services as interaction_services
 from interaction.wechat_callback import Incoming
 from publisher import checks as publisher_checks
@@ -118,7 +119,7 @@ class Matrix:
         self.victim = {"A": self.users["a_victim"], "B": self.users["b_victim"]}
         self.wechat, self.weibo, self.app_account, self.events_account = {}, {}, {}, {}
         self.filing, self.notice, self.takedown_item, self.order, self.job = {}, {}, {}, {}, {}
-        self.message = {}
+        self.message, self.answer = {}, {}
         self.article_view, self.article_edit, self.delivery = {}, {}, {}
         for t in ("A", "B"):
             self._build_unit(t)
@@ -162,6 +163,10 @@ class Matrix:
             "app_id": "wx0123456789abcdef", "app_secret": "s3cret-matrix",
             "token": CALLBACK_TOKEN}).status_code == 204
         self.message[t] = self._message(wechat["id"], t)
+        self.answer[t] = interaction_answers.save_answer(
+            self.user(self.staff[t]["sponsor"]), topic=self.name(t, "口径"), answer="已办理",
+            unit_id=self.unit[t]).id
+        db.session.commit()
         self.weibo[t] = self._register(t, "weibo", f"70000000{ord(t)}", "微博")["id"]
         self.events_account[t] = self._register(t, "douyin", f"dy-{t}", "抖音")["id"]
         app_account = self._register(t, "app", f"cn.gov.{t.lower()}.app", "客户端")
@@ -508,6 +513,15 @@ REQUESTS = {
     ("POST", "/api/v1/messages/<int:message_id>/reply"): lambda m, c, t, ok: Call(
         f"/api/v1/messages/{m.message[t]}/reply", json={"text": "您好，已收到。"}),
     ("GET", "/inbox"): lists("/inbox"),
+    ("GET", "/api/v1/messages/<int:message_id>/suggestions"): lambda m, c, t, ok: Call(
+        f"/api/v1/messages/{m.message[t]}/suggestions"),
+    ("GET", "/api/v1/answers"): lists("/api/v1/answers"),
+    ("POST", "/api/v1/answers"): lambda m, c, t, ok: Call("/api/v1/answers", json={
+        "unit_id": m.unit[t], "topic": m.name(t, f"口径{m.next()}"), "answer": "已办理"}),
+    ("PATCH", "/api/v1/answers/<int:answer_id>"): lambda m, c, t, ok: Call(
+        f"/api/v1/answers/{m.answer[t]}", json={"answer": "已办理完毕"}),
+    ("POST", "/inbox/<int:message_id>/answer"): lambda m, c, t, ok: Call(
+        f"/inbox/{m.message[t]}/answer", form={"topic": "咨询"}),
     ("POST", "/inbox/<int:message_id>/reply"): lambda m, c, t, ok: Call(
         f"/inbox/{m.message[t]}/reply", form={"text": "您好，已收到。"}),
 

@@ -59,8 +59,31 @@ def upgrade():
     )
     op.create_index("ix_message_replies_message_id", "message_replies", ["message_id"])
     op.create_index("ix_message_replies_status", "message_replies", ["status"])
+    op.create_table(
+        "reference_answers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("terms", sa.Text(), nullable=False),
+        sa.Column("retired", sa.Boolean(), nullable=False),
+        sa.Column("uses", sa.Integer(), nullable=False),
+        sa.Column("source_message_id", sa.Integer(), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"]),
+        sa.ForeignKeyConstraint(["source_message_id"], ["messages.id"]),
+        sa.ForeignKeyConstraint(["created_by_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_reference_answers_unit_id", "reference_answers", ["unit_id"])
+    op.create_index("ix_reference_answers_terms", "reference_answers",
+                    [sa.text("to_tsvector('simple', terms)")], postgresql_using="gin")
 
 
 def downgrade():
+    op.drop_table("reference_answers")
     op.drop_table("message_replies")
     op.drop_table("messages")
