@@ -71,6 +71,8 @@ def fuzz_world(app, world, login):
         "user_id": victim.id, "filing_id": wechat["filings"][0]["id"],
         "item_id": takedown["items"][0]["id"], "name": "caution",
         "message_id": db.session.scalar(select(Message.id)),
+        "answer_id": world.sponsor_a.post("/api/v1/answers", {
+            "unit_id": a, "topic": "咨询", "answer": "已办理"}).get_json()["id"],
     }
 
 

@@ -18,7 +18,7 @@ from govmedia.extensions import db
 from govmedia.types import SHANGHAI, today_shanghai, utcnow
 from govmedia.worker import run_burst
 from interaction.jobs import sweep_replies
-from interaction.models import Message, MessageReply
+from interaction.models import Message, MessageReply, ReferenceAnswer
 from interaction.weibo_pull import pull_weibo_comments
 from standins import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, serve_in_thread
 
@@ -411,6 +411,21 @@ def test_inbox_page_lists_filters_replies_and_says_when_the_window_closed(inbox,
                            follow_redirects=True)
     assert "48" in refused.get_data(as_text=True)
     assert len(inbox.sent()) == 1
+    # The reply becomes a reference answer, offered (escaped) for a similar message, and a
+    # reply with it is counted.
+    assert browser.post(f"/inbox/{new_id}/answer",
+                        data={"topic": "新留言<script>x</script>"}).status_code == 302
+    inbox.push(content="又一条新留言", from_user="oNewUser0002")
+    offered = browser.get("/inbox?status=open").get_data(as_text=True)
+    assert "用此口径回复" in offered and "新留言&lt;script&gt;" in offered
+    assert "<script>x</script>" not in offered
+    third = db.session.scalar(select(Message.id).where(Message.sender == "oNewUser0002"))
+    answer_id = db.session.scalar(select(ReferenceAnswer.id))
+    assert browser.post(f"/inbox/{third}/reply", data={
+        "text": "已收到，正在办理。", "answer_id": str(answer_id)}).status_code == 302
+    db.session.rollback()
+    assert db.session.get(ReferenceAnswer, answer_id).uses == 1
+    assert len(inbox.sent()) == 2
 
 
 # --- the embedded run ------------------------------------------------------------------------------
