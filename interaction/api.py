@@ -1,17 +1,23 @@
 """The inbox API (bearer tokens): messages from the public and the replies to them."""
-from flask import Blueprint, jsonify
+from datetime import timedelta
 
-from govmedia.api import (documented, listing, page_params, parse_body, query_as_of,
-                          query_choice, query_int)
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+
+from govmedia.api import (documented, listing, page_params, parse_body, parse_date,
+                          query_as_of, query_choice, query_int)
 from govmedia.auth import api_user
 from govmedia.extensions import csrf, db
+from govmedia.errors import Invalid
 from govmedia.pagination import paginate
+from govmedia.types import today_shanghai
 
 from . import services
 from .answers import count_use
 from .models import MESSAGE_STATUSES
 from .schemas import ReplyIn
 from .serialize import message_json, reply_json
+from .stats import response_stats
 
 bp = Blueprint("interaction_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies
@@ -31,6 +37,22 @@ def list_messages():
                                     status=query_choice("status", MESSAGE_STATUSES))
     page = paginate(query, window=page_params())
     return listing([message_json(m, as_of) for m in page.items], page.total)
+
+
+@bp.get("/messages/stats")
+@documented("Response rate and median response time per account and unit, over the messages "
+            "received from since to until (default: the last 30 days)", tag="interaction",
+            query={"since": {"type": "string", "format": "date"},
+                   "until": {"type": "string", "format": "date"},
+                   "unit_id": "integer", "account_id": "integer"},
+            responses={200: "figures", 403: "forbidden"})
+def message_stats():
+    until = parse_date(request.args.get("until"), "until") or today_shanghai()
+    since = parse_date(request.args.get("since"), "since") or until - timedelta(days=29)
+    if since > until:
+        raise Invalid(_("since must not be after until"), fields={"since": "after until"})
+    return jsonify(response_stats(api_user(), since, until, unit_id=query_int("unit_id"),
+                                  account_id=query_int("account_id")))
 
 
 @bp.get("/messages/<int:message_id>")

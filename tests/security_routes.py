@@ -232,6 +232,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/inbox/<int:message_id>/reply"): unit({"sponsor", "editor"}, REPLY),
     ("GET", "/api/v1/messages/<int:message_id>/suggestions"): logged_in(READS, "unit"),
     ("GET", "/api/v1/answers"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/messages/stats"): logged_in(READS, "unit"),
     ("POST", "/api/v1/answers"): unit({"sponsor", "editor"}, ANSWERS),
     ("PATCH", "/api/v1/answers/<int:answer_id>"): unit({"sponsor", "editor"}, ANSWERS),
     ("POST", "/inbox/<int:message_id>/answer"): unit({"sponsor", "editor"}, ANSWERS),

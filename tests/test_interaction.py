@@ -299,6 +299,35 @@ def test_overdue_messages_are_counted_on_the_supervision_dashboard(inbox, app):
     assert 'id="overdue-messages">1</a>' in page and "条网民留言逾期未答复" in page
 
 
+def test_response_rate_and_median_response_time_per_account_and_unit(inbox):
+    two_hours_ago = datetime.now(SHANGHAI) - timedelta(hours=2)
+    inbox.push(content="第一问", from_user="oStatsA00001", create_time=int(two_hours_ago.timestamp()))
+    inbox.push(content="第二问", from_user="oStatsA00001")
+    inbox.push(content="另一人的问题", from_user="oStatsB00001")
+    asked = next(m for m in inbox.sponsor.get("/api/v1/messages").get_json()["items"]
+                 if m["text"] == "第二问")
+    assert inbox.sponsor.post(f"/api/v1/messages/{asked['id']}/reply",
+                              {"text": "已答复"}).status_code == 201
+    stats = inbox.supervisor.get("/api/v1/messages/stats").get_json()
+    assert (stats["received"], stats["answered"]) == (3, 2)
+    assert stats["response_rate"] == round(2 / 3, 4)
+    # The reply answered both of the first sender's messages: 2 hours and a moment.
+    assert 0 < stats["median_response_hours"] < 2.1
+    [account] = stats["accounts"]
+    assert (account["account_id"], account["received"], account["answered"]) == (
+        inbox.account_id, 3, 2)
+    [unit] = stats["units"]
+    assert unit["unit_id"] == inbox.unit_id and unit["response_rate"] == round(2 / 3, 4)
+    earlier = inbox.supervisor.get("/api/v1/messages/stats", since="2026-01-01",
+                                   until="2026-01-31").get_json()
+    assert earlier["received"] == 0 and earlier["response_rate"] is None
+    assert inbox.sponsor_b.get("/api/v1/messages/stats").get_json()["received"] == 0
+    assert inbox.sponsor_b.get("/api/v1/messages/stats",
+                               unit_id=inbox.unit_id).status_code == 403
+    assert inbox.supervisor.get("/api/v1/messages/stats", since="2026-02-01",
+                                until="2026-01-01").status_code == 400
+
+
 # --- Weibo comments -----------------------------------------------------------------------------
 
 def test_weibo_comments_are_pulled_once_each_and_answered_with_comments_reply(inbox, standin):

@@ -516,6 +516,7 @@ REQUESTS = {
     ("GET", "/api/v1/messages/<int:message_id>/suggestions"): lambda m, c, t, ok: Call(
         f"/api/v1/messages/{m.message[t]}/suggestions"),
     ("GET", "/api/v1/answers"): lists("/api/v1/answers"),
+    ("GET", "/api/v1/messages/stats"): lists("/api/v1/messages/stats"),
     ("POST", "/api/v1/answers"): lambda m, c, t, ok: Call("/api/v1/answers", json={
         "unit_id": m.unit[t], "topic": m.name(t, f"口径{m.next()}"), "answer": "已办理"}),
     ("PATCH", "/api/v1/answers/<int:answer_id>"): lambda m, c, t, ok: Call(
