@@ -16,7 +16,7 @@ from wechatpy.exceptions import WeChatClientException
 from .base import Adapter, Content, ListedPost, PublishResult, SaveState, transport_error
 from .errors import AuthError, Pending, PermanentError, RetryableError, UnconfirmedError
 from .wechat_client import WechatClient, clear_local_tokens  # noqa: F401  (tests clear tokens)
-from .wechat_codes import PERMANENT, PUBLISH_FAILED, RETRYABLE, TOKEN_ERRORS
+from .wechat_codes import CUSTOM_SEND, PERMANENT, PUBLISH_FAILED, RETRYABLE, TOKEN_ERRORS
 
 _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
@@ -95,6 +95,18 @@ class WechatAdapter(Adapter):
         if code in PERMANENT:
             return PermanentError(PERMANENT[code], code, platform_message=errmsg)
         return PermanentError(f"微信平台返回错误：{errmsg or code}", code, platform_message=errmsg)
+
+    # ---------------------------------------------------------------- customer-service reply
+    def send_text(self, openid: str, text: str) -> None:
+        """A customer-service text message (message/custom/send) to one follower: a reply to a
+        message from the public, accepted by WeChat within 48 hours of the follower's last one."""
+        try:
+            self._call("发送客服消息", self.client.message.send_text, openid, text, commits=True)
+        except PermanentError as exc:
+            if exc.platform_code not in CUSTOM_SEND:
+                raise
+            raise PermanentError(CUSTOM_SEND[exc.platform_code], exc.platform_code,
+                                 platform_message=exc.platform_message) from exc
 
     # ---------------------------------------------------------------- publish
     def publish(self, content: Content, state: dict, save_state: SaveState) -> PublishResult:

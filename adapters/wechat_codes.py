@@ -57,3 +57,13 @@ PUBLISH_FAILED = {
     5: "发布成功后已被用户删除",
     6: "发布成功后被系统封禁",
 }
+
+# Customer-service messages (message/custom/send): why WeChat refused a reply.
+REPLY_WINDOW_CLOSED = 45015
+CUSTOM_SEND = {
+    40003: "接收人 OpenID 无效（不是该公众号的粉丝）",
+    43004: "接收人未关注公众号或已取消关注",
+    REPLY_WINDOW_CLOSED: "回复时间超过限制：客服消息只能在用户最后一次发来消息后 48 小时内发送",
+    45047: "客服消息条数超过限制：用户发来消息后最多可回复 5 条",
+    48001: PERMANENT[48001],
+}

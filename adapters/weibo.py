@@ -62,6 +62,7 @@ PERMANENT = {
     20031: "需要验证码，请登录微博处理",
     20034: "账号被锁定，请登录微博处理",
     20101: "微博不存在",
+    20201: "评论不存在（可能已被删除）",
     20102: "不是该账号发布的微博",
     20111: "重复内容（不能发布相同的微博）",
     21301: "认证失败",
@@ -143,6 +144,28 @@ class WeiboAdapter(Adapter):
         if code in PERMANENT:
             return PermanentError(PERMANENT[code], code, platform_message=errmsg)
         return PermanentError(f"微博平台返回错误：{errmsg or code}", code, platform_message=errmsg)
+
+    # ---------------------------------------------------------------- comments (the inbox)
+    def comments_to_me(self, since_id: str | None, pages: int = 5) -> list[dict]:
+        """Comments on the account's posts newer than `since_id`, oldest first (at most
+        `pages` x 100 a call; the next pull continues from the newest one returned)."""
+        found: list[dict] = []
+        for page in range(1, pages + 1):
+            params = {"count": 100, "page": page}
+            if since_id:
+                params["since_id"] = since_id
+            body = self._request("GET", "comments/to_me.json", "查询收到的评论", params=params)
+            comments = body.get("comments") or []
+            found.extend(c for c in comments if isinstance(c, dict))
+            if len(comments) < 100:
+                break
+        return sorted(found, key=lambda c: int(c.get("idstr") or c.get("id") or 0))
+
+    def reply_comment(self, comment_id: str, status_id: str, text: str) -> str:
+        """Reply to a comment (comments/reply); the reply's id."""
+        body = self._request("POST", "comments/reply.json", "回复评论", commits=True,
+                             data={"cid": comment_id, "id": status_id, "comment": text})
+        return str(body.get("idstr") or body.get("id") or "")
 
     def _post_url(self, status: dict) -> str:
         web = self.account_options.get("web_base_url")

@@ -14,7 +14,7 @@ from govmedia.users import create_user
 from notices.services import record_event_with_notice
 from registry import services
 from registry.schemas import AccountIn, EventIn, UnitIn
-from standins import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS
+from standins import DEFAULT_WECHAT_APPS, DEFAULT_WECHAT_CALLBACK, DEFAULT_WEIBO_TOKENS
 
 DEMO_PASSWORD_FILE = "demo-credentials.txt"
 
@@ -62,7 +62,8 @@ def load_demo(admin_password: str | None = None) -> list[str]:
     # The stand-in platforms' demo credentials (standins/): with STANDIN_PLATFORMS (the
     # embedded run's default) a signed-off article really goes out.
     app_id, app_secret = next(iter(DEFAULT_WECHAT_APPS.items()))
-    services.set_credentials(sponsor, wechat, {"app_id": app_id, "app_secret": app_secret})
+    services.set_credentials(sponsor, wechat, {"app_id": app_id, "app_secret": app_secret,
+                                               **DEFAULT_WECHAT_CALLBACK})
     services.set_credentials(sponsor, weibo, {"access_token": next(iter(DEFAULT_WEIBO_TOKENS))})
     # Douyin is authorised by the sponsor in the browser (the account page's 抖音授权 button),
     # against the stand-in's authorise page in the embedded run.

@@ -24,8 +24,8 @@ from .types import DB_INT_MAX
 
 # The domain packages, lowest first. The core never imports them at module level: the
 # factory loads each and calls its `init_app(app)`, as Flask loads extensions.
-DOMAIN_PACKAGES = ("registry", "registry.supervision", "registry.activity", "notices",
-                   "publisher", "demo")
+DOMAIN_PACKAGES = ("registry", "interaction", "registry.supervision", "registry.activity",
+                   "notices", "publisher", "demo")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

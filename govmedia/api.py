@@ -120,12 +120,15 @@ def listing(items: list, total: int):
 # --- OpenAPI ---------------------------------------------------------------------------
 
 def documented(summary: str, *, body: type[BaseModel] | None = None, responses: dict | None = None,
-               auth: bool = True, query: dict | None = None, tag: str = "registry"):
-    """Attach OpenAPI metadata to a view; the document is built from the real URL map."""
+               auth: bool = True, query: dict | None = None, tag: str = "registry",
+               media: str = "application/json"):
+    """Attach OpenAPI metadata to a view; the document is built from the real URL map.
+    `media` other than JSON (a platform's XML callback) makes the body and every answer text
+    of that type."""
 
     def decorator(view):
         view._openapi = {"summary": summary, "body": body, "responses": responses or {},
-                         "auth": auth, "query": query or {}, "tag": tag}
+                         "auth": auth, "query": query or {}, "tag": tag, "media": media}
         return view
 
     return decorator
@@ -167,6 +170,10 @@ def build_openapi(app) -> dict:
                 schemas[model.__name__] = schema
                 op["requestBody"] = {"required": True, "content": {"application/json": {
                     "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+            if meta["media"] != "application/json":
+                _text_operation(op, meta)
+                paths.setdefault(path, {})[method.lower()] = op
+                continue
             for status, description in meta["responses"].items():
                 response = {"description": description}
                 if int(status) >= 400:
@@ -200,6 +207,16 @@ def _http_messages() -> dict[int, str]:
             404: _("Not found"), 405: _("This method is not allowed here"),
             429: _("Too many attempts: try again later"),
             500: _("Internal error: try again later")}
+
+
+def _text_operation(op: dict, meta: dict) -> None:
+    """An operation that takes and answers text (XML) rather than JSON."""
+    text = {meta["media"]: {"schema": {"type": "string"}}}
+    if meta["media"] != "text/plain":   # the body the platform posts
+        op["requestBody"] = {"required": False, "content": text}
+    for status, description in meta["responses"].items():
+        op["responses"][str(status)] = {"description": description,
+                                        "content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
 def register_api_error_handlers(app) -> None:

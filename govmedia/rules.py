@@ -23,6 +23,9 @@ class RuleProfile:
     # Issue 15: a publishing task (a platform without a publishing API) is done by the 2nd
     # working day after sign-off (its own day not counted).
     publishing_task_workdays: int = 2
+    # Issue 14 (interaction): a message from the public is answered by the 5th working day
+    # after it came in (its own day not counted), on the filings' calendar.
+    message_reply_workdays: int = 5
 
 
 DEFAULT = RuleProfile()
@@ -32,3 +35,4 @@ WARNING_FROM_DAYS = DEFAULT.warning_from_days
 NOTICE_WORKDAYS = DEFAULT.notice_workdays
 RECTIFICATION_WORKDAYS = DEFAULT.rectification_workdays
 PUBLISHING_TASK_WORKDAYS = DEFAULT.publishing_task_workdays
+MESSAGE_REPLY_WORKDAYS = DEFAULT.message_reply_workdays

@@ -123,6 +123,8 @@ def serve_command(host, port, workers, no_demo):
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
              "--access-logfile", "-", "wsgi:app"], env=env))
         _wait_for(f"http://{host}:{port}/healthz", children[-1], seconds=60)
+        if extra and not no_demo:   # followers write to the demo accounts (the inbox)
+            _demo_messages(extra["WECHAT_API_BASE_URL"], f"http://{host}:{port}")
         click.echo(f"govmedia: http://{host}:{port}/  (Ctrl-C stops everything)")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -131,6 +133,15 @@ def serve_command(host, port, workers, no_demo):
         click.echo("stopping …")
     finally:
         _stop(children)
+
+
+def _demo_messages(standin_url: str, base_url: str) -> None:
+    context = click.get_current_context()
+    try:
+        context.invoke(current_app.cli.get_command(context, "demo-messages"),
+                       standin_url=standin_url, base_url=base_url)
+    except Exception as exc:  # noqa: BLE001 -- the demo's messages are not worth stopping for
+        click.echo(f"demo messages not sent: {exc}")
 
 
 def _interrupt(signum, frame):

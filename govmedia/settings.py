@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Mapping
 
-from .rules import PUBLISHING_TASK_WORKDAYS, RECTIFICATION_WORKDAYS
+from .rules import MESSAGE_REPLY_WORKDAYS, PUBLISHING_TASK_WORKDAYS, RECTIFICATION_WORKDAYS
 
 
 def _setting(default: Any, env: str | None = None, *, flask: bool = False):
@@ -121,6 +121,12 @@ class Settings:
     smtp_starttls: bool = _setting(False)
     smtp_ssl: bool = _setting(False)
     public_base_url: str = _setting("")
+    # Interaction inbox: the reply deadline in working days; the largest callback body a
+    # platform may post (a WeChat message is a few hundred bytes; larger is refused with 400).
+    message_reply_workdays: int = _setting(MESSAGE_REPLY_WORKDAYS)
+    wechat_callback_max_bytes: int = _setting(64 * 1024)
+    # How often Weibo comments to the accounts (comments/to_me) are pulled into the inbox.
+    weibo_comments_pull_seconds: int = _setting(300)
     # The public pages' registry version is re-read at most this often per process.
     public_version_ttl: float = _setting(1.0)
     # The benchmark switches the public response cache off to measure the database path.

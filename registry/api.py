@@ -218,8 +218,8 @@ def list_events(account_id):
 
 
 @bp.put("/accounts/<int:account_id>/credentials")
-@documented("Set the platform credentials (never returned)", tag="accounts",
-            body=None, responses={204: "stored", 403: "forbidden"})
+@documented("Set the platform credentials (never returned); WeChat: app_id, app_secret and "
+            "the callback's token and encoding_aes_key", tag="accounts", body=None, responses={204: "stored", 403: "forbidden"})
 def put_credentials(account_id):
     user = api_user()
     account = services.get_account(user, account_id)
@@ -228,7 +228,7 @@ def put_credentials(account_id):
         raise Invalid(_("No credentials are kept for this platform"),
                       fields={"platform": "credentials are kept for wechat and weibo only"})
     data = parse_body(model)
-    services.set_credentials(user, account, data.model_dump())
+    services.set_credentials(user, account, data.model_dump(exclude_none=True))
     db.session.commit()
     return "", 204
 

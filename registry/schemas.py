@@ -120,6 +120,11 @@ class StatsIn(Strict):
 class WechatCredentials(Strict):
     app_id: Text
     app_secret: Text
+    # The server callback's (API.md Interaction): WeChat's own formats, checked here so a typo
+    # is a 400 now, not every message refused later.
+    token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{3,32}$")] | None = None
+    encoding_aes_key: Annotated[str, StringConstraints(
+        pattern=r"^[A-Za-z0-9+/]{43}$")] | None = None
 
 
 class WeiboCredentials(Strict):

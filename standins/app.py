@@ -6,7 +6,7 @@ import threading
 from flask import Flask, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from standins import activity, control, douyin, wechat, weibo
+from standins import activity, control, douyin, wechat, wechat_inbox, weibo, weibo_comments
 from standins.store import DEFAULT_CONFIG, DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, Store
 
 
@@ -20,7 +20,8 @@ def make_app(wechat_apps: dict | None = None, weibo_tokens: dict | None = None,
                   DEFAULT_WEIBO_TOKENS if weibo_tokens is None else weibo_tokens,
                   {**DEFAULT_CONFIG, **(config or {})})
     app.extensions["standin"] = store
-    for blueprint in (control.bp, wechat.bp, weibo.bp, douyin.bp, activity.bp):
+    for blueprint in (control.bp, wechat.bp, wechat_inbox.bp, weibo.bp, weibo_comments.bp,
+                      douyin.bp, activity.bp):
         app.register_blueprint(blueprint)
     if state_path:
         store.load(state_path)

@@ -18,6 +18,9 @@ DEFAULT_WEIBO_TOKENS = {
 }
 # The Douyin open platform application (client_key -> client_secret) the product uses.
 DEFAULT_DOUYIN_APPS = {"awstandin0douyin": "standin-douyin-secret-0123456789"}
+# The demo WeChat account's server configuration (服务器配置): Token and EncodingAESKey.
+DEFAULT_WECHAT_CALLBACK = {"token": "standinToken2026",
+                           "encoding_aes_key": "StandinEncodingAesKey0123456789abcdefghijkl"}
 DEFAULT_CONFIG = {
     # A publish job answers publish_status 1 for this many polls, or until this many seconds
     # have passed, then settles with the outcome (0 success; 2–6 the documented failures).
@@ -62,6 +65,11 @@ class Store:
             self.mass: dict[str, dict] = {}
             self.clientmsgids: dict[tuple, str] = {}
             self.statuses: list[dict] = []           # Weibo, oldest first
+            # WeChat inbox: (appid, openid) -> when the follower last wrote; the custom
+            # (customer-service) messages sent back, oldest first.
+            self.followers_last_message: dict[tuple, float] = {}
+            self.custom_messages: list[dict] = []
+            self.comments: list[dict] = []           # Weibo comments, oldest first
             self.faults: list[dict] = []
             self.calls: Counter = Counter()
             self.token_requests: list[dict] = []

@@ -93,6 +93,9 @@ DOUYIN_AUTH = ("issue 15: the sponsor authorises the unit's Douyin account (OAut
                "API.md Roles: sponsor sets its accounts' credentials")
 EVIDENCE = "issue 14: staff (sponsor, editor) record an update with its URL and a screenshot"
 REJECT = "issue 14: a supervisor can reject evidence, which then stops counting"
+CALLBACK = "API.md Interaction: the platform-facing callback URL, signed with the account's token"
+REPLY = "API.md Interaction: POST /messages/{id}/reply (sponsor, editor)"
+ANSWERS = "issue 14 knowledge base: those who answer the public (sponsor, editor) keep the answers"
 
 EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # --- public: no login (API.md Public, issue 5) --------------------------------------------
@@ -114,6 +117,10 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/api/v1/public/verify"): public("API.md Public"),
     ("GET", "/api/v1/openapi.json"): public("API.md Conventions: no token for openapi.json"),
     ("POST", "/api/v1/auth/tokens"): public("API.md Conventions: no token to get a token"),
+    # The platform calls these; the signature over the account's token is the check
+    # (a wrong one: 403, tests/test_interaction.py).
+    ("GET", "/callbacks/wechat/<int:account_id>"): public(CALLBACK),
+    ("POST", "/callbacks/wechat/<int:account_id>"): public(CALLBACK),
 
     # --- any logged-in user ----------------------------------------------------------------
     ("POST", "/logout"): logged_in("logging out"),
@@ -278,6 +285,19 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/checks/lists/<name>"): everywhere({"supervisor"}, CHECKS + EVERY_UNIT),
     ("PUT", "/api/v1/checks/severities"): everywhere({"supervisor"}, CHECKS + EVERY_UNIT),
     ("POST", "/checks/severities"): everywhere({"supervisor"}, CHECKS + EVERY_UNIT),
+
+    # --- interaction (API.md Interaction; issue 14) --------------------------------------------
+    ("GET", "/api/v1/messages"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/messages/<int:message_id>"): logged_in(READS, "unit"),
+    ("GET", "/inbox"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/messages/<int:message_id>/reply"): unit({"sponsor", "editor"}, REPLY),
+    ("POST", "/inbox/<int:message_id>/reply"): unit({"sponsor", "editor"}, REPLY),
+    ("GET", "/api/v1/messages/<int:message_id>/suggestions"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/answers"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/messages/stats"): logged_in(READS, "unit"),
+    ("POST", "/api/v1/answers"): unit({"sponsor", "editor"}, ANSWERS),
+    ("PATCH", "/api/v1/answers/<int:answer_id>"): unit({"sponsor", "editor"}, ANSWERS),
+    ("POST", "/inbox/<int:message_id>/answer"): unit({"sponsor", "editor"}, ANSWERS),
 
     # --- supervision (API.md Supervision; issue 3) ------------------------------------------
     ("GET", "/supervision"): logged_in("issue 3: dashboard; a unit's own view for sponsors",

@@ -11,8 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Lowest first: a package may import only packages before it in this list (and itself).
-LAYERS = ["govmedia", "adapters", "registry", "registry.supervision", "registry.activity",
-          "notices", "publisher", "demo"]
+LAYERS = ["govmedia", "adapters", "registry", "interaction", "registry.supervision",
+          "registry.activity", "notices", "publisher", "demo"]
 # The stand-in platforms import none of ours, and only the demo data imports them.
 STANDALONE = {"standins"}
 ALLOWED = {("demo", "standins")}

@@ -20,8 +20,14 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from sqlalchemy import select
 
 from govmedia.extensions import db
+from govmedia.types import utcnow
+from interaction.models import Message
+from interaction.services import store_message
+from interaction.wechat_callback import Incoming
+from registry.models import Account
 
 # Random pass, per operation: (identity, generation mode, examples).
 PLAN = [("admin", GenerationMode.POSITIVE, 4), ("admin", GenerationMode.NEGATIVE, 3),
@@ -56,11 +62,17 @@ def fuzz_world(app, world, login):
                                    {"year": 2026, "quarter": 3}).get_json()
     victim = make_user("fuzz_victim", ["editor"], a)  # PATCH /users/{id} must not lock us out
     takedown = world.sponsor_a.get(f"/api/v1/accounts/{app_account['id']}/takedown").get_json()
+    store_message(db.session.get(Account, wechat["id"]), Incoming(
+        msg_id="1234567890", sender="oFuzzSender", kind="text", text="咨询", received_at=utcnow()))
+    db.session.commit()
     return {
         "account_id": wechat["id"], "unit_id": a, "article_id": article["id"],
         "notice_id": notice["id"], "order_id": order["id"], "report_id": report["id"],
         "user_id": victim.id, "filing_id": wechat["filings"][0]["id"],
         "item_id": takedown["items"][0]["id"], "name": "caution",
+        "message_id": db.session.scalar(select(Message.id)),
+        "answer_id": world.sponsor_a.post("/api/v1/answers", {
+            "unit_id": a, "topic": "咨询", "answer": "已办理"}).get_json()["id"],
     }
 
 

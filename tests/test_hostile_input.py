@@ -40,7 +40,10 @@ from govmedia.types import today_shanghai, utcnow
 from govmedia.worker import run_burst
 from publisher.fanout.sweep import sweep
 from publisher.models import Article, Delivery
-from registry.models import ImportJob
+from interaction import services as interaction_services
+from interaction.models import Message
+from interaction.wechat_callback import Incoming
+from registry.models import Account, ImportJob
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -317,13 +320,20 @@ def hostile(app, world, login, standin):  # noqa: F811
     report = ok(supervisor.post("/api/v1/supervision/reports",
                                 {"year": today.year, "quarter": (today.month - 1) // 3 + 1}))
 
+    # A message from the public, as the WeChat callback stores it (tests/test_interaction.py
+    # sends real callbacks): its text is the public's, shown in the inbox.
+    interaction_services.store_message(db.session.get(Account, wechat["id"]), Incoming(
+        msg_id="1234567890", sender=h("message.sender", 120), kind="text",
+        text=h("message.text"), received_at=utcnow()))
+    db.session.commit()
+    message_id = db.session.scalar(select(Message.id))
     object_ids = {"account_id": [wechat["id"], weibo["id"], douyin["id"], renamed["id"],
                                  app_account["id"], closing["id"]],
                   "unit_id": [a], "article_id": [published["id"], returned["id"], pushed["id"]],
                   "notice_id": [notice_id, change["notice"]["id"], closed["notice"]["id"]],
                   "order_id": [order["id"]], "report_id": [report["id"]],
                   "job_id": [job["id"], refused_job["id"]], "user_id": [user["id"]],
-                  "video_id": [1]}
+                  "video_id": [1], "message_id": [message_id]}
 
     class Hostile:
         payloads = h
@@ -346,7 +356,9 @@ SKIPPED_PAGES = {"web.set_language",   # a redirect, no page
                  "web.login",          # fetched anonymously below
                  # the platform's redirect back, with a signed state and a code
                  # (tests/test_douyin_fanout.py, test_security_matrix.py)
-                 "publisher.douyin_callback"}
+                 "publisher.douyin_callback",
+                 # WeChat's URL check: plain text for the platform, signed (test_interaction)
+                 "interaction_callbacks.wechat_check"}
 EXPORT_ENDPOINTS = {"registry.filings_csv", "notices_public.open_data_csv",
                     "notices_public.open_data_json", "notices_public.notices_atom",
                     "supervision.report_download", "imports.template_csv",
@@ -710,6 +722,7 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
     clear_local_tokens()
     app.config.update(platform_config(standin), ADAPTER_TIMEOUT=0.4)
     secret, token = f"wx-secret-{uuid.uuid4().hex}", f"weibo-token-{uuid.uuid4().hex}"
+    callback_token, aes_key = f"cb{uuid.uuid4().hex[:24]}", uuid.uuid4().hex + "abcdefghijk"
     appid = "wxleak" + uuid.uuid4().hex[:12]
     requests.post(f"{standin}/_standin/wechat/apps", json={"appid": appid, "secret": secret},
                   timeout=5).raise_for_status()
@@ -721,7 +734,8 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
                                                                 handle="7000000001")))
     for _ in range(2):  # set, then set again (an update is audited too)
         ok(sponsor.put(f"/api/v1/accounts/{wechat['id']}/credentials",
-                       {"app_id": appid, "app_secret": secret}), 204)
+                       {"app_id": appid, "app_secret": secret, "token": callback_token,
+                        "encoding_aes_key": aes_key}), 204)
         ok(sponsor.put(f"/api/v1/accounts/{weibo['id']}/credentials", {"access_token": token}), 204)
     for name, roles in [("editor", ["editor"]), ("reviewer", ["reviewer"]), ("signer", ["signer"])]:
         make_user(name, roles, a)
@@ -772,14 +786,17 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
     def scan(where, body):
         if isinstance(body, bytes):
             body = body.decode("utf-8", "replace")
-        for name, value in (("app_secret", secret), ("access_token", token)):
+        for name, value in (("app_secret", secret), ("access_token", token),
+                            ("callback token", callback_token),
+                            ("encoding_aes_key", aes_key)):
             if value in body:
                 leaks.append(f"{name} in {where}")
 
     ids = {"account_id": [wechat["id"], weibo["id"]], "unit_id": [a], "user_id": [1],
            "article_id": [1, 2, 3, 4], "delivery_id": [1, 2, 3, 4, 5, 6, 7, 8], "notice_id": [1],
            "order_id": [1], "report_id": [1], "job_id": [1], "name": ["banned"], "ext": ["csv"],
-           "note_id": [1], "code": ["en"], "video_id": [1], "evidence_id": [1]}
+           "note_id": [1], "code": ["en"], "video_id": [1], "evidence_id": [1],
+           "message_id": [1]}
     ok(world.supervisor.post("/api/v1/supervision/reports", {"year": 2026, "quarter": 4}))
     responses = 0
     for client_name, api in (("admin", world.admin), ("sponsor", sponsor), ("editor", editor)):
@@ -808,6 +825,7 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
             for row in rows:
                 stored = " ".join(repr(v) for v in row)
                 assert secret not in stored and token not in stored, "stored in clear"
+                assert callback_token not in stored and aes_key not in stored, "stored in clear"
             continue
         scan(f"table {table.name}", " ".join(repr(v) for row in rows for v in row))
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) > 10

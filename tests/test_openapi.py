@@ -12,6 +12,8 @@ CONTRACT = {
     ("post", "/api/v1/filings/{filing_id}/complete"), ("post", "/api/v1/accounts/{account_id}/posts"),
     ("post", "/api/v1/accounts/{account_id}/stats"),
     ("get", "/api/v1/tasks"), ("post", "/api/v1/tasks/{task_id}/complete"),
+    ("get", "/api/v1/messages"), ("post", "/api/v1/messages/{message_id}/reply"),
+    ("get", "/callbacks/wechat/{account_id}"), ("post", "/callbacks/wechat/{account_id}"),
 }
 
 

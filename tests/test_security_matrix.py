@@ -19,6 +19,7 @@ The matrix runs against the real PostgreSQL and Redis of the suite, as every oth
 import base64
 import csv
 import functools
+import hashlib
 import io
 import json
 import logging
@@ -40,9 +41,13 @@ from govmedia.extensions import db
 from govmedia.models import ApiToken, User
 from govmedia.settings import Settings
 from govmedia.types import SHANGHAI, today_shanghai, utcnow
+from interaction import answers as interaction_answers
+from interaction import services as interaction_services
+from interaction.wechat_callback import Incoming
 from publisher import checks as publisher_checks
 from publisher import articles as publisher_articles
 from publisher import review as publisher_review
+from interaction.models import Message
 from publisher import platform_auth
 from publisher import videos as publisher_videos
 from publisher.models import Article, ArticleVideo, Delivery
@@ -88,7 +93,10 @@ B_UNIT_NAME = "某县教育局"   # the `world` fixture's unit B
 # Where every unit's name is shown to a unit-bound user, on purpose: the sponsor's transfer
 # drop-down on an account page lists the units an account may move to (issue 2 note).
 UNIT_NAMES_SHOWN = {("GET", "/accounts/<int:account_id>")}
-PUBLIC_ROUTE_PREFIXES = ("/static/", "/public", "/notices", "/api/v1/public/", "/healthz")
+PUBLIC_ROUTE_PREFIXES = ("/static/", "/public", "/notices", "/api/v1/public/", "/healthz",
+                         "/callbacks/")
+# The WeChat callback's token on unit A's and B's WeChat accounts (API.md Interaction).
+CALLBACK_TOKEN = "matrixToken2026"
 
 
 def png_base64() -> str:
@@ -144,6 +152,7 @@ class Matrix:
         self.victim = {"A": self.users["a_victim"], "B": self.users["b_victim"]}
         self.wechat, self.weibo, self.app_account, self.events_account = {}, {}, {}, {}
         self.filing, self.notice, self.takedown_item, self.order, self.job = {}, {}, {}, {}, {}
+        self.message, self.answer = {}, {}
         self.article_view, self.article_edit, self.delivery = {}, {}, {}
         self.kuaishou, self.task_shot = {}, {}
         self.video_bytes = make_video(self.workdir / "matrix.mp4", seconds=1,
@@ -203,6 +212,14 @@ class Matrix:
         api = self.sponsor_api[t]
         wechat = self._register(t, "wechat", f"gh_{t.lower()}1b2c3d4e5f6", "发布")
         self.wechat[t], self.filing[t] = wechat["id"], wechat["filings"][0]["id"]
+        assert api.put(f"/api/v1/accounts/{wechat['id']}/credentials", {
+            "app_id": "wx0123456789abcdef", "app_secret": "s3cret-matrix",
+            "token": CALLBACK_TOKEN}).status_code == 204
+        self.message[t] = self._message(wechat["id"], t)
+        self.answer[t] = interaction_answers.save_answer(
+            self.user(self.staff[t]["sponsor"]), topic=self.name(t, "口径"), answer="已办理",
+            unit_id=self.unit[t]).id
+        db.session.commit()
         self.weibo[t] = self._register(t, "weibo", f"70000000{ord(t)}", "微博")["id"]
         self.events_account[t] = self._register(t, "douyin", f"dy-{t}", "抖音")["id"]
         self.kuaishou[t] = self._register(t, "kuaishou", f"ks-{t}", "快手")["id"]
@@ -235,6 +252,14 @@ class Matrix:
                        content_type="multipart/form-data")
         assert job.status_code == 202, job.get_json()
         self.job[t] = job.get_json()["id"]
+
+    def _message(self, account_id, t) -> int:
+        account = db.session.get(Account, account_id)
+        interaction_services.store_message(account, Incoming(
+            msg_id=str(10**17 + self.next()), sender=f"oMatrix{t}", kind="text",
+            text=self.name(t, "留言"), received_at=utcnow()))
+        db.session.commit()
+        return db.session.scalar(select(Message.id).where(Message.account_id == account_id))
 
     def _report(self) -> int:
         report = supervision_reports.generate(self.user("supervisor"), 2026, 3)
@@ -450,6 +475,20 @@ def now_iso() -> str:
     return datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
 
 
+def signed_query() -> str:
+    """The query WeChat signs a callback with (SHA-1 of the sorted token, timestamp, nonce)."""
+    timestamp, nonce = str(int(datetime.now().timestamp())), "matrixnonce"
+    signature = hashlib.sha1("".join(sorted([CALLBACK_TOKEN, timestamp, nonce])).encode())
+    return f"signature={signature.hexdigest()}&timestamp={timestamp}&nonce={nonce}"
+
+
+def wechat_xml(m) -> str:
+    return (f"<xml><ToUserName>gh_a1b2c3d4e5f6</ToUserName><FromUserName>oMatrixCaller"
+            f"</FromUserName><CreateTime>{int(datetime.now().timestamp())}</CreateTime>"
+            f"<MsgType>text</MsgType><Content>咨询</Content><MsgId>{2 * 10**17 + m.next()}"
+            f"</MsgId></xml>")
+
+
 CHECKLIST = list(publisher_checks.SELF_CHECK_ITEMS)
 A_RULE = "mobile_number"   # changing a severity to what it already is changes no behaviour
 
@@ -574,7 +613,8 @@ REQUESTS = {
             "publish_notice": False}),
     ("PUT", "/api/v1/accounts/<int:account_id>/credentials"): lambda m, c, t, ok: Call(
         f"/api/v1/accounts/{m.wechat[t]}/credentials",
-        json={"app_id": "wx0123456789abcdef", "app_secret": "s3cret-matrix"}),
+        json={"app_id": "wx0123456789abcdef", "app_secret": "s3cret-matrix",
+              "token": CALLBACK_TOKEN}),
     ("POST", "/api/v1/accounts/<int:account_id>/posts"): lambda m, c, t, ok: Call(
         f"/api/v1/accounts/{m.wechat[t]}/posts",
         json={"published_at": now_iso(), "title": "本周工作动态"}),
@@ -610,6 +650,29 @@ REQUESTS = {
     ("POST", "/api/v1/filings/<int:filing_id>/complete"): lambda m, c, t, ok: Call(
         f"/api/v1/filings/{m.obj('unfiled_filing', t, ok)}/complete",
         json={"filed_on": m.today.isoformat(), "reference": "备-2026-1"}),
+
+    ("GET", "/callbacks/wechat/<int:account_id>"): lambda m, c, t, ok: Call(
+        f"/callbacks/wechat/{m.wechat['A']}?{signed_query()}&echostr=matrix"),
+    ("POST", "/callbacks/wechat/<int:account_id>"): lambda m, c, t, ok: Call(
+        f"/callbacks/wechat/{m.wechat['A']}?{signed_query()}", form=wechat_xml(m)),
+    ("GET", "/api/v1/messages"): lists("/api/v1/messages"),
+    ("GET", "/api/v1/messages/<int:message_id>"): lambda m, c, t, ok: Call(
+        f"/api/v1/messages/{m.message[t]}"),
+    ("POST", "/api/v1/messages/<int:message_id>/reply"): lambda m, c, t, ok: Call(
+        f"/api/v1/messages/{m.message[t]}/reply", json={"text": "您好，已收到。"}),
+    ("GET", "/inbox"): lists("/inbox"),
+    ("GET", "/api/v1/messages/<int:message_id>/suggestions"): lambda m, c, t, ok: Call(
+        f"/api/v1/messages/{m.message[t]}/suggestions"),
+    ("GET", "/api/v1/answers"): lists("/api/v1/answers"),
+    ("GET", "/api/v1/messages/stats"): lists("/api/v1/messages/stats"),
+    ("POST", "/api/v1/answers"): lambda m, c, t, ok: Call("/api/v1/answers", json={
+        "unit_id": m.unit[t], "topic": m.name(t, f"口径{m.next()}"), "answer": "已办理"}),
+    ("PATCH", "/api/v1/answers/<int:answer_id>"): lambda m, c, t, ok: Call(
+        f"/api/v1/answers/{m.answer[t]}", json={"answer": "已办理完毕"}),
+    ("POST", "/inbox/<int:message_id>/answer"): lambda m, c, t, ok: Call(
+        f"/inbox/{m.message[t]}/answer", form={"topic": "咨询"}),
+    ("POST", "/inbox/<int:message_id>/reply"): lambda m, c, t, ok: Call(
+        f"/inbox/{m.message[t]}/reply", form={"text": "您好，已收到。"}),
 
     ("GET", "/imports/new"): get("/imports/new"),
     ("POST", "/imports"): lambda m, c, t, ok: Call("/imports", form={
@@ -1061,8 +1124,10 @@ def strict(app, world, database_url):
 def test_every_form_refuses_a_post_without_its_csrf_token_and_writes_nothing(strict, caplog):
     strict_app, browser = strict
     caplog.set_level(logging.INFO, logger="flask_wtf.csrf")
+    # The platforms' callbacks carry no session: their signature is their check
+    # (tests/test_interaction.py), so they are exempt, as the API is.
     posts = sorted(rule for method, rule in route_keys(strict_app)
-                   if method == "POST" and not rule.startswith("/api/"))
+                   if method == "POST" and not rule.startswith(("/api/", "/callbacks/")))
     assert len(posts) >= 30   # every form of registry, publisher, notices and supervision
     before = fingerprint()
     for rule in posts:

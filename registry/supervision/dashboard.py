@@ -7,6 +7,7 @@ from sqlalchemy import case, func, select
 from govmedia.auth import unit_scope
 from govmedia.extensions import db
 from govmedia.rules import DORMANT_AFTER_DAYS
+from interaction.services import overdue_by_unit, unanswered_count
 
 from ..models import FILING_STATUSES, STATUSES, Account, Filing, Unit
 from ..filings import filing_status_clause
@@ -57,7 +58,8 @@ def unit_rows(ids: list[int], as_of: date) -> dict[int, dict]:
             per_unit[uid] = {"unit_id": uid, "unit_name": name,
                              "accounts": {s: 0 for s in STATUSES},
                              "filings": dict.fromkeys(FILING_STATUSES, 0),
-                             "dormant": 0, "warning": 0, "overdue_rectifications": 0}
+                             "dormant": 0, "warning": 0, "overdue_rectifications": 0,
+                             "overdue_messages": 0}
         for uid, status, n in db.session.execute(
                 select(Account.unit_id, Account.status, func.count())
                 .where(Account.unit_id.in_(chunk)).group_by(Account.unit_id, Account.status)):
@@ -77,6 +79,9 @@ def unit_rows(ids: list[int], as_of: date) -> dict[int, dict]:
                        Rectification.deadline < as_of).group_by(Rectification.unit_id)):
             if uid in per_unit:
                 per_unit[uid]["overdue_rectifications"] = n
+        for uid, n in overdue_by_unit(chunk, as_of).items():   # issue 14: the inbox
+            if uid in per_unit:
+                per_unit[uid]["overdue_messages"] = n
     for name, counts in overdue_per_unit(as_of, ids).items():
         for uid, row in per_unit.items():
             row[f"overdue_{name}"] = counts.get(uid, 0)
@@ -120,7 +125,8 @@ def _worst_first(as_of: date, units, limit: int, offset: int) -> list[int]:
 def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
             offset: int = 0, worst_first: bool = False) -> dict:
     """Counts of accounts by status, filings by status, the filing rate, dormant and warning
-    accounts and overdue rectification orders: totals over every unit in sight, and per unit
+    accounts, overdue rectification orders and messages from the public unanswered past their
+    deadline: totals over every unit in sight, and per unit
     one page of units (`units_total` of them; by unit id, or worst first)."""
     units = unit_scope(actor, unit_id)
     totals = {"accounts": {s: 0 for s in STATUSES}}
@@ -142,6 +148,7 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
     if units is not None:
         q = q.where(Rectification.unit_id.in_(units))
     totals["overdue_rectifications"] = db.session.scalar(q)
+    totals["overdue_messages"] = unanswered_count(units, as_of)
     for name, counts in overdue_per_unit(as_of, units).items():
         totals[f"overdue_{name}"] = sum(counts.values())
 

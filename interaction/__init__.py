@@ -1,0 +1,24 @@
+"""Interaction (issue 14): messages from the public through the platforms' callbacks, the inbox,
+reply deadlines in working days, and replies sent back through the platform."""
+from govmedia.holidays import register_deadline_recompute
+from govmedia.periodic import register_periodic
+
+from . import models  # noqa: F401  (the metadata must see the tables)
+from .answers_api import bp as answers_api_bp
+from .api import bp as api_bp
+from .callbacks import bp as callbacks_bp
+from .jobs import sweep_replies
+from .weibo_pull import pull_weibo_comments
+from .services import recompute_reply_deadlines
+from .views import bp as views_bp
+
+
+def init_app(app) -> None:
+    """The platform callbacks (no login), the inbox API and page, and the recomputation of
+    reply deadlines when a year's holidays are entered."""
+    for blueprint in (callbacks_bp, api_bp, answers_api_bp, views_bp):
+        app.register_blueprint(blueprint)
+    register_deadline_recompute(app, recompute_reply_deadlines)
+    register_periodic(app, "reply_sweep", sweep_replies, every_seconds=60)
+    register_periodic(app, "weibo_comments", pull_weibo_comments,
+                      every_seconds=app.config["WEIBO_COMMENTS_PULL_SECONDS"])
