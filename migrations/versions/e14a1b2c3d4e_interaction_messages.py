@@ -1,14 +1,14 @@
 """interaction: messages from the public and the replies sent from govmedia (issue 14)
 
 Revision ID: e14a1b2c3d4e
-Revises: d2b6e8f4a1c3
+Revises: e4a7c1d9b2f6
 Create Date: 2026-12-05 07:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e14a1b2c3d4e"
-down_revision = "d2b6e8f4a1c3"
+down_revision = "e4a7c1d9b2f6"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,7 @@
 """What the supervision pages show beside their figures: unit names, accounts, choice lists."""
 from sqlalchemy import select
 
+from govmedia.auth import visible_unit_ids
 from govmedia.extensions import db
 
 from ..models import Account, Unit
