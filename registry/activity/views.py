@@ -10,7 +10,8 @@ from govmedia.extensions import db
 from govmedia.pagination import paginate
 from govmedia.types import SHANGHAI, ascii_int
 from registry.services import get_account
-from registry.supervision.lookups import account_choices, accounts_by_id
+from registry import picker
+from registry.supervision.lookups import accounts_by_id
 
 from . import evidence as service
 from .models import EVIDENCE_STATUSES
@@ -60,7 +61,11 @@ def evidence():
     can_record = user.has_role("admin", "sponsor", "editor")
     return render_template(
         "activity/evidence.html", rows=page.items, **page.nav, error=error,
-        accounts=account_choices(user) if can_record else [], can_record=can_record,
+        # The searchable picker: a few matches, never every account (a county has hundreds).
+        accounts=picker.account_matches(user, request.args.get("account_q") or "",
+                                        include_id=_chosen_account(request.form))
+        if can_record else [], account_q=request.args.get("account_q") or "",
+        can_record=can_record,
         names=accounts_by_id(e.account_id for e in page.items),
         can_reject=user.has_role("admin", "supervisor"), status=status,
         values=request.form if error else {}), 400 if error else 200
@@ -88,3 +93,8 @@ def reject(evidence_id):
 def screenshot(evidence_id):
     found = service.get_evidence(_actor(), evidence_id)
     return send_file(service.screenshot_path(found), mimetype=found.screenshot_type, max_age=0)
+
+
+def _chosen_account(form) -> int | None:
+    value = (form.get("account_id") or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
