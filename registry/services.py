@@ -256,7 +256,8 @@ def naming_warnings(unit: Unit, platform: str, name: str, verified_subject: str 
     differing = sorted({n for _p, n in others if n != name})
     if differing:
         warnings.append({"code": "name_differs_across_platforms",
-                         "message": "同一单位在不同平台的账号名称原则上应一致：" + "、".join(differing)})
+                         "message": "同一单位在不同平台的账号名称原则上应一致：" + "、".join(differing),
+                         "names": differing})
     if platform == "wechat" and not handle.startswith("gh_"):
         warnings.append({"code": "handle_format",
                          "message": "微信账号ID应为原始ID（gh_ 开头），而非微信号"})

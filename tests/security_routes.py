@@ -336,6 +336,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
         "dormant.xlsx": logged_in(READS, "unit"), "duplicates.csv": logged_in(READS, "unit"),
         "rectifications.csv": logged_in(READS, "unit")},
     ("POST", "/supervision/dormant/orders"): unit({"supervisor"}, RECT),
+    ("POST", "/api/v1/supervision/rectifications/bulk"): unit({"supervisor"}, RECT),
+    ("POST", "/api/v1/supervision/duplicates/dismissals"): unit(
+        {"supervisor"}, "issue 12: a supervisor decides a near-same pair is not a duplicate"),
     ("POST", "/supervision/duplicates/dismissals"): unit(
         {"supervisor"}, "issue 12: a supervisor decides a near-same pair is not a duplicate"),
     ("POST", "/supervision/reports"): REPORT,

@@ -106,7 +106,7 @@ def test_sponsor_registers_an_account_and_meets_the_refusal(live_server, tmp_pat
             expect(page.get_by_role("link", name="Filings")).to_be_visible()
             page.goto(live_server + "/accounts")
             expect(page.locator("table")).to_contain_text("WeChat official account")
-            page.click("table a")
+            page.click("table tbody a")   # the headings link to sort orders
             expect(page.locator("#filings tbody")).to_contain_text(re.compile("Pending|Overdue"))
             page.screenshot(path=str(tmp_path / "account-phone-en.png"), full_page=True)
             # no CSP violations or script errors (the refusal's own 409 status is expected)

@@ -361,7 +361,8 @@ SKIPPED_PAGES = {"web.set_language",   # a redirect, no page
                  "interaction_callbacks.wechat_check"}
 EXPORT_ENDPOINTS = {"registry.filings_csv", "notices_public.open_data_csv",
                     "notices_public.open_data_json", "notices_public.notices_atom",
-                    "supervision.report_download", "imports.template_csv",
+                    "supervision.report_download", "supervision.export_list",
+                    "imports.template_csv",
                     "imports.template_xlsx", "imports.status_json", "publisher.article_cover",
                     "publisher_tasks.task_screenshot", "publisher.video_file_page",
                     "activity.screenshot", "static"}
@@ -454,6 +455,8 @@ def test_script_in_every_text_field_never_runs_in_any_page_feed_or_export(app, h
                  f"/supervision/reports/{hostile.ids['report_id'][0]}.csv",
                  f"/supervision/reports/{hostile.ids['report_id'][0]}.xlsx",
                  "/imports/template.csv", "/imports/template.xlsx",
+                 "/supervision/dormant.csv?include=warning", "/supervision/duplicates.xlsx",
+                 "/supervision/rectifications.xlsx",
                  f"/api/v1/supervision/reports/{hostile.ids['report_id'][0]}/csv",
                  f"/api/v1/supervision/reports/{hostile.ids['report_id'][0]}/xlsx"]
     in_downloads = set()

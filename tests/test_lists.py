@@ -263,3 +263,35 @@ def test_the_api_lists_search_and_sort_too(app, world):
     spec = world.supervisor.get("/api/v1/openapi.json").get_json()
     names = {p["name"] for p in spec["paths"]["/api/v1/accounts"]["get"]["parameters"]}
     assert {"q", "sort"} <= names
+
+
+def test_bulk_orders_and_dismissals_through_the_api(app, world):
+    unit = world.unit_a["id"]
+    ids = [register(world.sponsor_a, unit, p, f"h-{p}", f"某县发布{p}") for p in ("douyin", "toutiao")]
+    first = register(world.sponsor_a, unit, "wechat", "gh_0123456789ab", "某县教育发布")
+    second = register(world.sponsor_b, world.unit_b["id"], "wechat", "gh_0123456789ac",
+                      "某县 教育 在线")
+    assert world.sponsor_a.post("/api/v1/supervision/rectifications/bulk",
+                                {"account_ids": ids}).status_code == 403
+    r = world.supervisor.post("/api/v1/supervision/rectifications/bulk",
+                              {"account_ids": ids, "deadline": "2026-12-31"})
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert sorted(o["account_id"] for o in body["items"]) == sorted(ids)
+    assert {o["deadline"] for o in body["items"]} == {"2026-12-31"} and body["skipped"] == []
+    again = world.supervisor.post("/api/v1/supervision/rectifications/bulk",
+                                  {"account_ids": ids}).get_json()
+    assert again["items"] == [] and sorted(again["skipped"]) == sorted(ids)
+    r = world.supervisor.post("/api/v1/supervision/rectifications/bulk", {"account_ids": []})
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid"
+
+    r = world.supervisor.post("/api/v1/supervision/duplicates/dismissals",
+                              {"account_ids": [second, first], "reason": " "})
+    assert r.status_code == 400 and "reason" in r.get_json()["error"]["fields"]
+    r = world.supervisor.post("/api/v1/supervision/duplicates/dismissals",
+                              {"account_ids": [second, first], "reason": "分属不同单位"})
+    assert r.status_code == 201 and r.get_json()["account_ids"] == sorted([first, second])
+    assert (min(first, second), max(first, second)) not in similar_pairs(world.supervisor)
+    spec = world.supervisor.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/supervision/duplicates/dismissals" in spec["paths"]
+    assert "/api/v1/supervision/rectifications/bulk" in spec["paths"]

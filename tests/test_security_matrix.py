@@ -842,6 +842,11 @@ REQUESTS = {
         "dormant.xlsx": lists("/supervision/dormant.xlsx"),
         "duplicates.csv": lists("/supervision/duplicates.csv"),
         "rectifications.csv": lists("/supervision/rectifications.csv")},
+    ("POST", "/api/v1/supervision/rectifications/bulk"): lambda m, c, t, ok: Call(
+        "/api/v1/supervision/rectifications/bulk", json={"account_ids": [m.weibo[t]]}),
+    ("POST", "/api/v1/supervision/duplicates/dismissals"): lambda m, c, t, ok: Call(
+        "/api/v1/supervision/duplicates/dismissals",
+        json={"account_ids": [m.wechat[t], m.weibo[t]], "reason": "不同平台"}),
     ("POST", "/supervision/dormant/orders"): lambda m, c, t, ok: Call(
         "/supervision/dormant/orders", form={"account_ids": [str(m.wechat[t])]}),
     ("POST", "/supervision/duplicates/dismissals"): lambda m, c, t, ok: Call(

@@ -6,7 +6,7 @@ from govmedia.extensions import db
 from govmedia.periodic import register_periodic
 
 from . import models  # noqa: F401  (tables known to migrations and create_all)
-from .api import bp as api_bp
+from .list_api import bp as api_bp
 from .jobs import apply_pending_figures, send_daily_reminders
 from .names import refresh_name_index
 from .pending import rebuild_all

@@ -87,9 +87,12 @@ def _account_form_data(user: User) -> dict:
 
 
 def _warning_text(warning: dict) -> str:
-    """Services word warnings in Chinese with the details; English pages explain them first."""
-    if locale_is_en():
-        return f"{label('warning', warning['code'])} ({warning['message']})"
+    """Services word warnings in Chinese with the details; in English: the label, and the
+    names (data) where the warning is about names."""
+    if locale_is_en():   # the label in English, then only the names, which are data
+        names = warning.get("names")
+        text = label("warning", warning["code"])
+        return f"{text} {_('; ').join(names)}" if names else text
     return warning["message"]
 
 
