@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from cryptography.fernet import InvalidToken
 from flask import current_app
 from sqlalchemy import select, update
 
@@ -29,8 +30,16 @@ LOST_AFTER = timedelta(minutes=2)
 
 
 def account_credentials(account_id: int) -> dict:
+    """The account's credentials; none when they cannot be decrypted (the key changed): the
+    callback then refuses (403) and a reply fails naming the missing credentials, not a 500."""
     row = db.session.get(AccountCredential, account_id)
-    return decrypt(row.ciphertext) if row is not None else {}
+    if row is None:
+        return {}
+    try:
+        return decrypt(row.ciphertext)
+    except InvalidToken:
+        current_app.logger.error("credentials of account %s cannot be decrypted", account_id)
+        return {}
 
 
 def mark_answered(reply: MessageReply, when: datetime) -> None:

@@ -191,6 +191,12 @@ def test_a_closed_or_unknown_account_gets_404(inbox):
     assert stored() == 0
 
 
+def test_credentials_that_no_longer_decrypt_refuse_the_callback_instead_of_failing(inbox, app):
+    app.config["CREDENTIALS_KEY"] = "a-new-key-nobody-told-the-accounts"
+    assert inbox.push()["status"] == 403
+    assert stored() == 0
+
+
 def test_an_unreachable_database_answers_non_200_so_the_platform_retries(database_url):
     down = create_app(base_config("postgresql://nobody@127.0.0.1:9/none"))
     response = down.test_client().post("/callbacks/wechat/1", data=b"<xml/>")
