@@ -12,6 +12,7 @@ from registry.models import Account
 from . import checks
 from .check_lists import current_rules
 from .models import Article
+from .tasks.services import task_targets
 from .videos import limit_findings
 
 ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "h2", "h3", "h4", "blockquote",
@@ -54,6 +55,17 @@ def _platforms(article: Article) -> frozenset:
     return frozenset(rows)
 
 
+def _api_platforms(article: Article) -> frozenset:
+    """The platforms the product publishes to by API: a target that becomes a publishing task
+    (never-authorised Douyin, no adapter) is posted by hand, outside the adapters' limits."""
+    if not article.target_account_ids:
+        return frozenset()
+    accounts = list(db.session.scalars(select(Account).where(
+        Account.id.in_(article.target_account_ids))))
+    by_hand = task_targets(accounts)
+    return frozenset(a.platform for a in accounts if a.id not in by_hand)
+
+
 def content_of(article: Article) -> checks.Content:
     return checks.Content(title=article.title or "", body_html=article.body_html or "",
                           digest=article.digest, author=article.author,
@@ -69,7 +81,7 @@ def run_article_checks(article: Article) -> list[dict]:
     findings = checks.run_checks(content_of(article), matcher, severities)
     severity = (severities or {}).get("video_limits", "block")
     findings += [f | {"severity": severity}
-                 for f in limit_findings(article.video, _platforms(article))]
+                 for f in limit_findings(article.video, _api_platforms(article))]
     article.checks = findings
     article.checks_version = version
     return findings

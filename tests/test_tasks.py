@@ -12,7 +12,7 @@ from conftest import account_body, make_user
 from PIL import Image
 from sqlalchemy import func, select
 from flask import current_app
-from test_fanout import build_newsroom, page_login, png_base64, publish
+from test_fanout import Standin, build_newsroom, page_login, png_base64, publish
 
 from standins import serve_in_thread
 from govmedia.extensions import db
@@ -40,6 +40,8 @@ def room(app, world, login, standin_url):
 
     requests.post(f"{standin_url}/_standin/reset", timeout=5).raise_for_status()
     newsroom = build_newsroom(world, login, app.config, standin_url)
+    # A WeChat publish settles at the first look (follow-ups: tests/test_fanout_followup.py).
+    Standin(standin_url).config(wechat_publish_polls=0)
     a = world.unit_a["id"]
     newsroom.accounts = {}
     for platform, handle in (("kuaishou", "ks-100"), ("bilibili", "3001"), ("douyin", "dy-1"),
