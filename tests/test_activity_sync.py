@@ -38,7 +38,10 @@ def platforms(app, standin_url):
     app.config.update(platform_config(standin_url))
     # A loaded machine answers late; a timeout here would defer an account by surprise.
     app.config["ADAPTER_TIMEOUT"] = 10.0
-    return Standin(standin_url)
+    stand_in = Standin(standin_url)
+    # A WeChat publish settles at the first look (follow-ups: tests/test_fanout_followup.py).
+    stand_in.config(wechat_publish_polls=0)
+    return stand_in
 
 
 def seed(platforms, *posts) -> list[str]:
