@@ -89,6 +89,7 @@ def dismiss_duplicate():
     """"Not a duplicate": the pair leaves the likely-duplicates list, with the reason."""
     require_roles(actor(), "supervisor")
     first, second = ascii_int(request.form.get("low_id")), ascii_int(request.form.get("high_id"))
+    lists.require_reach(actor(), [i for i in (first, second) if i])
     try:
         if not first or not second or not lists.is_name_pair(first, second):
             raise DomainError(_("Choose a pair from the list"), fields={"pair": "not listed"})

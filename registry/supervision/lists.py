@@ -52,6 +52,12 @@ def dismiss_pair(actor, first_id: int, second_id: int, reason: str) -> Duplicate
     return decision
 
 
+def require_reach(actor, account_ids) -> None:
+    """403 unless the actor reaches the unit of each of these accounts."""
+    for account in accounts_by_id(account_ids).values():
+        require_unit_access(actor, account.unit_id)
+
+
 def is_name_pair(first_id: int, second_id: int) -> bool:
     low, high = sorted((first_id, second_id))
     return db.session.scalar(select(NamePair.id).where(
@@ -76,6 +82,8 @@ def bulk_dormant_orders(actor, account_ids, as_of: date,
     missing = [i for i in ids if i not in accounts]
     if missing:
         raise NotFound(_("Account %(id)s not found", id=missing[0]))
+    for account in accounts.values():   # every one, the skipped ones too
+        require_unit_access(actor, account.unit_id)
     open_already = set(db.session.scalars(select(Rectification.account_id).where(
         Rectification.account_id.in_(ids), Rectification.kind == "dormant",
         Rectification.status != "closed")))
