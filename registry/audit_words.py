@@ -78,6 +78,7 @@ KEYS = {
     "list": N_("List"), "added": N_("Added"), "removed": N_("Removed"),
     "sample_added": N_("Some added"), "sample_removed": N_("Some removed"), "kind": N_("Kind"),
     "label": N_("Item"), "done_on": N_("Done on"), "starts_on": N_("Starts on"),
+    "topic": N_("Topic"), "screenshot": N_("Screenshot"), "task_id": N_("Publishing task"),
     "ends_on": N_("Ends on"), "text": N_("Text"), "takedown": N_("Items to take down"),
     "note": N_("Note"), "withdrawn_at": N_("Withdrawn at"),
     "account_status": N_("Account status"), "completed_on": N_("Completed on"),

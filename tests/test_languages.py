@@ -13,7 +13,9 @@ from conftest import PASSWORD, account_body
 from security_routes import EXPECTATIONS, ROLES, cases
 from sqlalchemy import JSON, String, Text, select
 from sqlalchemy.dialects.postgresql import JSONB
-from test_security_matrix import CALLER_NAMES, Matrix, page_login, request_cases
+from test_security_matrix import (CALLER_NAMES, DOUYIN_APPS, DOUYIN_KEY, Caller, Matrix,
+                                  douyin_standin,
+                                  page_login, request_cases)
 
 from govmedia.extensions import db
 from publisher import articles as publisher_articles
@@ -157,10 +159,13 @@ def set_language(client, language):
     assert client.get(f"/lang/{language}").status_code == 302
 
 
-def test_every_page_speaks_one_language_as_each_role(app, world):
+def test_every_page_speaks_one_language_as_each_role(app, world, tmp_path):
     app.config.update(TEST_RUN_JOBS=False, WECHAT_API_BASE_URL="http://127.0.0.1:9",
-                      WEIBO_API_BASE_URL="http://127.0.0.1:9")
-    m = Matrix(world)
+                      WEIBO_API_BASE_URL="http://127.0.0.1:9",
+                      DOUYIN_API_BASE_URL=douyin_standin(), DOUYIN_CLIENT_KEY=DOUYIN_KEY,
+                      DOUYIN_CLIENT_SECRET=DOUYIN_APPS[DOUYIN_KEY],
+                      VIDEO_DIR=str(tmp_path / "videos"))
+    m = Matrix(world, tmp_path)
     # an article with findings: the checks' messages are shown in the reader's language too
     flagged = publisher_articles.create_article(m.user("m_editor"), ArticleIn(
         title="通知", target_account_ids=[m.weibo["A"]],
@@ -174,6 +179,7 @@ def test_every_page_speaks_one_language_as_each_role(app, world):
     vocabulary = file_vocabulary()
     problems, pages_seen = [], set()
     for language in ("zh", "en"):
+        data = entered_data()   # and what the first pass's requests entered
         for client in clients.values():
             set_language(client, language)
         for key in page_routes():
@@ -181,7 +187,7 @@ def test_every_page_speaks_one_language_as_each_role(app, world):
                 build = request_cases(key)[case]
                 callers = [None] if expect.scope == "public" else sorted(expect.roles)
                 for role in callers:
-                    call = build(m, None, "A", True)
+                    call = build(m, Caller(role, CALLER_NAMES.get(role)), "A", True)
                     response = clients[role].get(call.path)
                     if response.status_code != 200 or response.mimetype != "text/html":
                         response.close()
