@@ -64,12 +64,16 @@ def test_evidence_recorded_with_a_screenshot_and_rejected(live_server, tmp_path)
             page.set_default_timeout(8000)
             login(page, live_server, "sponsor")
             page.get_by_role("link", name="更新佐证").first.click()
-            page.select_option("#f-account_id", label="某县发布 · 今日头条")
+            # the searchable picker: type part of the name, choose among the matches
+            page.fill("#f-account_id-q", "某县发布")
+            option = page.locator("#f-account_id option", has_text="今日头条").first
+            expect(option).to_be_attached()
+            page.select_option("#f-account_id", value=option.get_attribute("value"))
             page.fill("#f-published_at", "2026-11-25T10:30")
             page.fill("#f-title", "头条号：秋收一线")
             page.fill("#f-url", "https://www.toutiao.com/article/7300000000/")
             page.set_input_files("#f-screenshot", str(shot))
-            page.click("#evidence-form button[type=submit]")
+            page.click("#evidence-form button[type=submit]:not(.picker-find)")
             row = page.locator("#evidence tbody tr").first
             expect(row).to_contain_text("头条号：秋收一线")
             expect(row).to_contain_text("计入中")
