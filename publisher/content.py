@@ -57,7 +57,7 @@ def _platforms(article: Article) -> frozenset:
 
 def _api_platforms(article: Article) -> frozenset:
     """The platforms the product publishes to by API: a target that becomes a publishing task
-    (never-authorised Douyin, no adapter) is posted by hand, outside the adapters' limits."""
+    (never-authorised Douyin, no adapter) is posted by hand, in any form the platform takes."""
     if not article.target_account_ids:
         return frozenset()
     accounts = list(db.session.scalars(select(Account).where(
@@ -81,7 +81,8 @@ def run_article_checks(article: Article) -> list[dict]:
     findings = checks.run_checks(content_of(article), matcher, severities)
     severity = (severities or {}).get("video_limits", "block")
     findings += [f | {"severity": severity}
-                 for f in limit_findings(article.video, _api_platforms(article))]
+                 for f in limit_findings(article.video, _platforms(article),
+                                         _api_platforms(article))]
     article.checks = findings
     article.checks_version = version
     return findings

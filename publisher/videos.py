@@ -196,18 +196,22 @@ def video_json(video: ArticleVideo) -> dict:
 
 
 # ---------------------------------------------------------------------- limits
-def limit_findings(video: ArticleVideo | None, platforms) -> list[dict]:
+def limit_findings(video: ArticleVideo | None, platforms, by_api=None) -> list[dict]:
     """Blocking findings for each target platform whose limits the video breaks (and for a
-    Douyin target without a video: Douyin publishes videos only)."""
+    Douyin target published by API without a video: the adapter posts videos only; staff
+    posting by hand, a publishing task, may make an image-text post). `by_api`: the platforms
+    published to by API (default: all of them)."""
     findings = []
+    by_api = platforms if by_api is None else by_api
     for platform in sorted(platforms or ()):
         name = PLATFORM_NAMES.get(platform, platform)
         limits = PLATFORM_LIMITS.get(platform)
         if limits is None:
             continue
         if video is None:
-            findings.append(_finding(_("%(platform)s publishes videos only: add a video",
-                                       platform=name), platform))
+            if platform in by_api:
+                findings.append(_finding(_("%(platform)s publishes videos only: add a video",
+                                           platform=name), platform))
             continue
         if limits.max_bytes is not None and video.size > limits.max_bytes:
             findings.append(_finding(_(

@@ -11,9 +11,14 @@ from media import make_video
 from PIL import Image
 from werkzeug.serving import make_server
 
+from sqlalchemy import select
+
 from govmedia.extensions import db
+from govmedia.models import User
 from publisher import videos
 from publisher.models import ArticleVideo
+from registry.models import Account
+from registry.services import set_credentials
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +145,17 @@ def test_another_users_video_cannot_be_attached(room, clip):
     assert answer.get_json()["error"]["fields"] == {"video_id": "uploaded by another user"}
 
 
-def test_douyin_without_a_video_is_blocked_naming_the_platform(room):
+def test_douyin_without_a_video_is_blocked_naming_the_platform(room, world):
+    # Never authorised, the account gets a publishing task: staff may post image and text
+    # by hand, so nothing blocks.
+    as_task = room.editor.post("/api/v1/articles", article_body(room)).get_json()
+    assert not [f for f in as_task["checks"] if f["rule"] == "video_limits"]
+    # Authorised, the adapter posts videos only.
+    account = db.session.get(Account, room.douyin_id)
+    sponsor = db.session.scalar(select(User).where(User.username == "sponsor_a"))
+    set_credentials(sponsor, account, {"access_token": "act.x", "refresh_token": "rft.x",
+                                       "open_id": "open-1"})
+    db.session.commit()
     article = room.editor.post("/api/v1/articles", article_body(room)).get_json()
     found = [f for f in article["checks"] if f["rule"] == "video_limits"]
     assert len(found) == 1 and found[0]["severity"] == "block" and "抖音" in found[0]["message"]
