@@ -228,12 +228,14 @@ def notify_server(tmp_path_factory, postgres_url, redis_service):
                                 roles=roles, unit_id=unit_id, active=True, session_version=1))
 
     base_dir = tmp_path_factory.mktemp("browser-notify")
+    # A Redis database of its own: no other test's worker (or leftover job) shares its queue.
+    redis_url = redis_service.url.rsplit("/", 1)[0] + "/7"
     # No worker process: the test runs the queued jobs itself (a burst, as a worker would run
     # them after the commit), so nothing races and nothing waits on a worker's shutdown.
-    with live_app(base_dir, seed, postgres_url=postgres_url, redis_url=redis_service.url,
+    with live_app(base_dir, seed, postgres_url=postgres_url, redis_url=redis_url,
                   worker=False) as url:
         jobs_app = create_app({
-            "DATABASE_URL": database_of(postgres_url, base_dir), "REDIS_URL": redis_service.url,
+            "DATABASE_URL": database_of(postgres_url, base_dir), "REDIS_URL": redis_url,
             "SECRET_KEY": "browser-test-secret", "STANDIN_PLATFORMS": False,
             "INSTANCE_PATH": str(base_dir / "instance")})
         yield url, lambda: run_burst(jobs_app)
