@@ -29,10 +29,12 @@ _PENDING = "govmedia_pending_jobs"
 _WORKER_APP = None  # the app a worker process runs its jobs in (set by run_worker)
 
 
-def set_worker_app(app) -> None:
-    """The app a worker runs its jobs in (once per process; the first one stays)."""
+def set_worker_app(app):
+    """The app a worker runs its jobs in from now on; returns the one it replaces (a burst in
+    a test process restores it, so each burst runs in the app it was given)."""
     global _WORKER_APP
-    _WORKER_APP = _WORKER_APP or app
+    previous, _WORKER_APP = _WORKER_APP, app
+    return previous
 
 
 def job(queue: str = "default", *, rerun_after_outage: bool = True):

@@ -38,7 +38,14 @@ class Worker(SimpleWorker):
 def run_burst(app, names=None, *, raise_failures: bool = True) -> int:
     """Run every job now waiting (scheduled ones that are due included) in this process, as
     `flask worker --burst` does; returns how many ran. Failed jobs raise by default."""
-    queue.set_worker_app(app)
+    previous = queue.set_worker_app(app)
+    try:
+        return _burst(app, names, raise_failures)
+    finally:
+        queue.set_worker_app(previous)
+
+
+def _burst(app, names, raise_failures: bool) -> int:
     rq_queues = queues(app, names)
     scheduler = RQScheduler(rq_queues, connection=redis_connection(app))
     # Without the scheduler's locks (a running worker's scheduler holds them) its registries

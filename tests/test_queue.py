@@ -1,5 +1,6 @@
 """The queue: RQ on a real redis-server, jobs named by function and sent after commit, periodic
 slots claimed once, and a real `flask --app wsgi worker` process running an import job."""
+import contextvars
 import os
 import subprocess
 import sys
@@ -11,10 +12,14 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import func, select
 
+from flask import current_app
+
+from govmedia import create_app
 from govmedia.audit import verify
 from govmedia.extensions import db
 from govmedia.periodic import register_periodic, tick
 from govmedia.queue import enqueue, job
+from govmedia.worker import run_burst
 from registry.importer import run_import_job
 from registry.models import Account, ImportJob
 
@@ -45,6 +50,27 @@ def _waiting(redis_service, name="imports") -> int:
 @job("default")
 def _not_a_real_job():  # a job that is only ever enqueued, never run
     return None
+
+
+@job("default")
+def _secret_of_the_running_app():
+    return current_app.config["SECRET_KEY"]
+
+
+def test_each_burst_runs_its_jobs_in_the_app_it_was_given(app, database_url, redis_service):
+    """A test process bursts jobs for several apps (databases) in turn: each burst's jobs run
+    in the app given to it, not in the first one a burst ever saw."""
+    from conftest import base_config
+
+    answers = []
+    for secret in ("first-app", "second-app"):
+        other = create_app(base_config(database_url, redis_service.url) | {"SECRET_KEY": secret})
+        with other.app_context():
+            rq_job = enqueue(_secret_of_the_running_app)
+        # Outside every app context, as a worker process runs its jobs.
+        assert contextvars.Context().run(run_burst, other) == 1
+        answers.append(rq_job.return_value(refresh=True))
+    assert answers == ["first-app", "second-app"]
 
 
 def test_a_real_worker_process_runs_an_import_job(world, database_url, redis_service):
