@@ -86,9 +86,12 @@ def _apply_batch(limit: int) -> int:
         return 0
     # Nobody changes these accounts while their figures move; the changes are read after the
     # locks, so each account's oldest pending row holds the state its figures were built on.
+    # FOR NO KEY UPDATE, as an UPDATE takes: rows that merely reference an account (a
+    # delivery, a post) are still inserted meanwhile, so no deadlock with a sign-off that
+    # references its targets in its own order.
     for start in range(0, len(ids), 1000):
         db.session.execute(select(Account.id).where(Account.id.in_(ids[start:start + 1000]))
-                           .order_by(Account.id).with_for_update())
+                           .order_by(Account.id).with_for_update(key_share=True))
     applied = _apply_changes(ids)
     if posts:
         _count_posts(posts)
@@ -178,7 +181,8 @@ def remove_post(post_id: int) -> int | None:
         .join(Account, Account.id == Post.account_id).where(Post.id == post_id)).first()
     if row is None:
         return None
-    db.session.execute(select(Account.id).where(Account.id == row.account_id).with_for_update())
+    db.session.execute(select(Account.id).where(Account.id == row.account_id)
+                       .with_for_update(key_share=True))
     db.session.execute(delete(Post).where(Post.id == post_id))
     if row.counted:
         uncount_post(row.unit_id, row.published_at)
