@@ -107,3 +107,5 @@ def live_app(base_dir: Path, seed: Callable[[], None], *, postgres_url: str, red
             process.wait(timeout=15)
         server.shutdown()
         thread.join(timeout=5)
+        with app.app_context():  # its pooled connections go, or later tests run out of them
+            db.engine.dispose()

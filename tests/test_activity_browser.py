@@ -48,6 +48,8 @@ def login(page, url, username):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("form button[type=submit]")
+    # Logged in when the form has gone: a goto right after the click would cancel the POST.
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_evidence_recorded_with_a_screenshot_and_rejected(live_server, tmp_path):

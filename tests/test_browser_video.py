@@ -59,6 +59,7 @@ def test_editor_uploads_a_video_with_progress_and_the_reviewer_can_play_it(live_
             page.fill("input[name=username]", "editor")
             page.fill("input[name=password]", PASSWORD)
             page.click("form button[type=submit]")
+            page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
             page.goto(live_server + "/articles/new")
             page.fill("#f-title", "防汛知识短视频")
             page.fill("#f-body_html", "<p>汛期注意安全。</p>")

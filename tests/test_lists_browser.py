@@ -65,6 +65,7 @@ def login(browser, url, username):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
     return page, errors
 
 

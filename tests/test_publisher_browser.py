@@ -61,6 +61,7 @@ def logged_in_page(browser, base, username, errors):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
     return page
 
 

@@ -83,6 +83,7 @@ def test_dashboard_chart_and_report_download(live_server, tmp_path):
             page.fill("input[name=username]", "supervisor")
             page.fill("input[name=password]", PASSWORD)
             page.click("form button[type=submit]")
+            page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
             page.get_by_role("link", name="监管").first.click()
             expect(page.locator("h1")).to_have_text("监管")
             page.fill("#f-as_of", "2026-09-30")

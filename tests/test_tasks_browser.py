@@ -89,6 +89,7 @@ def test_an_editor_completes_a_kuaishou_task_on_the_page(live_server, tmp_path):
             page.fill("input[name=username]", "editor")
             page.fill("input[name=password]", PASSWORD)
             page.click("form button[type=submit]")
+            page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
             # The article's delivery says it waits for a person, and leads to the tasks.
             page.goto(live_server + "/articles/1")
             expect(page.locator("#deliveries")).to_contain_text("发布任务（人工发布）")
