@@ -248,6 +248,36 @@ def test_outbox_look_uses_the_partial_index(app):
     assert "Seq Scan on posts" not in plan, plan
 
 
+def test_applying_the_outboxes_does_not_block_rows_that_reference_the_accounts(world, app):
+    """apply_pending holds its accounts while their figures move, but a transaction inserting
+    a row that merely references one of them (a sign-off's deliveries, a post) goes on: with
+    FOR UPDATE the two deadlocked when the other side referenced several accounts in its own
+    order (the load test's 503)."""
+    from datetime import timezone
+
+    from sqlalchemy import insert, text
+
+    from registry.supervision.pending import apply_pending
+
+    account_id = register(world.sponsor_a, world.unit_a["id"], "wechat", name="某县锁测试")
+    published = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+    db.session.add(Post(account_id=account_id, published_at=published, title="待计入",
+                        url=None, source="api", counted=False))
+    db.session.commit()
+    assert apply_pending() >= 1            # the account is held until this transaction ends
+    try:
+        with db.engine.connect() as other:
+            other.execute(text("SET lock_timeout = '2s'"))
+            other.execute(insert(Post).values(account_id=account_id, published_at=published,
+                                              title="同时写入", url=None, source="api",
+                                              counted=False))
+            other.commit()
+    finally:
+        db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Post)
+                             .where(Post.account_id == account_id)) == 2
+
+
 # --- duplicates -------------------------------------------------------------------------------------
 
 def test_name_key_normalises():
