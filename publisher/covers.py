@@ -10,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from govmedia.errors import Invalid
 from govmedia.extensions import db
+from govmedia.models import User
 
 from .models import ArticleImage
 
@@ -65,9 +66,27 @@ def validate_image(data: bytes) -> tuple[str, int, int]:
     return IMAGE_FORMATS[fmt], width, height
 
 
-def store_cover(data: bytes) -> ArticleImage:
+def store_cover(data: bytes, uploaded_by: User | None = None) -> ArticleImage:
     mime, width, height = validate_image(data)
     image = ArticleImage(sha256=hashlib.sha256(data).hexdigest(), mime=mime, width=width,
-                         height=height, size=len(data), data=data)
+                         height=height, size=len(data), data=data,
+                         uploaded_by_id=uploaded_by.id if uploaded_by is not None else None)
     db.session.add(image)
+    return image
+
+
+def store_pending_cover(actor: User, data: bytes) -> ArticleImage:
+    """A cover chosen on the article form, checked and kept before the form is: if the form
+    comes back with an error, the page carries the image's id and nothing is chosen again."""
+    image = store_cover(data, uploaded_by=actor)
+    db.session.flush()
+    return image
+
+
+def pending_cover(actor: User, image_id: int) -> ArticleImage:
+    """A kept cover, by its id; only its uploader may attach it."""
+    image = db.session.get(ArticleImage, image_id)
+    if image is None or image.uploaded_by_id != actor.id:
+        raise Invalid(_("The cover image chosen before is no longer available: choose it again"),
+                      fields={FIELD: f"image {image_id} not uploaded by you"})
     return image
