@@ -258,6 +258,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/articles/<int:article_id>/submit"): drafter(DRAFTER),
     ("POST", "/api/v1/articles/<int:article_id>/submit"): drafter(DRAFTER),
     ("POST", "/articles/<int:article_id>/review"): REVIEW,
+    # issue 12: whoever may act at the article's stage comments on a passage of it
+    ("POST", "/articles/<int:article_id>/comments"): REVIEW,
+    ("GET", "/api/v1/articles/<int:article_id>/compare"): logged_in(READS, "unit"),
     ("POST", "/api/v1/articles/<int:article_id>/review"): REVIEW,
     ("POST", "/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),

@@ -316,6 +316,14 @@ class Matrix:
         db.session.commit()   # the next step reads the reviews afresh, as a new request would
         return article
 
+    def returned(self, t) -> Article:
+        """Returned by the reviewer: its revision's text is kept for a comparison."""
+        article = self.pending_review(t)
+        publisher_review.review_article(self.user(self.staff[t]["reviewer"]), article,
+                                          "reject", "请修改")
+        db.session.commit()
+        return article
+
     def pending_signoff(self, t) -> Article:
         article = self.pending_review(t)
         publisher_review.review_article(self.user(self.staff[t]["reviewer"]), article,
@@ -449,6 +457,14 @@ def review(stage_kind, api):
         if api:
             return Call(f"/api/v1/articles/{article}/review", json=body)
         return Call(f"/articles/{article}/review", form=body)
+
+    return build
+
+
+def comment(stage_kind):
+    def build(m, c, t, ok):
+        return Call(f"/articles/{m.obj(stage_kind, t, ok)}/comments",
+                    form={"quote": "重点工作", "text": "表述再斟酌"})
 
     return build
 
@@ -767,6 +783,10 @@ REQUESTS = {
     ("POST", "/api/v1/articles/<int:article_id>/review"): {
         "stage 2": review("pending_review", api=True),
         "stage 3": review("pending_signoff", api=True)},
+    ("POST", "/articles/<int:article_id>/comments"): {
+        "stage 2": comment("pending_review"), "stage 3": comment("pending_signoff")},
+    ("GET", "/api/v1/articles/<int:article_id>/compare"): lambda m, c, t, ok: Call(
+        f"/api/v1/articles/{m.obj('returned', t, False)}/compare"),
     ("POST", "/articles/<int:article_id>/withdraw"): lambda m, c, t, ok: Call(
         f"/articles/{m.obj('approved_article', t, ok)}/withdraw", form={"reason": "内容有误"}),
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): lambda m, c, t, ok: Call(
