@@ -130,8 +130,6 @@ def test_a_comment_on_a_passage_a_return_and_the_comparison(live_server, tmp_pat
             expect(page.locator("#comment-list li.earlier")).to_contain_text("太笼统")
             expect(page.locator("#comment-body mark.comment-anchor")).to_have_count(0)
             page.screenshot(path=str(tmp_path / "comparison.png"), full_page=True)
-            if __import__("os").environ.get("REVIEW_SHOT"):
-                page.screenshot(path=__import__("os").environ["REVIEW_SHOT"], full_page=True)
         finally:
             browser.close()
     errors = [e for e in errors if "status of 400" not in e]   # the form error is expected
