@@ -222,3 +222,43 @@ def test_a_form_error_keeps_the_chosen_cover(app, pub):
         pub, source_url="ftp://example"), content_type="multipart/form-data")
     assert broken.status_code == 400
     assert 'name="cover_pending_id"' in broken.get_data(as_text=True)
+
+
+# --- images in the body, from the editor's image button ------------------------------------
+
+def test_an_image_inserted_in_the_body_is_checked_served_and_handed_to_the_adapters(app, pub):
+    import base64
+
+    from test_publisher_api import png_base64
+
+    from publisher.fanout.content_cache import cached_content
+
+    png = base64.b64decode(png_base64((64, 48)))
+    editor = page_login(app, "editor")
+    uploaded = editor.post("/articles/images", data=png, content_type="image/png")
+    assert uploaded.status_code == 201, uploaded.get_json()
+    image = uploaded.get_json()
+    assert image["src"] == f"/articles/images/{image['id']}" and image["width"] == 64
+    # checked by its content, not its name or type
+    refused = editor.post("/articles/images", data=b"GIF89a not really", content_type="image/gif")
+    assert refused.status_code == 400 and set(refused.get_json()["error"]["fields"]) == {"image"}
+    assert "只能插入" in refused.get_json()["error"]["message"]
+    assert page_login(app, "reviewer").post("/articles/images", data=png,
+                                            content_type="image/png").status_code == 403
+    # the uploader's unit sees it; another unit is refused
+    shown = page_login(app, "reviewer").get(image["src"])
+    assert shown.status_code == 200 and shown.data == png and shown.mimetype == "image/png"
+    assert page_login(app, "reviewer_b").get(image["src"]).status_code == 403
+    assert editor.get("/articles/images/999999").status_code == 404
+
+    body = f'<p>配图如下。</p><p><img src="{image["src"]}" alt="" width="64" height="48"></p>'
+    article = create(pub, body_html=body)
+    assert image["src"] in article["body_html"]
+    page = page_login(app, "reviewer").get(f"/articles/{article['id']}").get_data(as_text=True)
+    assert f'src="{image["src"]}"' in page
+    # the send job hands the image's bytes to the adapter under its src
+    row = db.session.get(Article, article["id"])
+    content, _checked = cached_content(row.id, row.content_hash, db.session.connection())
+    assert content.images == {image["src"]: png}
+    again, _checked = cached_content(row.id, row.content_hash, db.session.connection())
+    assert again.images == {image["src"]: png}

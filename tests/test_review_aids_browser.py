@@ -108,6 +108,16 @@ def test_a_comment_on_a_passage_a_return_and_the_comparison(live_server, tmp_pat
             page.get_by_role("link", name="编辑", exact=True).click()
             expect(page.locator("#returned-comments")).to_contain_text("太笼统")
             page.fill("#f-body_html", f"<p>{FIRST}</p><p>会议要求各部门和各乡镇抓好落实。</p>")
+            # the image button: checked on the server, inserted at the cursor as <img>
+            page.set_input_files("#f-body-image", files=[{
+                "name": "photo.txt", "mimeType": "text/plain", "buffer": b"not an image"}])
+            expect(page.locator("#image-status")).to_contain_text("图片未插入")
+            page.set_input_files("#f-body-image", files=[{
+                "name": "photo.png", "mimeType": "image/png", "buffer": png_bytes()}])
+            expect(page.locator("#image-status")).to_have_text("图片已插入。")
+            expect(page.locator("#f-body_html")).to_have_value(re.compile(
+                r'抓好落实。</p><p><img src="/articles/images/\d+" alt="" width="90" '
+                r'height="50"></p>$'))
             page.click("#save")
             expect(page).to_have_url(article_url)
             submit_with_checklist(page)
@@ -121,7 +131,14 @@ def test_a_comment_on_a_passage_a_return_and_the_comparison(live_server, tmp_pat
             expect(comparison.locator("thead")).to_contain_text("退回时：第 1 版")
             expect(comparison.locator("thead")).to_contain_text("现在：第 2 版")
             body_rows = comparison.locator("tbody[data-field=body] tr")
-            expect(body_rows).to_have_count(2)
+            expect(body_rows).to_have_count(3)
+            expect(body_rows.nth(2)).to_have_class(re.compile("diff-insert"))
+            expect(body_rows.nth(2).locator("td.diff-new ins")).to_contain_text("/articles/images/")
+            # the inserted image shows in the reviewer's preview
+            image = page.locator(".wx-body img")
+            expect(image).to_have_count(1)
+            page.wait_for_function(
+                "() => document.querySelector('.wx-body img').naturalWidth === 90")
             expect(body_rows.nth(1)).to_have_class(re.compile("diff-replace"))
             expect(body_rows.nth(1).locator("td.diff-new ins")).to_have_text("和各乡镇")
             expect(body_rows.nth(1).locator("td.diff-old")).to_have_text(SECOND)
@@ -132,7 +149,8 @@ def test_a_comment_on_a_passage_a_return_and_the_comparison(live_server, tmp_pat
             page.screenshot(path=str(tmp_path / "comparison.png"), full_page=True)
         finally:
             browser.close()
-    errors = [e for e in errors if "status of 400" not in e]   # the form error is expected
+    # the form error and the refused image are expected
+    errors = [e for e in errors if "status of 400" not in e]
     assert not errors, errors
     data = (tmp_path / "comparison.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000

@@ -49,6 +49,7 @@ from publisher import articles as publisher_articles
 from publisher import review as publisher_review
 from interaction.models import Message
 from publisher import platform_auth
+from publisher import covers as publisher_covers
 from publisher import videos as publisher_videos
 from publisher.models import Article, ArticleVideo, Delivery
 from publisher.tasks import complete as publisher_tasks
@@ -357,6 +358,11 @@ class Matrix:
         return publisher_videos.receive_video(self.user(self.staff[t]["editor"]),
                                               io.BytesIO(self.video_bytes),
                                               len(self.video_bytes), "matrix.mp4")
+
+    def body_image(self, t):
+        """An image for the body, uploaded by unit t's editor."""
+        return publisher_covers.store_body_image(self.user(self.staff[t]["editor"]),
+                                                 base64.b64decode(png_base64()))
 
     def douyin_code(self, t, caller) -> str:
         """The browser's round trip at the stand-in Douyin: a state naming unit t's Douyin
@@ -750,6 +756,10 @@ REQUESTS = {
     ("GET", "/api/v1/videos/<int:video_id>/file"): lambda m, c, t, ok: Call(
         f"/api/v1/videos/{m.obj('video', t, False)}/file"),
     ("POST", "/videos"): lambda m, c, t, ok: Call("/videos", body=m.video_bytes),
+    ("POST", "/articles/images"): lambda m, c, t, ok: Call(
+        "/articles/images", body=base64.b64decode(png_base64())),
+    ("GET", "/articles/images/<int:image_id>"): lambda m, c, t, ok: Call(
+        f"/articles/images/{m.obj('body_image', t, False)}"),
     ("GET", "/videos/<int:video_id>/file"): lambda m, c, t, ok: Call(
         f"/videos/{m.obj('video', t, False)}/file"),
     ("GET", "/accounts/<int:account_id>/douyin/authorise"): lambda m, c, t, ok: Call(

@@ -1,7 +1,8 @@
 """The article pages: the list, people's queues, the editor, the article and its cover."""
 from datetime import datetime
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Response, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, url_for)
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -174,4 +175,30 @@ def article_cover(article_id):
         abort(404)
     response = Response(article.cover.data, mimetype=article.cover.mime)
     response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.post("/articles/images")
+@login_required
+def article_image_upload():
+    """An image for the body: the raw file as the body (the editor's image button, CSRF
+    token in X-CSRFToken); answers the address to put in <img src>."""
+    request.max_content_length = int(current_app.config["PUBLISHER_COVER_MAX_BYTES"]) + 1024
+    try:
+        image = covers.store_body_image(actor(), request.get_data())
+    except DomainError as err:
+        db.session.rollback()
+        return jsonify({"error": {"code": err.code, "message": err.message,
+                                  "fields": err.fields or {}}}), err.status
+    db.session.commit()
+    return jsonify({"id": image.id, "src": covers.BODY_IMAGE_PATH.format(id=image.id),
+                    "width": image.width, "height": image.height, "mime": image.mime}), 201
+
+
+@bp.get("/articles/images/<int:image_id>")
+@login_required
+def article_image(image_id):
+    image = covers.get_image(actor(), image_id)
+    response = Response(image.data, mimetype=image.mime)
+    response.headers["Cache-Control"] = "private, max-age=3600"
     return response
