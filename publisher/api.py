@@ -9,7 +9,7 @@ from govmedia.auth import api_roles, api_user
 from govmedia.errors import NotFound
 from govmedia.extensions import csrf, db
 
-from . import articles, check_lists, checks, review, videos
+from . import articles, check_lists, checks, compare, review, videos
 from .fanout import operations
 from .models import TERM_LISTS
 from .schemas import (
@@ -102,6 +102,18 @@ def review_article(article_id):
     review.review_article(user, article, data.decision, data.comment, data.content_hash)
     db.session.commit()  # a sign-off's deliveries are enqueued as it commits
     return jsonify(article_json(article))
+
+
+@bp.get("/articles/<int:article_id>/compare")
+@documented("The text of an earlier revision beside the current one: title, digest and body "
+            "paragraph by paragraph, each side's changed parts marked (default: the revision "
+            "last returned)", tag="articles", query={"from": "integer"},
+            responses={200: "comparison {from, to, changed, fields: [{field, rows: [{op, old, "
+                            "new}]}]}", 403: "forbidden",
+                       404: "not_found (never returned, or that revision's text not kept)"})
+def compare_article(article_id):
+    article = articles.get_article(api_user(), article_id)
+    return jsonify(compare.compare(article, query_int("from")))
 
 
 @bp.get("/deliveries/<int:delivery_id>")

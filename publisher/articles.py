@@ -23,7 +23,7 @@ from registry.models import Account
 
 from . import checks
 from .content import compute_hash, run_article_checks, sanitize_html
-from .covers import decode_cover, store_cover
+from .covers import decode_cover, pending_cover, store_cover
 from .fanout.operations import approve
 from .labels import status_label
 from .models import (
@@ -31,6 +31,7 @@ from .models import (
     EDITABLE_STATUSES,
     REFIXABLE_STATUSES,
     Article,
+    ArticleImage,
     ArticleReview,
 )
 from .videos import get_video
@@ -93,7 +94,7 @@ def article_snapshot(article: Article) -> dict:
 
 
 def _apply(article: Article, data, accounts: list[Account], cover_bytes: bytes | None,
-           remove_cover: bool) -> None:
+           remove_cover: bool, kept_cover: ArticleImage | None = None) -> None:
     article.title = (data.title or "").strip()
     article.body_html = sanitize_html(data.body_html)
     article.digest = data.digest or None
@@ -104,6 +105,8 @@ def _apply(article: Article, data, accounts: list[Account], cover_bytes: bytes |
     article.publish_at = _check_publish_at(data.publish_at)
     if cover_bytes is not None:
         article.cover = store_cover(cover_bytes)
+    elif kept_cover is not None:
+        article.cover = kept_cover
     elif remove_cover:
         article.cover = None
 
@@ -157,9 +160,14 @@ def check_review_record(record) -> list:
     return sorted(record, key=lambda item: item.stage)
 
 
-def create_article(actor: User, data) -> Article:
+def _kept_cover(actor: User, image_id: int | None) -> ArticleImage | None:
+    return pending_cover(actor, image_id) if image_id is not None else None
+
+
+def create_article(actor: User, data, *, cover_image_id: int | None = None) -> Article:
     """A draft from an editor; or, from a source system with its upstream review record,
-    an article approved at once with one queued delivery per target (002 §12(三))."""
+    an article approved at once with one queued delivery per target (002 §12(三)).
+    `cover_image_id`: a cover the same user uploaded before (a form that had an error)."""
     require_roles(actor, "editor", "source")
     pushed = data.review_record is not None
     if pushed:
@@ -172,10 +180,11 @@ def create_article(actor: User, data) -> Article:
                       fields={"review_record": "required: stages 1, 2 and 3"})
     unit_id, accounts = resolve_targets(actor, data.target_account_ids)
     cover = _cover_bytes(data)
+    kept = _kept_cover(actor, cover_image_id)
     article = Article(unit_id=unit_id, created_by_id=actor.id,
                       origin="source" if pushed else "editor", status="draft", revision=1,
                       round=0, content_hash="")
-    _apply(article, data, accounts, cover, False)
+    _apply(article, data, accounts, cover, False, kept)
     _apply_video(actor, article, data)
     db.session.add(article)
     db.session.flush()
@@ -224,7 +233,8 @@ def _void_round(article: Article, reason: str) -> int:
     return count
 
 
-def update_article(actor: User, article: Article, data, *, remove_cover: bool = False) -> Article:
+def update_article(actor: User, article: Article, data, *, remove_cover: bool = False,
+                   cover_image_id: int | None = None) -> Article:
     """The drafter changes the article; a changed revision voids the approvals of the round."""
     require_drafter(actor, article)
     # A failed or partly published article may be fixed: the fix goes through the three
@@ -241,7 +251,8 @@ def update_article(actor: User, article: Article, data, *, remove_cover: bool = 
     if unit_id != article.unit_id:
         raise Forbidden(_("The accounts published to must belong to the article's unit"),
                         fields={TARGETS: "accounts of the article's unit only"})
-    _apply(article, data, accounts, _cover_bytes(data), remove_cover)
+    _apply(article, data, accounts, _cover_bytes(data), remove_cover,
+           _kept_cover(actor, cover_image_id))
     _apply_video(actor, article, data)
     db.session.flush()
     new_hash = compute_hash(article)

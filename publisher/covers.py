@@ -1,4 +1,5 @@
-"""Cover images: standard base64 in, a validated JPEG, PNG or GIF stored with its article."""
+"""Cover images: standard base64 in, a validated JPEG, PNG or GIF stored with its article.
+Images in the body (the editor's image button) are checked the same way, by their content."""
 import base64
 import binascii
 import hashlib
@@ -8,8 +9,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from govmedia.errors import Invalid
+from govmedia.auth import require_roles, require_unit_access
+from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import db
+from govmedia.models import User
 
 from .models import ArticleImage
 
@@ -65,9 +68,58 @@ def validate_image(data: bytes) -> tuple[str, int, int]:
     return IMAGE_FORMATS[fmt], width, height
 
 
-def store_cover(data: bytes) -> ArticleImage:
+def store_cover(data: bytes, uploaded_by: User | None = None) -> ArticleImage:
     mime, width, height = validate_image(data)
     image = ArticleImage(sha256=hashlib.sha256(data).hexdigest(), mime=mime, width=width,
-                         height=height, size=len(data), data=data)
+                         height=height, size=len(data), data=data,
+                         uploaded_by_id=uploaded_by.id if uploaded_by is not None else None)
     db.session.add(image)
+    return image
+
+
+def store_pending_cover(actor: User, data: bytes) -> ArticleImage:
+    """A cover chosen on the article form, checked and kept before the form is: if the form
+    comes back with an error, the page carries the image's id and nothing is chosen again."""
+    image = store_cover(data, uploaded_by=actor)
+    db.session.flush()
+    return image
+
+
+def pending_cover(actor: User, image_id: int) -> ArticleImage:
+    """A kept cover, by its id; only its uploader may attach it."""
+    image = db.session.get(ArticleImage, image_id)
+    if image is None or image.uploaded_by_id != actor.id:
+        raise Invalid(_("The cover image chosen before is no longer available: choose it again"),
+                      fields={FIELD: f"image {image_id} not uploaded by you"})
+    return image
+
+
+# A body image's address: a path of this site (publisher/content.py keeps such srcs); the
+# send job hands its bytes to the adapters (publisher/fanout/content_cache.py).
+BODY_IMAGE_PATH = "/articles/images/{id}"
+
+
+def store_body_image(actor: User, data: bytes) -> ArticleImage:
+    """An image for the body, uploaded from the editor: checked by its content like a cover."""
+    require_roles(actor, "editor")
+    try:
+        image = store_cover(data, uploaded_by=actor)
+    except Invalid as err:
+        mib = f"{cover_limit() / (1024 * 1024):g}"
+        raise Invalid(_("Only a JPEG, PNG or GIF image of at most %(mib)s MB can be inserted",
+                        mib=mib), fields={"image": (err.fields or {}).get(FIELD, "invalid")}) \
+            from None
+    db.session.flush()
+    return image
+
+
+def get_image(actor: User, image_id: int) -> ArticleImage:
+    """An uploaded image, for the people of its uploader's unit (as a video is); another
+    unit's is refused (403)."""
+    image = db.session.get(ArticleImage, image_id)
+    if image is None or image.uploaded_by_id is None:
+        raise NotFound(_("Image %(id)s does not exist", id=image_id))
+    if image.uploaded_by_id != actor.id:
+        uploader = db.session.get(User, image.uploaded_by_id)
+        require_unit_access(actor, uploader.unit_id if uploader else None)
     return image

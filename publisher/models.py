@@ -45,6 +45,9 @@ class ArticleImage(db.Model):
     height: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    # Who uploaded it: a cover chosen on a form that came back with an error is kept as a
+    # pending image, and only its uploader may attach it by id (publisher/covers.py).
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -150,6 +153,42 @@ class ArticleReview(db.Model):
 
     article = relationship(Article, back_populates="reviews")
     user = relationship("User")
+
+
+class ArticleRevision(db.Model):
+    """The text of one revision as it was submitted: what the reviewers saw, kept so that a
+    resubmitted version can be compared with the one that was returned (publisher/compare.py)."""
+
+    __tablename__ = "article_revisions"
+    __table_args__ = (UniqueConstraint("article_id", "revision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    digest: Mapped[str | None] = mapped_column(String(500))
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleComment(db.Model):
+    """A reviewer's comment on a passage of the body: the quoted text and where it starts
+    and ends in the body's text (code points), on the revision the reviewer saw."""
+
+    __tablename__ = "article_comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    round: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    quote: Mapped[str] = mapped_column(Text)
+    quote_start: Mapped[int] = mapped_column(Integer)
+    quote_end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Delivery(db.Model):

@@ -12,6 +12,7 @@ from govmedia.types import utcnow
 
 from . import checks
 from .articles import articles_query, lock, require_drafter
+from .compare import record_revision
 from .content import run_article_checks
 from .labels import status_label
 from .fanout.operations import approve
@@ -55,6 +56,7 @@ def submit_article(actor: User, article: Article, confirmations=(), checklist=No
         user_id=actor.id, name=actor.display_name or actor.username, comment="",
         revision=article.revision, content_hash=article.content_hash,
         checklist=list(checklist) if checklist is not None else None, confirmations=warned))
+    record_revision(article)  # what the reviewers see, kept for a comparison after a return
     db.session.flush()
     audit.record("article.submit", "article", article.id,
                  after={"round": article.round, "revision": article.revision,

@@ -2,6 +2,7 @@
 from registry.serialize import iso
 
 from .checks import WEIBO_LIMIT, weibo_post
+from .comments import comment_json, comments_of
 from .content import content_of
 from .models import Article, ArticleReview, Delivery
 from .videos import video_json
@@ -49,6 +50,7 @@ def article_json(article: Article, content=None) -> dict:
         "checks": article.checks or [], "checks_version": article.checks_version,
         "review_record": article.review_record,
         "reviews": [review_json(r) for r in article.reviews],
+        "comments": [comment_json(c) for c in comments_of(article)],
         "deliveries": [delivery_json(d) for d in article.deliveries],
         "withdrawal": None if article.withdraw_requested_at is None else {
             "requested_at": iso(article.withdraw_requested_at),

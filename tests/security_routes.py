@@ -258,6 +258,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/articles/<int:article_id>/submit"): drafter(DRAFTER),
     ("POST", "/api/v1/articles/<int:article_id>/submit"): drafter(DRAFTER),
     ("POST", "/articles/<int:article_id>/review"): REVIEW,
+    # issue 12: whoever may act at the article's stage comments on a passage of it
+    ("POST", "/articles/<int:article_id>/comments"): REVIEW,
+    ("GET", "/api/v1/articles/<int:article_id>/compare"): logged_in(READS, "unit"),
     ("POST", "/api/v1/articles/<int:article_id>/review"): REVIEW,
     ("POST", "/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
@@ -273,6 +276,12 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/api/v1/videos/<int:video_id>/file"): logged_in(VIDEO_READ, "unit"),
     ("POST", "/videos"): only({"editor"}, VIDEO + " (the editor page, with a progress bar)"),
     ("GET", "/videos/<int:video_id>/file"): logged_in(VIDEO_READ, "unit"),
+    # issue 12: the editor's image button; the image is seen by its uploader's unit
+    ("POST", "/articles/images"): only({"editor"}, "issue 4: editors write the body; issue 12: "
+                                                    "images in the body from the editor"),
+    ("GET", "/articles/images/<int:image_id>"): logged_in(
+        READS + "; issue 12: the reviewers of the uploader's unit see the body's images",
+        "unit"),
     ("GET", "/accounts/<int:account_id>/douyin/authorise"): unit({"sponsor"}, DOUYIN_AUTH),
     ("POST", "/accounts/<int:account_id>/douyin/authorise"): unit({"sponsor"}, DOUYIN_AUTH),
     ("GET", "/douyin/callback"): unit({"sponsor"}, DOUYIN_AUTH + " (the platform's redirect)"),

@@ -49,6 +49,7 @@ from publisher import articles as publisher_articles
 from publisher import review as publisher_review
 from interaction.models import Message
 from publisher import platform_auth
+from publisher import covers as publisher_covers
 from publisher import videos as publisher_videos
 from publisher.models import Article, ArticleVideo, Delivery
 from publisher.tasks import complete as publisher_tasks
@@ -316,6 +317,14 @@ class Matrix:
         db.session.commit()   # the next step reads the reviews afresh, as a new request would
         return article
 
+    def returned(self, t) -> Article:
+        """Returned by the reviewer: its revision's text is kept for a comparison."""
+        article = self.pending_review(t)
+        publisher_review.review_article(self.user(self.staff[t]["reviewer"]), article,
+                                          "reject", "请修改")
+        db.session.commit()
+        return article
+
     def pending_signoff(self, t) -> Article:
         article = self.pending_review(t)
         publisher_review.review_article(self.user(self.staff[t]["reviewer"]), article,
@@ -349,6 +358,11 @@ class Matrix:
         return publisher_videos.receive_video(self.user(self.staff[t]["editor"]),
                                               io.BytesIO(self.video_bytes),
                                               len(self.video_bytes), "matrix.mp4")
+
+    def body_image(self, t):
+        """An image for the body, uploaded by unit t's editor."""
+        return publisher_covers.store_body_image(self.user(self.staff[t]["editor"]),
+                                                 base64.b64decode(png_base64()))
 
     def douyin_code(self, t, caller) -> str:
         """The browser's round trip at the stand-in Douyin: a state naming unit t's Douyin
@@ -449,6 +463,14 @@ def review(stage_kind, api):
         if api:
             return Call(f"/api/v1/articles/{article}/review", json=body)
         return Call(f"/articles/{article}/review", form=body)
+
+    return build
+
+
+def comment(stage_kind):
+    def build(m, c, t, ok):
+        return Call(f"/articles/{m.obj(stage_kind, t, ok)}/comments",
+                    form={"quote": "重点工作", "text": "表述再斟酌"})
 
     return build
 
@@ -734,6 +756,10 @@ REQUESTS = {
     ("GET", "/api/v1/videos/<int:video_id>/file"): lambda m, c, t, ok: Call(
         f"/api/v1/videos/{m.obj('video', t, False)}/file"),
     ("POST", "/videos"): lambda m, c, t, ok: Call("/videos", body=m.video_bytes),
+    ("POST", "/articles/images"): lambda m, c, t, ok: Call(
+        "/articles/images", body=base64.b64decode(png_base64())),
+    ("GET", "/articles/images/<int:image_id>"): lambda m, c, t, ok: Call(
+        f"/articles/images/{m.obj('body_image', t, False)}"),
     ("GET", "/videos/<int:video_id>/file"): lambda m, c, t, ok: Call(
         f"/videos/{m.obj('video', t, False)}/file"),
     ("GET", "/accounts/<int:account_id>/douyin/authorise"): lambda m, c, t, ok: Call(
@@ -767,6 +793,10 @@ REQUESTS = {
     ("POST", "/api/v1/articles/<int:article_id>/review"): {
         "stage 2": review("pending_review", api=True),
         "stage 3": review("pending_signoff", api=True)},
+    ("POST", "/articles/<int:article_id>/comments"): {
+        "stage 2": comment("pending_review"), "stage 3": comment("pending_signoff")},
+    ("GET", "/api/v1/articles/<int:article_id>/compare"): lambda m, c, t, ok: Call(
+        f"/api/v1/articles/{m.obj('returned', t, False)}/compare"),
     ("POST", "/articles/<int:article_id>/withdraw"): lambda m, c, t, ok: Call(
         f"/articles/{m.obj('approved_article', t, ok)}/withdraw", form={"reason": "内容有误"}),
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): lambda m, c, t, ok: Call(

@@ -6,6 +6,7 @@ cached per rules version as well.
 """
 import copy
 import os
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -97,17 +98,37 @@ def remember_claimed(row) -> None:
     _remember(_CONTENT, (row.article_id, row.article_hash), adapter_content(article))
 
 
+# An image inserted with the editor's image button (publisher/covers.py BODY_IMAGE_PATH).
+_BODY_IMAGE = re.compile(r'<img\b[^>]*?\bsrc="(/articles/images/(\d+))"')
+
+
+def with_body_images(content: Content, conn) -> Content:
+    """The bytes of the body's own images, keyed by their src (the adapters upload them from
+    there as from any other source; an image of an http(s) address they download)."""
+    wanted = {src: int(number) for src, number in _BODY_IMAGE.findall(content.body_html or "")
+              if src not in content.images}
+    if wanted:
+        rows = conn.execute(select(ArticleImage.id, ArticleImage.data).where(
+            ArticleImage.id.in_(set(wanted.values()))))
+        data = {row.id: row.data for row in rows}
+        content.images = {**content.images, **{src: data[number] for src, number
+                                                in wanted.items() if number in data}}
+    return content
+
+
 def cached_content(article_id: int, content_hash: str, conn) -> tuple[Content, StoredChecks]:
     """The article as approved at content_hash; a miss is one query on the job's connection."""
     key = (article_id, content_hash)
     hit = _CONTENT.get(key)
-    if hit is not None:
-        _CONTENT.move_to_end(key)
-        return copy.copy(hit[0]), hit[1]  # a job of its own may not alter the cached one
-    article = conn.execute(CONTENT_QUERY, {"article_id": article_id}).first()
-    if article.content_hash != content_hash:  # changed since the claim read it: no caching
-        return adapter_content(article)
-    return _remember(_CONTENT, key, adapter_content(article))
+    if hit is None:
+        article = conn.execute(CONTENT_QUERY, {"article_id": article_id}).first()
+        if article.content_hash != content_hash:  # changed since the claim read it: no caching
+            content, checked = adapter_content(article)
+            return with_body_images(content, conn), checked
+        hit = _remember(_CONTENT, key, adapter_content(article))
+    _CONTENT.move_to_end(key)
+    # a job of its own may not alter the cached one
+    return with_body_images(copy.copy(hit[0]), conn), hit[1]
 
 
 def pre_send_refusal(article_hash: str, delivery_hash: str, article_id: int,

@@ -1,8 +1,8 @@
 """The article pages: the list, people's queues, the editor, the article and its cover."""
-import base64
 from datetime import datetime
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Response, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, url_for)
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -13,7 +13,9 @@ from govmedia.pagination import paginate
 from govmedia.types import SHANGHAI, ascii_int
 from registry import forms
 
-from .. import articles as services, checks
+from .. import articles as services, checks, covers
+from ..comments import comments_of
+from ..compare import returned_revision
 from ..models import Article
 from ..review import queues
 from ..schemas import ArticleUpdate
@@ -65,10 +67,24 @@ def _form_values() -> tuple[dict, dict]:
         # Uploaded by the page's script (POST /videos) before the form is sent.
         "video_id": ascii_int(request.form.get("video_id") or ""),
     }
-    upload = request.files.get("cover")
-    if upload is not None and upload.filename:
-        values["cover_image_base64"] = base64.b64encode(upload.read()).decode("ascii")
     return values, errors
+
+
+def _kept_cover(user):
+    """The cover chosen with this try of the form, checked and kept at once (its own
+    transaction), or the one kept from an earlier try: a form that comes back with an error
+    keeps it (cover_pending_id) and nobody chooses it again."""
+    upload = request.files.get("cover")
+    try:
+        if upload is not None and upload.filename:
+            image = covers.store_pending_cover(user, upload.read())
+            db.session.commit()
+            return image, {}
+        kept_id = ascii_int(request.form.get("cover_pending_id") or "")
+        return (covers.pending_cover(user, kept_id) if kept_id is not None else None), {}
+    except DomainError as err:
+        db.session.rollback()
+        return None, forms.domain_field_errors(err)
 
 
 def _article_values(article: Article | None) -> dict:
@@ -86,19 +102,23 @@ def _editor(article: Article | None):
     require_roles(user, "editor")
     if article is not None:
         services.require_drafter(user, article)
-    values, errors, refusal = _article_values(article), {}, None
+    values, errors, refusal, kept = _article_values(article), {}, None, None
     if request.method == "POST":
         values, errors = _form_values()
+        kept, cover_errors = _kept_cover(user)
+        errors.update(cover_errors)
         data, more = forms.validate(ArticleUpdate, {k: v for k, v in values.items()
                                                     if v is not None})
         errors.update(more)
         if data is not None and not errors:
             try:
+                kept_id = kept.id if kept is not None else None
                 if article is None:
-                    saved = services.create_article(user, data)
+                    saved = services.create_article(user, data, cover_image_id=kept_id)
                 else:
                     saved = services.update_article(user, article, data,
-                                                    remove_cover=data.remove_cover)
+                                                    remove_cover=data.remove_cover,
+                                                    cover_image_id=kept_id)
             except DomainError as err:
                 refusal = refusal_of(err)
                 errors = forms.domain_field_errors(err)
@@ -110,14 +130,22 @@ def _editor(article: Article | None):
                                              if blocking else ""),
                       "warning" if blocking else "success")
                 return redirect(url_for("publisher.article", article_id=saved.id))
-        values.pop("cover_image_base64", None)
     accounts = services.publishable_accounts(user, article.unit_id if article else None)
     status = refusal.status if refusal else (400 if errors else 200)
     return render_template("publisher/editor.html", article=article, values=values,
                            errors=errors, refusal=refusal, accounts=accounts,
+                           kept_cover=kept, comments=_returned_comments(article),
                            publish_at_local=shanghai_local(values.get("publish_at")),
                            findings=(article.checks or []) if article else [],
                            limit=checks.WEIBO_LIMIT), status
+
+
+def _returned_comments(article: Article | None) -> list:
+    """In the editor, the passages commented on at the last return, to fix them."""
+    if article is None:
+        return []
+    returned = returned_revision(article)
+    return [c for c in comments_of(article) if c.revision == returned]
 
 
 @bp.route("/articles/new", methods=["GET", "POST"])
@@ -147,4 +175,30 @@ def article_cover(article_id):
         abort(404)
     response = Response(article.cover.data, mimetype=article.cover.mime)
     response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.post("/articles/images")
+@login_required
+def article_image_upload():
+    """An image for the body: the raw file as the body (the editor's image button, CSRF
+    token in X-CSRFToken); answers the address to put in <img src>."""
+    request.max_content_length = int(current_app.config["PUBLISHER_COVER_MAX_BYTES"]) + 1024
+    try:
+        image = covers.store_body_image(actor(), request.get_data())
+    except DomainError as err:
+        db.session.rollback()
+        return jsonify({"error": {"code": err.code, "message": err.message,
+                                  "fields": err.fields or {}}}), err.status
+    db.session.commit()
+    return jsonify({"id": image.id, "src": covers.BODY_IMAGE_PATH.format(id=image.id),
+                    "width": image.width, "height": image.height, "mime": image.mime}), 201
+
+
+@bp.get("/articles/images/<int:image_id>")
+@login_required
+def article_image(image_id):
+    image = covers.get_image(actor(), image_id)
+    response = Response(image.data, mimetype=image.mime)
+    response.headers["Cache-Control"] = "private, max-age=3600"
     return response

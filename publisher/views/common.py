@@ -20,11 +20,14 @@ from ..labels import DELIVERY_LABELS, STAGE_LABELS, STATUS_LABELS
 from ..content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, content_of, sanitize_html
 from ..fanout.states import WITHDRAWABLE_ARTICLES, WithdrawState
 from ..articles import LIST_STATUSES, shown_status
+from ..comments import comments_of, marked_body
+from ..compare import page_comparison
 from ..models import EDITABLE_STATUSES, PUBLISHABLE_PLATFORMS, REFIXABLE_STATUSES, Article
 from ..review import STAGE_OF_STATUS, review_refusal
 
 bp = Blueprint("publisher", __name__)
 
+FIELD_LABELS = {"title": N_("Article title"), "digest": N_("Digest"), "body": N_("Body")}
 DECISION_LABELS = {"submit": N_("Submitted"), "approve": N_("Approved"),
                    "reject": N_("Returned")}
 CHECKLIST_LABELS = {
@@ -40,6 +43,7 @@ HISTORY_LABELS = {
     "article.signoff": N_("Signed off"), "article.return": N_("Returned to the drafter"),
     "article.push": N_("Pushed with its upstream review record"),
     "article.withdraw": N_("Withdrawal requested"),
+    "article.comment": N_("Commented on a passage"),
     "article.delivered": N_("Every delivery finished"),
     "delivery.sent": N_("Delivered"), "delivery.failed": N_("Delivery failed"),
     "delivery.retrying": N_("Delivery will be retried"),
@@ -98,7 +102,7 @@ def finding_message(finding: dict) -> str:
 def plabel(kind: str, code) -> str:
     table = {"status": STATUS_LABELS, "delivery": DELIVERY_LABELS, "stage": STAGE_LABELS,
              "decision": DECISION_LABELS, "checklist": CHECKLIST_LABELS,
-             "history": HISTORY_LABELS, "list": LIST_LABELS,
+             "history": HISTORY_LABELS, "list": LIST_LABELS, "field": FIELD_LABELS,
              "rule": {rule: spec[1] for rule, spec in checks.RULES.items()}}[kind]
     return _(table[code]) if code in table else str(code)
 
@@ -207,6 +211,7 @@ def article_page(article: Article, *, refusal=None, stopping=None, errors=None, 
     review_block = review_refusal(user, article)
     drafter = article.created_by_id == user.id
     withdrawal_failed = any(d.withdraw_state == WithdrawState.FAILED for d in article.deliveries)
+    comments = comments_of(article)
     return render_template(
         "publisher/article.html", article=article, accounts=target_accounts(article),
         weibo_post=checks.weibo_post(content_of(article)), limit=checks.WEIBO_LIMIT,
@@ -223,6 +228,8 @@ def article_page(article: Article, *, refusal=None, stopping=None, errors=None, 
         and article.status in WITHDRAWABLE_ARTICLES
         and (article.withdraw_requested_at is None or withdrawal_failed),
         can_review=review_block is None, review_block=review_block,
+        comments=comments, commented=marked_body(article, comments),
+        comparison=page_comparison(article),
         stage=STAGE_OF_STATUS.get(article.status), history=history(article),
         checklist_items=checks.SELF_CHECK_ITEMS, refusal=refusal, stopping=stopping or [],
         errors=errors or {}, values=values or {},

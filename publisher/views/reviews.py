@@ -7,7 +7,9 @@ from govmedia.errors import DomainError
 from govmedia.extensions import db
 from registry import forms
 
-from .. import checks, review
+from govmedia.types import ascii_int
+
+from .. import checks, comments, review
 from ..articles import get_article
 from ..schemas import ReviewIn, SubmitIn
 from .common import actor, article_page, bp, refusal_of
@@ -69,3 +71,24 @@ def article_review(article_id):
             flash(_("Approved: it now waits for sign-off."), "success")
         return redirect(url_for("publisher.article", article_id=article.id))
     return article_page(article, errors=errors, status=400, values=values)
+
+
+@bp.post("/articles/<int:article_id>/comments")
+@login_required
+def article_comment(article_id):
+    """A comment on a passage of the body, by whoever may act at the article's stage."""
+    user = actor()
+    article = get_article(user, article_id)
+    values = {"quote": request.form.get("quote", ""), "text": request.form.get("text", "")}
+    try:
+        comments.add_comment(user, article, values["text"], values["quote"],
+                             ascii_int(request.form.get("start") or ""),
+                             forms.text(request.form, "content_hash"))
+    except DomainError as err:
+        refusal = refusal_of(err)
+        article = get_article(user, article_id)
+        return article_page(article, refusal=refusal, errors=forms.domain_field_errors(err),
+                            status=err.status, values=values)
+    db.session.commit()
+    flash(_("Comment added to the passage."), "success")
+    return redirect(url_for("publisher.article", article_id=article.id) + "#comments")

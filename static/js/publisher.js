@@ -1,5 +1,5 @@
-/* Article editor: a small formatting toolbar, the live Weibo counter, findings that select
-   their text in the editor, and the video upload with its progress bar. The form works
+/* Article editor: a small formatting toolbar (with an image button), the live Weibo counter,
+   findings that select their text in the editor, and the video upload with its progress bar. The form works
    without this file (except the video, which needs it). */
 (function () {
   "use strict";
@@ -36,12 +36,47 @@
       if (tag) { wrap(area, "<" + tag + ">", "</" + tag + ">"); return; }
       var list = button.getAttribute("data-list");
       if (list) { wrap(area, "<" + list + ">\n<li>", "</li>\n</" + list + ">"); return; }
+      var picker = button.getAttribute("data-image");
+      if (picker) { document.getElementById(picker).click(); return; }
       if (button.getAttribute("data-link")) {
         var href = window.prompt(button.getAttribute("data-prompt") || "https://", "https://");
         if (href && /^https?:\/\//i.test(href)) {
           wrap(area, '<a href="' + href.replace(/"/g, "&quot;") + '">', "</a>");
         }
       }
+    });
+  }
+
+  // The image button: the file goes up on its own request, checked by its content on the
+  // server like a cover; its address is inserted at the cursor as <img>.
+  function setupImage(input, area) {
+    var status = document.getElementById("image-status");
+    input.addEventListener("change", function () {
+      var file = input.files[0];
+      if (!file) { return; }
+      var at = area.selectionEnd;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", input.getAttribute("data-upload-url"));
+      xhr.setRequestHeader("X-CSRFToken", input.getAttribute("data-csrf"));
+      xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+      status.textContent = input.getAttribute("data-uploading");
+      xhr.addEventListener("loadend", function () {
+        var body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        input.value = "";
+        if (xhr.status === 201 && body) {
+          var tag = '<p><img src="' + body.src + '" alt="" width="' + body.width +
+            '" height="' + body.height + '"></p>';
+          area.value = area.value.slice(0, at) + tag + area.value.slice(at);
+          area.focus();
+          area.setSelectionRange(at + tag.length, at + tag.length);
+          status.textContent = input.getAttribute("data-done");
+        } else {
+          status.textContent = input.getAttribute("data-failed") + " " +
+            ((body && body.error && body.error.message) || xhr.status);
+        }
+      });
+      xhr.send(file);
     });
   }
 
@@ -130,6 +165,9 @@
     var video = document.getElementById("video-field");
     if (video) { setupVideo(video); }
     document.querySelectorAll(".toolbar[data-for]").forEach(setupToolbar);
+    var image = document.getElementById("f-body-image");
+    var body = document.getElementById("f-body_html");
+    if (image && body) { setupImage(image, body); }
     var counter = document.getElementById("weibo-counter");
     if (counter) { setupCounter(counter); }
     document.querySelectorAll("button.locate").forEach(setupLocate);
