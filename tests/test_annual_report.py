@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from govmedia.extensions import db
 from govmedia.models import AuditEntry
+from govmedia.types import today_shanghai
 from interaction.models import Message
 from registry.models import Account, AccountEvent, Post
 from registry.supervision.models import AnnualReport
@@ -245,7 +246,7 @@ def test_issuing_freezes_the_report_and_publishes_only_issued_ones(app, world, c
     assert "某县人民政府" not in client.get("/public/annual-reports").get_data(as_text=True)
     sup, _page = live(app, "sup_county")
     # The year in progress cannot be issued.
-    this_year = sup.post("/supervision/annual", data={"year": date.today().year})
+    this_year = sup.post("/supervision/annual", data={"year": today_shanghai().year})
     assert this_year.status_code == 400
     issued = sup.post("/supervision/annual", data={"year": YEAR})
     assert issued.status_code == 302, issued.get_data(as_text=True)
