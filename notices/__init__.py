@@ -3,6 +3,7 @@ from govmedia.holidays import register_deadline_recompute
 from govmedia.periodic import register_periodic
 
 from . import cache, models  # noqa: F401  (the metadata must see the tables)
+from . import public_annual  # noqa: F401  (the issued annual reports, on the public pages)
 from .api import bp as api_bp
 from .jobs import complete_deregistrations
 from .public import api as public_api_bp

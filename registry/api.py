@@ -15,9 +15,9 @@ from govmedia.pagination import paginate
 from govmedia.schemas import TokenIn, UserIn, UserPatch
 from govmedia.types import utcnow
 
-from . import filings, posts, services
+from . import apps, filings, posts, services
 from .models import FILING_STATUSES, PLATFORMS, STATUSES, Account, Filing
-from .schemas import (AccountIn, FilingComplete, PlatformExceptionIn, PostIn, StatsIn, UnitIn,
+from .schemas import (AccountIn, AppDetailsIn, FilingComplete, PlatformExceptionIn, PostIn, StatsIn, UnitIn,
                       UnitPatch, WechatCredentials, WeiboCredentials)
 from .serialize import account_json, event_json, filing_json, iso, unit_json, user_json
 
@@ -231,6 +231,18 @@ def put_credentials(account_id):
     services.set_credentials(user, account, data.model_dump(exclude_none=True))
     db.session.commit()
     return "", 204
+
+
+@bp.put("/accounts/<int:account_id>/app")
+@documented("A mobile client's filing number with the cyberspace administration (网信备案号) "
+            "and version; an app without a filing number is flagged", tag="accounts",
+            body=AppDetailsIn, responses={200: "account", 400: "invalid", 403: "forbidden"})
+def put_app_details(account_id):
+    user = api_user()
+    account = services.get_account(user, account_id)
+    apps.update_details(user, account, parse_body(AppDetailsIn))
+    db.session.commit()
+    return jsonify(account_json(account, query_as_of()))
 
 
 @bp.post("/accounts/<int:account_id>/posts")

@@ -46,6 +46,8 @@ ACTIONS = {
     "rectification.close": N_("Rectification closed out"),
     "rectification.reopen": N_("Rectification reopened"),
     "report.generate": N_("Quarterly report generated"),
+    "annual_report.issue": N_("Annual report issued"),
+    "account.app_details": N_("App filing number and version recorded"),
     "posts.import": N_("Post log imported"),
     "duplicate.dismiss": N_("Marked as not a duplicate"),
     "duplicate.restore": N_("Duplicate decision withdrawn"),
@@ -56,7 +58,7 @@ OBJECTS = {
     "article": N_("Article"), "notice": N_("Notice"), "rectification": N_("Rectification order"),
     "supervision_report": N_("Quarterly report"), "check_list": N_("Check lists"),
     "holiday_year": N_("Holiday year"), "duplicate_pair": N_("Pair of accounts"),
-    "post_log": N_("Post log"),
+    "post_log": N_("Post log"), "annual_report": N_("Annual report"),
 }
 
 KEYS = {
@@ -92,6 +94,8 @@ KEYS = {
     "platform_role": N_("Role on the platform"), "account_ids": N_("Accounts"),
     "platform_message": N_("Platform's message"), "post_url": N_("Post link"),
     "post_id": N_("Post ID"),
+    "app_filing_number": N_("Cyberspace filing number"), "app_version": N_("App version"),
+    "accounts": N_("Accounts"), "posts": N_("Posts"),
 }
 
 # (object type or action, key) -> a group of registry.labels.GROUPS that names the values.

@@ -80,6 +80,7 @@ ROLES = {
 FLAGS = {
     "missing_office": N_("No managing office recorded"),
     "missing_staff": N_("No staff recorded"),
+    "missing_app_filing": N_("No cyberspace filing number (app)"),
 }
 
 BANDS = {
@@ -107,6 +108,7 @@ WARNINGS = {
     "handle_format": N_("The handle does not look like the platform's permanent ID."),
     "missing_office": N_("No managing office recorded (an opening prerequisite)."),
     "missing_staff": N_("No staff recorded (an opening prerequisite)."),
+    "missing_app_filing": N_("The mobile client has no filing number with the cyberspace administration."),
 }
 
 GROUPS = {

@@ -84,6 +84,10 @@ class Account(db.Model):
     followers: Mapped[int | None] = mapped_column(BigInteger)  # latest recorded figures
     reads: Mapped[int | None] = mapped_column(BigInteger)
     stats_on: Mapped[date | None] = mapped_column(Date)
+    # A mobile client's (platform `app`) filing with the cyberspace administration (网信备案号)
+    # and its current version; an app without a filing number is flagged (issue 16).
+    app_filing_number: Mapped[str | None] = mapped_column(String(120))
+    app_version: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -93,12 +97,15 @@ class Account(db.Model):
 
     @property
     def flags(self) -> list[str]:
-        """Rule 1 prerequisites that are missing: accepted, but listed for supervision."""
+        """Rule 1 prerequisites that are missing, and an app's missing filing number (网信备案号):
+        accepted, but listed for supervision."""
         flags = []
         if not (self.office or "").strip():
             flags.append("missing_office")
         if not self.staff:
             flags.append("missing_staff")
+        if self.platform == "app" and not (self.app_filing_number or "").strip():
+            flags.append("missing_app_filing")
         return flags
 
 

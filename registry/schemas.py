@@ -72,6 +72,17 @@ class AccountIn(Strict):
     staff: list[Staff] = Field(default_factory=list, max_length=50)
     filed_on: date | None = None
     filing_reference: opt_text(120) = None
+    # A mobile client's (platform `app`) filing number with the cyberspace administration
+    # (网信备案号) and version (issue 16); refused on other platforms.
+    app_filing_number: opt_text(120) = None
+    app_version: opt_text(40) = None
+
+
+class AppDetailsIn(Strict):
+    """PUT /accounts/{id}/app: a mobile client's filing number and version (both replaced;
+    an empty or missing filing number leaves the app flagged)."""
+    app_filing_number: opt_text(120) = None
+    app_version: opt_text(40) = None
 
 
 class Changes(Strict):

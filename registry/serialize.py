@@ -45,6 +45,9 @@ def account_json(account: Account, as_of: date, *, with_filings: bool = True,
             "last_update_on": iso(state["last_update_on"]),
             "days_since_update": state["days_since_update"], "band": state["band"],
             "created_at": iso(account.created_at)}
+    if account.platform == "app":   # issue 16: optional fields, on mobile clients only
+        data["app_filing_number"] = account.app_filing_number
+        data["app_version"] = account.app_version
     if with_filings:
         data["filings"] = [filing_json(f, as_of) for f in account.filings]
     if warnings is not None:

@@ -20,6 +20,7 @@ from govmedia.models import User
 from govmedia.secrets import encrypt
 from govmedia.types import today_shanghai
 
+from . import apps
 from .changes import account_changed
 from .checks import (check_handle_free, check_not_future, check_one_per_platform,
                      check_unit_name_free,
@@ -268,7 +269,8 @@ def naming_warnings(unit: Unit, platform: str, name: str, verified_subject: str 
 
 def prerequisite_warnings(account: Account) -> list[dict]:
     messages = {"missing_office": "未登记管理科室（开设条件：有管理机构）",
-                "missing_staff": "未登记管理人员（开设条件：有专职人员）"}
+                "missing_staff": "未登记管理人员（开设条件：有专职人员）",
+                "missing_app_filing": apps.MISSING_FILING}
     return [{"code": flag, "message": messages[flag]} for flag in account.flags]
 
 
@@ -298,6 +300,7 @@ def register_account(actor: User, data) -> tuple[Account, list[dict]]:
                       verified_subject=data.verified_subject,
                       verification_expires_on=data.verification_expires_on,
                       office=data.office or None, staff=[s.model_dump() for s in data.staff])
+    apps.set_details(account, data.app_filing_number, data.app_version)
     db.session.add(account)
     db.session.flush()
     account_changed(account, None)  # the outbox that supervision's figures follow
@@ -312,7 +315,8 @@ def register_account(actor: User, data) -> tuple[Account, list[dict]]:
         filing.reference = data.filing_reference
         filing.completed_by_id = actor.id
     db.session.flush()
-    audit.record("account.open", "account", account.id, after=account_snapshot(account),
+    audit.record("account.open", "account", account.id,
+                 after=account_snapshot(account) | apps.snapshot(account),
                  unit_id=account.unit_id, user=actor)
     return account, warnings
 

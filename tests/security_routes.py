@@ -87,6 +87,9 @@ TREE = "issue 16: a unit's parent within the creator's reach; a unit held at non
 EVERY_UNIT = "; issue 16: it covers every unit, so only for those who reach them all"
 
 REPORT = everywhere({"supervisor"}, REPORTS + EVERY_UNIT)
+ANNUAL = ("issue 16 annual report (seed 001 §42): supervisors, for a node of the tree they "
+          "reach; the public sees it once issued")
+APP = SPONSOR + "; issue 16: an app's filing number (网信备案号) and version"
 VIDEO = "issue 15 video as content: editors (and source systems) upload an article's video"
 VIDEO_READ = READS + "; issue 15: the reviewers of the uploader's unit play the video"
 DOUYIN_AUTH = ("issue 15: the sponsor authorises the unit's Douyin account (OAuth code); "
@@ -358,6 +361,16 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/api/v1/supervision/reports/<int:report_id>"): REPORT,
     ("GET", "/api/v1/supervision/reports/<int:report_id>/xlsx"): REPORT,
     ("GET", "/api/v1/supervision/reports/<int:report_id>/csv"): REPORT,
+    # issue 16: the annual report and apps' filing numbers
+    ("GET", "/supervision/annual"): unit({"supervisor"}, ANNUAL),
+    ("POST", "/supervision/annual"): unit({"supervisor"}, ANNUAL),
+    ("GET", "/supervision/annual.xlsx"): unit({"supervisor"}, ANNUAL),
+    ("GET", "/supervision/annual/<int:report_id>.xlsx"): unit({"supervisor"}, ANNUAL),
+    ("GET", "/public/annual-reports"): public(ANNUAL),
+    ("GET", "/public/annual-reports/<int:report_id>"): public(ANNUAL),
+    ("GET", "/public/annual-reports/<int:report_id>.xlsx"): public(ANNUAL),
+    ("POST", "/accounts/<int:account_id>/app"): unit({"sponsor"}, APP),
+    ("PUT", "/api/v1/accounts/<int:account_id>/app"): unit({"sponsor"}, APP),
 }
 
 

@@ -202,6 +202,8 @@ def hostile(app, world, login, standin):  # noqa: F811
         a, platform="other", handle="other-hostile", name="某县其他")))
     app_account = ok(sponsor.post("/api/v1/accounts", account_body(
         a, platform="app", handle="cn.gov.hostile", name="某县App")))
+    ok(sponsor.put(f"/api/v1/accounts/{app_account['id']}/app", {
+        "app_filing_number": h("app.filing_number", 120), "app_version": h("app.version", 40)}))
     closing = ok(sponsor.post("/api/v1/accounts", account_body(
         a, platform="kuaishou", handle="ks-hostile", name="某县快手")))
 
@@ -321,6 +323,17 @@ def hostile(app, world, login, standin):  # noqa: F811
     today = today_shanghai()
     report = ok(supervisor.post("/api/v1/supervision/reports",
                                 {"year": today.year, "quarter": (today.month - 1) // 3 + 1}))
+    # An annual report as issued, of this year (issuing waits for the year's end; the public
+    # page shows what was stored): the hostile names in its rows and title.
+    from registry.supervision import annual
+    from registry.supervision.models import AnnualReport
+
+    data = annual.compute(a, today.year)
+    issued = AnnualReport(year=today.year, unit_id=a, title=annual.title_of(data), data=data,
+                          xlsx=annual.to_xlsx(data))
+    db.session.add(issued)
+    db.session.commit()
+    assert issued.id == report["id"]   # one id serves both reports' routes
 
     # A message from the public, as the WeChat callback stores it (tests/test_interaction.py
     # sends real callbacks): its text is the public's, shown in the inbox.
@@ -362,6 +375,8 @@ SKIPPED_PAGES = {"web.set_language",   # a redirect, no page
                  # WeChat's URL check: plain text for the platform, signed (test_interaction)
                  "interaction_callbacks.wechat_check"}
 EXPORT_ENDPOINTS = {"registry.filings_csv", "notices_public.open_data_csv",
+                    "supervision.annual_report_xlsx", "supervision.annual_issued_xlsx",
+                    "notices_public.annual_report_xlsx",
                     "notices_public.open_data_json", "notices_public.notices_atom",
                     "supervision.report_download", "supervision.export_list",
                     "imports.template_csv",
@@ -524,7 +539,8 @@ def test_formulas_in_exported_fields_are_neutralised_in_csv_and_xlsx(app, world)
                f"/supervision/reports/{report['id']}.xlsx": admin,
                f"/api/v1/supervision/reports/{report['id']}/csv": app.test_client(),
                f"/api/v1/supervision/reports/{report['id']}/xlsx": app.test_client(),
-               "/imports/template.csv": admin, "/imports/template.xlsx": admin}
+               "/imports/template.csv": admin, "/imports/template.xlsx": admin,
+               f"/supervision/annual.xlsx?year={today.year}": admin}
     neutralised, cells = set(), 0
     for url, browser in exports.items():
         response = browser.get(url, headers=bearer)

@@ -34,7 +34,7 @@ from conftest import PASSWORD, account_body, base_config, make_user
 from media import make_video
 from PIL import Image
 from security_routes import EXPECTATIONS, ROLES, cases
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from govmedia import create_app
 from govmedia.extensions import db
@@ -60,7 +60,9 @@ from registry import services as registry_services
 from registry.activity import evidence as activity_evidence
 from registry.models import Account
 from registry.schemas import AccountIn, EventIn
+from registry.supervision import annual as supervision_annual
 from registry.supervision import reports as supervision_reports
+from registry.supervision.models import AnnualReport
 from registry.supervision import services as supervision_services
 from registry.supervision.models import Notification
 from standins import DEFAULT_DOUYIN_APPS as DOUYIN_APPS
@@ -416,6 +418,17 @@ class Matrix:
             self.user(self.staff[t]["sponsor"]), db.session.get(Account, self.wechat[t]),
             datetime.now(SHANGHAI) - timedelta(hours=1), self.name(t, f"佐证{self.next()}"),
             "https://channels.weixin.qq.com/v/1", base64.b64decode(png_base64()))
+
+    def annual_report(self, t):
+        """An issued annual report of unit t (2024; the issuing calls use 2025)."""
+        return supervision_annual.issue(self.user("supervisor"), 2024, self.unit[t])
+
+    def unissued_year(self, t) -> dict:
+        """Unit t's 2025 report not issued yet, so an allowed issue succeeds."""
+        db.session.execute(delete(AnnualReport).where(AnnualReport.year == 2025,
+                                                      AnnualReport.unit_id == self.unit[t]))
+        db.session.commit()
+        return {"year": "2025", "unit_id": str(self.unit[t])}
 
     def event_kind(self, t) -> str:
         """Close the account, or reopen it once closed: every allowed call can succeed."""
@@ -896,6 +909,26 @@ REQUESTS = {
         "/api/v1/supervision/reports/{m.report}/xlsx"),
     ("GET", "/api/v1/supervision/reports/<int:report_id>/csv"): get(
         "/api/v1/supervision/reports/{m.report}/csv"),
+    ("GET", "/supervision/annual"): lambda m, c, t, ok: Call(
+        f"/supervision/annual?year=2025&unit_id={m.unit[t]}"),
+    ("POST", "/supervision/annual"): lambda m, c, t, ok: Call(
+        "/supervision/annual", form=m.unissued_year(t) if ok else {
+            "year": "2025", "unit_id": str(m.unit[t])}),
+    ("GET", "/supervision/annual.xlsx"): lambda m, c, t, ok: Call(
+        f"/supervision/annual.xlsx?year=2025&unit_id={m.unit[t]}"),
+    ("GET", "/supervision/annual/<int:report_id>.xlsx"): lambda m, c, t, ok: Call(
+        f"/supervision/annual/{m.obj('annual_report', t, False)}.xlsx"),
+    ("GET", "/public/annual-reports"): get("/public/annual-reports"),
+    ("GET", "/public/annual-reports/<int:report_id>"): lambda m, c, t, ok: Call(
+        f"/public/annual-reports/{m.obj('annual_report', 'A', False)}"),
+    ("GET", "/public/annual-reports/<int:report_id>.xlsx"): lambda m, c, t, ok: Call(
+        f"/public/annual-reports/{m.obj('annual_report', 'A', False)}.xlsx"),
+    ("POST", "/accounts/<int:account_id>/app"): lambda m, c, t, ok: Call(
+        f"/accounts/{m.app_account[t]}/app",
+        form={"app_filing_number": "网信备-矩阵", "app_version": "1.0"}),
+    ("PUT", "/api/v1/accounts/<int:account_id>/app"): lambda m, c, t, ok: Call(
+        f"/api/v1/accounts/{m.app_account[t]}/app",
+        json={"app_filing_number": "网信备-矩阵", "app_version": "1.0"}),
 }
 
 

@@ -155,3 +155,22 @@ class DayTotal(db.Model):
 
 # Rule 5 for accounts without a post as of T: "first_post_on IS NULL OR > T" from an index.
 Index("ix_accounts_first_post_on", Account.first_post_on)
+
+
+class AnnualReport(db.Model):
+    """The new-media section of the annual work report (年度工作报表, seed 001 §42, rule 14) of
+    one year and one node of the unit tree (`unit_id` NULL: every unit), frozen when issued:
+    the rows, totals and XLSX are stored as they were then and shown on the public page. One
+    issued report per year and node."""
+
+    __tablename__ = "annual_reports"
+    __table_args__ = (Index("uq_annual_reports_year_unit", "year", "unit_id", unique=True,
+                            postgresql_nulls_not_distinct=True),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    data: Mapped[dict] = mapped_column(JSON)
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -117,7 +117,8 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
             findings.append(f"{f['overdue']} 项备案逾期未办")
         if f["late"]:
             findings.append(f"{f['late']} 项备案逾期后补办")
-        for flag, text in (("missing_office", "未登记管理机构"), ("missing_staff", "未登记管理人员")):
+        for flag, text in (("missing_office", "未登记管理机构"), ("missing_staff", "未登记管理人员"),
+                           ("missing_app_filing", "未登记网信备案号")):
             if flag in account.flags:
                 findings.append(text)
         duplicate = "；".join(([in_group[account.id]] if account.id in in_group else [])

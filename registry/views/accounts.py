@@ -12,10 +12,10 @@ from govmedia.listing import requested_sort, sorted_by
 from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
 
-from .. import filings, forms, picker, posts, services
+from .. import apps, filings, forms, picker, posts, services
 from ..labels import label
 from ..models import PLATFORMS, STATUSES, Account
-from ..schemas import AccountIn
+from ..schemas import AccountIn, AppDetailsIn
 from .common import (actor, arg_choice, arg_int, bp, form_status, locale_is_en, refusal_of,
                      sees_account)
 
@@ -83,6 +83,8 @@ def _account_form_data(user: User) -> dict:
         "staff": forms.rows(request.form, "staff", STAFF_FIELDS, ("name", "phone")),
         "filed_on": forms.text(request.form, "filed_on"),
         "filing_reference": forms.text(request.form, "filing_reference"),
+        "app_filing_number": forms.text(request.form, "app_filing_number"),
+        "app_version": forms.text(request.form, "app_version"),
     }
 
 
@@ -142,7 +144,7 @@ def account_new():
 
 def account_page(account: Account, *, event_values=None, event_errors=None, event_refusal=None,
                  filing_id=None, filing_values=None, filing_errors=None, filing_refusal=None,
-                 status=200):
+                 app_values=None, app_errors=None, status=200):
     """An account's page; the event and filing forms show what was typed and what was wrong."""
     user = actor()
     today = today_shanghai()
@@ -163,10 +165,37 @@ def account_page(account: Account, *, event_values=None, event_errors=None, even
         event_values=event_values or {"event_date": today.isoformat()},
         event_errors=event_errors or {}, event_refusal=event_refusal,
         filing_id=filing_id, filing_values=filing_values or {},
-        filing_errors=filing_errors or {}, filing_refusal=filing_refusal), status
+        filing_errors=filing_errors or {}, filing_refusal=filing_refusal,
+        app_values=app_values or {"app_filing_number": account.app_filing_number,
+                                  "app_version": account.app_version},
+        app_errors=app_errors or {}), status
 
 
 @bp.get("/accounts/<int:account_id>")
 @login_required
 def account(account_id):
     return account_page(services.get_account(actor(), account_id))
+
+
+@bp.post("/accounts/<int:account_id>/app")
+@login_required
+def account_app(account_id):
+    """A mobile client's filing number (网信备案号) and version (issue 16)."""
+    user = actor()
+    account = services.get_account(user, account_id)
+    values = {"app_filing_number": forms.text(request.form, "app_filing_number"),
+              "app_version": forms.text(request.form, "app_version")}
+    data, errors = forms.validate(AppDetailsIn, values)
+    if data is not None:
+        try:
+            apps.update_details(user, account, data)
+        except DomainError as err:
+            if err.status in (403, 404):
+                raise
+            db.session.rollback()
+            errors = forms.domain_field_errors(err)
+        else:
+            db.session.commit()
+            flash(_("Saved"), "success")
+            return redirect(url_for("registry.account", account_id=account.id))
+    return account_page(account, app_values=values, app_errors=errors, status=400)

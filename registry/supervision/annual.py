@@ -1,0 +1,251 @@
+"""The annual work report's new-media section (年度工作报表, seed 001 §42, RULES.md rule 14):
+for one year and one node of the unit tree, every account with its posts and messages of the
+year, opened and closed in the year, with totals per unit and per platform. Computed live for
+the supervisors who reach the node; issued once, and then frozen (rows, totals and XLSX kept
+as they were) and shown on the public page.
+
+Definitions (also in docs/SUPERVISION.md):
+- an account is in the report when it was opened by the report's day and was not being
+  deregistered before the year began (its deregistration decided before 1 January);
+- posts: the account's updates published in the year (Asia/Shanghai days), up to the
+  report's day;
+- original (原创): the posts published through govmedia (origin `govmedia`: drafted and
+  reviewed three times here). The product does not record whether a post found on the platform
+  or recorded by staff was the unit's own or a repost, so those count as posts, not as
+  original;
+- messages received: the messages from the public that reached the account's inbox in the
+  year; answered: those of them replied to by the report's day. Only platforms with an inbox
+  (interaction: WeChat and Weibo) have these figures; the others show none;
+- opened / closed: the account's opening date, and its last closing (关停) or deregistration
+  (注销) decision, when they fall in the year.
+"""
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, select
+
+from govmedia import audit
+from govmedia.auth import (reaches_all_units, require_all_units, require_roles,
+                           require_unit_access, subtree_ids)
+from govmedia.errors import Invalid, NotFound, RuleConflict
+from govmedia.extensions import db
+from govmedia.types import SHANGHAI, today_shanghai
+from interaction.models import Message
+from interaction.services import REPLY_MAX_CHARS
+
+from ..models import Account, AccountEvent, Post, Unit
+from . import export
+from .export import Column, Sheet
+from .models import AnnualReport
+from .reports import PLATFORM_LABELS, STATUS_LABELS
+
+INBOX_PLATFORMS = tuple(sorted(REPLY_MAX_CHARS))   # the platforms whose messages come in
+COUNTS = ("posts", "original", "messages_received", "messages_answered")
+ACCOUNT_COLUMNS = (
+    ("unit_name", "主办单位", 28), ("name", "账号名称", 24), ("platform", "平台", 12),
+    ("status", "状态", 8), ("opened_on", "本年开设日期", 12), ("closed_on", "本年关停/注销日期", 14),
+    ("posts", "本年发布信息数", 11), ("original", "其中原创（经本系统三审发布）", 14),
+    ("messages_received", "收到网民留言数", 11), ("messages_answered", "已答复留言数", 11),
+)
+TOTAL_COLUMNS = (
+    ("accounts", "账号数", 9), ("opened", "本年开设", 9), ("closed", "本年关停/注销", 11),
+    ("posts", "本年发布信息数", 11), ("original", "其中原创", 10),
+    ("messages_received", "收到网民留言数", 11), ("messages_answered", "已答复留言数", 11),
+)
+DATE_KEYS = {"opened_on", "closed_on"}
+
+
+def year_bounds(year: int) -> tuple[date, date]:
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise Invalid(_("Choose a year from 2000 to 2100"), fields={"year": "2000 to 2100"})
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def _instant(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+def default_node(actor) -> int | None:
+    """The node a reader starts at: its own unit, or every unit for one held at none."""
+    return None if reaches_all_units(actor) else actor.unit_id
+
+
+def require_reader(actor, unit_id: int | None) -> None:
+    """Supervisors (and admins) who reach the node; the whole tree for those who reach it all."""
+    require_roles(actor, "supervisor")
+    if unit_id is None:
+        require_all_units(actor)
+    else:
+        require_unit_access(actor, unit_id)
+        if db.session.get(Unit, unit_id) is None:
+            raise NotFound(_("Unit not found"))
+
+
+def _node_name(unit_id: int | None) -> str:
+    return db.session.get(Unit, unit_id).name if unit_id is not None else "全部单位"
+
+
+def compute(unit_id: int | None, year: int, as_of: date | None = None) -> dict:
+    """The report of `year` for the subtree of `unit_id` (None: every unit), as of a day."""
+    start, end = year_bounds(year)
+    as_of = min(as_of or today_shanghai(), end)
+    if as_of < start:
+        raise Invalid(_("The year has not begun"), fields={"year": "in the future"})
+    lo, hi = _instant(start), _instant(as_of + timedelta(days=1))
+    scope = select(Account.id).where(Account.opened_on <= as_of)
+    if unit_id is not None:
+        scope = scope.where(Account.unit_id.in_(subtree_ids(unit_id)))
+    scope = scope.scalar_subquery()
+    ended = defaultdict(list)       # account -> [(kind, day)] of close / deregister / reopen
+    for aid, kind, day in db.session.execute(
+            select(AccountEvent.account_id, AccountEvent.kind, AccountEvent.event_date)
+            .where(AccountEvent.account_id.in_(scope), AccountEvent.event_date <= as_of,
+                   AccountEvent.kind.in_(("close", "deregister", "reopen")))
+            .order_by(AccountEvent.event_date, AccountEvent.id)):
+        ended[aid].append((kind, day))
+    posts = {aid: (n, o) for aid, n, o in db.session.execute(
+        select(Post.account_id, func.count(),
+               func.count().filter(Post.origin == "govmedia"))
+        .where(Post.account_id.in_(scope), Post.published_at >= lo, Post.published_at < hi)
+        .group_by(Post.account_id))}
+    messages = {aid: (n, a) for aid, n, a in db.session.execute(
+        select(Message.account_id, func.count(),
+               func.count().filter(and_(Message.replied_at.is_not(None), Message.replied_at < hi)))
+        .where(Message.account_id.in_(scope), Message.received_at >= lo,
+               Message.received_at < hi)
+        .group_by(Message.account_id))}
+    rows = []
+    for account, unit_name in db.session.execute(
+            select(Account, Unit.name).join(Unit, Unit.id == Account.unit_id)
+            .where(Account.id.in_(scope))
+            .order_by(Unit.name_sort, Unit.id, Account.platform, Account.id)):
+        events = ended.get(account.id, [])
+        deregistered = [day for kind, day in events if kind == "deregister"]
+        if (account.status in ("deregistering", "deregistered") and deregistered
+                and deregistered[-1] < start):
+            continue   # gone before the year began
+        closing = [day for kind, day in events if kind in ("close", "deregister")
+                   and start <= day <= as_of]
+        n_posts, n_original = posts.get(account.id, (0, 0))
+        inbox = account.platform in INBOX_PLATFORMS
+        received, answered = messages.get(account.id, (0, 0)) if inbox else (None, None)
+        rows.append({
+            "unit_id": account.unit_id, "unit_name": unit_name, "account_id": account.id,
+            "name": account.name, "platform_code": account.platform,
+            "platform": PLATFORM_LABELS.get(account.platform, account.platform),
+            "status": STATUS_LABELS.get(account.status, account.status),
+            "opened_on": account.opened_on.isoformat() if account.opened_on >= start else "",
+            "closed_on": closing[-1].isoformat() if closing else "",
+            "posts": n_posts, "original": n_original,
+            "messages_received": received, "messages_answered": answered})
+    return {"year": year, "unit_id": unit_id, "node_name": _node_name(unit_id),
+            "start": start.isoformat(), "end": end.isoformat(), "as_of": as_of.isoformat(),
+            "complete": as_of == end, "rows": rows,
+            "units": _totals(rows, "unit_id", "unit_name"),
+            "platforms": _totals(rows, "platform_code", "platform"),
+            "totals": _totals(rows, None, None)[0]}
+
+
+def _totals(rows: list[dict], key: str | None, label: str | None) -> list[dict]:
+    """Sums per `key` (in the rows' order), or one grand total when key is None."""
+    groups: dict = {}
+    for row in rows:
+        group = row[key] if key else "all"
+        total = groups.setdefault(group, {
+            "key": group, "label": row[label] if label else "合计", "accounts": 0, "opened": 0,
+            "closed": 0, **{name: 0 for name in COUNTS}})
+        total["accounts"] += 1
+        total["opened"] += 1 if row["opened_on"] else 0
+        total["closed"] += 1 if row["closed_on"] else 0
+        for name in COUNTS:
+            total[name] += row[name] or 0
+    if key is None and not groups:
+        groups["all"] = {"key": "all", "label": "合计", "accounts": 0, "opened": 0, "closed": 0,
+                         **{name: 0 for name in COUNTS}}
+    return list(groups.values())
+
+
+def title_of(data: dict) -> str:
+    return f"{data['node_name']}{data['year']}年度政务新媒体工作报表"
+
+
+def _columns(spec) -> list[Column]:
+    return [Column(key, header, width, key in DATE_KEYS) for key, header, width in spec]
+
+
+def to_xlsx(data: dict) -> bytes:
+    """The usual layout: a title row, the period row, the headings, then real dates and
+    numbers; the accounts with a total row, then the totals per unit and per platform."""
+    period = f"统计期间：{data['start']} 至 {data['end']}（截至 {data['as_of']}）"
+    totals = data["totals"]
+    total_row = {"unit_name": "合计", "name": f"{totals['accounts']} 个账号",
+                 **{name: totals[name] for name in COUNTS}}
+    by_unit = [("label", "主办单位", 28), *TOTAL_COLUMNS]
+    by_platform = [("label", "平台", 14), *TOTAL_COLUMNS]
+    return export.to_xlsx(title_of(data), period, [
+        Sheet("新媒体账号", _columns(ACCOUNT_COLUMNS), [*data["rows"], total_row]),
+        Sheet("按单位合计", _columns(by_unit), [*data["units"], totals]),
+        Sheet("按平台合计", _columns(by_platform), [*data["platforms"], totals])],
+        footer="第 &P 页，共 &N 页")
+
+
+# --- issued reports --------------------------------------------------------------------------
+
+def issue(actor, year: int, unit_id: int | None) -> AnnualReport:
+    """Freeze the report of a finished year for a node and publish it (once per year and node)."""
+    require_reader(actor, unit_id)
+    start, end = year_bounds(year)
+    if today_shanghai() <= end:
+        raise Invalid(_("A year's report is issued once the year is over"),
+                      fields={"year": "not over yet"})
+    if db.session.scalar(select(AnnualReport.id).where(
+            AnnualReport.year == year, AnnualReport.unit_id.is_(None) if unit_id is None
+            else AnnualReport.unit_id == unit_id)) is not None:
+        raise RuleConflict(_("This year's report for this unit has been issued already"),
+                           code="already_issued")
+    data = compute(unit_id, year, end)
+    report = AnnualReport(year=year, unit_id=unit_id, title=title_of(data), data=data,
+                          xlsx=to_xlsx(data), issued_by_id=actor.id)
+    db.session.add(report)
+    db.session.flush()
+    audit.record("annual_report.issue", "annual_report", report.id,
+                 after={"year": year, "unit_id": unit_id, "accounts": len(data["rows"]),
+                        "posts": data["totals"]["posts"]}, unit_id=unit_id, user=actor)
+    return report
+
+
+def issued_query(actor):
+    """The issued reports of nodes the reader reaches, newest year first."""
+    require_roles(actor, "supervisor")
+    query = select(AnnualReport).order_by(AnnualReport.year.desc(), AnnualReport.id.desc())
+    if reaches_all_units(actor):
+        return query
+    if actor.unit_id is None:
+        return query.where(False)
+    return query.where(AnnualReport.unit_id.in_(subtree_ids(actor.unit_id)))
+
+
+def get_issued(actor, report_id: int) -> AnnualReport:
+    report = db.session.get(AnnualReport, report_id)
+    if report is None:
+        raise NotFound(_("Report not found"))
+    require_reader(actor, report.unit_id)
+    return report
+
+
+# The public side: issued reports only, as they were issued.
+def public_reports() -> list[AnnualReport]:
+    return list(db.session.scalars(select(AnnualReport).order_by(
+        AnnualReport.year.desc(), AnnualReport.title, AnnualReport.id)))
+
+
+def public_report(report_id: int) -> AnnualReport:
+    report = db.session.get(AnnualReport, report_id)
+    if report is None:
+        raise NotFound(_("Report not found"))
+    return report
+
+
+def filename(report: AnnualReport) -> str:
+    return f"政务新媒体年度工作报表_{report.year}_{report.id}.xlsx"
