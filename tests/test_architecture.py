@@ -146,3 +146,41 @@ def test_the_graph_test_can_fail(tmp_path, monkeypatch):
     assert ("publisher.models", 1, False) in found
     assert ("registry", 4, True) in found and ("registry.services", 4, True) in found
     assert sample.exists()
+
+
+# 减负 (burden reduction): nothing ranks accounts, units or people by popularity. The figures a
+# list may be ordered by are compliance (filings on time, updates within the window, answers).
+POPULARITY = {"followers", "reads", "likes", "shares", "fans", "plays", "views", "comments_count",
+              "read_count", "like_count", "share_count", "play_count"}
+
+
+def popularity_orderings(source: str) -> list[str]:
+    """`order_by(...)` calls (and `sorted(key=...)`) whose arguments name a popularity figure."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", getattr(node.func, "id", None))
+        if name == "order_by":
+            parts = node.args
+        elif name in ("sorted", "sort"):
+            parts = [k.value for k in node.keywords if k.arg == "key"]
+        else:
+            continue
+        named = {getattr(n, "attr", getattr(n, "id", None)) for part in parts
+                 for n in ast.walk(part)} | {n.value for part in parts for n in ast.walk(part)
+                                              if isinstance(n, ast.Constant)}
+        found += sorted(POPULARITY & {x for x in named if isinstance(x, str)})
+    return found
+
+
+def test_nothing_is_ranked_by_popularity():
+    offenders = {str(path.relative_to(ROOT)): hits for path in modules()
+                 if (hits := popularity_orderings(path.read_text(encoding="utf-8")))}
+    assert offenders == {}
+
+
+def test_the_popularity_test_can_fail():
+    assert popularity_orderings("q.order_by(Account.followers.desc())") == ["followers"]
+    assert popularity_orderings("sorted(rows, key=lambda r: r['reads'])") == ["reads"]
+    assert popularity_orderings("q.order_by(Account.id)") == []
