@@ -80,8 +80,10 @@ def test_editor_uploads_a_video_with_progress_and_the_reviewer_can_play_it(live_
             expect(page.locator(".wx-cover")).to_be_visible()  # the frame is the cover
             expect(page.locator("#checks")).not_to_contain_text("抖音只发布视频")
             player = page.locator("#video video")
-            page.wait_for_function(
-                "document.querySelector('#video video').readyState >= 1", timeout=15000)
+            # Its metadata read (a promise evaluated on the element: the page's CSP forbids
+            # the string predicates wait_for_function evaluates).
+            player.evaluate("v => v.readyState >= 1 || new Promise(done => v.addEventListener("
+                            "'loadedmetadata', () => done(true), {once: true}))")
             duration = player.evaluate("v => v.duration")
             assert 3.5 < duration < 4.5
         finally:

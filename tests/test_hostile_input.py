@@ -14,6 +14,7 @@ Also here: odd query parameters ('²', 30-digit numbers, year 1 and 9999, SQL) o
 control characters (refused on input, dropped from imports, never breaking the feed or the
 quarterly report).
 """
+import base64
 import csv
 import io
 import itertools
@@ -35,10 +36,11 @@ from test_fanout import Standin, platform_config, png_base64, standin  # noqa: F
 
 from adapters.wechat import clear_local_tokens
 from govmedia.extensions import db
-from govmedia.models import AuditEntry
+from govmedia.models import AuditEntry, User
 from govmedia.types import today_shanghai, utcnow
 from govmedia.worker import run_burst
 from publisher.fanout.sweep import sweep
+from publisher.covers import store_body_image
 from publisher.models import Article, Delivery
 from interaction import services as interaction_services
 from interaction.models import Message
@@ -342,13 +344,18 @@ def hostile(app, world, login, standin):  # noqa: F811
         text=h("message.text"), received_at=utcnow()))
     db.session.commit()
     message_id = db.session.scalar(select(Message.id))
+    # An image for an article's body, as the editor's image button uploads it.
+    editor = next(u for u in db.session.scalars(select(User).order_by(User.id))
+                  if u.has_role("editor") and u.unit_id == a)
+    body_image = store_body_image(editor, base64.b64decode(png_base64()))
+    db.session.commit()
     object_ids = {"account_id": [wechat["id"], weibo["id"], douyin["id"], renamed["id"],
                                  app_account["id"], closing["id"]],
                   "unit_id": [a], "article_id": [published["id"], returned["id"], pushed["id"]],
                   "notice_id": [notice_id, change["notice"]["id"], closed["notice"]["id"]],
                   "order_id": [order["id"]], "report_id": [report["id"]],
                   "job_id": [job["id"], refused_job["id"]], "user_id": [user["id"]],
-                  "video_id": [1], "message_id": [message_id]}
+                  "video_id": [1], "image_id": [body_image.id], "message_id": [message_id]}
 
     class Hostile:
         payloads = h
@@ -415,6 +422,8 @@ def test_script_in_every_text_field_never_runs_in_any_page_feed_or_export(app, h
         assert response.status_code in (*shown, 403), (who, url, response.status_code)
         if response.status_code not in shown or response.mimetype == "application/json":
             return  # JSON (a health check) is not rendered by a browser
+        if response.mimetype in ("image/png", "image/jpeg") and "/images/" in url:
+            return  # an uploaded image, checked by its content when it was stored
         assert response.mimetype == "text/html", (who, url, response.mimetype)
         scan = scan_html(response.get_data(as_text=True))
         problems.extend(f"{who} {url}: {p}" for p in scan.problems)
@@ -575,7 +584,7 @@ def test_formulas_in_exported_fields_are_neutralised_in_csv_and_xlsx(app, world)
 # --- oversized bodies and uploads ----------------------------------------------------------
 
 def _row_counts() -> dict:
-    from govmedia.models import AuditEntry
+    from govmedia.models import AuditEntry, User
     from registry.models import Account, ImportJob, Post
 
     return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
@@ -817,7 +826,7 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
     ids = {"account_id": [wechat["id"], weibo["id"]], "unit_id": [a], "user_id": [1],
            "article_id": [1, 2, 3, 4], "delivery_id": [1, 2, 3, 4, 5, 6, 7, 8], "notice_id": [1],
            "order_id": [1], "report_id": [1], "job_id": [1], "name": ["banned"], "ext": ["csv"],
-           "note_id": [1], "code": ["en"], "video_id": [1], "evidence_id": [1],
+           "note_id": [1], "code": ["en"], "video_id": [1], "image_id": [1], "evidence_id": [1],
            "message_id": [1]}
     ok(world.supervisor.post("/api/v1/supervision/reports", {"year": 2026, "quarter": 4}))
     responses = 0
@@ -917,7 +926,7 @@ def few_objects(app, world):
     app.config["PROPAGATE_EXCEPTIONS"] = False   # a crash is a 500 here, as in production
     return {"account_id": [account["id"]], "unit_id": [world.unit_a["id"]], "article_id": [1],
             "notice_id": [1], "order_id": [1], "report_id": [1], "job_id": [1], "user_id": [1],
-            "video_id": [1], "evidence_id": [1]}
+            "video_id": [1], "image_id": [1], "evidence_id": [1]}
 
 
 def test_hostile_query_parameters_never_crash_a_page(app, few_objects):
