@@ -51,6 +51,7 @@ KINDS = {
     "verification": (N_("A platform verification expires"), None),
     "rectification_due": (N_("A rectification order is due"), None),
     "rectification_overdue": (N_("A rectification order is overdue"), None),
+    "message_overdue": (N_("A message from the public is unanswered past its deadline"), None),
 }
 STAGES = {2: N_("review"), 3: N_("sign-off")}
 

@@ -26,6 +26,9 @@ class RuleProfile:
     # Issue 14 (interaction): a message from the public is answered by the 5th working day
     # after it came in (its own day not counted), on the filings' calendar.
     message_reply_workdays: int = 5
+    # Rule 5's note and issue 14: the national inspection vetoes an account with no update in
+    # the two weeks (14 days) before the inspection moment.
+    inspection_update_days: int = 14
 
 
 DEFAULT = RuleProfile()
@@ -36,3 +39,4 @@ NOTICE_WORKDAYS = DEFAULT.notice_workdays
 RECTIFICATION_WORKDAYS = DEFAULT.rectification_workdays
 PUBLISHING_TASK_WORKDAYS = DEFAULT.publishing_task_workdays
 MESSAGE_REPLY_WORKDAYS = DEFAULT.message_reply_workdays
+INSPECTION_UPDATE_DAYS = DEFAULT.inspection_update_days

@@ -87,6 +87,8 @@ TREE = "issue 16: a unit's parent within the creator's reach; a unit held at non
 EVERY_UNIT = "; issue 16: it covers every unit, so only for those who reach them all"
 
 REPORT = everywhere({"supervisor"}, REPORTS + EVERY_UNIT)
+INSPECTION = ("issue 14 inspection moment (监测时间点): a supervisor lists the accounts of the "
+              "units it reaches that fail the updates or interaction count at an instant")
 ANNUAL = ("issue 16 annual report (seed 001 §42): supervisors, for a node of the tree they "
           "reach; the public sees it once issued")
 APP = SPONSOR + "; issue 16: an app's filing number (网信备案号) and version"
@@ -369,6 +371,10 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/public/annual-reports"): public(ANNUAL),
     ("GET", "/public/annual-reports/<int:report_id>"): public(ANNUAL),
     ("GET", "/public/annual-reports/<int:report_id>.xlsx"): public(ANNUAL),
+    # issue 14: the inspection moment, a supervisor's list of the accounts in reach
+    ("GET", "/supervision/inspection"): unit({"supervisor"}, INSPECTION),
+    ("GET", "/supervision/inspection.<any(xlsx, csv):ext>"): {
+        "xlsx": unit({"supervisor"}, INSPECTION), "csv": unit({"supervisor"}, INSPECTION)},
     ("POST", "/accounts/<int:account_id>/app"): unit({"sponsor"}, APP),
     ("PUT", "/api/v1/accounts/<int:account_id>/app"): unit({"sponsor"}, APP),
 }

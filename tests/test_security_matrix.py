@@ -923,6 +923,10 @@ REQUESTS = {
         f"/public/annual-reports/{m.obj('annual_report', 'A', False)}"),
     ("GET", "/public/annual-reports/<int:report_id>.xlsx"): lambda m, c, t, ok: Call(
         f"/public/annual-reports/{m.obj('annual_report', 'A', False)}.xlsx"),
+    ("GET", "/supervision/inspection"): lists("/supervision/inspection"),
+    ("GET", "/supervision/inspection.<any(xlsx, csv):ext>"): {
+        "xlsx": lists("/supervision/inspection.xlsx"),
+        "csv": lists("/supervision/inspection.csv")},
     ("POST", "/accounts/<int:account_id>/app"): lambda m, c, t, ok: Call(
         f"/accounts/{m.app_account[t]}/app",
         form={"app_filing_number": "网信备-矩阵", "app_version": "1.0"}),

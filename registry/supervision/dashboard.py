@@ -7,6 +7,7 @@ from sqlalchemy import case, func, select
 from govmedia.auth import unit_scope
 from govmedia.extensions import db
 from govmedia.rules import DORMANT_AFTER_DAYS
+from interaction.overdue import overdue_by_account
 from interaction.services import overdue_by_unit, unanswered_count
 
 from ..models import FILING_STATUSES, STATUSES, Account, Filing, Unit
@@ -167,6 +168,12 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
             "on_time_rate": _rate(f["filed"], f["filed"] + f["late"] + f["overdue"]),
             "filing_target": 1.0, "units_total": units_total, "limit": limit, "offset": offset,
             "units": [rows[u] for u in page if u in rows]}
+
+
+def overdue_message_accounts(actor, as_of: date, unit_id: int | None = None,
+                             limit: int = 20) -> list[dict]:
+    """The accounts in sight with messages from the public overdue as of a day, most first."""
+    return overdue_by_account(as_of, unit_scope(actor, unit_id), limit)
 
 
 def trend(actor, as_of: date, weeks: int | None = None, unit_id: int | None = None) -> list[dict]:

@@ -21,6 +21,7 @@ from govmedia.notify import smtp_client, smtp_configured
 from govmedia.queue import job
 from govmedia.rules import DORMANT_AFTER_DAYS
 from govmedia.types import today_shanghai
+from interaction.overdue import overdue_reminders as message_reminders
 
 from ..models import COUNTED_STATUSES, Account, Filing
 from ..filings import filing_status_clause
@@ -95,6 +96,7 @@ def _reminders(today: date) -> list[dict]:
                                _("Rectification order %(id)s is due on %(deadline)s: "
                                  "%(finding)s", id=o.id, deadline=deadline, finding=finding))
         out.append((o.unit_id, key, kind, text, f"/supervision/rectifications/{o.id}"))
+    out.extend(message_reminders(today))  # issue 14: messages from the public, once each
     out.extend(overdue_reminders(today))  # publishing tasks and other registered work
     return out
 

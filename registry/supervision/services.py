@@ -6,7 +6,7 @@ holds the derived figures they read and pending.py the one function that keeps t
 reports.py (quarterly reports), notifications.py (each user's reminders) and lookups.py (names
 and choice lists the pages show) are called by the pages and the API directly.
 """
-from .dashboard import summary, trend
+from .dashboard import overdue_message_accounts, summary, trend
 from .dormancy import band_counts, band_totals, dormant_list, weekly_bands
 from .duplicates import duplicates
 from .names import name_key, refresh_name_index
@@ -17,5 +17,5 @@ from .rectification import (RECTIFICATION_KINDS, answer_rectification, create_re
 
 __all__ = ["RECTIFICATION_KINDS", "answer_rectification", "apply_pending", "band_counts",
            "band_totals", "create_rectification", "decide_rectification", "dormant_list",
-           "duplicates", "get_rectification", "name_key", "rebuild_all", "rectification_json",
+           "duplicates", "get_rectification", "name_key", "overdue_message_accounts", "rebuild_all", "rectification_json",
            "rectifications_query", "refresh_name_index", "summary", "trend", "weekly_bands"]

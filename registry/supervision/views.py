@@ -90,7 +90,9 @@ def dashboard():
                            error=error, unit_id=unit_id,
                            chart_json=json.dumps(chart, ensure_ascii=False),
                            unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX),
-                           level=levels.level(actor(), as_of, _int_arg("under")))
+                           level=levels.level(actor(), as_of, _int_arg("under")),
+                           message_accounts=services.overdue_message_accounts(
+                               actor(), as_of, unit_id=unit_id))
 
 
 @bp.get("/supervision/dormant")

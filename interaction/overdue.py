@@ -1,0 +1,67 @@
+"""Overdue messages from the public, for supervision: per account, the daily reminders, and
+the messages unanswered past their deadline at an instant (the inspection moment).
+
+The reply deadline is the rule profile's (govmedia.rules.MESSAGE_REPLY_WORKDAYS, default 5
+working days on the filings' calendar; the seeds set none for new-media messages), stored per
+message as `reply_due_on`: a message is overdue from the day after it while unanswered.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from govmedia.extensions import db
+from govmedia.types import SHANGHAI, shanghai_date
+from registry.models import Account
+
+from .models import Message
+from .services import _unanswered_on
+
+
+def overdue_by_account(as_of: date, units, limit: int = 20) -> list[dict]:
+    """Accounts with messages overdue as of `as_of` (units None: all), most first."""
+    n = func.count().label("n")
+    query = (select(Message.account_id, Message.unit_id, Account.name, Account.platform, n)
+             .join(Account, Account.id == Message.account_id)
+             .where(_unanswered_on(as_of, "overdue"))
+             .group_by(Message.account_id, Message.unit_id, Account.name, Account.platform)
+             .order_by(n.desc(), Message.account_id).limit(limit))
+    if units is not None:
+        query = query.where(Message.unit_id.in_(units))
+    return [{"account_id": a, "unit_id": u, "name": name, "platform": platform,
+             "overdue_messages": count}
+            for a, u, name, platform, count in db.session.execute(query)]
+
+
+def overdue_reminders(today: date) -> list[tuple]:
+    """(unit_id, key, kind, text, link) per message overdue today, for the daily reminders of
+    the account's unit: one key per message, so each is told once however often they run."""
+    out = []
+    for message, name in db.session.execute(
+            select(Message, Account.name).join(Account, Account.id == Message.account_id)
+            .where(_unanswered_on(today, "overdue")).order_by(Message.id)):
+        received = message.received_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        out.append((message.unit_id, f"message_overdue:{message.id}", "message_overdue",
+                    _("A message to “%(name)s” received %(received)s is unanswered past its "
+                      "deadline (%(due_on)s)", name=name, received=received,
+                      due_on=message.reply_due_on.isoformat()),
+                    f"/inbox?status=overdue&account_id={message.account_id}"
+                    f"#message-{message.id}"))
+    return out
+
+
+def unanswered_at(moment: datetime, account_ids) -> dict[int, dict]:
+    """account id -> {"count", "oldest"}: messages received by `moment` and not answered by
+    then whose reply deadline (a Beijing day) ended before it."""
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    query = (select(Message.account_id, func.count(), func.min(Message.received_at))
+             .where(Message.account_id.in_(ids), Message.received_at <= moment,
+                    Message.reply_due_on < shanghai_date(moment),
+                    or_(Message.replied_at.is_(None), Message.replied_at > moment))
+             .group_by(Message.account_id))
+    return {a: {"count": n, "oldest": oldest} for a, n, oldest in db.session.execute(query)}
+
