@@ -129,8 +129,8 @@ def test_each_platform_gives_its_share_rounded_up_and_at_least_one(app, tree):
     pop = population(tree, set(TREE))
     per_platform = Counter(p for _i, p in pop)
     drawn = Counter(tree.platform[aid][0] for aid in sample)
-    # exact decimals: ceil(n / 10); in floats 0.1 × 30 is 3.0000000000000004 (4 drawn)
-    assert ceil(0.1 * 30) == 4 and stratum_size(Decimal("0.1"), 30) == 3
+    # exact decimals: in floats 0.07 × 100 is 7.000000000000001, and 8 would be drawn
+    assert ceil(0.07 * 100) == 8 and stratum_size(Decimal("0.07"), 100) == 7
     assert stratum_size(Decimal("0.1"), 1) == 1 and stratum_size(Decimal("1"), 7) == 7
     assert drawn == {p: max(1, -(-n // 10)) for p, n in per_platform.items()}
     assert drawn == {"wechat": 2, "weibo": 1, "douyin": 1, "app": 1, "kuaishou": 1}

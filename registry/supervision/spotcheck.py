@@ -6,7 +6,7 @@ The draw, exactly (docs/SUPERVISION.md; tests/test_spot_check.py recomputes it):
 - the share: SUPERVISION_SPOT_CHECK_SHARE (a decimal in (0, 1]; the seeds' default is 1: every
   account each quarter) until rule profiles set it per node;
 - stratified by platform: a platform with n accounts gives ceil(share × n) of them (at least
-  one; exact decimal arithmetic, never a float's 0.1 × 30 = 3.0000000000000004 → 4);
+  one; exact decimal arithmetic, never a float's 0.07 × 100 = 7.000000000000001 → 8);
 - one `random.Random(seed)`, the platforms taken in the order of their codes, and for each
   `rng.sample(its account ids in ascending order, k)`; the sample is kept sorted by id;
 - the seed: 63 random bits from `secrets`, recorded with the draw, so the same seed over the
