@@ -35,8 +35,9 @@ RECT_COLUMNS = (("unit_name", "主办单位", 28), ("id", "整改单编号", 10)
                 ("finding", "问题", 40), ("issued_on", "下达日期", 12), ("deadline", "整改期限", 12),
                 ("status", "状态", 10), ("overdue", "是否逾期", 9), ("answer", "整改情况", 40))
 RECT_STATUS = {"open": "待整改", "answered": "已答复", "closed": "已关闭"}
-SPOT_COLUMNS = (("node_name", "抽查范围", 28), ("drawn_by", "抽取人", 14), ("drawn_at", "抽取时间", 18),
-                ("share", "抽取比例", 9), ("population", "在用账号数", 10), ("sample", "抽取账号数", 10),
+SPOT_COLUMNS = (("node_name", "抽查范围", 28), ("drawn_by", "抽取人", 14),
+                ("drawn_at", "抽取时间", 18), ("share", "抽取比例", 9),
+                ("population", "在用账号数", 10), ("sample", "抽取账号数", 10),
                 ("seed", "随机种子", 22))
 
 
@@ -165,7 +166,8 @@ def spot_check_lines(year: int, quarter: int) -> list[dict]:
         lines.append({"id": row.id, "node_name": unit_name or "全部单位",
                       "drawn_by": display or username or "",
                       "drawn_at": row.drawn_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
-                      "share": row.share, "population": len(row.population_ids),
+                      "share": export.as_percent(row.share),
+                      "population": len(row.population_ids),
                       "sample": len(row.account_ids), "seed": str(row.seed)})
     return lines
 

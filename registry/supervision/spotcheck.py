@@ -33,7 +33,7 @@ from govmedia.types import SHANGHAI, today_shanghai
 from ..models import Account, Unit
 from ..posts import dormancy
 from .annual import require_reader
-from .export import Column, Sheet, to_xlsx as sheets_to_xlsx
+from .export import Column, Sheet, as_percent, to_xlsx as sheets_to_xlsx
 from .models import SpotCheck
 from .reports import PLATFORM_LABELS, STATUS_LABELS, quarter_bounds
 
@@ -193,7 +193,8 @@ def title_of(row: SpotCheck) -> str:
 
 def to_xlsx(row: SpotCheck) -> bytes:
     drawn_at = row.drawn_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    period = (f"抽取人：{drawer_name(row)}；抽取时间：{drawn_at}；抽取比例：{row.share}；"
+    period = (f"抽取人：{drawer_name(row)}；抽取时间：{drawn_at}；"
+              f"抽取比例：{as_percent(row.share)}；"
               f"在用账号 {len(row.population_ids)} 个，抽取 {len(row.account_ids)} 个；"
               f"随机种子：{row.seed}")
     columns = [Column(key, heading, width, key == "last_update_on")

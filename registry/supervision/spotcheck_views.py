@@ -11,6 +11,7 @@ from govmedia.types import ascii_int, today_shanghai
 
 from . import annual, lookups, spotcheck
 from .annual_views import xlsx_response
+from .export import as_percent
 from .views import UNIT_CHOICES_MAX, actor, bp
 
 
@@ -51,7 +52,7 @@ def spot_checks():
     return render_template("supervision/spot_checks.html", draws=page.items, **page.nav,
                            error=error, values=values, today=today,
                            this_quarter=(today.month - 1) // 3 + 1,
-                           share=spotcheck.configured_share(),
+                           share=as_percent(spotcheck.configured_share()),
                            names=lookups.unit_names(d.unit_id for d in page.items if d.unit_id),
                            unit_choices=lookups.unit_choices(user, UNIT_CHOICES_MAX),
                            unit_id=_node(values.get("unit_id"), user),
@@ -62,7 +63,7 @@ def spot_checks():
 @login_required
 def spot_check(draw_id):
     row = spotcheck.get_draw(actor(), draw_id)
-    return render_template("supervision/spot_check.html", draw=row,
+    return render_template("supervision/spot_check.html", draw=row, share=as_percent(row.share),
                            node_name=spotcheck.node_name(row.unit_id),
                            drawer=spotcheck.drawer_name(row), rows=spotcheck.sample_rows(row),
                            today=today_shanghai())
