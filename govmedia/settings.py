@@ -99,6 +99,10 @@ class Settings:
     supervision_trend_weeks: int = _setting(12)
     supervision_verification_notice_days: int = _setting(30)
     supervision_apply_seconds: int = _setting(15)
+    # The quarterly spot check (抽查, issue 16): the share of a node's active accounts drawn,
+    # per platform, rounded up. Until rule profiles set it per node, the seeds' number: rule 7
+    # checks every unit's accounts each quarter, 002 §13(三) 抽查比例100%全覆盖 — so 1.
+    supervision_spot_check_share: str = _setting("1")
     # Activity sync (issue 14): how often it runs, how long a quota or rate limit defers an
     # account (the platform's own hint wins), accounts per job, pages per listing per run,
     # and how many days of WeChat's data API a first run reads back (one call a day).

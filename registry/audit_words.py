@@ -47,6 +47,7 @@ ACTIONS = {
     "rectification.reopen": N_("Rectification reopened"),
     "report.generate": N_("Quarterly report generated"),
     "annual_report.issue": N_("Annual report issued"),
+    "spot_check.draw": N_("Spot-check sample drawn"),
     "account.app_details": N_("App filing number and version recorded"),
     "posts.import": N_("Post log imported"),
     "duplicate.dismiss": N_("Marked as not a duplicate"),
@@ -59,6 +60,7 @@ OBJECTS = {
     "supervision_report": N_("Quarterly report"), "check_list": N_("Check lists"),
     "holiday_year": N_("Holiday year"), "duplicate_pair": N_("Pair of accounts"),
     "post_log": N_("Post log"), "annual_report": N_("Annual report"),
+    "spot_check": N_("Spot check"),
 }
 
 KEYS = {
@@ -96,6 +98,7 @@ KEYS = {
     "post_id": N_("Post ID"),
     "app_filing_number": N_("Cyberspace filing number"), "app_version": N_("App version"),
     "accounts": N_("Accounts"), "posts": N_("Posts"),
+    "seed": N_("Random seed"), "share": N_("Share"), "population": N_("Active accounts"),
 }
 
 # (object type or action, key) -> a group of registry.labels.GROUPS that names the values.

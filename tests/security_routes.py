@@ -91,6 +91,8 @@ INSPECTION = ("issue 14 inspection moment (监测时间点): a supervisor lists 
               "units it reaches that fail the updates or interaction count at an instant")
 ANNUAL = ("issue 16 annual report (seed 001 §42): supervisors, for a node of the tree they "
           "reach; the public sees it once issued")
+SPOT = ("issue 16 quarterly spot check (rule 7): supervisors draw and read the samples of the "
+        "nodes of the tree they reach")
 APP = SPONSOR + "; issue 16: an app's filing number (网信备案号) and version"
 VIDEO = "issue 15 video as content: editors (and source systems) upload an article's video"
 VIDEO_READ = READS + "; issue 15: the reviewers of the uploader's unit play the video"
@@ -375,6 +377,12 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/supervision/inspection"): unit({"supervisor"}, INSPECTION),
     ("GET", "/supervision/inspection.<any(xlsx, csv):ext>"): {
         "xlsx": unit({"supervisor"}, INSPECTION), "csv": unit({"supervisor"}, INSPECTION)},
+    ("GET", "/supervision/spot-checks"): unit({"supervisor"}, SPOT),
+    ("POST", "/supervision/spot-checks"): unit({"supervisor"}, SPOT),
+    ("GET", "/supervision/spot-checks/<int:draw_id>"): unit({"supervisor"}, SPOT),
+    ("GET", "/supervision/spot-checks/<int:draw_id>.xlsx"): unit({"supervisor"}, SPOT),
+    ("GET", "/api/v1/supervision/spot-checks"): unit({"supervisor"}, SPOT),
+    ("POST", "/api/v1/supervision/spot-checks"): unit({"supervisor"}, SPOT),
     ("POST", "/accounts/<int:account_id>/app"): unit({"sponsor"}, APP),
     ("PUT", "/api/v1/accounts/<int:account_id>/app"): unit({"sponsor"}, APP),
 }

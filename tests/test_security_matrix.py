@@ -62,7 +62,8 @@ from registry.models import Account
 from registry.schemas import AccountIn, EventIn
 from registry.supervision import annual as supervision_annual
 from registry.supervision import reports as supervision_reports
-from registry.supervision.models import AnnualReport
+from registry.supervision import spotcheck as supervision_spotcheck
+from registry.supervision.models import AnnualReport, SpotCheck
 from registry.supervision import services as supervision_services
 from registry.supervision.models import Notification
 from standins import DEFAULT_DOUYIN_APPS as DOUYIN_APPS
@@ -429,6 +430,18 @@ class Matrix:
                                                       AnnualReport.unit_id == self.unit[t]))
         db.session.commit()
         return {"year": "2025", "unit_id": str(self.unit[t])}
+
+    def spot_check(self, t):
+        """A draw of unit t (2025 Q1; the drawing calls use 2025 Q2)."""
+        return supervision_spotcheck.draw(self.user("supervisor"), 2025, 1, self.unit[t])
+
+    def undrawn_quarter(self, t) -> dict:
+        """Unit t's 2025 Q2 sample not drawn yet, so an allowed draw succeeds."""
+        db.session.execute(delete(SpotCheck).where(SpotCheck.year == 2025,
+                                                   SpotCheck.quarter == 2,
+                                                   SpotCheck.unit_id == self.unit[t]))
+        db.session.commit()
+        return {"year": 2025, "quarter": 2, "unit_id": self.unit[t]}
 
     def event_kind(self, t) -> str:
         """Close the account, or reopen it once closed: every allowed call can succeed."""
@@ -927,6 +940,19 @@ REQUESTS = {
     ("GET", "/supervision/inspection.<any(xlsx, csv):ext>"): {
         "xlsx": lists("/supervision/inspection.xlsx"),
         "csv": lists("/supervision/inspection.csv")},
+    ("GET", "/supervision/spot-checks"): lists("/supervision/spot-checks"),
+    ("POST", "/supervision/spot-checks"): lambda m, c, t, ok: Call(
+        "/supervision/spot-checks", form={k: str(v) for k, v in (
+            m.undrawn_quarter(t) if ok else {"year": 2025, "quarter": 2,
+                                             "unit_id": m.unit[t]}).items()}),
+    ("GET", "/supervision/spot-checks/<int:draw_id>"): lambda m, c, t, ok: Call(
+        f"/supervision/spot-checks/{m.obj('spot_check', t, False)}"),
+    ("GET", "/supervision/spot-checks/<int:draw_id>.xlsx"): lambda m, c, t, ok: Call(
+        f"/supervision/spot-checks/{m.obj('spot_check', t, False)}.xlsx"),
+    ("GET", "/api/v1/supervision/spot-checks"): lists("/api/v1/supervision/spot-checks"),
+    ("POST", "/api/v1/supervision/spot-checks"): lambda m, c, t, ok: Call(
+        "/api/v1/supervision/spot-checks", json=m.undrawn_quarter(t) if ok else {
+            "year": 2025, "quarter": 2, "unit_id": m.unit[t]}),
     ("POST", "/accounts/<int:account_id>/app"): lambda m, c, t, ok: Call(
         f"/accounts/{m.app_account[t]}/app",
         form={"app_filing_number": "网信备-矩阵", "app_version": "1.0"}),

@@ -9,6 +9,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -36,6 +37,14 @@ class Sheet:
     name: str
     columns: list[Column]
     rows: list[dict]
+
+
+def as_percent(share) -> str:
+    """0.3 -> "30%", 1 -> "100%", 0.125 -> "12.5%" (exactly)."""
+    text = f"{Decimal(str(share)) * 100:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def safe(value):

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -174,3 +175,30 @@ class AnnualReport(db.Model):
     xlsx: Mapped[bytes] = mapped_column(LargeBinary)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpotCheck(db.Model):
+    """The quarterly spot check's sample (抽查, issue 16) of one quarter and one node of the unit
+    tree (`unit_id` NULL: every unit): drawn once, reproducibly (spotcheck.py), and kept with the
+    seed, the share and the population it was drawn from. One draw per quarter and node that is
+    not voided."""
+
+    __tablename__ = "spot_checks"
+    __table_args__ = (Index("uq_spot_checks_quarter_unit", "year", "quarter", "unit_id",
+                            unique=True, postgresql_nulls_not_distinct=True,
+                            postgresql_where=text("voided_at IS NULL")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    share: Mapped[str] = mapped_column(String(20))          # a decimal, exactly as applied
+    population_ids: Mapped[list] = mapped_column(JSON)      # the active accounts, by id
+    account_ids: Mapped[list] = mapped_column(JSON)         # the sample, by id
+    drawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+    drawn_by = relationship("User", foreign_keys=[drawn_by_id])

@@ -9,6 +9,7 @@ from govmedia import audit
 from govmedia.auth import require_all_units, require_roles
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import db
+from govmedia.models import User
 from govmedia.rules import DORMANT_AFTER_DAYS
 from govmedia.types import SHANGHAI, shanghai_date, today_shanghai
 
@@ -16,7 +17,7 @@ from ..models import Account, Filing, Post, Unit
 from . import export
 from .duplicates import duplicates
 from .export import Column, Sheet
-from .models import QuarterlyReport, Rectification
+from .models import QuarterlyReport, Rectification, SpotCheck
 
 PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "kuaishou": "快手",
                    "toutiao": "今日头条", "bilibili": "哔哩哔哩", "xiaohongshu": "小红书",
@@ -34,6 +35,10 @@ RECT_COLUMNS = (("unit_name", "主办单位", 28), ("id", "整改单编号", 10)
                 ("finding", "问题", 40), ("issued_on", "下达日期", 12), ("deadline", "整改期限", 12),
                 ("status", "状态", 10), ("overdue", "是否逾期", 9), ("answer", "整改情况", 40))
 RECT_STATUS = {"open": "待整改", "answered": "已答复", "closed": "已关闭"}
+SPOT_COLUMNS = (("node_name", "抽查范围", 28), ("drawn_by", "抽取人", 14),
+                ("drawn_at", "抽取时间", 18), ("share", "抽取比例", 9),
+                ("population", "在用账号数", 10), ("sample", "抽取账号数", 10),
+                ("seed", "随机种子", 22))
 
 
 def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
@@ -137,14 +142,34 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
              "issued_on": o.issued_on.isoformat(), "deadline": o.deadline.isoformat(),
              "status": RECT_STATUS[o.status], "overdue": "逾期" if o.overdue_on(as_of) else "",
              "answer": o.answer or ""} for o in orders]
+    spot_checks = spot_check_lines(year, quarter)
     due = sum(r["filings_due"] for r in rows)
     done = sum(r["filings_on_time"] + r["filings_late"] for r in rows)
     return {"year": year, "quarter": quarter, "start": start.isoformat(), "end": end.isoformat(),
             "as_of": as_of.isoformat(), "rows": rows, "rectifications": rect,
+            "spot_checks": spot_checks,
             "totals": {"accounts": len(rows), "updates": sum(r["updates"] for r in rows),
                        "filing_rate": round(done / due, 4) if due else None,
                        "accounts_with_findings": sum(1 for r in rows if r["findings"]),
                        "overdue_rectifications": sum(1 for r in rect if r["overdue"])}}
+
+
+def spot_check_lines(year: int, quarter: int) -> list[dict]:
+    """Who drew each node's spot-check sample of the quarter, and when (spotcheck.py)."""
+    lines = []
+    for row, unit_name, username, display in db.session.execute(
+            select(SpotCheck, Unit.name, User.username, User.display_name)
+            .outerjoin(Unit, Unit.id == SpotCheck.unit_id)
+            .outerjoin(User, User.id == SpotCheck.drawn_by_id)
+            .where(SpotCheck.year == year, SpotCheck.quarter == quarter,
+                   SpotCheck.voided_at.is_(None)).order_by(SpotCheck.id)):
+        lines.append({"id": row.id, "node_name": unit_name or "全部单位",
+                      "drawn_by": display or username or "",
+                      "drawn_at": row.drawn_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+                      "share": export.as_percent(row.share),
+                      "population": len(row.population_ids),
+                      "sample": len(row.account_ids), "seed": str(row.seed)})
+    return lines
 
 
 class _Everyone:
@@ -171,7 +196,8 @@ def to_xlsx(data: dict) -> bytes:
     period = f"检查期间：{start.isoformat()} 至 {end.isoformat()}（截至 {data['as_of']}）"
     return export.to_xlsx(title, period, [
         Sheet("季度检查", _columns(COLUMNS), data["rows"]),
-        Sheet("整改", _columns(RECT_COLUMNS), data["rectifications"])],
+        Sheet("整改", _columns(RECT_COLUMNS), data["rectifications"]),
+        Sheet("抽查", _columns(SPOT_COLUMNS), data.get("spot_checks", []))],
         footer="第 &P 页，共 &N 页")
 
 
