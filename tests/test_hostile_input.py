@@ -46,6 +46,7 @@ from interaction import services as interaction_services
 from interaction.models import Message
 from interaction.wechat_callback import Incoming
 from registry.models import Account, ImportJob
+from registry.supervision.spotcheck import draw as draw_spot_check
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -349,13 +350,18 @@ def hostile(app, world, login, standin):  # noqa: F811
                   if u.has_role("editor") and u.unit_id == a)
     body_image = store_body_image(editor, base64.b64decode(png_base64()))
     db.session.commit()
+    today = today_shanghai()
+    spot_check = draw_spot_check(db.session.scalar(select(User).where(User.username == "admin")),
+                                 today.year, (today.month - 1) // 3 + 1, None)
+    db.session.commit()
     object_ids = {"account_id": [wechat["id"], weibo["id"], douyin["id"], renamed["id"],
                                  app_account["id"], closing["id"]],
                   "unit_id": [a], "article_id": [published["id"], returned["id"], pushed["id"]],
                   "notice_id": [notice_id, change["notice"]["id"], closed["notice"]["id"]],
                   "order_id": [order["id"]], "report_id": [report["id"]],
                   "job_id": [job["id"], refused_job["id"]], "user_id": [user["id"]],
-                  "video_id": [1], "image_id": [body_image.id], "message_id": [message_id]}
+                  "video_id": [1], "image_id": [body_image.id], "message_id": [message_id],
+                  "draw_id": [spot_check.id]}
 
     class Hostile:
         payloads = h
@@ -372,7 +378,6 @@ def hostile(app, world, login, standin):  # noqa: F811
 
 # Fields no page shows: the test cannot see them rendered, so it names them.
 NOT_SHOWN = {"article.body_script",     # inside <script>: the sanitiser drops it, text and all
-             "post.title", "post.url",  # recorded posts feed supervision's figures only
              "post_log.title", "post_log.url"}
 SKIPPED_PAGES = {"web.set_language",   # a redirect, no page
                  "web.login",          # fetched anonymously below
@@ -389,7 +394,8 @@ EXPORT_ENDPOINTS = {"registry.filings_csv", "notices_public.open_data_csv",
                     "imports.template_csv",
                     "imports.template_xlsx", "imports.status_json", "publisher.article_cover",
                     "publisher_tasks.task_screenshot", "publisher.video_file_page",
-                    "activity.screenshot", "static"}
+                    "activity.screenshot", "supervision.inspection_file",
+                    "supervision.spot_check_xlsx", "static"}
 
 
 def page_urls(app, ids) -> list[str]:
@@ -827,6 +833,7 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
            "article_id": [1, 2, 3, 4], "delivery_id": [1, 2, 3, 4, 5, 6, 7, 8], "notice_id": [1],
            "order_id": [1], "report_id": [1], "job_id": [1], "name": ["banned"], "ext": ["csv"],
            "note_id": [1], "code": ["en"], "video_id": [1], "image_id": [1], "evidence_id": [1],
+           "draw_id": [1],
            "message_id": [1]}
     ok(world.supervisor.post("/api/v1/supervision/reports", {"year": 2026, "quarter": 4}))
     responses = 0
@@ -926,7 +933,8 @@ def few_objects(app, world):
     app.config["PROPAGATE_EXCEPTIONS"] = False   # a crash is a 500 here, as in production
     return {"account_id": [account["id"]], "unit_id": [world.unit_a["id"]], "article_id": [1],
             "notice_id": [1], "order_id": [1], "report_id": [1], "job_id": [1], "user_id": [1],
-            "video_id": [1], "image_id": [1], "evidence_id": [1]}
+            "video_id": [1], "image_id": [1], "evidence_id": [1],
+           "draw_id": [1], "ext": ["csv"]}
 
 
 def test_hostile_query_parameters_never_crash_a_page(app, few_objects):
