@@ -27,7 +27,7 @@ from sqlalchemy import and_, func, select
 
 from govmedia import audit
 from govmedia.auth import (reaches_all_units, require_all_units, require_roles,
-                           require_unit_access, subtree_ids)
+                           require_unit_access, scope_query, subtree_ids)
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
 from govmedia.types import SHANGHAI, today_shanghai
@@ -82,7 +82,8 @@ def require_reader(actor, unit_id: int | None) -> None:
             raise NotFound(_("Unit not found"))
 
 
-def _node_name(unit_id: int | None) -> str:
+def node_name(unit_id: int | None) -> str:
+    """The node as the (Chinese) report documents name it."""
     return db.session.get(Unit, unit_id).name if unit_id is not None else "全部单位"
 
 
@@ -139,7 +140,7 @@ def compute(unit_id: int | None, year: int, as_of: date | None = None) -> dict:
             "closed_on": closing[-1].isoformat() if closing else "",
             "posts": n_posts, "original": n_original,
             "messages_received": received, "messages_answered": answered})
-    return {"year": year, "unit_id": unit_id, "node_name": _node_name(unit_id),
+    return {"year": year, "unit_id": unit_id, "node_name": node_name(unit_id),
             "start": start.isoformat(), "end": end.isoformat(), "as_of": as_of.isoformat(),
             "complete": as_of == end, "rows": rows,
             "units": _totals(rows, "unit_id", "unit_name"),
@@ -218,12 +219,9 @@ def issue(actor, year: int, unit_id: int | None) -> AnnualReport:
 def issued_query(actor):
     """The issued reports of nodes the reader reaches, newest year first."""
     require_roles(actor, "supervisor")
-    query = select(AnnualReport).order_by(AnnualReport.year.desc(), AnnualReport.id.desc())
-    if reaches_all_units(actor):
-        return query
-    if actor.unit_id is None:
-        return query.where(False)
-    return query.where(AnnualReport.unit_id.in_(subtree_ids(actor.unit_id)))
+    return scope_query(select(AnnualReport).order_by(AnnualReport.year.desc(),
+                                                     AnnualReport.id.desc()),
+                       AnnualReport.unit_id, actor)
 
 
 def get_issued(actor, report_id: int) -> AnnualReport:

@@ -25,14 +25,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from govmedia import audit
-from govmedia.auth import reaches_all_units, require_roles, subtree_ids
+from govmedia.auth import require_roles, scope_query, subtree_ids
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
 from govmedia.types import SHANGHAI, today_shanghai
 
 from ..models import Account, Unit
 from ..posts import dormancy
-from .annual import require_reader
+from .annual import node_name, require_reader
 from .export import Column, Sheet, as_percent, to_xlsx as sheets_to_xlsx
 from .models import SpotCheck
 from .reports import PLATFORM_LABELS, STATUS_LABELS, quarter_bounds
@@ -135,11 +135,7 @@ def draws_query(actor, unit_id: int | None = None):
     if unit_id is not None:
         require_reader(actor, unit_id)
         return query.where(SpotCheck.unit_id.in_(subtree_ids(unit_id)))
-    if reaches_all_units(actor):
-        return query
-    if actor.unit_id is None:
-        return query.where(False)
-    return query.where(SpotCheck.unit_id.in_(subtree_ids(actor.unit_id)))
+    return scope_query(query, SpotCheck.unit_id, actor)
 
 
 def get_draw(actor, draw_id: int) -> SpotCheck:
@@ -148,10 +144,6 @@ def get_draw(actor, draw_id: int) -> SpotCheck:
         raise NotFound(_("Spot check not found"))
     require_reader(actor, row.unit_id)
     return row
-
-
-def node_name(unit_id: int | None) -> str:
-    return db.session.get(Unit, unit_id).name if unit_id is not None else "全部单位"
 
 
 def drawer_name(row: SpotCheck) -> str:
