@@ -17,7 +17,7 @@ from govmedia.types import SHANGHAI, shanghai_date
 from registry.models import Account
 
 from .models import Message
-from .services import _unanswered_on
+from .services import unanswered_on
 
 
 def overdue_by_account(as_of: date, units, limit: int = 20) -> list[dict]:
@@ -25,7 +25,7 @@ def overdue_by_account(as_of: date, units, limit: int = 20) -> list[dict]:
     n = func.count().label("n")
     query = (select(Message.account_id, Message.unit_id, Account.name, Account.platform, n)
              .join(Account, Account.id == Message.account_id)
-             .where(_unanswered_on(as_of, "overdue"))
+             .where(unanswered_on(as_of, "overdue"))
              .group_by(Message.account_id, Message.unit_id, Account.name, Account.platform)
              .order_by(n.desc(), Message.account_id).limit(limit))
     if units is not None:
@@ -41,7 +41,7 @@ def overdue_reminders(today: date) -> list[tuple]:
     out = []
     for message, name in db.session.execute(
             select(Message, Account.name).join(Account, Account.id == Message.account_id)
-            .where(_unanswered_on(today, "overdue")).order_by(Message.id)):
+            .where(unanswered_on(today, "overdue")).order_by(Message.id)):
         received = message.received_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
         out.append((message.unit_id, f"message_overdue:{message.id}", "message_overdue",
                     _("A message to “%(name)s” received %(received)s is unanswered past its "

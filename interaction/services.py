@@ -153,7 +153,7 @@ def reply_to_message(actor: User, message: Message, text: str) -> MessageReply:
     return reply
 
 
-def _unanswered_on(as_of: date, status: str):
+def unanswered_on(as_of: date, status: str):
     """Messages with `status` as of `as_of`; overdue ones through the (unit, deadline) index."""
     clause = status_clause(as_of) == status
     return and_(Message.reply_due_on < as_of, clause) if status == "overdue" else clause
@@ -161,7 +161,7 @@ def _unanswered_on(as_of: date, status: str):
 
 def unanswered_count(unit_ids, as_of: date, status: str = "overdue") -> int:
     """For the supervision dashboard: messages overdue (or open) as of `as_of`."""
-    query = select(func.count()).select_from(Message).where(_unanswered_on(as_of, status))
+    query = select(func.count()).select_from(Message).where(unanswered_on(as_of, status))
     if unit_ids is not None:
         query = query.where(Message.unit_id.in_(unit_ids))
     return db.session.scalar(query) or 0
@@ -170,7 +170,7 @@ def unanswered_count(unit_ids, as_of: date, status: str = "overdue") -> int:
 def overdue_by_unit(unit_ids, as_of: date) -> dict[int, int]:
     return dict(db.session.execute(
         select(Message.unit_id, func.count()).where(Message.unit_id.in_(unit_ids),
-                                                    _unanswered_on(as_of, "overdue"))
+                                                    unanswered_on(as_of, "overdue"))
         .group_by(Message.unit_id)).all())
 
 
