@@ -8,7 +8,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from govmedia import audit
-from govmedia.errors import Invalid, RuleConflict
+from govmedia.errors import Invalid
 from govmedia.extensions import db
 from govmedia.models import User
 from registry.serialize import iso
@@ -17,7 +17,7 @@ from .articles import lock
 from .content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
 from .models import Article, ArticleComment
 from .passages import body_text, mark_ranges
-from .review import STAGE_OF_STATUS, review_refusal
+from .review import STAGE_OF_STATUS, require_seen, review_refusal
 
 MAX_QUOTE = 1000
 MAX_TEXT = 2000
@@ -45,9 +45,7 @@ def add_comment(actor: User, article: Article, text: str, quote: str,
     refusal = review_refusal(actor, article)
     if refusal is not None:
         raise refusal
-    if seen_hash and seen_hash != article.content_hash:
-        raise RuleConflict(_("The article changed since you saw it: review it again"),
-                           code="revision_changed")
+    require_seen(article, seen_hash)
     text, quote = (text or "").strip(), (quote or "")
     if not quote.strip():
         raise Invalid(_("Select a passage of the body to comment on"),

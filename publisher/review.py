@@ -130,9 +130,7 @@ def review_article(actor: User, article: Article, decision: str, comment: str = 
     if refusal is not None:
         raise refusal
     stage = STAGE_OF_STATUS[article.status]
-    if seen_hash and seen_hash != article.content_hash:
-        raise RuleConflict(_("The article changed since you saw it: review it again"),
-                           code="revision_changed")
+    require_seen(article, seen_hash)
     comment = (comment or "").strip()
     if decision == "reject" and not comment:
         raise Invalid(_("A return needs a reason"), fields={"comment": "a return needs a reason"})
@@ -166,6 +164,13 @@ def review_article(actor: User, article: Article, decision: str, comment: str = 
     elif article.created_by_id is not None:
         tell_drafter(article, decision, comment)
     return article
+
+
+def require_seen(article: Article, seen_hash: str | None) -> None:
+    """The reviewer acts on the revision they saw (its hash from the page), not a newer one."""
+    if seen_hash and seen_hash != article.content_hash:
+        raise RuleConflict(_("The article changed since you saw it: review it again"),
+                           code="revision_changed")
 
 
 def _require_prior_approvals(article: Article, stage: int) -> None:
