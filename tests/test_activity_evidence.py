@@ -3,6 +3,7 @@ make a post; a supervisor's rejection leaves the derived figures as if it never 
 import base64
 import io
 import os
+from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, account_body, make_user
@@ -10,7 +11,7 @@ from PIL import Image
 from sqlalchemy import func, select, text
 
 from govmedia.extensions import db
-from govmedia.types import today_shanghai
+from govmedia.types import today_shanghai, utcnow
 from registry.activity.models import Evidence
 from registry.models import Account, Post
 from registry.supervision.pending import apply_pending, rebuild_all
@@ -142,7 +143,8 @@ def test_a_rejected_post_leaves_the_figures_as_if_it_never_counted(world, room, 
 
     before = figures()
     assert room.account in dormant()
-    recent = f"{today}T08:00:00+08:00"
+    # A minute ago (today's 08:00 lies in the future before 08:00 Beijing time, and is refused).
+    recent = (utcnow() - timedelta(minutes=1)).isoformat()
     made = world.sponsor_a.post(f"/api/v1/accounts/{room.account}/evidence",
                                 evidence_body(published_at=recent)).get_json()
     assert room.account not in dormant()      # the evidence counts, figures applied
