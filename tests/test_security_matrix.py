@@ -953,6 +953,18 @@ REQUESTS = {
     ("POST", "/api/v1/supervision/spot-checks"): lambda m, c, t, ok: Call(
         "/api/v1/supervision/spot-checks", json=m.undrawn_quarter(t) if ok else {
             "year": 2025, "quarter": 2, "unit_id": m.unit[t]}),
+    ("GET", "/supervision/rule-profiles"): lists("/supervision/rule-profiles"),
+    ("POST", "/supervision/rule-profiles"): lambda m, c, t, ok: Call(
+        "/supervision/rule-profiles", form={
+            "unit_id": str(m.unit[t]), "update_window": "10", "warning_from": "7",
+            "window_unit": "days", "filing_workdays": "5", "notice_workdays": "15",
+            "message_reply_workdays": "5", "spot_check_share": "1"}),
+    ("GET", "/api/v1/supervision/rule-profiles"): lists("/api/v1/supervision/rule-profiles"),
+    ("GET", "/api/v1/supervision/rule-profiles/history"): lists(
+        "/api/v1/supervision/rule-profiles/history"),
+    ("POST", "/api/v1/supervision/rule-profiles"): lambda m, c, t, ok: Call(
+        "/api/v1/supervision/rule-profiles",
+        json={"unit_id": m.unit[t], "values": {"update_window": 10}}),
     ("POST", "/accounts/<int:account_id>/app"): lambda m, c, t, ok: Call(
         f"/accounts/{m.app_account[t]}/app",
         form={"app_filing_number": "网信备-矩阵", "app_version": "1.0"}),

@@ -89,6 +89,13 @@ def expected_sample(pop, share: str, seed: int) -> list[int]:
     return sorted(out)
 
 
+def set_share(tree, share: str) -> None:
+    """The registry's rule profile sets the share (issue 16's profiles; nodes may differ)."""
+    made = tree.admin.post("/api/v1/supervision/rule-profiles",
+                           {"values": {"spot_check_share": share}})
+    assert made.status_code == 201, made.get_json()
+
+
 def draw(api, unit_id, year=YEAR, quarter=QUARTER):
     body = {"year": year, "quarter": quarter}
     if unit_id is not None:
@@ -97,7 +104,7 @@ def draw(api, unit_id, year=YEAR, quarter=QUARTER):
 
 
 def test_the_sample_is_reproducible_from_its_recorded_seed(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.3"
+    set_share(tree, "0.3")
     made = draw(tree.sup_city, tree.unit["county"])
     assert made.status_code == 201, made.get_json()
     body = made.get_json()
@@ -122,7 +129,7 @@ def test_the_sample_is_reproducible_from_its_recorded_seed(app, tree):
 
 
 def test_each_platform_gives_its_share_rounded_up_and_at_least_one(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.1"
+    set_share(tree, "0.1")
     made = draw(tree.sup_all, None)
     assert made.status_code == 201, made.get_json()
     sample = made.get_json()["account_ids"]
@@ -146,7 +153,7 @@ def test_the_default_share_is_the_seeds_every_account(app, tree):
 
 
 def test_a_county_supervisor_draws_only_within_its_subtree(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.5"
+    set_share(tree, "0.5")
     sibling = draw(tree.sup_county, tree.unit["sibling"])
     assert sibling.status_code == 403
     parent = draw(tree.sup_county, tree.unit["city"])
@@ -205,7 +212,7 @@ def page(app, username):
 
 
 def test_the_pages_list_show_and_export_a_draw(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.5"
+    set_share(tree, "0.5")
     browser = page(app, "sup_county")
     made = browser.post("/supervision/spot-checks", data={
         "year": str(YEAR), "quarter": str(QUARTER), "unit_id": str(tree.unit["county"])})
@@ -238,7 +245,7 @@ def test_the_pages_list_show_and_export_a_draw(app, tree):
 
 
 def test_the_quarterly_report_says_who_drew_the_sample_and_when(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.5"
+    set_share(tree, "0.5")
     assert draw(tree.sup_city, tree.unit["county"]).status_code == 201
     row = db.session.scalar(select(SpotCheck))
     report = tree.sup_all.post("/api/v1/supervision/reports",

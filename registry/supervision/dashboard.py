@@ -6,7 +6,6 @@ from sqlalchemy import case, func, select
 
 from govmedia.auth import unit_scope
 from govmedia.extensions import db
-from govmedia.rules import DORMANT_AFTER_DAYS
 from interaction.overdue import overdue_by_account
 from interaction.services import overdue_by_unit, unanswered_count
 
@@ -103,8 +102,7 @@ def _worst_first(as_of: date, units, limit: int, offset: int) -> list[int]:
     """One page of unit ids, worst first (dormant + overdue filings + overdue orders, then
     warning, then id), ranked in the database: only the page comes back."""
     band = band_subquery(as_of, units)
-    dormant_cut = as_of - timedelta(days=DORMANT_AFTER_DAYS + 1)
-    b = (select(band.c.unit_id, func.sum(case((band.c.last <= dormant_cut, 1), else_=0))
+    b = (select(band.c.unit_id, func.sum(case((band.c.dormant, 1), else_=0))
                 .label("dormant"), func.count().label("banded"))
          .group_by(band.c.unit_id).subquery("b"))
     f = (select(Filing.unit_id, func.count().label("n"))

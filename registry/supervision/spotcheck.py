@@ -3,8 +3,8 @@ one quarter for one node of the unit tree it reaches, once, reproducibly, and th
 
 The draw, exactly (docs/SUPERVISION.md; tests/test_spot_check.py recomputes it):
 - the population: the node's subtree's accounts whose status is active at the draw, by id;
-- the share: SUPERVISION_SPOT_CHECK_SHARE (a decimal in (0, 1]; the seeds' default is 1: every
-  account each quarter) until rule profiles set it per node;
+- the share: the rule profile's in force at the node on the day of the draw (a decimal in
+  (0, 1]; the seeds' default is 1: every account each quarter), recorded with the draw;
 - stratified by platform: a platform with n accounts gives ceil(share × n) of them (at least
   one; exact decimal arithmetic, never a float's 0.07 × 100 = 7.000000000000001 → 8);
 - one `random.Random(seed)`, the platforms taken in the order of their codes, and for each
@@ -15,11 +15,11 @@ The draw, exactly (docs/SUPERVISION.md; tests/test_spot_check.py recomputes it):
 import random
 import secrets
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from math import ceil
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,7 @@ from govmedia import audit
 from govmedia.auth import require_roles, scope_query, subtree_ids
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
+from govmedia.profiles import profile_for
 from govmedia.types import SHANGHAI, today_shanghai
 
 from ..models import Account, Unit
@@ -43,16 +44,9 @@ COLUMNS = (("unit_name", "主办单位", 28), ("account_id", "账号编号", 9),
            ("days_since_update", "未更新天数", 10), ("band", "更新情况", 12))
 
 
-def configured_share() -> Decimal:
-    """The share in force (a decimal in (0, 1])."""
-    try:
-        share = Decimal(str(current_app.config["SUPERVISION_SPOT_CHECK_SHARE"]).strip())
-    except InvalidOperation:
-        share = Decimal(0)
-    if not share.is_finite() or not 0 < share <= 1:
-        raise Invalid(_("The spot-check share must be more than 0 and at most 1"),
-                      fields={"share": "more than 0, at most 1"})
-    return share.normalize()
+def configured_share(unit_id: int | None = None, on: date | None = None) -> Decimal:
+    """The share the rule profile in force at this node sets (a decimal in (0, 1])."""
+    return profile_for(unit_id, on).spot_check_share
 
 
 def stratum_size(share: Decimal, n: int) -> int:
@@ -103,7 +97,7 @@ def draw(actor, year: int, quarter: int, unit_id: int | None,
     if current_draw(year, quarter, unit_id) is not None:
         raise RuleConflict(_("This quarter's sample for this unit has been drawn already"),
                            code="already_drawn")
-    share = configured_share()
+    share = configured_share(unit_id)
     population = population_of(unit_id)
     if not population:
         raise Invalid(_("There are no active accounts to draw from"),

@@ -52,7 +52,7 @@ def spot_checks():
     return render_template("supervision/spot_checks.html", draws=page.items, **page.nav,
                            error=error, values=values, today=today,
                            this_quarter=(today.month - 1) // 3 + 1,
-                           share=as_percent(spotcheck.configured_share()),
+                           share=as_percent(spotcheck.configured_share(_node(values.get("unit_id"), user))),
                            names=lookups.unit_names(d.unit_id for d in page.items if d.unit_id),
                            unit_choices=lookups.unit_choices(user, UNIT_CHOICES_MAX),
                            unit_id=_node(values.get("unit_id"), user),
