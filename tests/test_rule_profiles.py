@@ -268,3 +268,31 @@ def test_the_page_shows_the_basis_and_an_admin_sets_a_version(app, tree):
         f"/supervision/rule-profiles?unit_id={county}").get_data(as_text=True)
     assert supervisor.post("/supervision/rule-profiles", data={
         "unit_id": str(county), "update_window": "8"}).status_code == 403
+
+
+def test_the_trend_counts_each_week_under_the_profile_in_force_that_week(tree):
+    """Before any profile the day totals answer; after, each week is counted band by band:
+    both must agree with the dormant list as of each week's end."""
+    def check(api, unit_id=None):
+        query = {"weeks": 8, "as_of": TODAY.isoformat()}
+        if unit_id:
+            query["unit_id"] = unit_id
+        weeks = api.get("/api/v1/supervision/trend", **query).get_json()["items"]
+        for week in weeks:
+            listed = {"as_of": week["week_end"], "include": "warning", "limit": 100}
+            if unit_id:
+                listed["unit_id"] = unit_id
+            items = api.get("/api/v1/supervision/dormant", **listed).get_json()["items"]
+            assert (week["dormant"], week["warning"]) == (
+                sum(i["band"] == "dormant" for i in items),
+                sum(i["band"] == "warning" for i in items)), week
+        return weeks
+
+    before = check(tree.sup_all)
+    assert weekly(tree).status_code == 201
+    after = check(tree.sup_all)
+    check(tree.sup_county, tree.unit["township"])
+    # only this week changed: the profile is in force from today
+    assert before[:-1] == after[:-1]
+    assert (after[-1]["dormant"], after[-1]["warning"]) == (
+        before[-1]["dormant"] + 1, before[-1]["warning"] - 1)
