@@ -48,6 +48,7 @@ ACTIONS = {
     "report.generate": N_("Quarterly report generated"),
     "annual_report.issue": N_("Annual report issued"),
     "spot_check.draw": N_("Spot-check sample drawn"),
+    "spot_check.void": N_("Spot-check draw voided"),
     "rule_profile.set": N_("Rule profile changed"),
     "rule_profile.inherit": N_("Rule profile ended: the unit follows the one above"),
     "account.app_details": N_("App filing number and version recorded"),

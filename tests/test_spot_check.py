@@ -24,6 +24,7 @@ from govmedia.models import AuditEntry
 from govmedia.types import today_shanghai
 from registry.models import Account
 from registry.supervision.models import SpotCheck
+from registry.supervision.reports import spot_check_lines
 from registry.supervision.spotcheck import draw_sample, stratum_size
 
 TREE = {"city": None, "county": "city", "township": "county", "sibling": "city"}
@@ -202,6 +203,31 @@ def test_one_draw_per_quarter_and_node(app, tree):
     assert draw(tree.sup_all, None).status_code == 409     # every unit: NULL is one node too
     assert db.session.query(SpotCheck).count() == 4
     assert db.session.query(AuditEntry).filter_by(action="spot_check.draw").count() == 4
+
+
+def test_a_voided_draw_stays_on_record_and_the_quarter_can_be_drawn_again(app, tree):
+    first = draw(tree.sup_city, tree.unit["county"]).get_json()
+    path = f"/api/v1/supervision/spot-checks/{first['id']}/void"
+    blank = tree.sup_city.post(path, {"reason": "  "})
+    assert blank.status_code == 400 and "reason" in blank.get_json()["error"]["fields"]
+    # a supervisor of the township below does not reach the county's draw
+    assert tree.sup_county.post(
+        f"/api/v1/supervision/spot-checks/{draw(tree.sup_city, tree.unit['sibling']).get_json()['id']}/void",
+        {"reason": "不是我的"}).status_code == 403
+    voided = tree.sup_county.post(path, {"reason": "抽样节点选错"})
+    assert voided.status_code == 200, voided.get_json()
+    assert voided.get_json()["voided"] is True and voided.get_json()["void_reason"] == "抽样节点选错"
+    assert tree.sup_city.post(path, {"reason": "再作废一次"}).status_code == 409
+    again = draw(tree.sup_city, tree.unit["county"])
+    assert again.status_code == 201 and again.get_json()["id"] != first["id"]
+    rows = db.session.scalars(select(SpotCheck).where(
+        SpotCheck.unit_id == tree.unit["county"]).order_by(SpotCheck.id)).all()
+    assert [r.voided_at is not None for r in rows] == [True, False]
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "spot_check.void"))
+    assert entry.object_id == first["id"] and entry.username == "sup_county"
+    # the quarterly report lists the draw in force, not the voided one
+    listed = [line["id"] for line in spot_check_lines(YEAR, QUARTER)]
+    assert first["id"] not in listed and again.get_json()["id"] in listed
 
 
 def page(app, username):

@@ -176,6 +176,8 @@ class AnnualReport(db.Model):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    issued_by = relationship("User", foreign_keys=[issued_by_id])
+
 
 class SpotCheck(db.Model):
     """The quarterly spot check's sample (抽查, issue 16) of one quarter and one node of the unit

@@ -29,7 +29,7 @@ from govmedia.auth import require_roles, scope_query, subtree_ids
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
 from govmedia.profiles import profile_for
-from govmedia.types import SHANGHAI, today_shanghai
+from govmedia.types import SHANGHAI, today_shanghai, utcnow
 
 from ..models import Account, Unit
 from ..posts import dormancy
@@ -121,6 +121,25 @@ def draw(actor, year: int, quarter: int, unit_id: int | None,
     return row
 
 
+def void(actor, draw_id: int, reason: str) -> SpotCheck:
+    """Void a draw (drawn for the wrong node or quarter, say) with a reason: it stays on record,
+    marked void, and the quarter's sample for the node can be drawn again."""
+    row = get_draw(actor, draw_id)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise Invalid(_("Give the reason for voiding the draw (at most 500 characters)"),
+                      fields={"reason": "1 to 500 characters"})
+    locked = db.session.scalar(select(SpotCheck).where(SpotCheck.id == row.id).with_for_update())
+    if locked.voided_at is not None:
+        raise RuleConflict(_("This draw was voided already"), code="already_voided")
+    locked.voided_at, locked.voided_by_id, locked.void_reason = utcnow(), actor.id, reason
+    audit.record("spot_check.void", "spot_check", row.id, unit_id=row.unit_id, user=actor,
+                 after={"reason": reason, "seed": row.seed, "year": row.year,
+                        "quarter": row.quarter})
+    db.session.flush()
+    return locked
+
+
 def draws_query(actor, unit_id: int | None = None):
     """The draws of the nodes the supervisor reaches (or of `unit_id`'s subtree), newest first."""
     require_roles(actor, "supervisor")
@@ -150,7 +169,9 @@ def draw_json(row: SpotCheck) -> dict:
             "node_name": node_name(row.unit_id), "seed": row.seed, "share": row.share,
             "population": len(row.population_ids), "account_ids": row.account_ids,
             "drawn_by": {"id": row.drawn_by_id, "name": drawer_name(row)},
-            "drawn_at": row.drawn_at.isoformat(), "voided": row.voided_at is not None}
+            "drawn_at": row.drawn_at.isoformat(), "voided": row.voided_at is not None,
+            "voided_at": row.voided_at.isoformat() if row.voided_at else None,
+            "void_reason": row.void_reason}
 
 
 def sample_rows(row: SpotCheck) -> list[dict]:

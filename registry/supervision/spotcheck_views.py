@@ -69,6 +69,21 @@ def spot_check(draw_id):
                            today=today_shanghai())
 
 
+@bp.post("/supervision/spot-checks/<int:draw_id>/void")
+@login_required
+def void_spot_check(draw_id):
+    try:
+        spotcheck.void(actor(), draw_id, request.form.get("reason", ""))
+        db.session.commit()
+        flash(_("The draw was voided; the quarter's sample can be drawn again."), "success")
+    except DomainError as err:
+        if err.status in (403, 404):
+            raise
+        db.session.rollback()
+        flash(err.message, "error")
+    return redirect(url_for("supervision.spot_check", draw_id=draw_id))
+
+
 @bp.get("/supervision/spot-checks/<int:draw_id>.xlsx")
 @login_required
 def spot_check_xlsx(draw_id):
