@@ -300,6 +300,14 @@ def test_an_app_without_a_filing_number_is_flagged(app, world):
     assert body["app_filing_number"] is None
     assert "missing_app_filing" in [w["code"] for w in body["warnings"]]
     account_id = body["id"]
+    # The dashboard counts apps without one in the reader's reach (the fixture's township app
+    # has its number; a closed or deregistered app would not count).
+    summary = world.admin.get("/api/v1/supervision/summary").get_json()
+    assert summary["apps_without_filing"] == 1
+    sibling = make_user("sup_sibling", ["supervisor"], world.unit["sibling"])
+    assert sibling.unit_id == world.unit["sibling"]
+    dashboard = page_client(app, "sup_sibling").get("/supervision").get_data(as_text=True)
+    assert 'id="apps-without-filing">0<' in dashboard
     # The account page shows the flag; the quarterly report lists it as a finding.
     sponsor = page_client(app, "admin")
     page = sponsor.get(f"/accounts/{account_id}").get_data(as_text=True)
@@ -312,6 +320,7 @@ def test_an_app_without_a_filing_number_is_flagged(app, world):
                   {"app_filing_number": "网信备 2026-017", "app_version": "1.0.3"})
     assert put.status_code == 200, put.get_json()
     assert put.get_json()["flags"] == [] and put.get_json()["app_version"] == "1.0.3"
+    assert world.admin.get("/api/v1/supervision/summary").get_json()["apps_without_filing"] == 0
     entry = db.session.scalar(select(AuditEntry).where(
         AuditEntry.action == "account.app_details"))
     assert entry.after == {"app_filing_number": "网信备 2026-017", "app_version": "1.0.3"}

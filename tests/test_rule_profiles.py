@@ -50,12 +50,20 @@ def tree(app, admin_api, login):
 
     class Tree:
         unit, account = units, accounts
+        flask_app = app
         admin = admin_api
         sup_all, sup_county = login("sup_all"), login("sup_county")
         admin_county = login("admin_county")
         sponsor = login("sponsor_township")
 
     return Tree
+
+
+def app_client(t, username):
+    browser = t.flask_app.test_client()
+    assert browser.post("/login", data={"username": username,
+                                        "password": PASSWORD}).status_code == 302
+    return browser
 
 
 def weekly(t, unit_key="county", **extra):
@@ -94,6 +102,10 @@ def test_a_profile_change_turns_an_account_dormant_today_but_not_last_month(tree
     assert counts["dormant"] == 1, counts
     totals = tree.sup_all.get("/api/v1/supervision/summary").get_json()
     assert (totals["dormant"], totals["warning"]) == (1, 2), totals
+    # the county's dashboard states the window it counts by
+    browser = app_client(tree, "sup_county")
+    page = browser.get("/supervision").get_data(as_text=True)
+    assert "个账号超过 7 天未更新" in page and "个账号 5 至 7 天未更新" in page
     earlier = tree.sup_all.get("/api/v1/supervision/summary",
                                as_of=LAST_MONTH.isoformat()).get_json()
     assert (earlier["dormant"], earlier["warning"]) == (0, 3), earlier

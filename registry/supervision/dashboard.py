@@ -9,7 +9,8 @@ from govmedia.extensions import db
 from interaction.overdue import overdue_by_account
 from interaction.services import overdue_by_unit, unanswered_count
 
-from ..models import FILING_STATUSES, STATUSES, Account, Filing, Unit
+from ..apps import APP
+from ..models import COUNTED_STATUSES, FILING_STATUSES, STATUSES, Account, Filing, Unit
 from ..filings import filing_status_clause
 from .dormancy import band_counts, band_subquery, band_totals, weekly_bands
 from .models import DayTotal, Rectification, UnitDay
@@ -148,6 +149,13 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
         q = q.where(Rectification.unit_id.in_(units))
     totals["overdue_rectifications"] = db.session.scalar(q)
     totals["overdue_messages"] = unanswered_count(units, as_of)
+    # Issue 16: mobile clients without their cyberspace filing number (网信备案号).
+    q = select(func.count()).select_from(Account).where(
+        Account.platform == APP, Account.status.in_(COUNTED_STATUSES),
+        func.coalesce(func.trim(Account.app_filing_number), "") == "")
+    if units is not None:
+        q = q.where(Account.unit_id.in_(units))
+    totals["apps_without_filing"] = db.session.scalar(q)
     for name, counts in overdue_per_unit(as_of, units).items():
         totals[f"overdue_{name}"] = sum(counts.values())
 
