@@ -270,6 +270,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # issue 12: whoever may act at the article's stage comments on a passage of it
     ("POST", "/articles/<int:article_id>/comments"): REVIEW,
     ("GET", "/api/v1/articles/<int:article_id>/compare"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/articles/<int:article_id>/previews"): logged_in(READS, "unit"),
     ("POST", "/api/v1/articles/<int:article_id>/review"): REVIEW,
     ("POST", "/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),

@@ -831,6 +831,8 @@ REQUESTS = {
         "stage 2": comment("pending_review"), "stage 3": comment("pending_signoff")},
     ("GET", "/api/v1/articles/<int:article_id>/compare"): lambda m, c, t, ok: Call(
         f"/api/v1/articles/{m.obj('returned', t, False)}/compare"),
+    ("GET", "/api/v1/articles/<int:article_id>/previews"): lambda m, c, t, ok: Call(
+        f"/api/v1/articles/{m.obj('returned', t, False)}/previews"),
     ("POST", "/articles/<int:article_id>/withdraw"): lambda m, c, t, ok: Call(
         f"/articles/{m.obj('approved_article', t, ok)}/withdraw", form={"reason": "内容有误"}),
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): lambda m, c, t, ok: Call(
