@@ -1,5 +1,6 @@
 """Douyin (抖音) by its open platform: upload the video (in parts when large), create the
-post, then wait for the platform's review; withdrawal deletes the post.
+post, then wait for the platform's review; withdrawal deletes the post. An article without a
+video goes out as an image-text post (图文) of its cover picture.
 
 The HTTP calls, tokens and error codes are in adapters/douyin_client.py (docs/ADAPTERS.md).
 A created post is visible only to its author until Douyin's review settles: the adapter then
@@ -89,15 +90,34 @@ class DouyinAdapter(Adapter):
             state.clear()
             state["revision"] = content.revision
         if not state.get("item_id"):
-            if not content.video_path:
-                raise PermanentError("抖音只接受视频作品：该稿件没有视频，请上传视频后重新送审")
-            self._upload(content, state, save_state)
-            data = self.client.call("POST", "/video/create/", "创建抖音视频", commits=True,
-                                    json={"video_id": state["video_id"],
-                                          "text": post_text(content)})
+            if content.video_path:
+                self._upload(content, state, save_state)
+                data = self.client.call("POST", "/video/create/", "创建抖音视频", commits=True,
+                                        json={"video_id": state["video_id"],
+                                              "text": post_text(content)})
+            elif content.cover_image:
+                # An image-text post (图文): the article's cover picture with the post's text.
+                self._upload_image(content, state, save_state)
+                data = self.client.call("POST", "/image/create/", "创建抖音图文", commits=True,
+                                        json={"image_id": state["image_id"],
+                                              "text": post_text(content)})
+            else:
+                raise PermanentError("抖音作品需要视频或图片：该稿件既没有视频也没有封面图片，"
+                                     "请补充后重新送审")
             state["item_id"] = str(data["item_id"])
             save_state(state)
         return self._review(state)
+
+    def _upload_image(self, content: Content, state: dict, save_state: SaveState) -> None:
+        if state.get("image_id"):
+            return
+        name = content.cover_filename or "cover.jpg"
+        mime = {"png": "image/png", "gif": "image/gif"}.get(name.rsplit(".", 1)[-1].lower(),
+                                                            "image/jpeg")
+        data = self.client.call("POST", "/image/upload/", "上传图片",
+                                image=(name, content.cover_image, mime))
+        state["image_id"] = str((data.get("image") or {})["image_id"])
+        save_state(state)
 
     def _upload(self, content: Content, state: dict, save_state: SaveState) -> None:
         if state.get("video_id"):
@@ -159,14 +179,14 @@ class DouyinAdapter(Adapter):
         """Under review, or a create whose answer was lost: the account's list tells."""
         if state.get("item_id"):
             return self._review(state)
-        if not state.get("video_id"):
-            return None  # nothing was created without a video id
+        if not state.get("video_id") and not state.get("image_id"):
+            return None  # nothing was created without an uploaded video or picture
         cursor = 0
         for _page in range(3):
             data = self.client.call("GET", "/api/douyin/v1/video/video_list/", "查询视频列表",
                                     params={"cursor": cursor, "count": 20})
             for item in data.get("list") or []:
-                if item.get("video_id") == state["video_id"] or \
+                if (state.get("video_id") and item.get("video_id") == state["video_id"]) or \
                         item.get("title") == post_text(content):
                     state["item_id"] = str(item["item_id"])
                     return self._review(state)

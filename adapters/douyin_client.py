@@ -114,9 +114,12 @@ class DouyinClient:
     # ------------------------------------------------------------------ one call
     def call(self, method: str, path: str, what: str, *, commits: bool = False,
              auth: bool = True, params: dict | None = None, json: dict | None = None,
-             form: dict | None = None, upload: tuple | None = None) -> dict:
+             form: dict | None = None, upload: tuple | None = None,
+             image: tuple | None = None) -> dict:
         """The answer's `data`; refreshes a refused access token once and tries again.
-        `upload`: (path, offset, length) of a file slice sent as the multipart field `video`."""
+        `upload`: (path, offset, length) of a file slice sent as the multipart field `video`;
+        `image`: (filename, bytes, mime) sent as the multipart field `image` (a picture is
+        small: at most 100 MB by the platform's rules, a cover far less)."""
         for attempt in (1, 2):
             headers, query = {}, dict(params or {})
             if auth:
@@ -129,7 +132,7 @@ class DouyinClient:
                 headers["Content-Type"] = body.content_type
             try:
                 return self._send(method, path, what, commits, headers, query, json, form,
-                                  body)
+                                  body, {"image": image} if image is not None else None)
             except AuthError as exc:
                 if attempt == 2 or not auth or exc.platform_code not in TOKEN_REFUSED:
                     raise
@@ -139,11 +142,12 @@ class DouyinClient:
                     body.close()
         raise AssertionError("unreachable")
 
-    def _send(self, method, path, what, commits, headers, query, json, form, body) -> dict:
+    def _send(self, method, path, what, commits, headers, query, json, form, body,
+              files=None) -> dict:
         try:
             res = self.http.request(method, self.base_url + path, params=query, json=json,
-                                    data=body if body is not None else form, headers=headers,
-                                    timeout=self.timeout)
+                                    data=body if body is not None else form, files=files,
+                                    headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             raise transport_error(exc, commits=commits, what=what) from exc
         try:

@@ -82,7 +82,8 @@ def run_article_checks(article: Article) -> list[dict]:
     severity = (severities or {}).get("video_limits", "block")
     findings += [f | {"severity": severity}
                  for f in limit_findings(article.video, _platforms(article),
-                                         _api_platforms(article))]
+                                         _api_platforms(article),
+                                         has_cover=article.cover is not None)]
     article.checks = findings
     article.checks_version = version
     return findings

@@ -72,7 +72,7 @@ def _one(article: Article, account, by_task: bool, content) -> TargetPreview:
         platform, title=content.title, digest=content.digest, body_html=content.body_html,
         cover_size=content.cover_size, cover_mime=content.cover_mime)]
     problems += [f["message"] for f in videos.limit_findings(
-        article.video, [platform], by_api=[] if by_task else [platform])]
+        article.video, [platform], by_api=[] if by_task else [platform], has_cover=has_cover)]
     notes = []
     if platform == "wechat" and not by_task:
         title, text, limit = article.title or "", article.digest or "", None

@@ -196,11 +196,12 @@ def video_json(video: ArticleVideo) -> dict:
 
 
 # ---------------------------------------------------------------------- limits
-def limit_findings(video: ArticleVideo | None, platforms, by_api=None) -> list[dict]:
+def limit_findings(video: ArticleVideo | None, platforms, by_api=None,
+                   has_cover: bool = False) -> list[dict]:
     """Blocking findings for each target platform whose limits the video breaks (and for a
-    Douyin target published by API without a video: the adapter posts videos only; staff
-    posting by hand, a publishing task, may make an image-text post). `by_api`: the platforms
-    published to by API (default: all of them)."""
+    Douyin target published by API with neither a video nor a cover: the adapter posts a
+    video, or an image-text post of the cover; staff posting by hand, a publishing task, may
+    post anything). `by_api`: the platforms published to by API (default: all of them)."""
     findings = []
     by_api = platforms if by_api is None else by_api
     for platform in sorted(platforms or ()):
@@ -209,9 +210,9 @@ def limit_findings(video: ArticleVideo | None, platforms, by_api=None) -> list[d
         if limits is None:
             continue
         if video is None:
-            if platform in by_api:
-                findings.append(_finding(_("%(platform)s publishes videos only: add a video",
-                                           platform=name), platform))
+            if platform in by_api and not has_cover:
+                findings.append(_finding(_("%(platform)s posts a video or a picture: add a "
+                                           "video or a cover image", platform=name), platform))
             continue
         if limits.max_bytes is not None and video.size > limits.max_bytes:
             findings.append(_finding(_(

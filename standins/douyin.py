@@ -14,7 +14,7 @@ from standins.common import body_json, host, page
 from standins.store import current_store
 
 bp = Blueprint("douyin", __name__)
-PREFIXES = ("/oauth/", "/video/", "/api/douyin/", "/platform/oauth/")
+PREFIXES = ("/oauth/", "/video/", "/image/", "/api/douyin/", "/platform/oauth/")
 
 DOUYIN_ERROR = {
     10005: "缺少参数",
@@ -262,6 +262,45 @@ def create():
     return _ok({"item_id": item_id})
 
 
+@bp.post("/image/upload/")
+def image_upload():
+    """A picture for an image-text post (图文): JPEG, PNG or GIF, checked by its first bytes."""
+    open_id, error = _user()
+    if error:
+        return error
+    upload = request.files.get("image")
+    data = upload.read() if upload is not None else b""
+    if not data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8")):
+        return douyin_error(2100005, "缺少图片或图片格式不支持")
+    store = current_store()
+    with store.lock:
+        image_id = f"img{store.next_id():08d}standin"
+        store.douyin_images[image_id] = {"open_id": open_id, "size": len(data)}
+    return _ok({"image": {"image_id": image_id, "width": 720, "height": 960}})
+
+
+@bp.post("/image/create/")
+def image_create():
+    open_id, error = _user()
+    if error:
+        return error
+    data, store = body_json(), current_store()
+    with store.lock:
+        image = store.douyin_images.get(data.get("image_id") or "")
+        if image is None or image["open_id"] != open_id or image.get("item_id"):
+            return douyin_error(2100005, "image_id 无效")
+        item_id = f"@standin{store.next_id():08d}"
+        image["item_id"] = item_id
+        store.douyin_items[item_id] = {
+            "item_id": item_id, "open_id": open_id, "video_id": None,
+            "image_id": data["image_id"], "title": data.get("text") or "",
+            "size": image["size"], "parts": 0, "create_time": int(time.time()),
+            "deleted": False, "video_status": 4,
+            "reviews_left": int(store.config["douyin_review_queries"]),
+            "share_url": f"{host()}/video/{item_id}"}
+    return _ok({"item_id": item_id})
+
+
 def _public(item: dict) -> dict:
     return {k: item[k] for k in ("item_id", "title", "create_time", "video_status",
                                  "share_url")} | {"is_reviewed": item["video_status"] != 4}
@@ -323,8 +362,9 @@ def show(item_id: str):
     if item is None or item["deleted"]:
         return page("抖音", "<h1>作品不存在</h1>", 404)
     state = {4: "审核中（仅作者可见）", 5: "公开", 2: "不适宜公开"}.get(item["video_status"], "")
-    return page(item["title"], f"<h1>{html.escape(item['title'])}</h1><p>{state}</p>"
-                f"<p>视频 {item['size']} 字节，{item['parts']} 个分片</p>")
+    media = (f"<p>图片 {item['size']} 字节</p>" if item.get("image_id")
+             else f"<p>视频 {item['size']} 字节，{item['parts']} 个分片</p>")
+    return page(item["title"], f"<h1>{html.escape(item['title'])}</h1><p>{state}</p>{media}")
 
 
 # ---------------------------------------------------------------------- control

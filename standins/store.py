@@ -79,6 +79,7 @@ class Store:
             self.douyin_tokens: dict[str, dict] = {}    # access_token -> {open_id, expires_at}
             self.douyin_refresh: dict[str, dict] = {}   # refresh_token -> {open_id, expires_at}
             self.douyin_uploads: dict[str, dict] = {}   # upload_id -> {open_id, parts}
+            self.douyin_images: dict[str, dict] = {}    # image_id -> {open_id, size, item_id}
             self.douyin_videos: dict[str, dict] = {}    # video_id -> {open_id, size, parts}
             self.douyin_items: dict[str, dict] = {}     # item_id -> the post
 

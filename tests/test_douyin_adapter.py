@@ -296,3 +296,47 @@ def test_withdrawal_deletes_the_post(standin, small_video):
     assert standin.douyin()["live"] == 0
     douyin.withdraw(state, result.post_id)  # already gone counts as withdrawn
     assert requests.get(result.post_url, timeout=5).status_code == 404
+
+
+def cover_png() -> bytes:
+    import base64
+
+    from cluster import png_base64
+    return base64.b64decode(png_base64())
+
+
+def test_an_article_without_a_video_goes_out_as_an_image_text_post(standin):
+    douyin, state, saver = adapter(standin, authorise(standin)), {}, Saver()
+    item = content(None, n=7, cover_image=cover_png(), cover_filename="cover.png")
+    result = settle(douyin, item, state, saver)
+    assert saver.saved["image_id"] and saver.saved["item_id"] == result.post_id
+    assert standin.calls("/image/upload/") == 1 and standin.calls("/image/create/") == 1
+    assert standin.calls("/video/upload/") == 0 and standin.calls("/video/create/") == 0
+    posts = standin.douyin()
+    assert posts["live"] == 1 and "图片" in requests.get(result.post_url, timeout=5).text
+    # published again (a retry after the answer): nothing new is uploaded or created
+    assert douyin.publish(item, state, saver).post_id == result.post_id
+    assert standin.calls("/image/create/") == 1
+    douyin.withdraw(state, result.post_id)
+    assert standin.douyin()["live"] == 0
+
+
+def test_a_lost_answer_to_the_image_post_is_found_not_posted_again(standin):
+    credentials, saver, state = authorise(standin), Saver(), {}
+    item = content(None, n=8, cover_image=cover_png(), cover_filename="cover.png")
+    standin.post("/_standin/faults", path="/image/create/", after_commit_delay=1.5, times=1)
+    with pytest.raises(UnconfirmedError):
+        adapter(standin, credentials, timeout=0.5).publish(item, state, saver)
+    assert "item_id" not in state and state["image_id"]
+    douyin = adapter(standin, credentials)
+    with pytest.raises(UnderReview):
+        douyin.find_existing(item, state)
+    assert douyin.find_existing(item, state).post_id == state["item_id"]
+    assert standin.calls("/image/create/") == 1 and standin.douyin()["count"] == 1
+
+
+def test_a_picture_the_platform_refuses_is_permanent(standin):
+    item = content(None, n=9, cover_image=b"not a picture at all", cover_filename="cover.jpg")
+    with pytest.raises(PermanentError):
+        adapter(standin, authorise(standin)).publish(item, {}, Saver())
+    assert standin.calls("/image/create/") == 0

@@ -240,3 +240,28 @@ def test_worker_killed_mid_upload_resumes_without_a_second_post(room, big_video,
     assert parts <= room.platforms.calls("/video/part/upload/") <= parts + 1
     assert room.platforms.calls("/video/create/") == 1
     assert room.platforms.posts()["douyin"]["count"] == 1
+
+
+def test_an_article_without_a_video_goes_out_as_an_image_text_post(room):
+    from cluster import png_base64
+    created = room.editor.post("/api/v1/articles", {
+        "title": "冬季防火提示", "body_html": "<p>注意用火安全。</p>", "digest": "防火提示",
+        "cover_image_base64": png_base64(), "target_account_ids": [room.douyin_id]})
+    assert created.status_code == 201, created.get_json()
+    article_id = created.get_json()["id"]
+    assert created.get_json()["checks"] == []
+    assert room.editor.post(f"/api/v1/articles/{article_id}/submit", {}).status_code == 200
+    assert room.reviewer.post(f"/api/v1/articles/{article_id}/review",
+                              {"decision": "approve", "comment": ""}).status_code == 200
+    assert room.signer.post(f"/api/v1/articles/{article_id}/review",
+                            {"decision": "approve", "comment": "同意"}).status_code == 200
+    _shown, d = delivery(room, article_id)
+    assert d["status"] == "unconfirmed" and "审核中" in d["error"]
+    review_check_due()
+    shown, d = delivery(room, article_id)
+    assert d["status"] == "sent" and shown["status"] == "published", d
+    assert room.platforms.calls("/image/upload/") == 1
+    assert room.platforms.calls("/image/create/") == 1
+    assert room.platforms.calls("/video/create/") == 0
+    assert db.session.scalar(select(Post.url).where(Post.account_id == room.douyin_id)) \
+        == d["post_url"]

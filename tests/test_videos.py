@@ -161,6 +161,11 @@ def test_douyin_without_a_video_is_blocked_naming_the_platform(room, world):
     assert len(found) == 1 and found[0]["severity"] == "block" and "抖音" in found[0]["message"]
     refused = room.editor.post(f"/api/v1/articles/{article['id']}/submit", {})
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "checks_failed"
+    # With a cover picture it goes out as an image-text post (图文): nothing blocks.
+    from cluster import png_base64
+    with_cover = room.editor.post("/api/v1/articles", article_body(
+        room, cover_image_base64=png_base64())).get_json()
+    assert not [f for f in with_cover["checks"] if f["rule"] == "video_limits"]
 
 
 def test_video_over_a_platform_limit_is_blocked_with_the_limit(room, clip, monkeypatch):
