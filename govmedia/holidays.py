@@ -16,14 +16,27 @@ from .workdays import WorkCalendar
 _RECOMPUTE = "govmedia_deadline_recompute"
 
 
+# Built calendars by what admins entered: building a year's working days asks chinese_calendar
+# about every day (about 10 ms), so a process keeps the calendar of the entries it last saw and
+# builds again only when they change. A calendar never changes once made (its years fill lazily).
+_BUILT: dict[tuple, WorkCalendar] = {}
+
+
 def load_calendar() -> WorkCalendar:
-    """One calendar per request or job; admin entries are few, so they are read whole."""
+    """The calendar as the admins' entries stand, read once per request or job (they are few:
+    one short query each), built once per process for each set of entries."""
     cache = scoped_cache()
     if "work_calendar" not in cache:
-        overrides = db.session.execute(select(HolidayOverride.day, HolidayOverride.workday)).all()
-        years = db.session.scalars(select(HolidayYear.year)).all()
-        cache["work_calendar"] = WorkCalendar(overrides=[(d, w) for d, w in overrides],
-                                              confirmed_years=years)
+        overrides = tuple(sorted((d, bool(w)) for d, w in db.session.execute(
+            select(HolidayOverride.day, HolidayOverride.workday))))
+        years = tuple(sorted(db.session.scalars(select(HolidayYear.year))))
+        calendar = _BUILT.get((overrides, years))
+        if calendar is None:
+            calendar = WorkCalendar(overrides=overrides, confirmed_years=years)
+            if len(_BUILT) >= 8:
+                _BUILT.clear()
+            _BUILT[(overrides, years)] = calendar
+        cache["work_calendar"] = calendar
     return cache["work_calendar"]
 
 
