@@ -51,7 +51,7 @@ def suggestions(message: Message, limit: int = SUGGESTIONS) -> list[tuple[Refere
     if not words:
         return []
     query = _query_of(words)
-    vector = func.to_tsvector("simple", ReferenceAnswer.terms)
+    vector = ReferenceAnswer.terms_tsv
     rank = func.ts_rank(vector, query).label("rank")
     rows = db.session.execute(
         select(ReferenceAnswer, rank).where(

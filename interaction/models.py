@@ -1,8 +1,9 @@
 """Messages from the public to an account, and the replies sent to them from govmedia."""
 from datetime import date, datetime
 
-from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        text)
+from sqlalchemy import (Boolean, Computed, Date, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govmedia.extensions import db
@@ -72,8 +73,7 @@ class ReferenceAnswer(db.Model):
     __table_args__ = (
         # Full-text search over the jieba-segmented question and topic ('simple': the words
         # are already cut, PostgreSQL only has to index them).
-        Index("ix_reference_answers_terms", text("to_tsvector('simple', terms)"),
-              postgresql_using="gin"),
+        Index("ix_reference_answers_terms_tsv", "terms_tsv", postgresql_using="gin"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
@@ -81,6 +81,9 @@ class ReferenceAnswer(db.Model):
     question: Mapped[str] = mapped_column(Text, default="")
     answer: Mapped[str] = mapped_column(Text)
     terms: Mapped[str] = mapped_column(Text, default="")
+    # The vector of `terms`, kept by PostgreSQL: ranking reads it instead of building it again
+    # for every matching row (22 ms instead of 53 over 100,000 answers, bench/interaction_bench).
+    terms_tsv = mapped_column(TSVECTOR, Computed("to_tsvector('simple', terms)", persisted=True))
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     uses: Mapped[int] = mapped_column(Integer, default=0)
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
