@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from govmedia.extensions import db
 from govmedia.types import SHANGHAI, shanghai_date
@@ -52,6 +52,13 @@ def overdue_reminders(today: date) -> list[tuple]:
     return out
 
 
+def unanswered_clause(moment: datetime):
+    """Received by `moment`, not answered by then, its reply deadline (a Beijing day) ended
+    before it."""
+    return and_(Message.received_at <= moment, Message.reply_due_on < shanghai_date(moment),
+                or_(Message.replied_at.is_(None), Message.replied_at > moment))
+
+
 def unanswered_at(moment: datetime, account_ids) -> dict[int, dict]:
     """account id -> {"count", "oldest"}: messages received by `moment` and not answered by
     then whose reply deadline (a Beijing day) ended before it."""
@@ -59,9 +66,30 @@ def unanswered_at(moment: datetime, account_ids) -> dict[int, dict]:
     if not ids:
         return {}
     query = (select(Message.account_id, func.count(), func.min(Message.received_at))
-             .where(Message.account_id.in_(ids), Message.received_at <= moment,
-                    Message.reply_due_on < shanghai_date(moment),
-                    or_(Message.replied_at.is_(None), Message.replied_at > moment))
+             .where(Message.account_id.in_(ids), unanswered_clause(moment))
              .group_by(Message.account_id))
     return {a: {"count": n, "oldest": oldest} for a, n, oldest in db.session.execute(query)}
+
+
+def unanswered_messages_at(moment: datetime, account_ids, per_account: int = 20
+                           ) -> dict[int, list[dict]]:
+    """account id -> the messages `unanswered_at` counts, oldest first, at most `per_account`
+    of each account: {"id", "received_at", "reply_due_on"} (the evidence of the count)."""
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    rank = func.row_number().over(partition_by=Message.account_id,
+                                  order_by=(Message.received_at, Message.id)).label("rank")
+    ranked = (select(Message.account_id, Message.id, Message.received_at, Message.reply_due_on,
+                     rank)
+              .where(Message.account_id.in_(ids), unanswered_clause(moment))
+              .subquery())
+    out: dict[int, list[dict]] = {}
+    for account_id, message_id, received_at, due_on in db.session.execute(
+            select(ranked.c.account_id, ranked.c.id, ranked.c.received_at, ranked.c.reply_due_on)
+            .where(ranked.c.rank <= per_account)
+            .order_by(ranked.c.account_id, ranked.c.rank)):
+        out.setdefault(account_id, []).append(
+            {"id": message_id, "received_at": received_at, "reply_due_on": due_on})
+    return out
 

@@ -204,3 +204,66 @@ def test_the_inspection_page_and_files_keep_to_the_callers_subtree(tree, app, lo
     bad = county.get("/supervision/inspection?moment=yesterday")
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.get_data(as_text=True)
     assert county.get("/supervision/inspection.csv?moment=yesterday").status_code == 400
+
+
+def test_the_inspection_moment_api_gives_the_evidence_within_the_callers_subtree(tree, login):
+    x, y, a = tree.accounts["x"], tree.accounts["y"], tree.accounts["a"]
+    record_post(x, at(2025, 10, 1, 12, 0), "国庆节假期安排", "https://example.gov.cn/1", "manual")
+    record_post(y, at(2025, 9, 20, 8, 0), "秋季开学", None, "manual")
+    db.session.commit()
+    first = message(x, "9001")                                         # due 14 October
+    second = message(x, "9002", received=at(2025, 10, 2, 8, 15), sender="oSender00002")
+    message(x, "9003", received=at(2025, 10, 15, 8, 0), sender="oSender00003")  # not yet due
+
+    # 15 October 09:00 Beijing, given as UTC: x fails on interaction (two messages), y on
+    # updates (nothing since 20 September), a on updates (no post at all).
+    body = tree.supervisor.get("/api/v1/supervision/inspection",
+                               moment="2025-10-15T01:00:00Z").get_json()
+    assert body["moment"] == "2025-10-15T09:00:00+08:00" and body["window_days"] == 14
+    items = {i["account_id"]: i for i in body["items"]}
+    assert set(items) == {x, y, a} and body["total"] == 3
+    assert body["counts"] == {"updates": 2, "interaction": 1}
+    assert items[x]["findings"] == ["interaction"]
+    assert items[x]["last_post"] == {"title": "国庆节假期安排",
+                                     "published_at": "2025-10-01T12:00:00+08:00",
+                                     "url": "https://example.gov.cn/1"}
+    assert items[x]["overdue_messages"] == 2
+    assert items[x]["oldest_overdue_at"] == "2025-09-30T10:00:00+08:00"
+    assert items[x]["messages"] == [
+        {"id": first.id, "received_at": "2025-09-30T10:00:00+08:00", "reply_due_on": "2025-10-14"},
+        {"id": second.id, "received_at": "2025-10-02T08:15:00+08:00",
+         "reply_due_on": second.reply_due_on.isoformat()}]
+    assert second.reply_due_on < date(2025, 10, 15)
+    assert items[y]["findings"] == ["updates"] and items[y]["messages"] == []
+    assert items[y]["last_post"]["title"] == "秋季开学" and items[y]["last_post"]["url"] is None
+    assert items[a]["last_post"] is None and items[a]["unit_name"]
+    # The same instant with an offset, and with a "+" the query string turned into a space.
+    for moment in ("2025-10-15T09:00+08:00", "2025-10-15T09:00:00 08:00", "2025-10-15T09:00",
+                   "2025-10-15 09:00:00+08:00", "2025-10-15T02:00:00+01:00"):
+        again = tree.supervisor.get("/api/v1/supervision/inspection", moment=moment).get_json()
+        assert again["moment"] == "2025-10-15T09:00:00+08:00", moment
+        assert {i["account_id"] for i in again["items"]} == {x, y, a}
+    # One page at a time, the total unchanged.
+    page = tree.supervisor.get("/api/v1/supervision/inspection", moment="2025-10-15T09:00",
+                               limit=1, offset=1).get_json()
+    assert page["total"] == 3 and len(page["items"]) == 1
+    assert page["items"][0]["account_id"] == body["items"][1]["account_id"]
+
+    # The county supervisor: its county only; the sibling county is refused.
+    county = tree.supervisor_x.get("/api/v1/supervision/inspection",
+                                   moment="2025-10-15T09:00:00+08:00").get_json()
+    assert [i["account_id"] for i in county["items"]] == [x]
+    assert tree.supervisor_x.get("/api/v1/supervision/inspection", moment="2025-10-15T09:00",
+                                 unit_id=tree.units["y"]).status_code == 403
+    assert login("sponsor_x").get("/api/v1/supervision/inspection").status_code == 403
+
+
+@pytest.mark.parametrize("moment", ["yesterday", "2025-10-15", "2025-13-01T09:00",
+                                    "2025-10-15T25:00", "2025-10-15T09:00+25:00",
+                                    "1800-01-01T00:00+08:00"])
+def test_a_bad_inspection_moment_is_400_invalid_naming_the_field(tree, moment):
+    response = tree.supervisor.get("/api/v1/supervision/inspection", moment=moment)
+    assert response.status_code == 400, moment
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid" and set(error["fields"]) == {"moment"}
+    assert "监测时间点" in error["message"]      # Chinese by default

@@ -10,6 +10,7 @@ from . import annual_views  # noqa: F401  (the annual report's pages, on views.b
 from . import inspection_views  # noqa: F401  (the inspection moment's page, on views.bp)
 from . import spotcheck_views  # noqa: F401  (the spot check's pages, on views.bp)
 from . import spotcheck_api  # noqa: F401  (its API, on api.bp)
+from . import inspection_api  # noqa: F401  (the inspection moment's API, on api.bp)
 from .list_api import bp as api_bp
 from .jobs import apply_pending_figures, send_daily_reminders
 from .names import refresh_name_index
