@@ -7,10 +7,10 @@ message as `reply_due_on`: a message is overdue from the day after it while unan
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import DateTime, and_, case, cast, func, or_, select
 
 from govmedia.extensions import db
 from govmedia.types import SHANGHAI, shanghai_date
@@ -18,6 +18,8 @@ from registry.models import Account
 
 from .models import Message
 from .services import unanswered_on
+
+TIME_ZONE = "Asia/Shanghai"
 
 
 def overdue_by_account(as_of: date, units, limit: int = 20) -> list[dict]:
@@ -93,3 +95,19 @@ def unanswered_messages_at(moment: datetime, account_ids, per_account: int = 20
             {"id": message_id, "received_at": received_at, "reply_due_on": due_on})
     return out
 
+
+def overdue_in_period(start: date, end: date) -> dict[int, dict]:
+    """For the quarterly report: account id -> {"overdue", "unanswered"}. `overdue`: messages
+    past their reply deadline at some time from the start of `start` to the end of `end` (the
+    deadline day ended before the end of `end`, and the reply, if any, came after the deadline
+    day and after `start` began); `unanswered`: those of them still unanswered at the end of
+    `end` (overdue as of `end`, as the inbox counts)."""
+    deadline_passed = func.timezone(TIME_ZONE, cast(Message.reply_due_on + 1, DateTime))
+    begins = datetime.combine(start, time.min, SHANGHAI)
+    late = or_(Message.replied_at.is_(None),
+               and_(Message.replied_at >= deadline_passed, Message.replied_at > begins))
+    still = unanswered_on(end, "overdue")
+    query = (select(Message.account_id, func.count(), func.count(case((still, 1))))
+             .where(Message.reply_due_on < end, late)
+             .group_by(Message.account_id))
+    return {a: {"overdue": n, "unanswered": u} for a, n, u in db.session.execute(query)}

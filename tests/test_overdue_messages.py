@@ -1,10 +1,11 @@
 """Overdue messages from the public (issue 14): the reply deadline in working days across the
 2025 National Day holidays, the dashboard's counts per unit and account, the daily reminder
-told once per message, the inbox filter, and the inspection moment (监测时间点) at two instants,
-scoped to the caller's subtree, as a page and as files."""
+told once per message, the inbox filter, the inspection moment (监测时间点) at two instants,
+scoped to the caller's subtree, as a page, as files and in the API, and the overdue messages
+per account in the quarterly report."""
 import csv
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from conftest import PASSWORD, account_body, make_user
@@ -267,3 +268,76 @@ def test_a_bad_inspection_moment_is_400_invalid_naming_the_field(tree, moment):
     error = response.get_json()["error"]
     assert error["code"] == "invalid" and set(error["fields"]) == {"moment"}
     assert "监测时间点" in error["message"]      # Chinese by default
+
+
+# (account, received, reply deadline worked out by hand, replied or None). 2025: 1-8 October
+# are holidays, 11 October a make-up working day; 1 September is a Monday.
+REPORT_MESSAGES = [
+    ("x", at(2025, 9, 30, 10, 0), date(2025, 10, 14), None),                      # unanswered
+    ("x", at(2025, 9, 30, 10, 0), date(2025, 10, 14), at(2025, 10, 13, 9, 0)),    # in time
+    ("x", at(2025, 9, 30, 10, 0), date(2025, 10, 14), at(2025, 10, 20, 9, 0)),    # late
+    ("x", at(2025, 9, 30, 10, 0), date(2025, 10, 14), at(2025, 10, 14, 23, 0)),   # deadline day
+    ("x", at(2025, 9, 30, 10, 0), date(2025, 10, 14), at(2025, 10, 15, 9, 0)),    # 9 h late
+    ("y", at(2025, 9, 1, 10, 0), date(2025, 9, 8), at(2025, 10, 3, 9, 0)),        # late into Q4
+    ("y", at(2025, 9, 1, 10, 0), date(2025, 9, 8), at(2025, 9, 25, 9, 0)),        # late in Q3
+    ("y", at(2025, 12, 22, 10, 0), date(2025, 12, 29), None),                     # due 29 Dec
+    ("y", at(2025, 12, 29, 10, 0), date(2026, 1, 6), None),                       # due next year
+]
+
+
+def expected_overdue(account, start: date, as_of: date) -> tuple[int, int]:
+    """(past the deadline at some time of the period, of those unanswered at its end), from
+    REPORT_MESSAGES by the plain rule: a message is late from the midnight after its deadline
+    day until its reply."""
+    begin, finish = at(start.year, start.month, start.day), at(as_of.year, as_of.month,
+                                                               as_of.day) + timedelta(days=1)
+    overdue = unanswered = 0
+    for who, _received, due, replied in REPORT_MESSAGES:
+        late_from = at(due.year, due.month, due.day) + timedelta(days=1)
+        if who != account or late_from >= finish:
+            continue
+        if replied is not None and (replied < late_from or replied <= begin):
+            continue
+        overdue += 1
+        unanswered += replied is None or replied >= finish
+    return overdue, unanswered
+
+
+def test_the_quarterly_report_counts_each_accounts_overdue_messages(tree):
+    for n, (who, received, due, replied) in enumerate(REPORT_MESSAGES):
+        m = message(tree.accounts[who], f"77{n:02d}", received=received, sender=f"oSender7{n}")
+        assert m.reply_due_on == due, (n, m.reply_due_on)
+        m.replied_at = replied
+    db.session.commit()
+    cases = {(2025, 4, None): {"x": (3, 1), "y": (2, 1), "a": (0, 0)},
+             (2025, 4, "2025-12-29"): {"x": (3, 1), "y": (1, 0), "a": (0, 0)},
+             (2025, 3, None): {"x": (0, 0), "y": (2, 1), "a": (0, 0)}}
+    for (year, quarter, as_of), by_hand in cases.items():
+        body = {"year": year, "quarter": quarter, **({"as_of": as_of} if as_of else {})}
+        created = tree.supervisor.post("/api/v1/supervision/reports", body)
+        assert created.status_code == 201, created.get_json()
+        report = tree.supervisor.get(f"/api/v1/supervision/reports/{created.get_json()['id']}")
+        rows = {r["account_id"]: r for r in report.get_json()["rows"]}
+        start = date(year, 3 * quarter - 2, 1)
+        day = date.fromisoformat(report.get_json()["as_of"])
+        for who, counts in by_hand.items():
+            assert expected_overdue(who, start, day) == counts, (year, quarter, who)
+            row = rows[tree.accounts[who]]
+            assert (row["overdue_messages"], row["overdue_unanswered"]) == counts, \
+                (year, quarter, as_of, who)
+            assert ("条网民留言超过答复期限" in row["findings"]) == (counts[0] > 0)
+        assert created.get_json()["totals"]["overdue_messages"] == sum(
+            c[0] for c in by_hand.values())
+    x_row = rows[tree.accounts["x"]]    # the last report, Q3: y's two late replies
+    assert x_row["overdue_messages"] == 0
+    assert "2 条网民留言超过答复期限（1 条仍未答复）" in rows[tree.accounts["y"]]["findings"]
+
+    # The XLSX and the page carry the two columns.
+    report_id = created.get_json()["id"]
+    sheet = load_workbook(io.BytesIO(tree.supervisor.get(
+        f"/api/v1/supervision/reports/{report_id}/xlsx").get_data()))["季度检查"]
+    headings = [c.value for c in sheet[3]]
+    col = headings.index("超过答复期限的留言")
+    assert headings[col + 1] == "其中仍未答复"
+    by_name = {r[3].value: (r[col].value, r[col + 1].value) for r in sheet.iter_rows(min_row=4)}
+    assert by_name["乙县发布"] == (2, 1) and by_name["甲县发布"] == (0, 0)
