@@ -37,13 +37,18 @@ def overdue_by_account(as_of: date, units, limit: int = 20) -> list[dict]:
             for a, u, name, platform, count in db.session.execute(query)]
 
 
-def overdue_reminders(today: date) -> list[tuple]:
+def overdue_reminders(today: date, since: date | None = None) -> list[tuple]:
     """(unit_id, key, kind, text, link) per message overdue today, for the daily reminders of
-    the account's unit: one key per message, so each is told once however often they run."""
+    the account's unit: one key per message, so each is told once however often they run.
+    `since`: only messages whose deadline day is `since` or later (those that became overdue
+    after it), read through the index on the deadline, so a daily run reads a day or two of
+    messages and not every overdue one (the caller keeps the day of its last run)."""
+    query = (select(Message, Account.name).join(Account, Account.id == Message.account_id)
+             .where(unanswered_on(today, "overdue")).order_by(Message.id))
+    if since is not None:
+        query = query.where(Message.reply_due_on >= since)
     out = []
-    for message, name in db.session.execute(
-            select(Message, Account.name).join(Account, Account.id == Message.account_id)
-            .where(unanswered_on(today, "overdue")).order_by(Message.id)):
+    for message, name in db.session.execute(query):
         received = message.received_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
         out.append((message.unit_id, f"message_overdue:{message.id}", "message_overdue",
                     _("A message to “%(name)s” received %(received)s is unanswered past its "

@@ -10,12 +10,13 @@ from datetime import date, datetime, timedelta
 import pytest
 from conftest import PASSWORD, account_body, make_user
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from govmedia.extensions import db
 from govmedia.models import Notification, NotificationMute, User
 from govmedia.types import SHANGHAI
 from interaction.models import Message
+from interaction.overdue import overdue_reminders
 from interaction.services import store_message
 from interaction.wechat_callback import Incoming
 from registry.models import Account
@@ -341,3 +342,41 @@ def test_the_quarterly_report_counts_each_accounts_overdue_messages(tree):
     assert headings[col + 1] == "其中仍未答复"
     by_name = {r[3].value: (r[col].value, r[col + 1].value) for r in sheet.iter_rows(min_row=4)}
     assert by_name["乙县发布"] == (2, 1) and by_name["甲县发布"] == (0, 0)
+
+
+def test_the_daily_run_reads_only_the_messages_that_fell_due_since_its_last_run(tree):
+    """Province scale: yesterday's overdue messages are not read again every day (each was
+    told once already); after days without a run, what fell due meanwhile is told."""
+    x = tree.accounts["x"]
+    received = at(2025, 9, 1, 10, 0)            # a Monday: due Monday 8 September
+    db.session.execute(insert(Message), [
+        {"unit_id": tree.units["x"], "account_id": x, "platform": "wechat",
+         "platform_msg_id": f"old{n}", "sender": f"oOld{n}", "kind": "text", "text": "旧留言",
+         "received_at": received, "reply_due_on": date(2025, 9, 8), "due_provisional": False,
+         "created_at": received} for n in range(300)])
+    db.session.commit()
+    notes = select(func.count()).select_from(Notification).where(
+        Notification.kind == "message_overdue")     # for sponsor_x, the unit's one sponsor
+    jobs.create_notifications(date(2025, 9, 9))
+    assert db.session.scalar(notes) == 300          # overdue from the 9th
+    jobs.create_notifications(date(2025, 9, 10))
+    assert db.session.scalar(notes) == 300
+
+    def read(day):
+        return overdue_reminders(day, jobs.messages_since(day))
+
+    assert len(overdue_reminders(date(2025, 9, 11))) == 300     # every overdue message
+    assert read(date(2025, 9, 11)) == []                        # what the run reads
+    jobs.create_notifications(date(2025, 9, 11))
+    # No run from 12 September to 14 October (every worker down): the message due on the 14th
+    # is told on the 15th all the same, and the run after it reads that one only.
+    fresh = message(x, "9001")
+    jobs.create_notifications(date(2025, 10, 15))
+    assert db.session.scalar(notes) == 301
+    assert [key for _u, key, *_rest in read(date(2025, 10, 16))] == [f"message_overdue:{fresh.id}"]
+    jobs.create_notifications(date(2025, 10, 16))
+    assert read(date(2025, 10, 17)) == []
+    assert db.session.scalar(notes) == 301
+    # A run for an earlier day (remind --date) does not move the last run back.
+    jobs.create_notifications(date(2025, 9, 20))
+    assert jobs.messages_since(date(2025, 10, 17)) == date(2025, 10, 15)
