@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from govmedia.extensions import db
+from govmedia.profiles import set_profile
 from govmedia.models import User
 from govmedia.schemas import UserIn
 from govmedia.types import SHANGHAI, today_shanghai
@@ -84,6 +85,11 @@ def load_demo(admin_password: str | None = None) -> list[str]:
                             "示范县召开秋冬季安全生产工作会议", None)
     record_event_with_notice(edu_sponsor, douyin, EventIn(
         kind="close", event_date=today - timedelta(days=20), reason="人员调整，暂停更新"))
+    # The county's own rule profile (issue 16): seed 004's numbers, with their legal basis.
+    set_profile(admin, county.id, {"update_window": 10, "warning_from": 7}, {
+        "update_window": "房县网站和政务新媒体管理通知第五条：两次更新间隔不得超过 10 天",
+        "filing_workdays": "房县网站和政务新媒体管理通知第三条第（五）项：5 个工作日内备案"},
+        note="按县政府办公室通知设定")
     db.session.commit()
     logins = (f"admin / {password}\nsupervisor / {password}\nsponsor / {password} "
               f"(示范县人民政府办公室)\nedu / {password} (示范县教育局)\n"

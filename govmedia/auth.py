@@ -150,6 +150,14 @@ def subtree_ids(unit_id: int) -> list[int]:
     return list(db.session.scalars(subtree_query([unit_id])))
 
 
+def unit_parents() -> dict:
+    """{unit_id: parent_id} for the whole tree, once per request (a few thousand pairs)."""
+    cache = scoped_cache()
+    if "unit_parents" not in cache:
+        cache["unit_parents"] = dict(db.session.execute(select(_UNITS.c.id, _UNITS.c.parent_id)).all())
+    return cache["unit_parents"]
+
+
 def reaches_all_units(user: User) -> bool:
     """An admin or supervisor held at no unit reaches every unit (API.md, Auth and users)."""
     return bool(user.sees_all_units)
@@ -177,7 +185,8 @@ def _reach(user: User) -> tuple[list[int], frozenset]:
 
 def forget_unit_reach() -> None:
     """After the tree changed (a unit created or moved) the cached reaches are stale."""
-    scoped_cache().pop("unit_reach", None)
+    for key in ("unit_reach", "unit_parents", "rule_profile_maps"):
+        scoped_cache().pop(key, None)
 
 
 def reaches_unit(user: User, unit_id: int | None) -> bool:

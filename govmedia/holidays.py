@@ -11,7 +11,6 @@ from .context import scoped_cache
 from .errors import Invalid
 from .extensions import db
 from .models import HolidayOverride, HolidayYear
-from .rules import FILING_WORKDAYS
 from .workdays import WorkCalendar
 
 _RECOMPUTE = "govmedia_deadline_recompute"
@@ -30,23 +29,6 @@ def load_calendar() -> WorkCalendar:
 
 def forget_calendar() -> None:
     scoped_cache().pop("work_calendar", None)
-
-
-def due_date(event_date: date, calendar: WorkCalendar | None = None) -> tuple[date, bool]:
-    """Rule 4: the 5th working day after the event date (its own day not counted)."""
-    due, provisional = due_dates([event_date], calendar)[event_date]
-    if provisional:
-        current_app.logger.warning(
-            "provisional deadline: event %s is due %s, which rests on a year the holiday "
-            "calendar does not know yet (statutory fallback plus admin entries)",
-            event_date.isoformat(), due.isoformat())
-    return due, provisional
-
-
-def due_dates(event_dates, calendar: WorkCalendar | None = None) -> dict:
-    """Rule 4 for many events at once: event date -> (due date, provisional)."""
-    calendar = calendar or load_calendar()
-    return {day: calendar.add_workdays(day, FILING_WORKDAYS) for day in set(event_dates)}
 
 
 def year_overrides(year: int) -> list[HolidayOverride]:

@@ -1,4 +1,4 @@
-"""People, their API tokens, login throttling, the holiday schedule and the audit chain."""
+"""People, their API tokens, login throttling, the holiday schedule, the audit chain and rule profiles."""
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text,
@@ -142,3 +142,23 @@ class NotificationMute(db.Model):
     __tablename__ = "notification_mutes"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class RuleProfileVersion(db.Model):
+    """One version of a jurisdiction's rule numbers (issue 16), set at a node of the unit
+    tree (unit_id NULL: the whole registry) from `valid_from` on. Rows are never changed: a
+    change is a new version, so any "as of" figure can use the numbers in force that day.
+    `inherit` ends the node's own profile: from `valid_from` the node follows its parent."""
+
+    __tablename__ = "rule_profiles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    inherit: Mapped[bool] = mapped_column(Boolean, default=False)
+    values: Mapped[dict] = mapped_column(JSON, default=dict)
+    basis: Mapped[dict] = mapped_column(JSON, default=dict)   # field -> legal basis entered
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by = relationship(User, foreign_keys=[created_by_id])

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Mapping
 
-from .rules import MESSAGE_REPLY_WORKDAYS, PUBLISHING_TASK_WORKDAYS, RECTIFICATION_WORKDAYS
+from .rules import PUBLISHING_TASK_WORKDAYS, RECTIFICATION_WORKDAYS
 
 
 def _setting(default: Any, env: str | None = None, *, flask: bool = False):
@@ -99,10 +99,6 @@ class Settings:
     supervision_trend_weeks: int = _setting(12)
     supervision_verification_notice_days: int = _setting(30)
     supervision_apply_seconds: int = _setting(15)
-    # The quarterly spot check (抽查, issue 16): the share of a node's active accounts drawn,
-    # per platform, rounded up. Until rule profiles set it per node, the seeds' number: rule 7
-    # checks every unit's accounts each quarter, 002 §13(三) 抽查比例100%全覆盖 — so 1.
-    supervision_spot_check_share: str = _setting("1")
     # Activity sync (issue 14): how often it runs, how long a quota or rate limit defers an
     # account (the platform's own hint wins), accounts per job, pages per listing per run,
     # and how many days of WeChat's data API a first run reads back (one call a day).
@@ -125,9 +121,8 @@ class Settings:
     smtp_starttls: bool = _setting(False)
     smtp_ssl: bool = _setting(False)
     public_base_url: str = _setting("")
-    # Interaction inbox: the reply deadline in working days; the largest callback body a
-    # platform may post (a WeChat message is a few hundred bytes; larger is refused with 400).
-    message_reply_workdays: int = _setting(MESSAGE_REPLY_WORKDAYS)
+    # Interaction inbox: the largest callback body a platform may post (a WeChat message is a
+    # few hundred bytes; larger is refused with 400). The reply deadline is the rule profile's.
     wechat_callback_max_bytes: int = _setting(64 * 1024)
     # How often Weibo comments to the accounts (comments/to_me) are pulled into the inbox.
     weibo_comments_pull_seconds: int = _setting(300)

@@ -164,6 +164,23 @@ class WorkCalendar:
         provisional = any(self.is_provisional_year(y) for y in range(first_year, result.year + 1))
         return result, provisional
 
+    def workday_back(self, end: date, n: int) -> date:
+        """The n-th working day counting back from `end` (end itself counted if it works)."""
+        end = _as_date(end)
+        if n < 1:
+            raise ValueError("n must be >= 1")
+        year = end.year
+        days = self._year(year)
+        i = bisect_right(days, end.toordinal())
+        while i < n:
+            n -= i
+            year -= 1
+            if year < date.min.year:
+                raise OverflowError("no such working day after year 1 begins")
+            days = self._year(year)
+            i = len(days)
+        return date.fromordinal(days[i - n])
+
     def workdays_between(self, start: date, end: date) -> int:
         """Number of working days in (start, end]; 0 if end <= start."""
         start, end = _as_date(start), _as_date(end)

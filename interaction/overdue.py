@@ -1,8 +1,8 @@
 """Overdue messages from the public, for supervision: per account, the daily reminders, and
 the messages unanswered past their deadline at an instant (the inspection moment).
 
-The reply deadline is the rule profile's (govmedia.rules.MESSAGE_REPLY_WORKDAYS, default 5
-working days on the filings' calendar; the seeds set none for new-media messages), stored per
+The reply deadline is the rule profile's (govmedia.profiles: the unit's profile on the day the
+message came in, default 5 working days on the filings' calendar; the seeds set none for new-media messages), stored per
 message as `reply_due_on`: a message is overdue from the day after it while unanswered.
 """
 from __future__ import annotations

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -17,6 +16,7 @@ from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
 from govmedia.models import User
+from govmedia.profiles import profile_for
 from govmedia.queue import enqueue
 from govmedia.types import SHANGHAI, shanghai_date, utcnow
 from registry.models import Account
@@ -42,15 +42,18 @@ def receiving_account(account_id: int, platform: str) -> Account | None:
     return account
 
 
-def reply_due(received_at: datetime) -> tuple[date, bool]:
-    return load_calendar().add_workdays(shanghai_date(received_at),
-                                        current_app.config["MESSAGE_REPLY_WORKDAYS"])
+def reply_due(received_at: datetime, unit_id: int, calendar=None) -> tuple[date, bool]:
+    """The reply deadline: the rule profile's working days for the account's unit, in force
+    on the day the message came in."""
+    day = shanghai_date(received_at)
+    return (calendar or load_calendar()).add_workdays(
+        day, profile_for(unit_id, day).message_reply_workdays)
 
 
 def store_message(account: Account, incoming: Incoming) -> bool:
     """Store a message once per (account, MsgId); True when it is new. One statement, so two
     deliveries of the same message racing each other still store one."""
-    due, provisional = reply_due(incoming.received_at)
+    due, provisional = reply_due(incoming.received_at, account.unit_id)
     statement = insert(Message).values(
         unit_id=account.unit_id, account_id=account.id, platform=account.platform,
         platform_msg_id=incoming.msg_id, sender=incoming.sender, kind=incoming.kind,
@@ -182,8 +185,7 @@ def recompute_reply_deadlines(year: int, calendar) -> int:
             Message.replied_at.is_(None),
             or_(func.extract("year", Message.reply_due_on) == year,
                 func.extract("year", Message.reply_due_on) == year + 1))):
-        due, provisional = calendar.add_workdays(shanghai_date(message.received_at),
-                                                 current_app.config["MESSAGE_REPLY_WORKDAYS"])
+        due, provisional = reply_due(message.received_at, message.unit_id, calendar)
         if (due, provisional) != (message.reply_due_on, message.due_provisional):
             message.reply_due_on, message.due_provisional = due, provisional
             changed += 1

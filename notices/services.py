@@ -13,7 +13,7 @@ from govmedia.auth import get_in_unit, require_roles, require_unit_access, visib
 from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
-from govmedia.rules import NOTICE_WORKDAYS
+from govmedia.profiles import profile_for
 from govmedia.types import today_shanghai, utcnow
 from govmedia.workdays import WorkCalendar
 from registry.changes import account_changed
@@ -34,9 +34,11 @@ MAX_TEXT = 5000
 
 # --- the notice period and the one-month warning ---------------------------------------------
 
-def notice_period(starts_on: date, calendar=None) -> tuple[date, bool]:
-    """Rule 6: from the day it appears through the 15th working day after it."""
-    return (calendar or load_calendar()).add_workdays(starts_on, NOTICE_WORKDAYS)
+def notice_period(starts_on: date, calendar=None, unit_id: int | None = None) -> tuple[date, bool]:
+    """Rule 6: from the day it appears through the 15th working day after it (the number of
+    the rule profile in force for the account's unit on that day)."""
+    return (calendar or load_calendar()).add_workdays(
+        starts_on, profile_for(unit_id, starts_on).notice_workdays)
 
 
 def completes_on(notice: Notice) -> date:
@@ -108,7 +110,7 @@ def open_notice(account, event, before: dict, *, details=None, actor=None,
     """Never backdated: the notice starts on the day it appears (`today`), whatever the event's
     date; `today` is injectable for tests of the period across holidays."""
     starts_on = today or today_shanghai()
-    ends_on, provisional = notice_period(starts_on)
+    ends_on, provisional = notice_period(starts_on, unit_id=account.unit_id)
     db.session.flush()
     db.session.refresh(account, ["unit"])
     takedown = list(getattr(details, "takedown", None) or [])
@@ -163,7 +165,8 @@ def recompute_notice_deadlines(year: int, calendar: WorkCalendar) -> int:
     changed = 0
     for notice in db.session.scalars(select(Notice).where(
             Notice.starts_on >= date(year - 1, 11, 1), Notice.starts_on <= date(year, 12, 31))):
-        ends, provisional = calendar.add_workdays(notice.starts_on, NOTICE_WORKDAYS)
+        ends, provisional = notice_period(notice.starts_on, calendar,
+                                          unit_id=notice.account.unit_id)
         if (ends, provisional) != (notice.ends_on, notice.provisional):
             notice.ends_on, notice.provisional = ends, provisional
             changed += 1

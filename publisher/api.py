@@ -9,7 +9,7 @@ from govmedia.auth import api_roles, api_user
 from govmedia.errors import NotFound
 from govmedia.extensions import csrf, db
 
-from . import articles, check_lists, checks, compare, review, videos
+from . import articles, check_lists, checks, compare, previews, review, videos
 from .fanout import operations
 from .models import TERM_LISTS
 from .schemas import (
@@ -114,6 +114,18 @@ def review_article(article_id):
 def compare_article(article_id):
     article = articles.get_article(api_user(), article_id)
     return jsonify(compare.compare(article, query_int("from")))
+
+
+@bp.get("/articles/<int:article_id>/previews")
+@documented("For every target account: how the article will look there (title, text as the "
+            "platform gets it, cover, video), whether staff post it by hand (a publishing "
+            "task), and which of the platform's limits it breaks", tag="articles",
+            responses={200: "previews {items: [{account_id, platform, by_task, title, text, "
+                            "text_limit, cover, video, problems, notes}]}",
+                       403: "forbidden", 404: "not_found"})
+def article_previews(article_id):
+    article = articles.get_article(api_user(), article_id)
+    return jsonify({"items": [p.as_dict() for p in previews.target_previews(article)]})
 
 
 @bp.get("/deliveries/<int:delivery_id>")

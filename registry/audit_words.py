@@ -48,6 +48,9 @@ ACTIONS = {
     "report.generate": N_("Quarterly report generated"),
     "annual_report.issue": N_("Annual report issued"),
     "spot_check.draw": N_("Spot-check sample drawn"),
+    "spot_check.void": N_("Spot-check draw voided"),
+    "rule_profile.set": N_("Rule profile changed"),
+    "rule_profile.inherit": N_("Rule profile ended: the unit follows the one above"),
     "account.app_details": N_("App filing number and version recorded"),
     "posts.import": N_("Post log imported"),
     "duplicate.dismiss": N_("Marked as not a duplicate"),
@@ -60,7 +63,7 @@ OBJECTS = {
     "supervision_report": N_("Quarterly report"), "check_list": N_("Check lists"),
     "holiday_year": N_("Holiday year"), "duplicate_pair": N_("Pair of accounts"),
     "post_log": N_("Post log"), "annual_report": N_("Annual report"),
-    "spot_check": N_("Spot check"),
+    "spot_check": N_("Spot check"), "rule_profile": N_("Rule profile"),
 }
 
 KEYS = {
@@ -99,6 +102,11 @@ KEYS = {
     "app_filing_number": N_("Cyberspace filing number"), "app_version": N_("App version"),
     "accounts": N_("Accounts"), "posts": N_("Posts"),
     "seed": N_("Random seed"), "share": N_("Share"), "population": N_("Active accounts"),
+    "node": N_("Set at unit"), "valid_from": N_("In force from"), "basis": N_("Legal basis"),
+    "update_window": N_("Update window"), "warning_from": N_("Warning from"),
+    "window_unit": N_("Window counted in"), "filing_workdays": N_("Filing deadline"),
+    "notice_workdays": N_("Notice period"), "message_reply_workdays": N_("Message reply deadline"),
+    "spot_check_share": N_("Spot-check share"),
 }
 
 # (object type or action, key) -> a group of registry.labels.GROUPS that names the values.

@@ -9,9 +9,9 @@ from govmedia import audit
 from govmedia.auth import get_in_unit, require_roles, require_unit_access, scope_query
 from govmedia.errors import Forbidden, Invalid
 from govmedia.extensions import db
-from govmedia.holidays import due_dates
+from govmedia.holidays import load_calendar
 from govmedia.models import User
-from govmedia.rules import FILING_WORKDAYS
+from govmedia.profiles import profile_for
 from govmedia.types import today_shanghai
 from govmedia.workdays import WorkCalendar
 
@@ -23,9 +23,14 @@ def filing_values(events: list[dict]) -> list[dict]:
     """Rule 4 for many events at once: each {account_id, event_id, unit_id, event, event_date}
     with its due date and whether that date is provisional (a year the calendar does not
     know yet), ready to insert."""
-    dues = due_dates(e["event_date"] for e in events)
-    values = [e | {"due_on": dues[e["event_date"]][0], "provisional": dues[e["event_date"]][1]}
-              for e in events]
+    calendar = load_calendar()
+    dues, values = {}, []
+    for e in events:
+        # The filing period of the rule profile in force for the unit on the event's day.
+        key = (e["event_date"], profile_for(e["unit_id"], e["event_date"]).filing_workdays)
+        if key not in dues:
+            dues[key] = calendar.add_workdays(*key)
+        values.append(e | {"due_on": dues[key][0], "provisional": dues[key][1]})
     provisional = [v for v in values if v["provisional"]]
     if provisional:
         current_app.logger.warning(
@@ -128,7 +133,8 @@ def recompute_filing_deadlines(year: int, calendar: WorkCalendar) -> int:
     changed = 0
     for filing in db.session.scalars(select(Filing).where(Filing.event_date >= start,
                                                           Filing.event_date <= end)):
-        due, provisional = calendar.add_workdays(filing.event_date, FILING_WORKDAYS)
+        due, provisional = calendar.add_workdays(
+            filing.event_date, profile_for(filing.unit_id, filing.event_date).filing_workdays)
         if (due, provisional) != (filing.due_on, filing.provisional):
             filing.due_on, filing.provisional = due, provisional
             changed += 1

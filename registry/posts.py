@@ -9,7 +9,8 @@ from sqlalchemy.orm.util import identity_key
 from govmedia.auth import require_roles, require_unit_access
 from govmedia.extensions import db
 from govmedia.models import User
-from govmedia.rules import DORMANT_AFTER_DAYS, WARNING_FROM_DAYS
+from govmedia.holidays import load_calendar
+from govmedia.profiles import profile_for
 from govmedia.types import SHANGHAI, shanghai_date, today_shanghai, utcnow
 
 from .models import POST_ORIGINS, Account, AccountStat, Post
@@ -167,15 +168,15 @@ def last_update_on(account: Account, as_of: date) -> date:
 
 
 def dormancy(account: Account, as_of: date | None = None) -> dict:
-    """Rule 5 for one account as of a day: days since its last update, and its band."""
+    """Rule 5 for one account as of a day: days since its last update, and its band under
+    the rule profile in force for its unit that day."""
     as_of = as_of or today_shanghai()
     last = last_update_on(account, as_of)
     days = (as_of - last).days
     band = None
     if account.status == "active":
-        if days > DORMANT_AFTER_DAYS:
-            band = "dormant"
-        elif days >= WARNING_FROM_DAYS:
-            band = "warning"
+        profile = profile_for(account.unit_id, as_of)
+        band = profile.band(last, as_of, load_calendar() if profile.window_unit == "workdays"
+                            else None)
     return {"last_update_on": last, "days_since_update": days, "band": band,
             "dormant": band == "dormant"}

@@ -89,6 +89,8 @@ EVERY_UNIT = "; issue 16: it covers every unit, so only for those who reach them
 REPORT = everywhere({"supervisor"}, REPORTS + EVERY_UNIT)
 INSPECTION = ("issue 14 inspection moment (监测时间点): a supervisor lists the accounts of the "
               "units it reaches that fail the updates or interaction count at an instant")
+PROFILES = ("issue 16 rule profiles per jurisdiction: the numbers in force at a node are "
+            "read by anyone who reaches it; an admin sets a version at a node of its subtree")
 ANNUAL = ("issue 16 annual report (seed 001 §42): supervisors, for a node of the tree they "
           "reach; the public sees it once issued")
 SPOT = ("issue 16 quarterly spot check (rule 7): supervisors draw and read the samples of the "
@@ -268,6 +270,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # issue 12: whoever may act at the article's stage comments on a passage of it
     ("POST", "/articles/<int:article_id>/comments"): REVIEW,
     ("GET", "/api/v1/articles/<int:article_id>/compare"): logged_in(READS, "unit"),
+    ("GET", "/api/v1/articles/<int:article_id>/previews"): logged_in(READS, "unit"),
     ("POST", "/api/v1/articles/<int:article_id>/review"): REVIEW,
     ("POST", "/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): unit({"editor", "signer"}, WITHDRAW),
@@ -370,6 +373,10 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/supervision/annual"): unit({"supervisor"}, ANNUAL),
     ("GET", "/supervision/annual.xlsx"): unit({"supervisor"}, ANNUAL),
     ("GET", "/supervision/annual/<int:report_id>.xlsx"): unit({"supervisor"}, ANNUAL),
+    ("GET", "/api/v1/supervision/annual"): unit({"supervisor"}, ANNUAL),
+    ("POST", "/api/v1/supervision/annual"): unit({"supervisor"}, ANNUAL),
+    ("GET", "/api/v1/supervision/annual-reports"): unit({"supervisor"}, ANNUAL),
+    ("GET", "/api/v1/supervision/annual-reports/<int:report_id>"): unit({"supervisor"}, ANNUAL),
     ("GET", "/public/annual-reports"): public(ANNUAL),
     ("GET", "/public/annual-reports/<int:report_id>"): public(ANNUAL),
     ("GET", "/public/annual-reports/<int:report_id>.xlsx"): public(ANNUAL),
@@ -382,6 +389,15 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/supervision/spot-checks"): unit({"supervisor"}, SPOT),
     ("GET", "/supervision/spot-checks/<int:draw_id>"): unit({"supervisor"}, SPOT),
     ("GET", "/supervision/spot-checks/<int:draw_id>.xlsx"): unit({"supervisor"}, SPOT),
+    ("POST", "/supervision/spot-checks/<int:draw_id>/void"): unit({"supervisor"}, SPOT),
+    ("POST", "/api/v1/supervision/spot-checks/<int:draw_id>/void"): unit({"supervisor"}, SPOT),
+    # issue 16: rule profiles per node: everyone reads the numbers of the units they reach,
+    # supervisors see the page, admins set a version (of their subtree's nodes)
+    ("GET", "/supervision/rule-profiles"): unit({"supervisor"}, PROFILES),
+    ("POST", "/supervision/rule-profiles"): unit(set(), PROFILES),
+    ("GET", "/api/v1/supervision/rule-profiles"): logged_in(PROFILES, "unit"),
+    ("GET", "/api/v1/supervision/rule-profiles/history"): logged_in(PROFILES, "unit"),
+    ("POST", "/api/v1/supervision/rule-profiles"): unit(set(), PROFILES),
     ("GET", "/api/v1/supervision/spot-checks"): unit({"supervisor"}, SPOT),
     ("POST", "/api/v1/supervision/spot-checks"): unit({"supervisor"}, SPOT),
     ("POST", "/accounts/<int:account_id>/app"): unit({"sponsor"}, APP),

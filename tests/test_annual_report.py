@@ -300,6 +300,14 @@ def test_an_app_without_a_filing_number_is_flagged(app, world):
     assert body["app_filing_number"] is None
     assert "missing_app_filing" in [w["code"] for w in body["warnings"]]
     account_id = body["id"]
+    # The dashboard counts apps without one in the reader's reach (the fixture's township app
+    # has its number; a closed or deregistered app would not count).
+    summary = world.admin.get("/api/v1/supervision/summary").get_json()
+    assert summary["apps_without_filing"] == 1
+    sibling = make_user("sup_sibling", ["supervisor"], world.unit["sibling"])
+    assert sibling.unit_id == world.unit["sibling"]
+    dashboard = page_client(app, "sup_sibling").get("/supervision").get_data(as_text=True)
+    assert 'id="apps-without-filing">0<' in dashboard
     # The account page shows the flag; the quarterly report lists it as a finding.
     sponsor = page_client(app, "admin")
     page = sponsor.get(f"/accounts/{account_id}").get_data(as_text=True)
@@ -312,6 +320,7 @@ def test_an_app_without_a_filing_number_is_flagged(app, world):
                   {"app_filing_number": "网信备 2026-017", "app_version": "1.0.3"})
     assert put.status_code == 200, put.get_json()
     assert put.get_json()["flags"] == [] and put.get_json()["app_version"] == "1.0.3"
+    assert world.admin.get("/api/v1/supervision/summary").get_json()["apps_without_filing"] == 0
     entry = db.session.scalar(select(AuditEntry).where(
         AuditEntry.action == "account.app_details"))
     assert entry.after == {"app_filing_number": "网信备 2026-017", "app_version": "1.0.3"}
@@ -331,3 +340,45 @@ def test_an_app_without_a_filing_number_is_flagged(app, world):
     make_user("sponsor_sibling", ["sponsor"], world.unit["sibling"])
     assert page_client(app, "sponsor_sibling").post(
         f"/accounts/{account_id}/app", data={"app_filing_number": "y"}).status_code == 403
+
+
+def test_the_api_gives_the_figures_issues_once_and_lists_in_reach(app, world, login):
+    insert_activity(world)
+    county = login("sup_county")
+    figures = county.get("/api/v1/supervision/annual", year=YEAR)     # its own unit by default
+    assert figures.status_code == 200, figures.get_json()
+    rows = by_account(world, figures.get_json())
+    assert set(rows) == {"wechat", "douyin", "app", "town_wechat"}   # the county and below
+    want = expected(rows)
+    for key, row in rows.items():
+        assert {k: row[k] for k in want[key]} == want[key], key
+    assert rows["town_wechat"]["status_code"] == "closed"
+    assert county.get("/api/v1/supervision/annual", year=YEAR,
+                      unit_id=world.unit["sibling"]).status_code == 403
+    bad = county.get("/api/v1/supervision/annual", year=1999)
+    assert bad.status_code == 400 and "year" in bad.get_json()["error"]["fields"]
+    issued = county.post("/api/v1/supervision/annual", {"year": YEAR,
+                                                        "unit_id": world.unit["county"]})
+    assert issued.status_code == 201, issued.get_json()
+    body = issued.get_json()
+    assert body["issued_by"] == "sup_county" and body["data"]["totals"]["posts"] == sum(
+        w["posts"] for w in want.values())
+    again = county.post("/api/v1/supervision/annual", {"year": YEAR,
+                                                       "unit_id": world.unit["county"]})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_issued"
+    # frozen: a post recorded afterwards changes the live figures, not the issued report
+    insert_activity(world, posts=[("douyin", "2025-06-01T09:00:00", "manual")], messages=[],
+                    start=100)
+    report = county.get(f"/api/v1/supervision/annual-reports/{body['id']}").get_json()
+    assert report["data"] == body["data"]
+    live_rows = by_account(world, county.get("/api/v1/supervision/annual", year=YEAR).get_json())
+    assert live_rows["douyin"]["posts"] == want["douyin"]["posts"] + 1
+    listed = county.get("/api/v1/supervision/annual-reports").get_json()
+    assert [r["id"] for r in listed["items"]] == [body["id"]]
+    city = login("sup_city")
+    assert [r["id"] for r in city.get("/api/v1/supervision/annual-reports",
+                                      unit_id=world.unit["county"]).get_json()["items"]] == [
+        body["id"]]
+    assert city.get("/api/v1/supervision/annual-reports",
+                    unit_id=world.unit["sibling"]).get_json()["items"] == []
+    assert login("sponsor_town").get("/api/v1/supervision/annual-reports").status_code == 403

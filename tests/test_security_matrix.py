@@ -435,6 +435,14 @@ class Matrix:
         """A draw of unit t (2025 Q1; the drawing calls use 2025 Q2)."""
         return supervision_spotcheck.draw(self.user("supervisor"), 2025, 1, self.unit[t])
 
+    def voidable_draw(self, t):
+        """A draw of unit t (2025 Q3) not voided yet: the one before, if any, is marked void
+        (kept: a refused call may still name it)."""
+        db.session.execute(update(SpotCheck).where(
+            SpotCheck.year == 2025, SpotCheck.quarter == 3, SpotCheck.unit_id == self.unit[t],
+            SpotCheck.voided_at.is_(None)).values(voided_at=utcnow(), void_reason="矩阵"))
+        return supervision_spotcheck.draw(self.user("supervisor"), 2025, 3, self.unit[t])
+
     def undrawn_quarter(self, t) -> dict:
         """Unit t's 2025 Q2 sample not drawn yet, so an allowed draw succeeds."""
         db.session.execute(delete(SpotCheck).where(SpotCheck.year == 2025,
@@ -823,6 +831,8 @@ REQUESTS = {
         "stage 2": comment("pending_review"), "stage 3": comment("pending_signoff")},
     ("GET", "/api/v1/articles/<int:article_id>/compare"): lambda m, c, t, ok: Call(
         f"/api/v1/articles/{m.obj('returned', t, False)}/compare"),
+    ("GET", "/api/v1/articles/<int:article_id>/previews"): lambda m, c, t, ok: Call(
+        f"/api/v1/articles/{m.obj('returned', t, False)}/previews"),
     ("POST", "/articles/<int:article_id>/withdraw"): lambda m, c, t, ok: Call(
         f"/articles/{m.obj('approved_article', t, ok)}/withdraw", form={"reason": "内容有误"}),
     ("POST", "/api/v1/articles/<int:article_id>/withdraw"): lambda m, c, t, ok: Call(
@@ -931,6 +941,14 @@ REQUESTS = {
         f"/supervision/annual.xlsx?year=2025&unit_id={m.unit[t]}"),
     ("GET", "/supervision/annual/<int:report_id>.xlsx"): lambda m, c, t, ok: Call(
         f"/supervision/annual/{m.obj('annual_report', t, False)}.xlsx"),
+    ("GET", "/api/v1/supervision/annual"): lambda m, c, t, ok: Call(
+        f"/api/v1/supervision/annual?year=2025&unit_id={m.unit[t]}"),
+    ("POST", "/api/v1/supervision/annual"): lambda m, c, t, ok: Call(
+        "/api/v1/supervision/annual", json={k: int(v) for k, v in (
+            m.unissued_year(t) if ok else {"year": "2025", "unit_id": str(m.unit[t])}).items()}),
+    ("GET", "/api/v1/supervision/annual-reports"): lists("/api/v1/supervision/annual-reports"),
+    ("GET", "/api/v1/supervision/annual-reports/<int:report_id>"): lambda m, c, t, ok: Call(
+        f"/api/v1/supervision/annual-reports/{m.obj('annual_report', t, False)}"),
     ("GET", "/public/annual-reports"): get("/public/annual-reports"),
     ("GET", "/public/annual-reports/<int:report_id>"): lambda m, c, t, ok: Call(
         f"/public/annual-reports/{m.obj('annual_report', 'A', False)}"),
@@ -948,12 +966,30 @@ REQUESTS = {
                                              "unit_id": m.unit[t]}).items()}),
     ("GET", "/supervision/spot-checks/<int:draw_id>"): lambda m, c, t, ok: Call(
         f"/supervision/spot-checks/{m.obj('spot_check', t, False)}"),
+    ("POST", "/supervision/spot-checks/<int:draw_id>/void"): lambda m, c, t, ok: Call(
+        f"/supervision/spot-checks/{m.obj('voidable_draw', t, ok)}/void",
+        form={"reason": "抽错了季度"}),
+    ("POST", "/api/v1/supervision/spot-checks/<int:draw_id>/void"): lambda m, c, t, ok: Call(
+        f"/api/v1/supervision/spot-checks/{m.obj('voidable_draw', t, ok)}/void",
+        json={"reason": "抽错了季度"}),
     ("GET", "/supervision/spot-checks/<int:draw_id>.xlsx"): lambda m, c, t, ok: Call(
         f"/supervision/spot-checks/{m.obj('spot_check', t, False)}.xlsx"),
     ("GET", "/api/v1/supervision/spot-checks"): lists("/api/v1/supervision/spot-checks"),
     ("POST", "/api/v1/supervision/spot-checks"): lambda m, c, t, ok: Call(
         "/api/v1/supervision/spot-checks", json=m.undrawn_quarter(t) if ok else {
             "year": 2025, "quarter": 2, "unit_id": m.unit[t]}),
+    ("GET", "/supervision/rule-profiles"): lists("/supervision/rule-profiles"),
+    ("POST", "/supervision/rule-profiles"): lambda m, c, t, ok: Call(
+        "/supervision/rule-profiles", form={
+            "unit_id": str(m.unit[t]), "update_window": "10", "warning_from": "7",
+            "window_unit": "days", "filing_workdays": "5", "notice_workdays": "15",
+            "message_reply_workdays": "5", "spot_check_share": "1"}),
+    ("GET", "/api/v1/supervision/rule-profiles"): lists("/api/v1/supervision/rule-profiles"),
+    ("GET", "/api/v1/supervision/rule-profiles/history"): lists(
+        "/api/v1/supervision/rule-profiles/history"),
+    ("POST", "/api/v1/supervision/rule-profiles"): lambda m, c, t, ok: Call(
+        "/api/v1/supervision/rule-profiles",
+        json={"unit_id": m.unit[t], "values": {"update_window": 10}}),
     ("POST", "/accounts/<int:account_id>/app"): lambda m, c, t, ok: Call(
         f"/accounts/{m.app_account[t]}/app",
         form={"app_filing_number": "网信备-矩阵", "app_version": "1.0"}),

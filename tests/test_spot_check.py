@@ -24,6 +24,7 @@ from govmedia.models import AuditEntry
 from govmedia.types import today_shanghai
 from registry.models import Account
 from registry.supervision.models import SpotCheck
+from registry.supervision.reports import spot_check_lines
 from registry.supervision.spotcheck import draw_sample, stratum_size
 
 TREE = {"city": None, "county": "city", "township": "county", "sibling": "city"}
@@ -89,6 +90,13 @@ def expected_sample(pop, share: str, seed: int) -> list[int]:
     return sorted(out)
 
 
+def set_share(tree, share: str) -> None:
+    """The registry's rule profile sets the share (issue 16's profiles; nodes may differ)."""
+    made = tree.admin.post("/api/v1/supervision/rule-profiles",
+                           {"values": {"spot_check_share": share}})
+    assert made.status_code == 201, made.get_json()
+
+
 def draw(api, unit_id, year=YEAR, quarter=QUARTER):
     body = {"year": year, "quarter": quarter}
     if unit_id is not None:
@@ -97,7 +105,7 @@ def draw(api, unit_id, year=YEAR, quarter=QUARTER):
 
 
 def test_the_sample_is_reproducible_from_its_recorded_seed(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.3"
+    set_share(tree, "0.3")
     made = draw(tree.sup_city, tree.unit["county"])
     assert made.status_code == 201, made.get_json()
     body = made.get_json()
@@ -122,7 +130,7 @@ def test_the_sample_is_reproducible_from_its_recorded_seed(app, tree):
 
 
 def test_each_platform_gives_its_share_rounded_up_and_at_least_one(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.1"
+    set_share(tree, "0.1")
     made = draw(tree.sup_all, None)
     assert made.status_code == 201, made.get_json()
     sample = made.get_json()["account_ids"]
@@ -146,7 +154,7 @@ def test_the_default_share_is_the_seeds_every_account(app, tree):
 
 
 def test_a_county_supervisor_draws_only_within_its_subtree(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.5"
+    set_share(tree, "0.5")
     sibling = draw(tree.sup_county, tree.unit["sibling"])
     assert sibling.status_code == 403
     parent = draw(tree.sup_county, tree.unit["city"])
@@ -197,6 +205,31 @@ def test_one_draw_per_quarter_and_node(app, tree):
     assert db.session.query(AuditEntry).filter_by(action="spot_check.draw").count() == 4
 
 
+def test_a_voided_draw_stays_on_record_and_the_quarter_can_be_drawn_again(app, tree):
+    first = draw(tree.sup_city, tree.unit["county"]).get_json()
+    path = f"/api/v1/supervision/spot-checks/{first['id']}/void"
+    blank = tree.sup_city.post(path, {"reason": "  "})
+    assert blank.status_code == 400 and "reason" in blank.get_json()["error"]["fields"]
+    # a supervisor of the township below does not reach the county's draw
+    assert tree.sup_county.post(
+        f"/api/v1/supervision/spot-checks/{draw(tree.sup_city, tree.unit['sibling']).get_json()['id']}/void",
+        {"reason": "不是我的"}).status_code == 403
+    voided = tree.sup_county.post(path, {"reason": "抽样节点选错"})
+    assert voided.status_code == 200, voided.get_json()
+    assert voided.get_json()["voided"] is True and voided.get_json()["void_reason"] == "抽样节点选错"
+    assert tree.sup_city.post(path, {"reason": "再作废一次"}).status_code == 409
+    again = draw(tree.sup_city, tree.unit["county"])
+    assert again.status_code == 201 and again.get_json()["id"] != first["id"]
+    rows = db.session.scalars(select(SpotCheck).where(
+        SpotCheck.unit_id == tree.unit["county"]).order_by(SpotCheck.id)).all()
+    assert [r.voided_at is not None for r in rows] == [True, False]
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "spot_check.void"))
+    assert entry.object_id == first["id"] and entry.username == "sup_county"
+    # the quarterly report lists the draw in force, not the voided one
+    listed = [line["id"] for line in spot_check_lines(YEAR, QUARTER)]
+    assert first["id"] not in listed and again.get_json()["id"] in listed
+
+
 def page(app, username):
     client = app.test_client()
     assert client.post("/login", data={"username": username,
@@ -205,7 +238,7 @@ def page(app, username):
 
 
 def test_the_pages_list_show_and_export_a_draw(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.5"
+    set_share(tree, "0.5")
     browser = page(app, "sup_county")
     made = browser.post("/supervision/spot-checks", data={
         "year": str(YEAR), "quarter": str(QUARTER), "unit_id": str(tree.unit["county"])})
@@ -238,7 +271,7 @@ def test_the_pages_list_show_and_export_a_draw(app, tree):
 
 
 def test_the_quarterly_report_says_who_drew_the_sample_and_when(app, tree):
-    app.config["SUPERVISION_SPOT_CHECK_SHARE"] = "0.5"
+    set_share(tree, "0.5")
     assert draw(tree.sup_city, tree.unit["county"]).status_code == 201
     row = db.session.scalar(select(SpotCheck))
     report = tree.sup_all.post("/api/v1/supervision/reports",

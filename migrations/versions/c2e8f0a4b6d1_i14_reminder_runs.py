@@ -2,14 +2,14 @@
 due since then (reminder_runs; an index on messages.reply_due_on)
 
 Revision ID: c2e8f0a4b6d1
-Revises: a17b3c4d5e6f
+Revises: b18c4d5e6f70
 Create Date: 2026-12-05 21:10:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "c2e8f0a4b6d1"
-down_revision = "a17b3c4d5e6f"
+down_revision = "b18c4d5e6f70"
 branch_labels = None
 depends_on = None
 

@@ -22,6 +22,7 @@ from ..fanout.states import WITHDRAWABLE_ARTICLES, WithdrawState
 from ..articles import LIST_STATUSES, shown_status
 from ..comments import comments_of, marked_body
 from ..compare import page_comparison
+from ..previews import target_previews
 from ..models import EDITABLE_STATUSES, PUBLISHABLE_PLATFORMS, REFIXABLE_STATUSES, Article
 from ..review import STAGE_OF_STATUS, review_refusal
 
@@ -229,7 +230,7 @@ def article_page(article: Article, *, refusal=None, stopping=None, errors=None, 
         and (article.withdraw_requested_at is None or withdrawal_failed),
         can_review=review_block is None, review_block=review_block,
         comments=comments, commented=marked_body(article, comments),
-        comparison=page_comparison(article),
+        comparison=page_comparison(article), previews=target_previews(article),
         stage=STAGE_OF_STATUS.get(article.status), history=history(article),
         checklist_items=checks.SELF_CHECK_ITEMS, refusal=refusal, stopping=stopping or [],
         errors=errors or {}, values=values or {},

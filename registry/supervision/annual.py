@@ -136,7 +136,7 @@ def compute(unit_id: int | None, year: int, as_of: date | None = None) -> dict:
             "name": account.name, "platform_code": account.platform,
             "platform": PLATFORM_LABELS.get(account.platform, account.platform),
             "status": STATUS_LABELS.get(account.status, account.status),
-            "opened_on": account.opened_on.isoformat() if account.opened_on >= start else "",
+            "status_code": account.status, "opened_on": account.opened_on.isoformat() if account.opened_on >= start else "",
             "closed_on": closing[-1].isoformat() if closing else "",
             "posts": n_posts, "original": n_original,
             "messages_received": received, "messages_answered": answered})
@@ -216,12 +216,15 @@ def issue(actor, year: int, unit_id: int | None) -> AnnualReport:
     return report
 
 
-def issued_query(actor):
-    """The issued reports of nodes the reader reaches, newest year first."""
+def issued_query(actor, unit_id: int | None = None):
+    """The issued reports of nodes the reader reaches (or of `unit_id`'s subtree), newest year
+    first."""
     require_roles(actor, "supervisor")
-    return scope_query(select(AnnualReport).order_by(AnnualReport.year.desc(),
-                                                     AnnualReport.id.desc()),
-                       AnnualReport.unit_id, actor)
+    query = select(AnnualReport).order_by(AnnualReport.year.desc(), AnnualReport.id.desc())
+    if unit_id is not None:
+        require_reader(actor, unit_id)
+        return query.where(AnnualReport.unit_id.in_(subtree_ids(unit_id)))
+    return scope_query(query, AnnualReport.unit_id, actor)
 
 
 def get_issued(actor, report_id: int) -> AnnualReport:

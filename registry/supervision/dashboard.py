@@ -6,11 +6,11 @@ from sqlalchemy import case, func, select
 
 from govmedia.auth import unit_scope
 from govmedia.extensions import db
-from govmedia.rules import DORMANT_AFTER_DAYS
 from interaction.overdue import overdue_by_account
 from interaction.services import overdue_by_unit, unanswered_count
 
-from ..models import FILING_STATUSES, STATUSES, Account, Filing, Unit
+from ..apps import APP
+from ..models import COUNTED_STATUSES, FILING_STATUSES, STATUSES, Account, Filing, Unit
 from ..filings import filing_status_clause
 from .dormancy import band_counts, band_subquery, band_totals, weekly_bands
 from .models import DayTotal, Rectification, UnitDay
@@ -103,8 +103,7 @@ def _worst_first(as_of: date, units, limit: int, offset: int) -> list[int]:
     """One page of unit ids, worst first (dormant + overdue filings + overdue orders, then
     warning, then id), ranked in the database: only the page comes back."""
     band = band_subquery(as_of, units)
-    dormant_cut = as_of - timedelta(days=DORMANT_AFTER_DAYS + 1)
-    b = (select(band.c.unit_id, func.sum(case((band.c.last <= dormant_cut, 1), else_=0))
+    b = (select(band.c.unit_id, func.sum(case((band.c.dormant, 1), else_=0))
                 .label("dormant"), func.count().label("banded"))
          .group_by(band.c.unit_id).subquery("b"))
     f = (select(Filing.unit_id, func.count().label("n"))
@@ -150,6 +149,13 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
         q = q.where(Rectification.unit_id.in_(units))
     totals["overdue_rectifications"] = db.session.scalar(q)
     totals["overdue_messages"] = unanswered_count(units, as_of)
+    # Issue 16: mobile clients without their cyberspace filing number (网信备案号).
+    q = select(func.count()).select_from(Account).where(
+        Account.platform == APP, Account.status.in_(COUNTED_STATUSES),
+        func.coalesce(func.trim(Account.app_filing_number), "") == "")
+    if units is not None:
+        q = q.where(Account.unit_id.in_(units))
+    totals["apps_without_filing"] = db.session.scalar(q)
     for name, counts in overdue_per_unit(as_of, units).items():
         totals[f"overdue_{name}"] = sum(counts.values())
 

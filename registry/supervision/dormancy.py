@@ -3,13 +3,19 @@
 Rule 5 is defined once, for one account, in registry.posts.last_update_on / dormancy. The
 set-based forms here answer the same question for every account at once from the derived
 figures (figures.py), brought up to date first; the tests check the two agree on random data.
+Each unit's numbers are those of the rule profile in force for it that day (govmedia.profiles):
+a profile's window becomes two cut-off dates per day, joined to the units it holds for.
 """
 from datetime import date, timedelta
 
-from sqlalchemy import Date, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import (Date, Integer, and_, case, column, func, literal, or_, select, true,
+                        type_coerce)
+from sqlalchemy import values as values_table
 
 from govmedia.auth import unit_scope
 from govmedia.extensions import db
+from govmedia.holidays import load_calendar
+from govmedia.profiles import differs_somewhere, unit_profiles
 from govmedia.rules import DORMANT_AFTER_DAYS, WARNING_FROM_DAYS
 
 from ..models import Account
@@ -41,12 +47,40 @@ def band_rows(t, t7):
     return with_posts.union_all(without_posts)
 
 
+def window_cutoffs(as_of: date, units):
+    """The root's (warning_cut, dormant_cut) on as_of, and {unit_id: cuts} for the units whose
+    profile that day draws another window."""
+    root, mapping = unit_profiles(as_of, units)
+    others = {u: p for u, p in mapping.items() if not p.same_window(root)}
+    needs_calendar = root.window_unit == "workdays" or any(
+        p.window_unit == "workdays" for p in others.values())
+    calendar = load_calendar() if needs_calendar else None
+    per_profile = {}
+    for profile in {root, *others.values()}:
+        per_profile[profile] = profile.cutoffs(as_of, calendar)
+    return per_profile[root], {u: per_profile[p] for u, p in others.items()}
+
+
 def band_subquery(as_of: date, units):
-    """(account_id, unit_id, last) of the accounts in the band as of a day, in these units."""
+    """(account_id, unit_id, last, dormant) of the accounts in the band as of a day, in these
+    units; `dormant` is true past the window, false in the warning band."""
     apply_pending()
-    rows = band_rows(literal(as_of, Date), literal(as_of - timedelta(days=WARNING_FROM_DAYS),
-                                                    Date)).subquery("banded")
-    query = select(rows).where(rows.c.last <= as_of - timedelta(days=WARNING_FROM_DAYS))
+    (warn, dormant), cuts = window_cutoffs(as_of, units)
+    loosest = max([warn, *(w for w, _d in cuts.values())])
+    rows = band_rows(literal(as_of, Date), literal(loosest, Date)).subquery("banded")
+    if cuts:
+        unit_cuts = values_table(column("unit_id", Integer), column("warning_cut", Date),
+                                 column("dormant_cut", Date), name="unit_cuts").data(
+            [(u, w, d) for u, (w, d) in sorted(cuts.items())])
+        warn_col = func.coalesce(unit_cuts.c.warning_cut, literal(warn, Date))
+        dormant_col = func.coalesce(unit_cuts.c.dormant_cut, literal(dormant, Date))
+        query = (select(rows.c.account_id, rows.c.unit_id, rows.c.last,
+                        (rows.c.last <= dormant_col).label("dormant"))
+                 .select_from(rows.outerjoin(unit_cuts, unit_cuts.c.unit_id == rows.c.unit_id))
+                 .where(rows.c.last <= warn_col))
+    else:
+        query = select(rows, (rows.c.last <= literal(dormant, Date)).label("dormant")).where(
+            rows.c.last <= literal(warn, Date))
     if units is not None:
         query = query.where(rows.c.unit_id.in_(units))
     return query.subquery("band")
@@ -54,46 +88,54 @@ def band_subquery(as_of: date, units):
 
 def dormant_list(actor, as_of: date, *, include_warning: bool = False, unit_id=None,
                  limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    """Rule 5 as of a day: active accounts over 10 days without an update (and 7-10 days with
-    include_warning), longest first."""
+    """Rule 5 as of a day: active accounts past their window without an update (and those in
+    the warning band with include_warning), longest first."""
     units = unit_scope(actor, unit_id)
     band = band_subquery(as_of, units)
-    cutoff = as_of - timedelta(days=DORMANT_AFTER_DAYS + (0 if include_warning else 1))
-    if include_warning:
-        cutoff = as_of - timedelta(days=WARNING_FROM_DAYS)
-    where = band.c.last <= cutoff
+    where = true() if include_warning else band.c.dormant
     # One pass: the page and the total together (a window count), not two executions.
     rows = db.session.execute(
-        select(band.c.account_id, band.c.unit_id, band.c.last, Account.platform, Account.name,
-               func.count().over().label("total"))
+        select(band.c.account_id, band.c.unit_id, band.c.last, band.c.dormant, Account.platform,
+               Account.name, func.count().over().label("total"))
         .join(Account, Account.id == band.c.account_id).where(where)
         .order_by(band.c.last, band.c.account_id).limit(limit).offset(offset)).all()
     total = rows[0].total if rows else db.session.scalar(
         select(func.count()).select_from(band).where(where))
     items = []
-    for account_id, unit, last, platform, name, _total in rows:
-        days = (as_of - last).days
+    for account_id, unit, last, dormant, platform, name, _total in rows:
         items.append({"account_id": account_id, "unit_id": unit, "platform": platform,
                       "name": name, "last_update_on": last.isoformat(),
-                      "days_since_update": days,
-                      "band": "dormant" if days > DORMANT_AFTER_DAYS else "warning"})
+                      "days_since_update": (as_of - last).days,
+                      "band": "dormant" if dormant else "warning"})
     return items, total
 
 
 def band_counts(as_of: date, units) -> dict[int, dict]:
     """{unit_id: {"dormant": n, "warning": n}} as of a day."""
     band = band_subquery(as_of, units)
-    dormant_cut = as_of - timedelta(days=DORMANT_AFTER_DAYS + 1)
     rows = db.session.execute(select(
-        band.c.unit_id, func.sum(case((band.c.last <= dormant_cut, 1), else_=0)), func.count())
+        band.c.unit_id, func.sum(case((band.c.dormant, 1), else_=0)), func.count())
         .group_by(band.c.unit_id)).all()
     return {u: {"dormant": int(d), "warning": int(n) - int(d)} for u, d, n in rows}
 
 
+def _summed_per_day(days, units) -> list[tuple[int, int]]:
+    """(dormant, dormant + warning) as of each day, one band query a day: the form that
+    honours every unit's profile, for when some window differs from the seeds'."""
+    out = []
+    for day in days:
+        counts = band_counts(day, units).values()
+        dormant = sum(c["dormant"] for c in counts)
+        out.append((dormant, dormant + sum(c["warning"] for c in counts)))
+    return out
+
+
 def band_totals(days: list[date]) -> list[tuple[int, int]]:
     """(dormant, dormant + warning) over all units as of each day: prefix sums of
-    supervision_day_totals (a few hundred rows)."""
+    supervision_day_totals (a few hundred rows), which count the seeds' window."""
     apply_pending()
+    if differs_somewhere(days):
+        return _summed_per_day(days, None)
     last = max(days)
     events = [(day, band, dormant) for day, band, dormant in db.session.execute(
         select(DayTotal.day, DayTotal.band, DayTotal.dormant).where(DayTotal.day <= last))]
@@ -124,6 +166,8 @@ def weekly_bands(ends: list[date], units) -> list[tuple[int, int]]:
     a post yet, are few and are evaluated one by one with the same rule.
     """
     apply_pending()
+    if differs_somewhere(ends):
+        return _summed_per_day(ends, units)
     t0, weeks = ends[0], len(ends)
     last_t7 = ends[-1] - timedelta(days=WARNING_FROM_DAYS)
     s, e = UpdateGap.start_day, UpdateGap.end_day

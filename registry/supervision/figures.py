@@ -10,14 +10,15 @@ from sqlalchemy import Date, delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia.extensions import db
-from govmedia.rules import DORMANT_AFTER_DAYS, WARNING_FROM_DAYS
+from govmedia.rules import DORMANT_AFTER_DAYS, SHORTEST_WARNING, WARNING_FROM_DAYS
 from govmedia.types import shanghai_date
 
 from ..models import Account, Post
 from .models import DayTotal, UnitDay, UpdateGap
 
-# A stretch between two updates reaches the warning band only if it lasts this many days.
-GAP_KEPT_FROM = WARNING_FROM_DAYS + 1
+# A stretch between two updates reaches a warning band only if it lasts this many days: the
+# shortest band a rule profile may set (its warning day, in days or working days) decides.
+GAP_KEPT_FROM = SHORTEST_WARNING + 1
 
 
 def gaps_from_days(days) -> list[tuple[date, date | None]]:

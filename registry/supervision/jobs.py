@@ -19,7 +19,8 @@ from govmedia.extensions import db
 from govmedia.models import NotificationMute, User
 from govmedia.notify import smtp_client, smtp_configured
 from govmedia.queue import job
-from govmedia.rules import DORMANT_AFTER_DAYS
+from govmedia.holidays import load_calendar
+from govmedia.profiles import profile_for
 from govmedia.types import today_shanghai
 from interaction.overdue import overdue_reminders as message_reminders
 
@@ -36,6 +37,16 @@ EMAIL_BACKLOG_DAYS = 2
 FINDING_EXCERPT = 60   # characters of an order's finding quoted in its reminder
 MESSAGES_RUN = "message_overdue"   # the overdue messages' last run (models.ReminderRun)
 FIRST_RUN_DAYS = 7
+
+
+def _dormant_text(profile, name: str, days: int, last: date) -> str:
+    if profile.window_unit == "workdays":
+        return _("“%(name)s” has not been updated for %(days)s days (last update %(last)s), "
+                 "past the %(limit)s-working-day rule", name=name, days=days,
+                 last=last.isoformat(), limit=profile.update_window)
+    return _("“%(name)s” has not been updated for %(days)s days (last update "
+             "%(last)s), past the %(limit)s-day rule", name=name, days=days,
+             last=last.isoformat(), limit=profile.update_window)
 
 
 def messages_since(today: date) -> date:
@@ -82,21 +93,20 @@ def _reminders(today: date, messages_from: date | None = None) -> list[dict]:
                           name=name, due_on=f.due_on.isoformat()),
                         f"/accounts/{f.account_id}"))
     band = band_subquery(today, None)
-    for aid, unit_id, last, name in db.session.execute(
-            select(band.c.account_id, band.c.unit_id, band.c.last, Account.name)
+    calendar = load_calendar()
+    for aid, unit_id, last, dormant, name in db.session.execute(
+            select(band.c.account_id, band.c.unit_id, band.c.last, band.c.dormant, Account.name)
             .join(Account, Account.id == band.c.account_id)):
         days = (today - last).days
-        if days > DORMANT_AFTER_DAYS:
+        profile = profile_for(unit_id, today)
+        if dormant:
             out.append((unit_id, f"dormant:{aid}:{last.isoformat()}", "dormant",
-                        _("“%(name)s” has not been updated for %(days)s days (last update "
-                          "%(last)s), past the %(limit)s-day rule", name=name, days=days,
-                          last=last.isoformat(), limit=DORMANT_AFTER_DAYS),
-                        f"/accounts/{aid}"))
+                        _dormant_text(profile, name, days, last), f"/accounts/{aid}"))
         else:
             out.append((unit_id, f"warning:{aid}:{last.isoformat()}", "warning",
                         _("“%(name)s” has not been updated for %(days)s days: update it before "
                           "%(before)s", name=name, days=days,
-                          before=(last + timedelta(days=DORMANT_AFTER_DAYS)).isoformat()),
+                          before=profile.window_end(last, calendar).isoformat()),
                         f"/accounts/{aid}"))
     horizon = today + timedelta(days=current_app.config["SUPERVISION_VERIFICATION_NOTICE_DAYS"])
     for a in db.session.scalars(select(Account).where(

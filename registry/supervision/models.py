@@ -32,7 +32,7 @@ class UpdateGap(db.Model):
     """A stretch between two consecutive update days of an account (Asia/Shanghai days).
 
     Derived from posts, brought up to date by pending.apply_pending. Only stretches long enough to
-    reach rule 5's warning band (8 days or more) are kept, plus the open one after the last
+    reach the shortest warning band a rule profile may set (6 days or more) are kept, plus the open one after the last
     update, so "which accounts are in the band as of T" is a range query, not a scan of posts.
     """
 
@@ -175,6 +175,8 @@ class AnnualReport(db.Model):
     xlsx: Mapped[bytes] = mapped_column(LargeBinary)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    issued_by = relationship("User", foreign_keys=[issued_by_id])
 
 
 class SpotCheck(db.Model):

@@ -10,7 +10,8 @@ from govmedia.auth import require_all_units, require_roles
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import db
 from govmedia.models import User
-from govmedia.rules import DORMANT_AFTER_DAYS
+from govmedia.holidays import load_calendar
+from govmedia.profiles import profile_for
 from govmedia.types import SHANGHAI, shanghai_date, today_shanghai
 from interaction.overdue import overdue_in_period
 
@@ -104,6 +105,7 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
         .order_by(Rectification.unit_id, Rectification.id)).all()
 
     rows = []
+    calendar = load_calendar()
     for account, unit_name in accounts:
         baseline = [d for d in (account.opened_on, account.reopened_on) if d and d <= as_of]
         if account.id in before:
@@ -117,9 +119,14 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
         last = max(points) if points else None
         f = filings[account.id]
         findings = []
-        if account.status == "active" and last is not None and (as_of - last).days > DORMANT_AFTER_DAYS:
-            findings.append(f"超过 {DORMANT_AFTER_DAYS} 天未更新（{(as_of - last).days} 天）")
-        if longest > DORMANT_AFTER_DAYS:
+        profile = profile_for(account.unit_id, as_of)
+        window = (f"{profile.update_window} 个工作日" if profile.window_unit == "workdays"
+                  else f"{profile.update_window} 天")
+        if account.status == "active" and last is not None and \
+                profile.band(last, as_of, calendar) == "dormant":
+            findings.append(f"超过 {window}未更新（{(as_of - last).days} 天）")
+        if any(profile.band(max(a, start), b, calendar) == "dormant"
+               for a, b in zip(marks, marks[1:])):
             findings.append(f"本季度最长 {longest} 天未更新")
         if f["overdue"]:
             findings.append(f"{f['overdue']} 项备案逾期未办")

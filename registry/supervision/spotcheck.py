@@ -3,8 +3,8 @@ one quarter for one node of the unit tree it reaches, once, reproducibly, and th
 
 The draw, exactly (docs/SUPERVISION.md; tests/test_spot_check.py recomputes it):
 - the population: the node's subtree's accounts whose status is active at the draw, by id;
-- the share: SUPERVISION_SPOT_CHECK_SHARE (a decimal in (0, 1]; the seeds' default is 1: every
-  account each quarter) until rule profiles set it per node;
+- the share: the rule profile's in force at the node on the day of the draw (a decimal in
+  (0, 1]; the seeds' default is 1: every account each quarter), recorded with the draw;
 - stratified by platform: a platform with n accounts gives ceil(share × n) of them (at least
   one; exact decimal arithmetic, never a float's 0.07 × 100 = 7.000000000000001 → 8);
 - one `random.Random(seed)`, the platforms taken in the order of their codes, and for each
@@ -15,11 +15,11 @@ The draw, exactly (docs/SUPERVISION.md; tests/test_spot_check.py recomputes it):
 import random
 import secrets
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from math import ceil
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,8 @@ from govmedia import audit
 from govmedia.auth import require_roles, scope_query, subtree_ids
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
-from govmedia.types import SHANGHAI, today_shanghai
+from govmedia.profiles import profile_for
+from govmedia.types import SHANGHAI, today_shanghai, utcnow
 
 from ..models import Account, Unit
 from ..posts import dormancy
@@ -43,16 +44,9 @@ COLUMNS = (("unit_name", "主办单位", 28), ("account_id", "账号编号", 9),
            ("days_since_update", "未更新天数", 10), ("band", "更新情况", 12))
 
 
-def configured_share() -> Decimal:
-    """The share in force (a decimal in (0, 1])."""
-    try:
-        share = Decimal(str(current_app.config["SUPERVISION_SPOT_CHECK_SHARE"]).strip())
-    except InvalidOperation:
-        share = Decimal(0)
-    if not share.is_finite() or not 0 < share <= 1:
-        raise Invalid(_("The spot-check share must be more than 0 and at most 1"),
-                      fields={"share": "more than 0, at most 1"})
-    return share.normalize()
+def configured_share(unit_id: int | None = None, on: date | None = None) -> Decimal:
+    """The share the rule profile in force at this node sets (a decimal in (0, 1])."""
+    return profile_for(unit_id, on).spot_check_share
 
 
 def stratum_size(share: Decimal, n: int) -> int:
@@ -103,7 +97,7 @@ def draw(actor, year: int, quarter: int, unit_id: int | None,
     if current_draw(year, quarter, unit_id) is not None:
         raise RuleConflict(_("This quarter's sample for this unit has been drawn already"),
                            code="already_drawn")
-    share = configured_share()
+    share = configured_share(unit_id)
     population = population_of(unit_id)
     if not population:
         raise Invalid(_("There are no active accounts to draw from"),
@@ -125,6 +119,25 @@ def draw(actor, year: int, quarter: int, unit_id: int | None,
                         "share": str(share), "population": len(population),
                         "account_ids": sample}, unit_id=unit_id, user=actor)
     return row
+
+
+def void(actor, draw_id: int, reason: str) -> SpotCheck:
+    """Void a draw (drawn for the wrong node or quarter, say) with a reason: it stays on record,
+    marked void, and the quarter's sample for the node can be drawn again."""
+    row = get_draw(actor, draw_id)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise Invalid(_("Give the reason for voiding the draw (at most 500 characters)"),
+                      fields={"reason": "1 to 500 characters"})
+    locked = db.session.scalar(select(SpotCheck).where(SpotCheck.id == row.id).with_for_update())
+    if locked.voided_at is not None:
+        raise RuleConflict(_("This draw was voided already"), code="already_voided")
+    locked.voided_at, locked.voided_by_id, locked.void_reason = utcnow(), actor.id, reason
+    audit.record("spot_check.void", "spot_check", row.id, unit_id=row.unit_id, user=actor,
+                 after={"reason": reason, "seed": row.seed, "year": row.year,
+                        "quarter": row.quarter})
+    db.session.flush()
+    return locked
 
 
 def draws_query(actor, unit_id: int | None = None):
@@ -156,7 +169,9 @@ def draw_json(row: SpotCheck) -> dict:
             "node_name": node_name(row.unit_id), "seed": row.seed, "share": row.share,
             "population": len(row.population_ids), "account_ids": row.account_ids,
             "drawn_by": {"id": row.drawn_by_id, "name": drawer_name(row)},
-            "drawn_at": row.drawn_at.isoformat(), "voided": row.voided_at is not None}
+            "drawn_at": row.drawn_at.isoformat(), "voided": row.voided_at is not None,
+            "voided_at": row.voided_at.isoformat() if row.voided_at else None,
+            "void_reason": row.void_reason}
 
 
 def sample_rows(row: SpotCheck) -> list[dict]:

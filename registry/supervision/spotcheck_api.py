@@ -44,3 +44,19 @@ def create_spot_check():
     row = spotcheck.draw(api_user(), data.year, data.quarter, data.unit_id)
     db.session.commit()
     return jsonify(spotcheck.draw_json(row)), 201
+
+
+class VoidIn(Strict):
+    reason: str
+
+
+@bp.post("/supervision/spot-checks/<int:draw_id>/void")
+@documented("Void a draw with a reason (kept on record, marked void); the quarter's sample for "
+            "its node can then be drawn again (409 already_voided)", body=VoidIn,
+            tag="supervision", responses={200: "spot check", 400: "invalid", 403: "forbidden",
+                                          404: "not_found", 409: "conflict"})
+@api_roles("supervisor")
+def void_spot_check(draw_id):
+    row = spotcheck.void(api_user(), draw_id, parse_body(VoidIn).reason)
+    db.session.commit()
+    return jsonify(spotcheck.draw_json(row))

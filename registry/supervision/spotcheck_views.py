@@ -52,7 +52,7 @@ def spot_checks():
     return render_template("supervision/spot_checks.html", draws=page.items, **page.nav,
                            error=error, values=values, today=today,
                            this_quarter=(today.month - 1) // 3 + 1,
-                           share=as_percent(spotcheck.configured_share()),
+                           share=as_percent(spotcheck.configured_share(_node(values.get("unit_id"), user))),
                            names=lookups.unit_names(d.unit_id for d in page.items if d.unit_id),
                            unit_choices=lookups.unit_choices(user, UNIT_CHOICES_MAX),
                            unit_id=_node(values.get("unit_id"), user),
@@ -67,6 +67,21 @@ def spot_check(draw_id):
                            node_name=spotcheck.node_name(row.unit_id),
                            drawer=spotcheck.drawer_name(row), rows=spotcheck.sample_rows(row),
                            today=today_shanghai())
+
+
+@bp.post("/supervision/spot-checks/<int:draw_id>/void")
+@login_required
+def void_spot_check(draw_id):
+    try:
+        spotcheck.void(actor(), draw_id, request.form.get("reason", ""))
+        db.session.commit()
+        flash(_("The draw was voided; the quarter's sample can be drawn again."), "success")
+    except DomainError as err:
+        if err.status in (403, 404):
+            raise
+        db.session.rollback()
+        flash(err.message, "error")
+    return redirect(url_for("supervision.spot_check", draw_id=draw_id))
 
 
 @bp.get("/supervision/spot-checks/<int:draw_id>.xlsx")

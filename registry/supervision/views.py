@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from govmedia.auth import require_roles
 from govmedia.errors import DomainError, NotFound
 from govmedia.extensions import db
+from govmedia.profiles import profile_for
 from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, date_in_range, today_shanghai
 
@@ -92,7 +93,9 @@ def dashboard():
                            unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX),
                            level=levels.level(actor(), as_of, _int_arg("under")),
                            message_accounts=services.overdue_message_accounts(
-                               actor(), as_of, unit_id=unit_id))
+                               actor(), as_of, unit_id=unit_id),
+                           profile=profile_for(unit_id if unit_id is not None
+                                               else actor().unit_id, as_of))
 
 
 @bp.get("/supervision/dormant")
