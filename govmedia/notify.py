@@ -52,6 +52,7 @@ KINDS = {
     "rectification_due": (N_("A rectification order is due"), None),
     "rectification_overdue": (N_("A rectification order is overdue"), None),
     "message_overdue": (N_("A message from the public is unanswered past its deadline"), None),
+    "task_overdue": (N_("A publishing task is overdue"), None),   # publisher.tasks, daily
 }
 STAGES = {2: N_("review"), 3: N_("sign-off")}
 

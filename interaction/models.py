@@ -22,6 +22,8 @@ class Message(db.Model):
         # The reply window: the sender's latest message on the account.
         Index("ix_messages_account_sender", "account_id", "sender", "received_at"),
         Index("ix_messages_unit_due", "unit_id", "reply_due_on"),
+        # The daily reminders read the messages that fell due since their last run.
+        Index("ix_messages_reply_due_on", "reply_due_on"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))

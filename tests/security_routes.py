@@ -384,6 +384,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/supervision/inspection"): unit({"supervisor"}, INSPECTION),
     ("GET", "/supervision/inspection.<any(xlsx, csv):ext>"): {
         "xlsx": unit({"supervisor"}, INSPECTION), "csv": unit({"supervisor"}, INSPECTION)},
+    ("GET", "/api/v1/supervision/inspection"): unit({"supervisor"}, INSPECTION + " (its API)"),
     ("GET", "/supervision/spot-checks"): unit({"supervisor"}, SPOT),
     ("POST", "/supervision/spot-checks"): unit({"supervisor"}, SPOT),
     ("GET", "/supervision/spot-checks/<int:draw_id>"): unit({"supervisor"}, SPOT),

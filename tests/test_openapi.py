@@ -37,3 +37,9 @@ def test_openapi_is_valid_and_complete(client, app):
     status = next(p for p in spec["paths"]["/api/v1/tasks"]["get"]["parameters"]
                   if p["name"] == "status")
     assert status["schema"]["enum"] == ["open", "overdue", "done"]
+    # issue 14: the inspection moment, its instant and its 400
+    inspection = spec["paths"]["/api/v1/supervision/inspection"]["get"]
+    assert {p["name"] for p in inspection["parameters"]} >= {"moment", "unit_id"}
+    assert next(p for p in inspection["parameters"] if p["name"] == "moment")["schema"] == {
+        "type": "string", "format": "date-time"}
+    assert {"200", "400", "401", "403"} <= set(inspection["responses"])

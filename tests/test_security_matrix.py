@@ -958,6 +958,7 @@ REQUESTS = {
     ("GET", "/supervision/inspection.<any(xlsx, csv):ext>"): {
         "xlsx": lists("/supervision/inspection.xlsx"),
         "csv": lists("/supervision/inspection.csv")},
+    ("GET", "/api/v1/supervision/inspection"): lists("/api/v1/supervision/inspection"),
     ("GET", "/supervision/spot-checks"): lists("/supervision/spot-checks"),
     ("POST", "/supervision/spot-checks"): lambda m, c, t, ok: Call(
         "/supervision/spot-checks", form={k: str(v) for k, v in (

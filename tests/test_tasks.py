@@ -273,6 +273,31 @@ def test_overdue_tasks_reach_the_dashboard_and_the_reminders(room):
     assert any("某县发布kuaishou" in n.text for n in notes)
 
 
+def test_a_user_who_turned_task_reminders_off_is_not_reminded(room, app):
+    """task_overdue is a kind of govmedia.notify.KINDS: the profile page lists it in both
+    languages and a sponsor who turns it off gets no overdue-task reminder; the editor of the
+    same unit, who did not, still does."""
+    from govmedia.models import User
+    from govmedia.notify import KINDS
+
+    assert "task_overdue" in KINDS
+    sponsor = page_login(current_app, "sponsor_a")
+    assert "发布任务逾期未完成" in sponsor.get("/profile").get_data(as_text=True)
+    sponsor.get("/lang/en")
+    assert "A publishing task is overdue" in sponsor.get("/profile").get_data(as_text=True)
+    # Off on the profile page: the form sends the kinds left on.
+    others = [k for k in KINDS if k != "task_overdue"]
+    page = sponsor.get("/profile").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    saved = sponsor.post("/profile/notifications", data={"csrf_token": token, "on": others})
+    assert saved.status_code in (200, 302, 303)
+    publish(room, targets=[room.accounts["kuaishou"], room.accounts["bilibili"]])
+    create_notifications(workdays_after(today_shanghai(), 3))
+    reminded = {db.session.get(User, n.user_id).username for n in db.session.scalars(
+        select(Notification).where(Notification.kind == "task_overdue"))}
+    assert "editor" in reminded and "sponsor_a" not in reminded
+
+
 def test_withdrawal_cancels_open_tasks_and_makes_take_down_tasks(room):
     article = publish(room, targets=[room.wechat_id, room.accounts["kuaishou"],
                                      room.accounts["bilibili"]])

@@ -10,6 +10,7 @@ from . import annual_views  # noqa: F401  (the annual report's pages, on views.b
 from . import inspection_views  # noqa: F401  (the inspection moment's page, on views.bp)
 from . import spotcheck_views  # noqa: F401  (the spot check's pages, on views.bp)
 from . import spotcheck_api  # noqa: F401  (its API, on api.bp)
+from . import inspection_api  # noqa: F401  (the inspection moment's API, on api.bp)
 from . import annual_api  # noqa: F401  (the annual report's API, on api.bp)
 from . import profile_api  # noqa: F401  (rule profiles per node, on api.bp)
 from . import profile_views  # noqa: F401  (their page, on views.bp)

@@ -16,11 +16,11 @@ from datetime import datetime, time, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select, true
 
-from govmedia.auth import require_roles, unit_scope
+from govmedia.auth import require_roles, scope_query
 from govmedia.extensions import db
 from govmedia.rules import INSPECTION_UPDATE_DAYS
 from govmedia.types import SHANGHAI, shanghai_date
-from interaction.overdue import unanswered_at
+from interaction.overdue import unanswered_at, unanswered_messages_at
 
 from ..labels import N_, label
 from ..models import Account, Post
@@ -29,6 +29,7 @@ from .lookups import unit_names
 
 INSPECTED_STATUSES = ("active",)
 ROWS_MAX = 100_000
+MESSAGES_SHOWN = 20   # per account in the API's evidence; `overdue_messages` counts them all
 
 COLUMNS = (("name", N_("Account"), 24, False), ("platform", N_("Platform"), 12, False),
            ("unit", N_("Unit"), 28, False), ("findings", N_("Findings"), 24, False),
@@ -51,7 +52,6 @@ def inspection(actor, moment: datetime, unit_id: int | None = None) -> list[dict
     """The accounts failing either count at `moment`, by unit then name (supervisors and
     admins; the caller's subtree, or one unit of it)."""
     require_roles(actor, "supervisor")
-    units = unit_scope(actor, unit_id)
     day = shanghai_date(moment)
     window_start = moment - timedelta(days=INSPECTION_UPDATE_DAYS)
     last = (select(Post.published_at, Post.title, Post.url)
@@ -63,9 +63,7 @@ def inspection(actor, moment: datetime, unit_id: int | None = None) -> list[dict
              .outerjoin(last, true())
              .where(Account.status.in_(INSPECTED_STATUSES), Account.opened_on <= day)
              .order_by(Account.unit_id, Account.name, Account.id).limit(ROWS_MAX))
-    if units is not None:
-        query = query.where(Account.unit_id.in_(units))
-    accounts = db.session.execute(query).all()
+    accounts = db.session.execute(scope_query(query, Account.unit_id, actor, unit_id)).all()
     messages = unanswered_at(moment, [a.id for a in accounts])
     names = unit_names({a.unit_id for a in accounts})
     rows = []
@@ -107,3 +105,33 @@ def file_rows(rows: list[dict]) -> list[dict]:
              "last_post_at": _text(r["last_post_at"]), "last_post_title": r["last_post_title"] or "",
              "last_post_url": r["last_post_url"] or "", "overdue_messages": r["overdue_messages"],
              "oldest_overdue_at": _text(r["oldest_overdue_at"])} for r in rows]
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.astimezone(SHANGHAI).isoformat()
+
+
+def rows_json(rows: list[dict], moment: datetime) -> list[dict]:
+    """The rows as the API gives them, with their evidence: the last post before the instant
+    and the unanswered messages' times (the oldest MESSAGES_SHOWN of each account)."""
+    messages = unanswered_messages_at(moment, [r["account_id"] for r in rows if
+                                               r["fails_interaction"]], MESSAGES_SHOWN)
+    out = []
+    for r in rows:
+        last_post = None if r["last_post_at"] is None else {
+            "title": r["last_post_title"], "published_at": _iso(r["last_post_at"]),
+            "url": r["last_post_url"]}
+        out.append({"account_id": r["account_id"], "name": r["name"],
+                    "platform": r["platform"], "unit_id": r["unit_id"],
+                    "unit_name": r["unit_name"],
+                    "findings": [f for f, failed in (("updates", r["fails_updates"]),
+                                                     ("interaction", r["fails_interaction"]))
+                                 if failed],
+                    "fails_updates": r["fails_updates"],
+                    "fails_interaction": r["fails_interaction"], "last_post": last_post,
+                    "overdue_messages": r["overdue_messages"],
+                    "oldest_overdue_at": _iso(r["oldest_overdue_at"]),
+                    "messages": [{"id": m["id"], "received_at": _iso(m["received_at"]),
+                                  "reply_due_on": m["reply_due_on"].isoformat()}
+                                 for m in messages.get(r["account_id"], [])]})
+    return out

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia.extensions import db
@@ -27,7 +27,7 @@ from interaction.overdue import overdue_reminders as message_reminders
 from ..models import COUNTED_STATUSES, Account, Filing
 from ..filings import filing_status_clause
 from .dormancy import band_subquery
-from .models import Notification, NotificationAddress, Rectification
+from .models import Notification, NotificationAddress, Rectification, ReminderRun
 from .outside_work import overdue_reminders
 from .pending import apply_pending
 
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 RECIPIENT_ROLES = ("sponsor", "editor")
 EMAIL_BACKLOG_DAYS = 2
 FINDING_EXCERPT = 60   # characters of an order's finding quoted in its reminder
+MESSAGES_RUN = "message_overdue"   # the overdue messages' last run (models.ReminderRun)
+FIRST_RUN_DAYS = 7
 
 
 def _dormant_text(profile, name: str, days: int, last: date) -> str:
@@ -47,9 +49,32 @@ def _dormant_text(profile, name: str, days: int, last: date) -> str:
              last=last.isoformat(), limit=profile.update_window)
 
 
-def _reminders(today: date) -> list[dict]:
+def messages_since(today: date) -> date:
+    """The first deadline day whose overdue messages today's run reads: the day before the
+    last run's (one day read twice, harmless: each message has its key), so a run after days
+    without one (every worker down) tells what fell due meanwhile; the first run ever looks
+    back FIRST_RUN_DAYS."""
+    last = db.session.scalar(select(ReminderRun.last_day).where(
+        ReminderRun.name == MESSAGES_RUN))
+    if last is None:
+        return today - timedelta(days=FIRST_RUN_DAYS + 1)
+    return min(last, today) - timedelta(days=1)
+
+
+def record_run(name: str, today: date) -> None:
+    """Keep the latest day run for (in the reminders' transaction; a run for an earlier day,
+    `remind --date`, does not move it back)."""
+    stmt = insert(ReminderRun).values(name=name, last_day=today, ran_at=datetime.now(UTC))
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"last_day": func.greatest(ReminderRun.last_day, stmt.excluded.last_day),
+              "ran_at": stmt.excluded.ran_at}))
+
+
+def _reminders(today: date, messages_from: date | None = None) -> list[dict]:
     """(unit_id, key, kind, text, link) for everything worth a reminder today; the texts are
-    stored as written, in the jobs' language (Chinese)."""
+    stored as written, in the jobs' language (Chinese). `messages_from`: the first deadline
+    day of the overdue messages read (None: every overdue message)."""
     tomorrow = today + timedelta(days=1)
     out = []
     for f, name in db.session.execute(
@@ -106,7 +131,7 @@ def _reminders(today: date) -> list[dict]:
                                _("Rectification order %(id)s is due on %(deadline)s: "
                                  "%(finding)s", id=o.id, deadline=deadline, finding=finding))
         out.append((o.unit_id, key, kind, text, f"/supervision/rectifications/{o.id}"))
-    out.extend(message_reminders(today))  # issue 14: messages from the public, once each
+    out.extend(message_reminders(today, messages_from))  # issue 14: messages from the public
     out.extend(overdue_reminders(today))  # publishing tasks and other registered work
     return out
 
@@ -114,8 +139,10 @@ def _reminders(today: date) -> list[dict]:
 def create_notifications(today: date | None = None) -> int:
     """Create today's reminders for each unit's sponsors and editors; returns how many were new."""
     today = today or today_shanghai()
-    reminders = _reminders(today)
+    reminders = _reminders(today, messages_since(today))
+    record_run(MESSAGES_RUN, today)
     if not reminders:
+        db.session.commit()
         return 0
     users = defaultdict(list)
     for user in db.session.scalars(select(User).where(User.active.is_(True),

@@ -204,3 +204,13 @@ class SpotCheck(db.Model):
     void_reason: Mapped[str | None] = mapped_column(Text)
 
     drawn_by = relationship("User", foreign_keys=[drawn_by_id])
+
+
+class ReminderRun(db.Model):
+    """The latest day a daily reminder source ran for (registry.supervision.jobs): the next
+    run reads only what fell due since then, so a run stays flat however much is overdue."""
+
+    __tablename__ = "reminder_runs"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

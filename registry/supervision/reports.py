@@ -13,6 +13,7 @@ from govmedia.models import User
 from govmedia.holidays import load_calendar
 from govmedia.profiles import profile_for
 from govmedia.types import SHANGHAI, shanghai_date, today_shanghai
+from interaction.overdue import overdue_in_period
 
 from ..models import Account, Filing, Post, Unit
 from . import export
@@ -30,6 +31,7 @@ COLUMNS = (
     ("longest_gap_days", "最长未更新间隔（天）", 12), ("last_update_on", "最近更新日期", 12),
     ("filings_due", "应备案事项", 9), ("filings_on_time", "按时备案", 9),
     ("filings_late", "逾期后补备", 9), ("filings_overdue", "逾期未备案", 9),
+    ("overdue_messages", "超过答复期限的留言", 12), ("overdue_unanswered", "其中仍未答复", 10),
     ("duplicate", "重复/疑似重复", 16), ("findings", "发现的问题", 48),
 )
 RECT_COLUMNS = (("unit_name", "主办单位", 28), ("id", "整改单编号", 10), ("account_id", "账号编号", 9),
@@ -96,6 +98,7 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
             text = reason_text[entry["reason"]] + (f"（与 {'、'.join(others)}）"
                                                    if others and entry["reason"] != "low_use" else "")
             similar[a].append(text)
+    messages = overdue_in_period(start, as_of)   # issue 14: messages from the public
     orders = db.session.scalars(select(Rectification).where(
         Rectification.issued_on <= as_of,
         (Rectification.closed_on.is_(None)) | (Rectification.closed_on >= start))
@@ -129,6 +132,10 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
             findings.append(f"{f['overdue']} 项备案逾期未办")
         if f["late"]:
             findings.append(f"{f['late']} 项备案逾期后补办")
+        m = messages.get(account.id, {"overdue": 0, "unanswered": 0})
+        if m["overdue"]:
+            findings.append(f"{m['overdue']} 条网民留言超过答复期限"
+                            + (f"（{m['unanswered']} 条仍未答复）" if m["unanswered"] else ""))
         for flag, text in (("missing_office", "未登记管理机构"), ("missing_staff", "未登记管理人员"),
                            ("missing_app_filing", "未登记网信备案号")):
             if flag in account.flags:
@@ -142,6 +149,7 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
                      "last_update_on": last.isoformat() if last else "",
                      "filings_due": f["due"], "filings_on_time": f["filed"],
                      "filings_late": f["late"], "filings_overdue": f["overdue"],
+                     "overdue_messages": m["overdue"], "overdue_unanswered": m["unanswered"],
                      "duplicate": duplicate, "findings": "；".join(findings)})
     unit_names = dict(db.session.execute(select(Unit.id, Unit.name)).all())
     rect = [{"unit_id": o.unit_id, "unit_name": unit_names.get(o.unit_id, ""), "id": o.id,
@@ -158,6 +166,7 @@ def compute(year: int, quarter: int, as_of: date | None = None) -> dict:
             "totals": {"accounts": len(rows), "updates": sum(r["updates"] for r in rows),
                        "filing_rate": round(done / due, 4) if due else None,
                        "accounts_with_findings": sum(1 for r in rows if r["findings"]),
+                       "overdue_messages": sum(r["overdue_messages"] for r in rows),
                        "overdue_rectifications": sum(1 for r in rect if r["overdue"])}}
 
 
