@@ -2,7 +2,7 @@
 reads it instead of building it for every matching row)
 
 Revision ID: c19d5e6f7a81
-Revises: b18c4d5e6f70
+Revises: c2e8f0a4b6d1
 Create Date: 2026-12-05 21:40:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "c19d5e6f7a81"
-down_revision = "b18c4d5e6f70"
+down_revision = "c2e8f0a4b6d1"
 branch_labels = None
 depends_on = None
 
