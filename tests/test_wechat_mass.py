@@ -6,16 +6,16 @@ from datetime import timedelta
 
 import pytest
 import requests
-from conftest import account_body
 from flask import current_app
 from sqlalchemy import select, update
 from test_adapters import APP_ID, APP_SECRET, Saved, content
 from test_fanout import (Standin, article, by_platform, newsroom, page_login,  # noqa: F401
-                         publish, standin)
+                         png_base64, publish, standin)
 
 from adapters import Pending, PermanentError, get_adapter
 from adapters.wechat import clear_local_tokens
 from govmedia.extensions import db
+from govmedia.models import AuditEntry
 from govmedia.types import utcnow
 from govmedia.worker import run_burst
 from publisher.fanout.sweep import sweep
@@ -42,7 +42,6 @@ def confirm(room, confirm=True):
 
 def draft_to_signoff(room, title, **extra):
     """Drafted, submitted and reviewed: waiting for the sign-off. Returns its id."""
-    from test_fanout import png_base64
     body = {"title": title, "body_html": "<p>请广大群众注意防范。</p>",
             "source_url": "https://www.example.gov.cn/n/" + str(abs(hash(title)) % 10**8),
             "cover_image_base64": png_base64(), "target_account_ids": [room.wechat_id]}
@@ -74,7 +73,6 @@ def test_a_wechat_account_has_a_mode_and_a_type_set_by_its_sponsor(newsroom):
     assert newsroom.editor.put(f"/api/v1/accounts/{newsroom.wechat_id}/wechat",
                                {"wechat_mode": "publish"}).status_code == 403
     # The change is audited with its own words.
-    from govmedia.models import AuditEntry
     actions = db.session.scalars(select(AuditEntry.action).where(
         AuditEntry.object_id == newsroom.wechat_id)).all()
     assert actions.count("account.wechat_options") == 2
@@ -145,7 +143,7 @@ def test_a_subscription_account_mass_sends_once_a_day_shown_before_and_refused_a
     assert "wechat_mode" in error["fields"]
     assert article(newsroom, second)["status"] == "pending_signoff"
     assert len(mass_sends(newsroom)) == 1
-    # Published (发布) instead, the same article is no mass send and goes out.
+    # Nothing was queued for the refused one; an article published (发布) instead goes out.
     assert article(newsroom, second)["deliveries"] == []
     third = draft_to_signoff(newsroom, "今日发布一条", wechat_mode="publish")
     assert article(newsroom, third)["mass_quota"] == []
@@ -265,3 +263,12 @@ def test_unconfirmed_past_the_window_fails_and_a_refusal_is_said(wechat_standin)
     with pytest.raises(PermanentError, match="拒绝") as refused:
         adapter(url, "govmedia-78").publish(content(2), state2, Saved())
     assert refused.value.platform_code == 89507
+
+
+def test_the_openapi_document_names_the_new_fields(newsroom):
+    doc = newsroom.sponsor.get("/api/v1/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    for model in ("AccountIn", "WechatOptionsIn"):
+        assert {"wechat_mode", "wechat_type"} <= set(schemas[model]["properties"])
+    assert "wechat_mode" in schemas["ArticleIn"]["properties"]
+    assert "put" in doc["paths"]["/api/v1/accounts/{account_id}/wechat"]
