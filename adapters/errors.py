@@ -55,9 +55,12 @@ class UnconfirmedError(AdapterError):
 class Pending(AdapterError):
     """The platform took the post and is still processing it (a WeChat publish answers
     "publishing" for seconds to minutes): nothing is sent again; the caller saves `state` and
-    asks again after `check_after` seconds, by a scheduled follow-up, never by sleeping."""
+    asks again after `check_after` seconds, by a scheduled follow-up, never by sleeping.
+    `note`: the message is the delivery's status text while it waits (WeChat's 群发保护: an
+    administrator must confirm), not only a line in the log."""
 
     def __init__(self, message_zh: str, platform_code: str | int | None = None, *,
-                 check_after: float = 2.0):
+                 check_after: float = 2.0, note: bool = False):
         super().__init__(message_zh, platform_code)
         self.check_after = check_after
+        self.note = note

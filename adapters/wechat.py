@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from datetime import date, datetime, time as dtime, timedelta, timezone
 
 import requests
@@ -16,7 +17,8 @@ from wechatpy.exceptions import WeChatClientException
 from .base import Adapter, Content, ListedPost, PublishResult, SaveState, transport_error
 from .errors import AuthError, Pending, PermanentError, RetryableError, UnconfirmedError
 from .wechat_client import WechatClient, clear_local_tokens  # noqa: F401  (tests clear tokens)
-from .wechat_codes import CUSTOM_SEND, PERMANENT, PUBLISH_FAILED, RETRYABLE, TOKEN_ERRORS
+from .wechat_codes import (CUSTOM_SEND, MASS_AWAITING_CONFIRMATION, MASS_CLIENTMSGID_EXISTS,
+                           MASS_CONFIRM_CHECK_SECONDS, PERMANENT, PUBLISH_FAILED, RETRYABLE, TOKEN_ERRORS)
 
 _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
@@ -39,6 +41,9 @@ def _image_filename(data: bytes, hint: str | None) -> tuple[str, str]:
 class WechatAdapter(Adapter):
     platform = "wechat"
     credential_fields = ("app_id", "app_secret")
+    # 群发保护: how long WeChat waits for the administrator's confirmation (30 minutes), and
+    # a minute's grace for the last look.
+    mass_confirm_window = 31 * 60.0
 
     def __init__(self, credentials: dict, **kwargs):
         super().__init__(credentials, **kwargs)
@@ -244,26 +249,73 @@ class WechatAdapter(Adapter):
         return PublishResult(state["article_id"], url)
 
     def _mass_send(self, content: Content, state: dict, save_state: SaveState) -> PublishResult:
-        # clientmsgid makes a resend after an unconfirmed send a no-op at WeChat (45065).
-        client_msg_id = f"gm{content.article_id}-{content.revision}"[:64]
-        state["clientmsgid"] = client_msg_id
-        try:
-            result = self._call(
-                "群发", self.client.message.send_mass_article, None, state["draft_media_id"],
-                is_to_all=True, send_ignore_reprint=int(bool(
-                    self.account_options.get("send_ignore_reprint"))),
-                client_msg_id=client_msg_id, commits=True)
-        except PermanentError as exc:
-            if exc.platform_code != 45065:
-                raise
-            state["msg_id"] = state.get("msg_id") or f"clientmsgid:{client_msg_id}"
+        """message/mass/sendall to all followers. The `clientmsgid` is the delivery's own
+        (account_options["clientmsgid"], kept in the state once used): WeChat refuses a second
+        send with it (45065, naming the first send's msg_id), so a resend after an unconfirmed
+        send, or a look after 群发保护, never sends twice (docs/ADAPTERS.md)."""
+        client_msg_id = (state.get("clientmsgid") or self.account_options.get("clientmsgid")
+                         or f"gm{content.article_id}-{content.revision}")[:64]
+        if state.get("clientmsgid") != client_msg_id:
+            state["clientmsgid"] = client_msg_id
             save_state(state)
-            return PublishResult(str(state["msg_id"]), None)
-        state["msg_id"] = str(result["msg_id"])
-        if result.get("msg_data_id") is not None:
-            state["msg_data_id"] = str(result["msg_data_id"])
+        result = self._call("群发", self._sendall, state["draft_media_id"], client_msg_id,
+                            commits=True)
+        code = int(result.get("errcode") or 0)
+        if code in MASS_AWAITING_CONFIRMATION:
+            raise self._awaiting_confirmation(state, save_state, code)
+        if code == MASS_CLIENTMSGID_EXISTS:
+            # Sent already (an earlier try, or the administrator confirmed): its msg_id, when
+            # WeChat names it, makes it queryable and deletable like any other.
+            msg_id = result.get("msg_id")
+            state["msg_id"] = str(msg_id) if msg_id else (
+                state.get("msg_id") or f"clientmsgid:{client_msg_id}")
+        else:
+            state["msg_id"] = str(result["msg_id"])
+            if result.get("msg_data_id") is not None:
+                state["msg_data_id"] = str(result["msg_data_id"])
+        state.pop("protect_since", None)
         save_state(state)
-        return PublishResult(state["msg_id"], None)
+        return PublishResult(str(state["msg_id"]), None)
+
+    def _sendall(self, media_id: str, client_msg_id: str) -> dict:
+        """The send itself; the two answers that are not failures come back as data."""
+        try:
+            return self.client.message.send_mass_article(
+                None, media_id, is_to_all=True, send_ignore_reprint=int(bool(
+                    self.account_options.get("send_ignore_reprint"))),
+                client_msg_id=client_msg_id)
+        except WeChatClientException as exc:
+            code = int(exc.errcode) if exc.errcode is not None else None
+            if code not in (MASS_CLIENTMSGID_EXISTS, *MASS_AWAITING_CONFIRMATION):
+                raise
+            body = {}
+            if exc.response is not None:
+                try:
+                    body = exc.response.json()
+                except ValueError:
+                    body = {}
+            return {**(body if isinstance(body, dict) else {}), "errcode": code}
+
+    def _awaiting_confirmation(self, state: dict, save_state: SaveState, code: int):
+        """群发保护: an administrator must confirm the send on their phone within 30 minutes.
+        Until then the delivery waits (`Pending`, its text says so) and asks again with the
+        same clientmsgid once a minute (45066: not faster); confirmed, WeChat answers 45065
+        with the msg_id. Past the window the send is void: a failure, retried by hand."""
+        now = time.time()
+        since = float(state.get("protect_since") or now)
+        waited = now - since
+        if waited > self.mass_confirm_window:
+            state.pop("protect_since", None)
+            save_state(state)
+            return PermanentError(
+                "群发保护：公众号管理员未在 30 分钟内确认本次群发（或已拒绝），微信已取消该次群发；"
+                "如仍需群发，请管理员留意手机微信后重试", code)
+        state["protect_since"] = since
+        save_state(state)
+        minutes = max(0, int((self.mass_confirm_window - waited) // 60))
+        return Pending(f"等待公众号管理员在手机微信上确认群发（群发保护），"
+                       f"约 {minutes} 分钟内未确认则本次群发取消", code,
+                       check_after=MASS_CONFIRM_CHECK_SECONDS, note=True)
 
     # ---------------------------------------------------------------- after an unconfirmed send
     def find_existing(self, content: Content, state: dict) -> PublishResult | None:

@@ -30,6 +30,7 @@ PERMANENT = {
     45008: "图文消息超过限制",
     45028: "群发次数已用完（本期群发配额不足）",
     45065: "相同 clientmsgid 已存在群发记录",
+    45067: "clientmsgid 长度超过限制",
     48001: "api功能未授权（公众号未获得该接口权限，请在公众平台开发者中心查看接口权限）",
     48004: "该接口已被封禁，请登录公众平台查看详情",
     50002: "公众号受限，可能因违规被封禁接口",
@@ -37,7 +38,17 @@ PERMANENT = {
     53504: "需前往公众平台官网使用该草稿",
     53505: "请前往公众平台官网手动保存草稿成功后再发表",
     53600: "Article ID 无效",
+    89506: "该调用已被公众号管理员拒绝（风险操作保护），请 24 小时后再试，调用前请与管理员沟通确认",
+    89507: "该调用已被公众号管理员拒绝（风险操作保护），请 1 小时后再试，调用前请与管理员沟通确认",
 }
+
+# Mass send (message/mass/sendall). 45065: a send with this clientmsgid exists (the answer
+# names its msg_id): already sent. 89503 "此次调用需要管理员确认，请耐心等候": the account has
+# 群发保护 (风险操作保护) on and an administrator must confirm on their phone; 89504 is the
+# code one public tool reports for the same wait, taken alike (docs/ADAPTERS.md).
+MASS_CLIENTMSGID_EXISTS = 45065
+MASS_AWAITING_CONFIRMATION = (89503, 89504)
+MASS_CONFIRM_CHECK_SECONDS = 60.0  # 45066: the same clientmsgid not again within a minute
 
 # Errors of the token endpoint: the account's AppID/AppSecret or the server's IP are wrong.
 TOKEN_FETCH = {

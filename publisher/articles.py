@@ -26,6 +26,7 @@ from .content import compute_hash, run_article_checks, sanitize_html
 from .covers import decode_cover, pending_cover, store_cover
 from .fanout.operations import approve
 from .labels import status_label
+from .mass_quota import require_article_quota
 from .models import (
     ARTICLE_STATUSES,
     EDITABLE_STATUSES,
@@ -90,7 +91,7 @@ def article_snapshot(article: Article) -> dict:
             "content_hash": article.content_hash, "targets": article.target_account_ids,
             "cover": article.cover.sha256 if article.cover is not None else None,
             "video": article.video.sha256 if article.video is not None else None,
-            "publish_at": article.publish_at}
+            "publish_at": article.publish_at, "wechat_mode": article.wechat_mode}
 
 
 def _apply(article: Article, data, accounts: list[Account], cover_bytes: bytes | None,
@@ -103,6 +104,7 @@ def _apply(article: Article, data, accounts: list[Account], cover_bytes: bytes |
     article.weibo_text = data.weibo_text or None
     article.target_account_ids = [a.id for a in accounts]
     article.publish_at = _check_publish_at(data.publish_at)
+    article.wechat_mode = getattr(data, "wechat_mode", None)
     if cover_bytes is not None:
         article.cover = store_cover(cover_bytes)
     elif kept_cover is not None:
@@ -216,6 +218,7 @@ def _accept_pushed(actor: User, article: Article, record, findings) -> None:
             content_hash=article.content_hash, upstream=True, at=item.reviewed_at,
             confirmations=[f["rule"] for f in checks.warnings(findings)]))
     article.submitted_at = record[0].reviewed_at
+    require_article_quota(article)
     approve(article)
     db.session.flush()
     audit.record("article.push", "article", article.id, after=article_snapshot(article)

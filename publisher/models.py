@@ -93,6 +93,8 @@ class Article(db.Model):
     cover_id: Mapped[int | None] = mapped_column(ForeignKey("article_images.id"))
     video_id: Mapped[int | None] = mapped_column(ForeignKey("article_videos.id"))
     target_account_ids: Mapped[list] = mapped_column(JSON, default=list)
+    # WeChat targets: "publish" or "mass" for this article; None: each account's own mode.
+    wechat_mode: Mapped[str | None] = mapped_column(String(10))
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(30), default="draft")
     # 撤稿 (publisher/delivery.py): asked for once; each delivery then ends `withdrawn`.
@@ -197,13 +199,16 @@ class Delivery(db.Model):
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("article_id", "account_id", "revision"),
                       Index("ix_deliveries_status_next", "status", "next_attempt_at"),
-                      Index("ix_deliveries_withdraw_state", "withdraw_state"))
+                      Index("ix_deliveries_withdraw_state", "withdraw_state"),
+                      Index("ix_deliveries_account_mode", "account_id", "mode"))
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     platform: Mapped[str] = mapped_column(String(20))
     revision: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # WeChat: "publish" or "mass", fixed at sign-off (the adapter's mode; the quota counts it).
+    mode: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,6 +16,7 @@ from .compare import record_revision
 from .content import run_article_checks
 from .labels import status_label
 from .fanout.operations import approve
+from .mass_quota import require_article_quota
 from .models import Article, ArticleReview
 
 STAGE_OF_STATUS = {"pending_review": 2, "pending_signoff": 3}
@@ -141,6 +142,8 @@ def review_article(actor: User, article: Article, decision: str, comment: str = 
             db.session.flush()
             raise RuleConflict(_("The article failed the automated checks and cannot be "
                                  "approved"), code="checks_failed", extra={"checks": blocking})
+        if stage == 3:
+            require_article_quota(article)  # WeChat's mass-send quota (issue 15)
     db.session.add(ArticleReview(
         article_id=article.id, round=article.round, stage=stage, decision=decision,
         user_id=actor.id, name=actor.display_name or actor.username, comment=comment,

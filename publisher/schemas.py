@@ -38,6 +38,8 @@ class ArticleIn(Strict):
     video_id: int | None = None
     target_account_ids: list[int] = Field(min_length=1, max_length=50)
     publish_at: AwareDatetime | None = None
+    # WeChat targets: 发布 "publish" or 群发 "mass" for this article; absent: each account's own.
+    wechat_mode: Literal["publish", "mass"] | None = None
     review_record: list[ReviewRecordItem] | None = Field(default=None, max_length=10)
 
 

@@ -4,6 +4,7 @@ from registry.serialize import iso
 from .checks import WEIBO_LIMIT, weibo_post
 from .comments import comment_json, comments_of
 from .content import content_of
+from .mass_quota import QUOTA_SHOWN, article_quota
 from .models import Article, ArticleReview, Delivery
 from .videos import video_json
 
@@ -20,7 +21,7 @@ def review_json(review: ArticleReview) -> dict:
 
 def delivery_json(delivery: Delivery) -> dict:
     return {"id": delivery.id, "account_id": delivery.account_id, "platform": delivery.platform,
-            "status": delivery.status, "attempts": delivery.attempts,
+            "status": delivery.status, "mode": delivery.mode, "attempts": delivery.attempts,
             "post_id": delivery.post_id, "post_url": delivery.post_url,
             "error": delivery.last_error, "revision": delivery.revision,
             "next_attempt_at": iso(delivery.next_attempt_at), "sent_at": iso(delivery.sent_at),
@@ -45,7 +46,10 @@ def article_json(article: Article, content=None) -> dict:
                                              "sha256": cover.sha256},
         "video": None if article.video is None else video_json(article.video),
         "target_account_ids": list(article.target_account_ids or []),
-        "publish_at": iso(article.publish_at), "revision": article.revision,
+        "publish_at": iso(article.publish_at), "wechat_mode": article.wechat_mode,
+        "mass_quota": [use.as_json() for use in article_quota(article)]
+        if article.status in QUOTA_SHOWN else [],
+        "revision": article.revision,
         "content_hash": article.content_hash, "round": article.round,
         "checks": article.checks or [], "checks_version": article.checks_version,
         "review_record": article.review_record,

@@ -15,10 +15,10 @@ from govmedia.pagination import paginate
 from govmedia.schemas import TokenIn, UserIn, UserPatch
 from govmedia.types import utcnow
 
-from . import apps, filings, posts, services
+from . import apps, filings, posts, services, wechat
 from .models import FILING_STATUSES, PLATFORMS, STATUSES, Account, Filing
 from .schemas import (AccountIn, AppDetailsIn, FilingComplete, PlatformExceptionIn, PostIn, StatsIn, UnitIn,
-                      UnitPatch, WechatCredentials, WeiboCredentials)
+                      UnitPatch, WechatCredentials, WechatOptionsIn, WeiboCredentials)
 from .serialize import account_json, event_json, filing_json, iso, unit_json, user_json
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api/v1")
@@ -241,6 +241,19 @@ def put_app_details(account_id):
     user = api_user()
     account = services.get_account(user, account_id)
     apps.update_details(user, account, parse_body(AppDetailsIn))
+    db.session.commit()
+    return jsonify(account_json(account, query_as_of()))
+
+
+@bp.put("/accounts/<int:account_id>/wechat")
+@documented("A WeChat official account's publishing mode (发布 publish or 群发 mass) and type "
+            "(订阅号 subscription: one mass send a day; 服务号 service: four a month)",
+            tag="accounts", body=WechatOptionsIn,
+            responses={200: "account", 400: "invalid", 403: "forbidden"})
+def put_wechat_options(account_id):
+    user = api_user()
+    account = services.get_account(user, account_id)
+    wechat.update_options(user, account, parse_body(WechatOptionsIn))
     db.session.commit()
     return jsonify(account_json(account, query_as_of()))
 

@@ -52,6 +52,7 @@ ACTIONS = {
     "rule_profile.set": N_("Rule profile changed"),
     "rule_profile.inherit": N_("Rule profile ended: the unit follows the one above"),
     "account.app_details": N_("App filing number and version recorded"),
+    "account.wechat_options": N_("WeChat publishing mode and account type set"),
     "posts.import": N_("Post log imported"),
     "duplicate.dismiss": N_("Marked as not a duplicate"),
     "duplicate.restore": N_("Duplicate decision withdrawn"),
@@ -100,6 +101,7 @@ KEYS = {
     "platform_message": N_("Platform's message"), "post_url": N_("Post link"),
     "post_id": N_("Post ID"),
     "app_filing_number": N_("Cyberspace filing number"), "app_version": N_("App version"),
+    "wechat_mode": N_("Publishing mode"), "wechat_type": N_("Account type"),
     "accounts": N_("Accounts"), "posts": N_("Posts"),
     "seed": N_("Random seed"), "share": N_("Share"), "population": N_("Active accounts"),
     "node": N_("Set at unit"), "valid_from": N_("In force from"), "basis": N_("Legal basis"),
@@ -115,6 +117,7 @@ VALUE_GROUPS = {
     ("account", "account_status"): "status", ("*", "roles"): "role",
     ("*", "platform_role"): "platform_role", ("rectification", "status"): "rectification",
     ("rectification", "kind"): "finding", ("notice", "kind"): "event",
+    ("*", "wechat_mode"): "wechat_mode", ("*", "wechat_type"): "wechat_type",
 }
 
 

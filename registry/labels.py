@@ -111,10 +111,21 @@ WARNINGS = {
     "missing_app_filing": N_("The mobile client has no filing number with the cyberspace administration."),
 }
 
+# A WeChat official account's publishing mode and type (issue 15).
+WECHAT_MODES = {
+    "publish": N_("Publish: on the account, not pushed to followers"),
+    "mass": N_("Mass send: pushed to every follower, within the quota"),
+}
+WECHAT_TYPES = {
+    "subscription": N_("Subscription account: one mass send a day"),
+    "service": N_("Service account: four mass sends a month"),
+}
+
 GROUPS = {
     "platform": PLATFORMS, "status": STATUSES, "filing": FILING_STATUSES, "event": EVENTS,
     "role": ROLES, "flag": FLAGS, "band": BANDS, "platform_role": PLATFORM_ROLES,
     "change": CHANGE_FIELDS, "hint": HANDLE_HINTS, "warning": WARNINGS,
+    "wechat_mode": WECHAT_MODES, "wechat_type": WECHAT_TYPES,
 }
 
 

@@ -88,6 +88,11 @@ class Account(db.Model):
     # and its current version; an app without a filing number is flagged (issue 16).
     app_filing_number: Mapped[str | None] = mapped_column(String(120))
     app_version: Mapped[str | None] = mapped_column(String(40))
+    # WeChat (issue 15): how articles go out, 发布 "publish" (None) or 群发 "mass", and the
+    # account's type, which sets the mass-send quota: 订阅号 "subscription" (None) or 服务号
+    # "service" (publisher/mass_quota.py).
+    wechat_mode: Mapped[str | None] = mapped_column(String(10))
+    wechat_type: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

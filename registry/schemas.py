@@ -76,6 +76,17 @@ class AccountIn(Strict):
     # (网信备案号) and version (issue 16); refused on other platforms.
     app_filing_number: opt_text(120) = None
     app_version: opt_text(40) = None
+    # A WeChat official account's mode (发布 publish, default; 群发 mass) and type (订阅号
+    # subscription, default; 服务号 service: the mass-send quota); refused on other platforms.
+    wechat_mode: Literal["publish", "mass"] | None = None
+    wechat_type: Literal["subscription", "service"] | None = None
+
+
+class WechatOptionsIn(Strict):
+    """PUT /accounts/{id}/wechat: how the account's articles go out and its type (a field
+    left out keeps its value)."""
+    wechat_mode: Literal["publish", "mass"] | None = None
+    wechat_type: Literal["subscription", "service"] | None = None
 
 
 class AppDetailsIn(Strict):

@@ -3,6 +3,7 @@ from datetime import date
 
 from govmedia.models import User
 
+from . import wechat
 from .models import Account, Filing, Unit
 from .posts import dormancy
 
@@ -48,6 +49,8 @@ def account_json(account: Account, as_of: date, *, with_filings: bool = True,
     if account.platform == "app":   # issue 16: optional fields, on mobile clients only
         data["app_filing_number"] = account.app_filing_number
         data["app_version"] = account.app_version
+    if account.platform == "wechat":   # issue 15: 发布 or 群发, 订阅号 or 服务号
+        data.update(wechat.snapshot(account))
     if with_filings:
         data["filings"] = [filing_json(f, as_of) for f in account.filings]
     if warnings is not None:

@@ -20,7 +20,7 @@ from govmedia.models import User
 from govmedia.secrets import encrypt
 from govmedia.types import today_shanghai
 
-from . import apps
+from . import apps, wechat
 from .changes import account_changed
 from .checks import (check_handle_free, check_not_future, check_one_per_platform,
                      check_unit_name_free,
@@ -301,6 +301,7 @@ def register_account(actor: User, data) -> tuple[Account, list[dict]]:
                       verification_expires_on=data.verification_expires_on,
                       office=data.office or None, staff=[s.model_dump() for s in data.staff])
     apps.set_details(account, data.app_filing_number, data.app_version)
+    wechat.set_options(account, data.wechat_mode, data.wechat_type)
     db.session.add(account)
     db.session.flush()
     account_changed(account, None)  # the outbox that supervision's figures follow
@@ -316,7 +317,8 @@ def register_account(actor: User, data) -> tuple[Account, list[dict]]:
         filing.completed_by_id = actor.id
     db.session.flush()
     audit.record("account.open", "account", account.id,
-                 after=account_snapshot(account) | apps.snapshot(account),
+                 after=account_snapshot(account) | apps.snapshot(account)
+                 | wechat.snapshot(account),
                  unit_id=account.unit_id, user=actor)
     return account, warnings
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from standins.common import body_json, page
 from standins.douyin import PREFIXES as DOUYIN_PREFIXES, douyin_error, douyin_posts
 from standins.store import DEFAULT_CONFIG, current_store
-from standins.wechat import wechat_error
+from standins.wechat import confirm_mass, wechat_error
 from standins.weibo import weibo_error
 
 # The endpoints and their bodies are listed in docs/ADAPTERS.md ("Stand-in platforms").
@@ -177,6 +177,16 @@ def control_wechat_app():
     with store.lock:
         store.wechat_apps[data["appid"]] = data["secret"]
     return jsonify({"appid": data["appid"]})
+
+
+@bp.post("/_standin/wechat/mass_confirm")
+def control_wechat_mass_confirm():
+    """群发保护: the administrator confirms (or refuses, `"confirm": false`) the account's
+    mass sends waiting for them (one, given its clientmsgid; else all)."""
+    data = body_json()
+    sent = confirm_mass(current_store(), data.get("appid") or "", data.get("clientmsgid"),
+                        bool(data.get("confirm", True)))
+    return jsonify({"sent": sent})
 
 
 @bp.post("/_standin/weibo/tokens")

@@ -27,6 +27,9 @@ DEFAULT_CONFIG = {
     "wechat_publish_polls": 1,
     "wechat_publish_seconds": 1.0,
     "wechat_publish_outcome": 0,
+    # 群发保护 (风险操作保护): a mass send to all followers waits for an administrator's
+    # confirmation (POST /_standin/wechat/mass_confirm); sendall answers 89503 meanwhile.
+    "wechat_mass_protect": False,
     "token_expires_in": 7200,
     # Empty: any http(s) link satisfies the share API's "link in a safe domain" rule.
     "weibo_safe_domains": [],
@@ -64,6 +67,10 @@ class Store:
             self.articles: dict[str, dict] = {}
             self.mass: dict[str, dict] = {}
             self.clientmsgids: dict[tuple, str] = {}
+            # 群发保护: (appid, clientmsgid) -> the send waiting for the administrator, and
+            # the ones refused (the next sendall with that clientmsgid answers 89507).
+            self.mass_pending: dict[tuple, dict] = {}
+            self.mass_refused: set[tuple] = set()
             self.statuses: list[dict] = []           # Weibo, oldest first
             # WeChat inbox: (appid, openid) -> when the follower last wrote; the custom
             # (customer-service) messages sent back, oldest first.

@@ -30,11 +30,14 @@ WECHAT_ERRMSG = {
     45004: "description size out of limit",
     45009: "reach max api daily quota limit",
     45065: "clientmsgid exist",
+    45066: "clientmsgid retry too fast",
     47001: "data format error",
     48001: "api unauthorized",
     53503: "该草稿未通过发布检查",
     53600: "Article ID 无效",
     61500: "date format error",
+    89503: "此次调用需要管理员确认，请耐心等候",
+    89507: "该IP调用求请求已被公众号管理员拒绝，请1小时后再试，建议调用前与管理员沟通确认",
     61501: "date range error",
 }
 _IMG = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(.*?)\1[^>]*>""", re.IGNORECASE | re.DOTALL)
@@ -373,21 +376,53 @@ def wechat_sendall():
     store = current_store()
     with store.lock:
         client_id = data.get("clientmsgid")
-        if client_id and (appid, client_id) in store.clientmsgids:
-            return wechat_error(45065)
+        key = (appid, client_id)
+        if client_id and key in store.clientmsgids:
+            # As WeChat: the existing send's msg_id comes with the refusal.
+            return jsonify({"errcode": 45065, "errmsg": WECHAT_ERRMSG[45065],
+                            "msg_id": int(store.clientmsgids[key])})
+        if client_id and key in store.mass_refused:
+            store.mass_refused.discard(key)
+            return wechat_error(89507)
+        if client_id and key in store.mass_pending:
+            return wechat_error(89503)  # still waiting for the administrator
         draft = _take_draft(store, appid, media_id)
         if data.get("msgtype") != "mpnews" or draft is None:
             return wechat_error(40007)
-        msg_id = str(1000000000 + store.next_id())
-        store.mass[msg_id] = {"appid": appid, "articles": draft["articles"],
-                              "deleted": False, "clientmsgid": client_id,
-                              "seq": store.next_id(), "msg_data_id": str(int(msg_id) + 7),
-                              "sent_at": time.time()}
-        if client_id:
-            store.clientmsgids[(appid, client_id)] = msg_id
+        to_all = bool((data.get("filter") or {}).get("is_to_all"))
+        if store.config.get("wechat_mass_protect") and to_all and client_id:
+            store.mass_pending[key] = {"appid": appid, "articles": draft["articles"],
+                                       "clientmsgid": client_id, "requested_at": time.time()}
+            return wechat_error(89503)
+        msg_id = _mass_record(store, appid, draft["articles"], client_id)
         return jsonify({"errcode": 0, "errmsg": "send job submission success",
                         "msg_id": int(msg_id),
                         "msg_data_id": int(store.mass[msg_id]["msg_data_id"])})
+
+
+def _mass_record(store: Store, appid: str, articles: list, client_id: str | None) -> str:
+    msg_id = str(1000000000 + store.next_id())
+    store.mass[msg_id] = {"appid": appid, "articles": articles, "deleted": False,
+                          "clientmsgid": client_id, "seq": store.next_id(),
+                          "msg_data_id": str(int(msg_id) + 7), "sent_at": time.time()}
+    if client_id:
+        store.clientmsgids[(appid, client_id)] = msg_id
+    return msg_id
+
+
+def confirm_mass(store: Store, appid: str, client_id: str | None, confirm: bool) -> list[str]:
+    """The administrator answers on their phone (the stand-in's control endpoint): confirmed
+    sends go out; refused ones are void. Returns the msg_ids sent."""
+    sent = []
+    with store.lock:
+        for key in [k for k in store.mass_pending
+                    if k[0] == appid and (client_id is None or k[1] == client_id)]:
+            pending = store.mass_pending.pop(key)
+            if confirm:
+                sent.append(_mass_record(store, appid, pending["articles"], key[1]))
+            else:
+                store.mass_refused.add(key)
+    return sent
 
 
 @bp.post("/cgi-bin/message/mass/get")

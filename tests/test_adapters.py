@@ -516,14 +516,19 @@ def test_mass_send_mode_and_an_unconfirmed_resend_is_deduplicated(standin):
                                                                       Saved())
     assert wechat(standin, account_options=options).find_existing(content(2), state2) is None
     again = wechat(standin, account_options=options).publish(content(2), state2, Saved())
-    assert again.post_id.startswith("clientmsgid:")
+    # 45065 names the first send's msg_id: the resend is that send, not a second one.
     mass = [p for p in standin.posts("wechat")["items"] if p["kind"] == "mass"]
     assert len(mass) == 2 and standin.calls("/cgi-bin/message/mass/sendall") == 3
+    assert again.post_id == mass[1]["msg_id"] == state2["msg_id"]
 
     wechat(standin, account_options=options).withdraw(state, result.post_id)
     assert [p["deleted"] for p in standin.posts("wechat")["items"]] == [True, False]
+    # Known by its msg_id, the deduplicated send can be withdrawn like any other.
+    wechat(standin, account_options=options).withdraw(state2, again.post_id)
+    assert [p["deleted"] for p in standin.posts("wechat")["items"]] == [True, True]
+    # Without a msg_id (a platform that named none), it is left to a person.
     with pytest.raises(PermanentError, match="手动删除"):
-        wechat(standin, account_options=options).withdraw(state2, again.post_id)
+        wechat(standin, account_options=options).withdraw({"mode": "mass"}, "clientmsgid:x")
 
 
 # ------------------------------------------------------------------------- withdrawal

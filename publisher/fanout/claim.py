@@ -60,6 +60,7 @@ class Work:
     rules_version: str | None = None
     conn: object = None  # the claim's autocommit connection, kept for the job's saves
     follow_up: bool = False  # a look at a publish still processing (no attempt counted)
+    mode: str | None = None  # WeChat: "publish" or "mass", fixed at sign-off
 
     def release(self) -> None:
         if self.conn is not None:
@@ -141,7 +142,8 @@ def claim_statement(withdrawing: bool):
                .returning(r.c.status.label("previous"), r.c.article_id, r.c.account_id,
                           r.c.platform, r.c.content_hash, r.c.article_status, r.c.unit_id,
                           r.c.article_hash, r.c.ciphertext, r.c.rules_version,
-                          Delivery.platform_ids, Delivery.post_id, r.c.content_included,
+                          Delivery.platform_ids, Delivery.post_id, Delivery.mode,
+                          r.c.content_included,
                           follow_up.label("follow_up"),
                           *(r.c[name] for name in CONTENT_COLUMNS))
                .cte("claimed"))
@@ -207,7 +209,7 @@ def _work(delivery_id: int, token: str, row, withdrawing: bool) -> Work:
                 unit_id=row.unit_id, state=copy.deepcopy(row.platform_ids or {}),
                 post_id=row.post_id, credentials=None, article_hash=row.article_hash,
                 content_hash=row.content_hash, rules_version=row.rules_version or "defaults",
-                follow_up=bool(row.follow_up))
+                follow_up=bool(row.follow_up), mode=row.mode)
     if row.ciphertext is not None:
         try:
             work.credentials = decrypt(row.ciphertext)

@@ -11,6 +11,7 @@ from govmedia.types import utcnow
 from registry.models import Account
 
 from ..labels import delivery_label, status_label
+from ..mass_quota import delivery_mode
 from ..models import Article, Delivery
 from ..tasks.services import create_publish_tasks, task_targets, withdraw_by_hand
 from .article_status import outcome, refresh_article
@@ -42,6 +43,7 @@ def approve(article: Article) -> list[Delivery]:
     by_hand = task_targets(accounts)
     rows = [Delivery(article_id=article.id, account_id=account.id, platform=account.platform,
                      revision=article.revision, content_hash=article.content_hash,
+                     mode=delivery_mode(article, account),
                      status=S.TASK if account.id in by_hand else S.QUEUED, attempts=0,
                      platform_ids={}, next_attempt_at=None if account.id in by_hand else due)
             for account in sorted(accounts, key=lambda a: targets.index(a.id))

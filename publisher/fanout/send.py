@@ -17,6 +17,7 @@ from govmedia.extensions import db
 from govmedia.queue import enqueue, job
 from govmedia.types import utcnow
 
+from ..mass_quota import delivery_quota_refusal
 from ..models import Delivery
 from . import heartbeat
 from .claim import LeaseLost, Work, claim, job_engine
@@ -44,7 +45,8 @@ def send(delivery_id: int) -> str:
             raise
         except Pending as exc:
             # The platform has it and is still publishing: a follow-up asks again, no one waits.
-            _follow_up_at(delivery_id, await_platform(work, exc.check_after))
+            note = error_text(exc) if getattr(exc, "note", False) else None
+            _follow_up_at(delivery_id, await_platform(work, exc.check_after, note))
             return "publishing"
         except Exception as exc:  # noqa: BLE001 - each kind of failure has its outcome
             status, next_at = _failed(work, exc)
@@ -99,6 +101,12 @@ def _too_early(row) -> bool:
 def _publish(work: Work):
     if work.refusal:
         raise PermanentError(work.refusal)
+    if work.mode == "mass" and not work.state.get("clientmsgid"):
+        # Before the first mass send leaves: the quota may have been used since the sign-off.
+        refusal = delivery_quota_refusal(work.delivery_id)
+        db.session.commit()
+        if refusal:
+            raise PermanentError(refusal)
     adapter = adapter_for(work)
     save = state_saver(work)
     if work.previous in (S.UNCONFIRMED, S.SENDING):

@@ -7,7 +7,7 @@ from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, exists, or_, select, update
+from sqlalchemy import Text, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from adapters import get_adapter, listed_id, redact_tokens
@@ -57,8 +57,11 @@ def _statements():
     # The platform has the post and is still processing it: the row stays `sending`, no job
     # holds it, and its "lease" is the follow-up's time (the claim and the sweep take a
     # `sending` row whose lease has passed; a follow-up's claim counts no attempt).
+    # `note`: what the delivery says while it waits (WeChat's 群发保护), else the text stays.
     awaiting = (update(Delivery).where(mine)
                 .values(platform_ids=bindparam("state"), lease_until=bindparam("check_at"),
+                        last_error=func.coalesce(bindparam("note", type_=Text),
+                                                 Delivery.last_error),
                         next_attempt_at=bindparam("check_at"), claim_token=None,
                         enqueued_at=bindparam("check_at"), updated_at=now))
     return {"save": save, "sent": select(sent.c.withdraw_state, waiting.label("others_waiting")),
@@ -66,10 +69,19 @@ def _statements():
 
 
 def adapter_for(work: Work):
-    adapter = get_adapter(work.platform, work.credentials or {}, current_app.config)
+    adapter = get_adapter(work.platform, work.credentials or {}, current_app.config,
+                          account_options=account_options(work))
     if hasattr(adapter, "save_credentials"):  # tokens it refreshes are stored at once
         adapter.save_credentials = credential_saver(work.account_id)
     return adapter
+
+
+def account_options(work: Work) -> dict:
+    """What the adapter is told besides the credentials: WeChat's mode, fixed at sign-off
+    (发布 or 群发), and the delivery's own clientmsgid (a resend is a no-op at WeChat)."""
+    if work.platform != "wechat" or not work.mode:
+        return {}
+    return {"mode": work.mode, "clientmsgid": f"govmedia-{work.delivery_id}"}
 
 
 def state_saver(work: Work):
@@ -87,7 +99,7 @@ def state_saver(work: Work):
     return save
 
 
-def await_platform(work: Work, check_after: float) -> datetime:
+def await_platform(work: Work, check_after: float, note: str | None = None) -> datetime:
     """The platform is still publishing: save the state the follow-up needs (the publish id)
     and let the row go until the follow-up's time, marked enqueued for then (the caller
     enqueues the follow-up: one statement, not dispatch's three). Returns that time."""
@@ -97,7 +109,7 @@ def await_platform(work: Work, check_after: float) -> datetime:
         work.conn = autocommit()
     result = work.conn.execute(_statements()["awaiting"], {
         "delivery_id": work.delivery_id, "token": work.token, "now": now,
-        "state": copy.deepcopy(work.state), "check_at": check_at})
+        "state": copy.deepcopy(work.state), "check_at": check_at, "note": note})
     if result.rowcount != 1:
         raise LeaseLost(work.delivery_id)
     return check_at

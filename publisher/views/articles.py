@@ -66,6 +66,7 @@ def _form_values() -> tuple[dict, dict]:
         "remove_video": request.form.get("remove_video") == "1",
         # Uploaded by the page's script (POST /videos) before the form is sent.
         "video_id": ascii_int(request.form.get("video_id") or ""),
+        "wechat_mode": forms.text(request.form, "wechat_mode"),
     }
     return values, errors
 
@@ -94,7 +95,8 @@ def _article_values(article: Article | None) -> dict:
             "author": article.author, "source_url": article.source_url,
             "weibo_text": article.weibo_text,
             "target_account_ids": list(article.target_account_ids or []),
-            "publish_at": article.publish_at, "video_id": article.video_id}
+            "publish_at": article.publish_at, "video_id": article.video_id,
+            "wechat_mode": article.wechat_mode}
 
 
 def _editor(article: Article | None):

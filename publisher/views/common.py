@@ -22,6 +22,7 @@ from ..fanout.states import WITHDRAWABLE_ARTICLES, WithdrawState
 from ..articles import LIST_STATUSES, shown_status
 from ..comments import comments_of, marked_body
 from ..compare import page_comparison
+from ..mass_quota import QUOTA_SHOWN, article_quota, delivery_mode
 from ..previews import target_previews
 from ..models import EDITABLE_STATUSES, PUBLISHABLE_PLATFORMS, REFIXABLE_STATUSES, Article
 from ..review import STAGE_OF_STATUS, review_refusal
@@ -213,8 +214,12 @@ def article_page(article: Article, *, refusal=None, stopping=None, errors=None, 
     drafter = article.created_by_id == user.id
     withdrawal_failed = any(d.withdraw_state == WithdrawState.FAILED for d in article.deliveries)
     comments = comments_of(article)
+    accounts = target_accounts(article)
     return render_template(
-        "publisher/article.html", article=article, accounts=target_accounts(article),
+        "publisher/article.html", article=article, accounts=accounts,
+        wechat_modes={i: delivery_mode(article, a) for i, a in accounts.items()
+                      if a.platform == "wechat"},
+        mass_quota=article_quota(article) if article.status in QUOTA_SHOWN else [],
         weibo_post=checks.weibo_post(content_of(article)), limit=checks.WEIBO_LIMIT,
         body=article_html(article.body_html), marked=highlighted_html(article),
         findings=article.checks or [],

@@ -12,10 +12,10 @@ from govmedia.listing import requested_sort, sorted_by
 from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
 
-from .. import apps, filings, forms, picker, posts, services
+from .. import apps, filings, forms, picker, posts, services, wechat
 from ..labels import label
 from ..models import PLATFORMS, STATUSES, Account
-from ..schemas import AccountIn, AppDetailsIn
+from ..schemas import AccountIn, AppDetailsIn, WechatOptionsIn
 from .common import (actor, arg_choice, arg_int, bp, form_status, locale_is_en, refusal_of,
                      sees_account)
 
@@ -85,6 +85,8 @@ def _account_form_data(user: User) -> dict:
         "filing_reference": forms.text(request.form, "filing_reference"),
         "app_filing_number": forms.text(request.form, "app_filing_number"),
         "app_version": forms.text(request.form, "app_version"),
+        "wechat_mode": forms.text(request.form, "wechat_mode"),
+        "wechat_type": forms.text(request.form, "wechat_type"),
     }
 
 
@@ -144,7 +146,8 @@ def account_new():
 
 def account_page(account: Account, *, event_values=None, event_errors=None, event_refusal=None,
                  filing_id=None, filing_values=None, filing_errors=None, filing_refusal=None,
-                 app_values=None, app_errors=None, status=200):
+                 app_values=None, app_errors=None, wechat_values=None, wechat_errors=None,
+                 status=200):
     """An account's page; the event and filing forms show what was typed and what was wrong."""
     user = actor()
     today = today_shanghai()
@@ -168,7 +171,9 @@ def account_page(account: Account, *, event_values=None, event_errors=None, even
         filing_errors=filing_errors or {}, filing_refusal=filing_refusal,
         app_values=app_values or {"app_filing_number": account.app_filing_number,
                                   "app_version": account.app_version},
-        app_errors=app_errors or {}), status
+        app_errors=app_errors or {},
+        wechat_values=wechat_values or wechat.snapshot(account),
+        wechat_errors=wechat_errors or {}), status
 
 
 @bp.get("/accounts/<int:account_id>")
@@ -199,3 +204,27 @@ def account_app(account_id):
             flash(_("Saved"), "success")
             return redirect(url_for("registry.account", account_id=account.id))
     return account_page(account, app_values=values, app_errors=errors, status=400)
+
+
+@bp.post("/accounts/<int:account_id>/wechat")
+@login_required
+def account_wechat(account_id):
+    """A WeChat account's publishing mode (发布 or 群发) and type (订阅号 or 服务号), issue 15."""
+    user = actor()
+    account = services.get_account(user, account_id)
+    values = {"wechat_mode": forms.text(request.form, "wechat_mode"),
+              "wechat_type": forms.text(request.form, "wechat_type")}
+    data, errors = forms.validate(WechatOptionsIn, values)
+    if data is not None:
+        try:
+            wechat.update_options(user, account, data)
+        except DomainError as err:
+            if err.status in (403, 404):
+                raise
+            db.session.rollback()
+            errors = forms.domain_field_errors(err)
+        else:
+            db.session.commit()
+            flash(_("Saved"), "success")
+            return redirect(url_for("registry.account", account_id=account.id))
+    return account_page(account, wechat_values=values, wechat_errors=errors, status=400)
