@@ -96,6 +96,7 @@ ANNUAL = ("issue 16 annual report (seed 001 §42): supervisors, for a node of th
 SPOT = ("issue 16 quarterly spot check (rule 7): supervisors draw and read the samples of the "
         "nodes of the tree they reach")
 APP = SPONSOR + "; issue 16: an app's filing number (网信备案号) and version"
+WECHAT_MODE = SPONSOR + "; issue 15: a WeChat account's mode (发布 or 群发) and type"
 VIDEO = "issue 15 video as content: editors (and source systems) upload an article's video"
 VIDEO_READ = READS + "; issue 15: the reviewers of the uploader's unit play the video"
 DOUYIN_AUTH = ("issue 15: the sponsor authorises the unit's Douyin account (OAuth code); "
@@ -402,6 +403,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/api/v1/supervision/spot-checks"): unit({"supervisor"}, SPOT),
     ("POST", "/accounts/<int:account_id>/app"): unit({"sponsor"}, APP),
     ("PUT", "/api/v1/accounts/<int:account_id>/app"): unit({"sponsor"}, APP),
+    # issue 15: a WeChat account's mode (发布 or 群发) and type, set by its unit's sponsor
+    ("POST", "/accounts/<int:account_id>/wechat"): unit({"sponsor"}, WECHAT_MODE),
+    ("PUT", "/api/v1/accounts/<int:account_id>/wechat"): unit({"sponsor"}, WECHAT_MODE),
 }
 
 

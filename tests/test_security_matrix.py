@@ -990,6 +990,12 @@ REQUESTS = {
     ("POST", "/api/v1/supervision/rule-profiles"): lambda m, c, t, ok: Call(
         "/api/v1/supervision/rule-profiles",
         json={"unit_id": m.unit[t], "values": {"update_window": 10}}),
+    ("POST", "/accounts/<int:account_id>/wechat"): lambda m, c, t, ok: Call(
+        f"/accounts/{m.wechat[t]}/wechat",
+        form={"wechat_mode": "publish", "wechat_type": "subscription"}),
+    ("PUT", "/api/v1/accounts/<int:account_id>/wechat"): lambda m, c, t, ok: Call(
+        f"/api/v1/accounts/{m.wechat[t]}/wechat",
+        json={"wechat_mode": "publish", "wechat_type": "subscription"}),
     ("POST", "/accounts/<int:account_id>/app"): lambda m, c, t, ok: Call(
         f"/accounts/{m.app_account[t]}/app",
         form={"app_filing_number": "网信备-矩阵", "app_version": "1.0"}),
