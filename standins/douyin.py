@@ -241,6 +241,17 @@ def part_complete():
 
 
 # ---------------------------------------------------------------------- posts
+def _new_item(store, open_id: str, text: str | None, **media) -> str:
+    """A post under the platform's review (video_status 4), visible only to its author."""
+    item_id = f"@standin{store.next_id():08d}"
+    store.douyin_items[item_id] = {
+        "item_id": item_id, "open_id": open_id, "title": text or "", **media,
+        "create_time": int(time.time()), "deleted": False, "video_status": 4,
+        "reviews_left": int(store.config["douyin_review_queries"]),
+        "share_url": f"{host()}/video/{item_id}"}
+    return item_id
+
+
 @bp.post("/video/create/")
 def create():
     open_id, error = _user()
@@ -251,15 +262,9 @@ def create():
         video = store.douyin_videos.get(data.get("video_id") or "")
         if video is None or video["open_id"] != open_id or video.get("item_id"):
             return douyin_error(2100005, "video_id 无效")
-        item_id = f"@standin{store.next_id():08d}"
-        video["item_id"] = item_id
-        store.douyin_items[item_id] = {
-            "item_id": item_id, "open_id": open_id, "video_id": data["video_id"],
-            "title": data.get("text") or "", "size": video["size"], "parts": video["parts"],
-            "create_time": int(time.time()), "deleted": False, "video_status": 4,
-            "reviews_left": int(store.config["douyin_review_queries"]),
-            "share_url": f"{host()}/video/{item_id}"}
-    return _ok({"item_id": item_id})
+        video["item_id"] = _new_item(store, open_id, data.get("text"), video_id=data["video_id"],
+                                     size=video["size"], parts=video["parts"])
+    return _ok({"item_id": video["item_id"]})
 
 
 @bp.post("/image/upload/")
@@ -289,16 +294,9 @@ def image_create():
         image = store.douyin_images.get(data.get("image_id") or "")
         if image is None or image["open_id"] != open_id or image.get("item_id"):
             return douyin_error(2100005, "image_id 无效")
-        item_id = f"@standin{store.next_id():08d}"
-        image["item_id"] = item_id
-        store.douyin_items[item_id] = {
-            "item_id": item_id, "open_id": open_id, "video_id": None,
-            "image_id": data["image_id"], "title": data.get("text") or "",
-            "size": image["size"], "parts": 0, "create_time": int(time.time()),
-            "deleted": False, "video_status": 4,
-            "reviews_left": int(store.config["douyin_review_queries"]),
-            "share_url": f"{host()}/video/{item_id}"}
-    return _ok({"item_id": item_id})
+        image["item_id"] = _new_item(store, open_id, data.get("text"), video_id=None,
+                                     image_id=data["image_id"], size=image["size"], parts=0)
+    return _ok({"item_id": image["item_id"]})
 
 
 def _public(item: dict) -> dict:

@@ -30,7 +30,7 @@ from govmedia.auth import (reaches_all_units, require_all_units, require_roles,
                            require_unit_access, scope_query, subtree_ids)
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
-from govmedia.types import SHANGHAI, today_shanghai
+from govmedia.types import SHANGHAI, ascii_int, today_shanghai
 from interaction.models import Message
 from interaction.services import REPLY_MAX_CHARS
 
@@ -71,15 +71,27 @@ def default_node(actor) -> int | None:
     return None if reaches_all_units(actor) else actor.unit_id
 
 
-def require_reader(actor, unit_id: int | None) -> None:
-    """Supervisors (and admins) who reach the node; the whole tree for those who reach it all."""
-    require_roles(actor, "supervisor")
+def node_of(raw: str | None, actor) -> int | None:
+    """The node a page was asked for (a unit id typed or chosen), else the reader's own."""
+    value = (raw or "").strip()
+    return ascii_int(value) if value else default_node(actor)
+
+
+def require_node(actor, unit_id: int | None) -> None:
+    """The actor reaches the node: the whole tree (None) only for those who reach it all; an
+    unknown unit is 404."""
     if unit_id is None:
         require_all_units(actor)
     else:
         require_unit_access(actor, unit_id)
         if db.session.get(Unit, unit_id) is None:
             raise NotFound(_("Unit not found"))
+
+
+def require_reader(actor, unit_id: int | None) -> None:
+    """Supervisors (and admins) who reach the node; the whole tree for those who reach it all."""
+    require_roles(actor, "supervisor")
+    require_node(actor, unit_id)
 
 
 def node_name(unit_id: int | None) -> str:

@@ -23,10 +23,6 @@ def _year(raw: str | None) -> int:
     return ascii_int((raw or "").strip()) or today_shanghai().year - 1
 
 
-def _node(raw: str | None, user) -> int | None:
-    value = (raw or "").strip()
-    return ascii_int(value) if value else annual.default_node(user)
-
 
 def xlsx_response(body: bytes, name: str) -> Response:
     response = Response(body, mimetype=XLSX_MIME)
@@ -39,7 +35,7 @@ def xlsx_response(body: bytes, name: str) -> Response:
 def annual_report():
     user = actor()
     source = request.form if request.method == "POST" else request.args
-    year, unit_id = _year(source.get("year")), _node(source.get("unit_id"), user)
+    year, unit_id = _year(source.get("year")), annual.node_of(source.get("unit_id"), user)
     annual.require_reader(user, unit_id)
     error = None
     if request.method == "POST":
@@ -73,7 +69,7 @@ def annual_report():
 @login_required
 def annual_report_xlsx():
     user = actor()
-    year, unit_id = _year(request.args.get("year")), _node(request.args.get("unit_id"), user)
+    year, unit_id = _year(request.args.get("year")), annual.node_of(request.args.get("unit_id"), user)
     annual.require_reader(user, unit_id)
     data = annual.compute(unit_id, year)
     return xlsx_response(annual.to_xlsx(data), f"政务新媒体年度工作报表_{year}_截至{data['as_of']}.xlsx")

@@ -4,18 +4,15 @@ blueprint as api.py, same service functions (govmedia.profiles) as the page."""
 from datetime import date
 
 from flask import jsonify
-from flask_babel import gettext as _
 from pydantic import Field
 
 from govmedia import profiles
 from govmedia.api import documented, parse_body, query_as_of, query_int
-from govmedia.auth import api_roles, api_user, require_all_units, require_unit_access
-from govmedia.errors import NotFound
+from govmedia.auth import api_roles, api_user
 from govmedia.extensions import db
 
-from ..models import Unit
 from ..schemas import Strict
-from .annual import default_node
+from .annual import default_node, require_node
 from .api import bp
 
 
@@ -39,14 +36,8 @@ def _node_read(user) -> int | None:
     """The node asked for (default: the caller's own unit, or the whole registry for one who
     reaches every unit); anyone who reaches it may read the numbers that hold there."""
     unit_id = query_int("unit_id")
-    if unit_id is None:
-        unit_id = default_node(user)
-    if unit_id is None:
-        require_all_units(user)
-    else:
-        require_unit_access(user, unit_id)
-        if db.session.get(Unit, unit_id) is None:
-            raise NotFound(_("Unit not found"))
+    unit_id = default_node(user) if unit_id is None else unit_id
+    require_node(user, unit_id)
     return unit_id
 
 

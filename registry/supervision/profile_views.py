@@ -8,7 +8,7 @@ from govmedia import profiles
 from govmedia.errors import DomainError
 from govmedia.extensions import db
 from govmedia.rules import FIELD_LABELS, PROFILE_FIELDS, WINDOW_UNITS
-from govmedia.types import ascii_int, today_shanghai
+from govmedia.types import today_shanghai
 
 from . import annual, lookups
 from .export import as_percent
@@ -24,17 +24,13 @@ def shown(field: str, value) -> str:
     return str(value)
 
 
-def _node(raw: str | None, user) -> int | None:
-    value = (raw or "").strip()
-    return ascii_int(value) if value else annual.default_node(user)
-
 
 @bp.route("/supervision/rule-profiles", methods=["GET", "POST"])
 @login_required
 def rule_profiles():
     user = actor()
     source = request.form if request.method == "POST" else request.args
-    unit_id = _node(source.get("unit_id"), user)
+    unit_id = annual.node_of(source.get("unit_id"), user)
     annual.require_reader(user, unit_id)
     error, fields, submitted = None, {}, {}
     if request.method == "POST":

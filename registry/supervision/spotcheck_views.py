@@ -15,10 +15,6 @@ from .export import as_percent
 from .views import UNIT_CHOICES_MAX, actor, bp
 
 
-def _node(raw: str | None, user) -> int | None:
-    value = (raw or "").strip()
-    return ascii_int(value) if value else annual.default_node(user)
-
 
 @bp.route("/supervision/spot-checks", methods=["GET", "POST"])
 @login_required
@@ -30,7 +26,7 @@ def spot_checks():
     query = spotcheck.draws_query(user, filter_unit)   # 403 for a node out of reach
     if request.method == "POST":
         values = request.form.to_dict()
-        unit_id = _node(values.get("unit_id"), user)
+        unit_id = annual.node_of(values.get("unit_id"), user)
         year, quarter = ascii_int(values.get("year") or ""), ascii_int(values.get("quarter") or "")
         annual.require_reader(user, unit_id)
         try:
@@ -52,10 +48,10 @@ def spot_checks():
     return render_template("supervision/spot_checks.html", draws=page.items, **page.nav,
                            error=error, values=values, today=today,
                            this_quarter=(today.month - 1) // 3 + 1,
-                           share=as_percent(spotcheck.configured_share(_node(values.get("unit_id"), user))),
+                           share=as_percent(spotcheck.configured_share(annual.node_of(values.get("unit_id"), user))),
                            names=lookups.unit_names(d.unit_id for d in page.items if d.unit_id),
                            unit_choices=lookups.unit_choices(user, UNIT_CHOICES_MAX),
-                           unit_id=_node(values.get("unit_id"), user),
+                           unit_id=annual.node_of(values.get("unit_id"), user),
                            all_units=annual.default_node(user) is None), 400 if error else 200
 
 

@@ -182,18 +182,16 @@ def account(account_id):
     return account_page(services.get_account(actor(), account_id))
 
 
-@bp.post("/accounts/<int:account_id>/app")
-@login_required
-def account_app(account_id):
-    """A mobile client's filing number (网信备案号) and version (issue 16)."""
+def _account_section(account_id: int, fields: tuple, schema, update, prefix: str):
+    """One section of the account page posted on its own: validate, call the service, and
+    either go back to the page or show the section with the fields named."""
     user = actor()
     account = services.get_account(user, account_id)
-    values = {"app_filing_number": forms.text(request.form, "app_filing_number"),
-              "app_version": forms.text(request.form, "app_version")}
-    data, errors = forms.validate(AppDetailsIn, values)
+    values = {name: forms.text(request.form, name) for name in fields}
+    data, errors = forms.validate(schema, values)
     if data is not None:
         try:
-            apps.update_details(user, account, data)
+            update(user, account, data)
         except DomainError as err:
             if err.status in (403, 404):
                 raise
@@ -203,28 +201,21 @@ def account_app(account_id):
             db.session.commit()
             flash(_("Saved"), "success")
             return redirect(url_for("registry.account", account_id=account.id))
-    return account_page(account, app_values=values, app_errors=errors, status=400)
+    return account_page(account, status=400,
+                        **{f"{prefix}_values": values, f"{prefix}_errors": errors})
+
+
+@bp.post("/accounts/<int:account_id>/app")
+@login_required
+def account_app(account_id):
+    """A mobile client's filing number (网信备案号) and version (issue 16)."""
+    return _account_section(account_id, ("app_filing_number", "app_version"), AppDetailsIn,
+                            apps.update_details, "app")
 
 
 @bp.post("/accounts/<int:account_id>/wechat")
 @login_required
 def account_wechat(account_id):
     """A WeChat account's publishing mode (发布 or 群发) and type (订阅号 or 服务号), issue 15."""
-    user = actor()
-    account = services.get_account(user, account_id)
-    values = {"wechat_mode": forms.text(request.form, "wechat_mode"),
-              "wechat_type": forms.text(request.form, "wechat_type")}
-    data, errors = forms.validate(WechatOptionsIn, values)
-    if data is not None:
-        try:
-            wechat.update_options(user, account, data)
-        except DomainError as err:
-            if err.status in (403, 404):
-                raise
-            db.session.rollback()
-            errors = forms.domain_field_errors(err)
-        else:
-            db.session.commit()
-            flash(_("Saved"), "success")
-            return redirect(url_for("registry.account", account_id=account.id))
-    return account_page(account, wechat_values=values, wechat_errors=errors, status=400)
+    return _account_section(account_id, ("wechat_mode", "wechat_type"), WechatOptionsIn,
+                            wechat.update_options, "wechat")
