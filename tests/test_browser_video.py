@@ -7,9 +7,9 @@ import pytest
 from media import make_video
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium, live_app
+    from tests.browser import launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium, live_app
+    from browser import launch_chromium, live_app, log_in
 
 from govmedia.auth import hash_password
 from govmedia.extensions import db
@@ -55,11 +55,7 @@ def test_editor_uploads_a_video_with_progress_and_the_reviewer_can_play_it(live_
             page = context.new_page()
             page.set_default_timeout(15000)
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(live_server + "/login")
-            page.fill("input[name=username]", "editor")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
-            page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
+            log_in(page, live_server, "editor", PASSWORD)
             page.goto(live_server + "/articles/new")
             page.fill("#f-title", "防汛知识短视频")
             page.fill("#f-body_html", "<p>汛期注意安全。</p>")
