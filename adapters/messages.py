@@ -14,8 +14,8 @@ def N_(text: str) -> str:
 
 WECHAT = {
     -1: N_("WeChat is busy; retried later"),
-    40001: N_("The access token or the AppSecret was refused; check the official account's "
-              "AppID, AppSecret and API permissions"),
+    40001: N_("The access token was refused; check the official account's AppID, AppSecret "
+              "and API permissions"),
     40002: N_("Invalid grant_type"),
     40003: N_("The recipient's OpenID is invalid (not a follower of this official account)"),
     40004: N_("Invalid media file type"),
