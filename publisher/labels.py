@@ -2,6 +2,8 @@
 the pages and for the domain's messages alike, so no message shows a raw code."""
 from flask_babel import gettext as _
 
+from adapters.messages import platform_error_text
+
 from .checks import N_
 
 STATUS_LABELS = {
@@ -26,3 +28,14 @@ def status_label(code: str) -> str:
 
 def delivery_label(code: str) -> str:
     return _(DELIVERY_LABELS[code]) if code in DELIVERY_LABELS else code
+
+
+def delivery_error(delivery) -> str:
+    """A delivery's last error in the reader's language: the platform's code in words when the
+    error came from the platform (a code not known shows the platform's own text, quoted),
+    else the text recorded when it happened; "" without an error."""
+    if not delivery.last_error:
+        return ""
+    detail = delivery.last_error_detail or {}
+    text = platform_error_text(delivery.platform, detail.get("code"), detail.get("message"))
+    return text or delivery.last_error

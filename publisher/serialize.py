@@ -4,6 +4,7 @@ from registry.serialize import iso
 from .checks import WEIBO_LIMIT, weibo_post
 from .comments import comment_json, comments_of
 from .content import content_of
+from .labels import delivery_error
 from .mass_quota import QUOTA_SHOWN, article_quota
 from .models import Article, ArticleReview, Delivery
 from .videos import video_json
@@ -23,7 +24,7 @@ def delivery_json(delivery: Delivery) -> dict:
     return {"id": delivery.id, "account_id": delivery.account_id, "platform": delivery.platform,
             "status": delivery.status, "mode": delivery.mode, "attempts": delivery.attempts,
             "post_id": delivery.post_id, "post_url": delivery.post_url,
-            "error": delivery.last_error, "revision": delivery.revision,
+            "error": delivery_error(delivery) or None, "revision": delivery.revision,
             "next_attempt_at": iso(delivery.next_attempt_at), "sent_at": iso(delivery.sent_at),
             "withdrawal": delivery.withdraw_state, "withdrawn_at": iso(delivery.withdrawn_at),
             "article_id": delivery.article_id}

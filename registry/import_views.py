@@ -164,21 +164,47 @@ def _accounts_url() -> str:
         return "/accounts"
 
 
+def _result_context(job: ImportJob) -> dict:
+    errors = job.errors or []
+    return {"job": job, "errors": errors[:ERRORS_SHOWN], "error_count": len(errors),
+            "errors_shown": min(len(errors), ERRORS_SHOWN),
+            "units_created": (job.options or {}).get("units_created", 0),
+            "accounts_url": _accounts_url()}
+
+
+def _live(job: ImportJob) -> dict:
+    """What the page shows of a job under way, in the reader's language."""
+    if job.status == "queued":
+        label = _("Waiting to start…")
+    elif job.total_rows and job.processed_rows >= job.total_rows:
+        label = _("Writing the accounts…")
+    else:
+        label = _("Checking rows…")
+    count_label = (_("%(done)s of %(total)s rows checked", done=job.processed_rows,
+                     total=job.total_rows) if job.total_rows else "")
+    return {"label": label, "count_label": count_label}
+
+
 @bp.get("/imports/<int:job_id>")
 @login_required
 def show(job_id):
     job = job_for(current_user, job_id)
-    errors = job.errors or []
-    return render_template("imports/show.html", job=job, errors=errors[:ERRORS_SHOWN],
-                           error_count=len(errors), errors_shown=min(len(errors), ERRORS_SHOWN),
-                           units_created=(job.options or {}).get("units_created", 0),
-                           accounts_url=_accounts_url())
+    return render_template("imports/show.html", live=_live(job), **_result_context(job))
 
 
 @bp.get("/imports/<int:job_id>.json")
 @login_required
 def status_json(job_id):
-    return jsonify(job_json(job_for(current_user, job_id)))
+    """The job as the API gives it, plus what its page shows (polled by static/js/live.js):
+    the progress in words while it runs, then the outcome's HTML, so the page that watched it
+    shows the result without a reload."""
+    job = job_for(current_user, job_id)
+    body = job_json(job) | _live(job)
+    if job.status in ("done", "failed"):
+        body["html"] = render_template("imports/_result.html", **_result_context(job))
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/imports/template.xlsx")

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
@@ -61,6 +62,21 @@ def launch_chromium(playwright, **kwargs):
         args=CHROMIUM_ARGS + extra_args,
         **kwargs,
     )
+
+
+def log_in(page, base_url: str, username: str, password: str, *, next_path: str | None = None):
+    """Log `page` in through the login form and wait until the URL has left /login: the one
+    login of every browser test. A `goto` right after the click would cancel the login POST
+    (the next page then opens logged out), so nothing happens before the redirect has landed.
+    `next_path` opens the form as a redirect from that page would (``/login?next=…``)."""
+    url = base_url + "/login"
+    if next_path:
+        url += "?next=" + quote(next_path)
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url(lambda address: urlsplit(address).path != "/login")
 
 
 @contextmanager

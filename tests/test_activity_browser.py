@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 try:
-    from tests.browser import launch_chromium, live_app
+    from tests.browser import launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover
-    from browser import launch_chromium, live_app
+    from browser import launch_chromium, live_app, log_in
 
 from govmedia.auth import hash_password
 from govmedia.extensions import db
@@ -43,15 +43,6 @@ def live_server(tmp_path_factory, postgres_url, redis_service):
         yield url
 
 
-def login(page, url, username):
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-    # Logged in when the form has gone: a goto right after the click would cancel the POST.
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
 def test_evidence_recorded_with_a_screenshot_and_rejected(live_server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -64,7 +55,7 @@ def test_evidence_recorded_with_a_screenshot_and_rejected(live_server, tmp_path)
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.set_default_timeout(8000)
-            login(page, live_server, "sponsor")
+            log_in(page, live_server, "sponsor", PASSWORD)
             page.get_by_role("link", name="更新佐证").first.click()
             # the searchable picker: type part of the name, choose among the matches
             page.fill("#f-account_id-q", "某县发布")
@@ -81,7 +72,7 @@ def test_evidence_recorded_with_a_screenshot_and_rejected(live_server, tmp_path)
             expect(row).to_contain_text("计入中")
 
             page.context.clear_cookies()
-            login(page, live_server, "supervisor")
+            log_in(page, live_server, "supervisor", PASSWORD)
             page.goto(live_server + "/evidence")
             href = page.locator("#evidence tbody tr a >> text=查看").get_attribute("href")
             image = page.request.get(live_server + href)

@@ -9,9 +9,9 @@ import pytest
 from openpyxl import load_workbook
 
 try:
-    from tests.browser import launch_chromium, live_app
+    from tests.browser import launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover
-    from browser import launch_chromium, live_app
+    from browser import launch_chromium, live_app, log_in
 
 from govmedia.auth import hash_password
 from govmedia.extensions import db
@@ -72,10 +72,7 @@ def test_a_county_supervisor_issues_the_annual_report_and_the_public_reads_it(li
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.set_default_timeout(8000)
-            page.goto(live_server + "/login")
-            page.fill("input[name=username]", "county")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
+            log_in(page, live_server, "county", PASSWORD)
             page.goto(live_server + "/supervision")
             page.get_by_role("link", name="年度工作报表").first.click()
             expect(page).to_have_url(re.compile(r"/supervision/annual"))

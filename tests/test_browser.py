@@ -5,9 +5,9 @@ import re
 import pytest
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium, live_app
+    from tests.browser import launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium, live_app
+    from browser import launch_chromium, live_app, log_in
 
 from govmedia.auth import hash_password
 from govmedia.extensions import db
@@ -58,9 +58,7 @@ def test_sponsor_registers_an_account_and_meets_the_refusal(live_server, tmp_pat
 
             page.goto(live_server + "/")
             expect(page).to_have_url(re.compile(r"/login\?next="))
-            page.fill("input[name=username]", "sponsor")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
+            log_in(page, live_server, "sponsor", PASSWORD, next_path="/")
             expect(page.locator("h1")).to_have_text("政务新媒体管理平台")
 
             page.get_by_role("link", name="登记账号").first.click()

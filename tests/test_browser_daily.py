@@ -11,9 +11,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium, live_app
+    from tests.browser import launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium, live_app
+    from browser import launch_chromium, live_app, log_in
 
 from govmedia import create_app
 from govmedia.auth import hash_password
@@ -62,14 +62,6 @@ def daily_server(tmp_path_factory, postgres_url, redis_service):
         yield url
 
 
-def log_in(page, base, username):
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
-
-
 def new_page(browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     errors = []
@@ -89,7 +81,7 @@ def test_a_future_filing_is_refused_then_corrected_and_a_deregistration_confirme
         browser = launch_chromium(p)
         try:
             page, errors = new_page(browser)
-            log_in(page, daily_server, "sponsor")
+            log_in(page, daily_server, "sponsor", PASSWORD)
             page.goto(daily_server + "/accounts")
             page.get_by_role("link", name="某县发布").first.click()
             filings = page.locator("#filings")
@@ -131,7 +123,7 @@ def test_a_future_filing_is_refused_then_corrected_and_a_deregistration_confirme
 
             # the supervisor corrects a filing too; the audit log has it
             other, other_errors = new_page(browser)
-            log_in(other, daily_server, "supervisor")
+            log_in(other, daily_server, "supervisor", PASSWORD)
             other.goto(page.url)
             other.locator("#filings").get_by_text("更正此备案").first.click()
             other.locator("#filings input[name=reference]").first.fill("备-2026-002")
@@ -149,7 +141,7 @@ def test_an_article_over_wechats_title_limit_cannot_enter_review(daily_server):
         browser = launch_chromium(p)
         try:
             page, errors = new_page(browser)
-            log_in(page, daily_server, "editor")
+            log_in(page, daily_server, "editor", PASSWORD)
             page.goto(daily_server + "/articles/new")
             page.fill("#f-title", "县" * 70)
             page.fill("#f-body_html", "<p>会议研究部署了近期重点工作。</p>")
@@ -183,8 +175,8 @@ def test_a_user_changes_their_password_and_ends_other_sessions(daily_server):
         try:
             page, errors = new_page(browser)
             elsewhere, other_errors = new_page(browser)
-            log_in(page, daily_server, "supervisor")
-            log_in(elsewhere, daily_server, "supervisor")
+            log_in(page, daily_server, "supervisor", PASSWORD)
+            log_in(elsewhere, daily_server, "supervisor", PASSWORD)
             page.click("#profile-link")
             expect(page.locator("h1")).to_have_text("个人设置")
             expect(page.locator("#my-roles")).to_contain_text("监管")
@@ -199,10 +191,7 @@ def test_a_user_changes_their_password_and_ends_other_sessions(daily_server):
             expect(page.locator(".flash.success")).to_contain_text("密码已修改")
             elsewhere.reload()
             expect(elsewhere).to_have_url(re.compile(r"/login"))
-            elsewhere.fill("input[name=username]", "supervisor")
-            elsewhere.fill("input[name=password]", "Changed-2026x")
-            elsewhere.click("form button[type=submit]")
-            elsewhere.wait_for_url(re.compile(r"/$"))
+            log_in(elsewhere, daily_server, "supervisor", "Changed-2026x")
             page.once("dialog", lambda dialog: dialog.accept())
             page.locator("#sessions button[type=submit]").click()
             expect(page.locator(".flash.success")).to_contain_text("已全部结束")
@@ -264,8 +253,8 @@ def test_a_rectification_order_rings_the_sponsors_bell_unless_turned_off(notify_
         try:
             supervisor, errors = new_page(browser)
             sponsor, other_errors = new_page(browser)
-            log_in(supervisor, notify_server, "supervisor")
-            log_in(sponsor, notify_server, "sponsor")
+            log_in(supervisor, notify_server, "supervisor", PASSWORD)
+            log_in(sponsor, notify_server, "sponsor", PASSWORD)
             expect(sponsor.locator("#bell")).to_be_visible()
             expect(sponsor.locator("#bell-count")).to_have_count(0)
             issue_order(supervisor, notify_server, "账号简介缺少主办单位名称")
@@ -339,7 +328,7 @@ def test_the_delivery_table_follows_the_outcome_without_a_reload(live_server):
         browser = launch_chromium(p)
         try:
             page, errors = new_page(browser)
-            log_in(page, url, "editor")
+            log_in(page, url, "editor", PASSWORD)
             page.goto(url + "/articles")
             page.get_by_role("link", name="县政府召开常务会议").click()
             status = page.locator("#delivery-table tbody tr [data-field=status]")

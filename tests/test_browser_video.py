@@ -1,15 +1,18 @@
 """A video in a real browser: the editor uploads it with a progress bar (type, duration and
 resolution come back from ffprobe), a file that is not a video is refused on the spot, the
 saved article shows the video's frame as its cover and a player the reviewers can play."""
+import io
+import re
 from datetime import date
 
 import pytest
 from media import make_video
+from PIL import Image
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium, live_app
+    from tests.browser import launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium, live_app
+    from browser import launch_chromium, live_app, log_in
 
 from govmedia.auth import hash_password
 from govmedia.extensions import db
@@ -55,11 +58,7 @@ def test_editor_uploads_a_video_with_progress_and_the_reviewer_can_play_it(live_
             page = context.new_page()
             page.set_default_timeout(15000)
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(live_server + "/login")
-            page.fill("input[name=username]", "editor")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
-            page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
+            log_in(page, live_server, "editor", PASSWORD)
             page.goto(live_server + "/articles/new")
             page.fill("#f-title", "防汛知识短视频")
             page.fill("#f-body_html", "<p>汛期注意安全。</p>")
@@ -86,6 +85,62 @@ def test_editor_uploads_a_video_with_progress_and_the_reviewer_can_play_it(live_
                             "'loadedmetadata', () => done(true), {once: true}))")
             duration = player.evaluate("v => v.duration")
             assert 3.5 < duration < 4.5
+        finally:
+            browser.close()
+    assert errors == [] or all("400" in e for e in errors), errors
+
+
+def png_upload(name: str) -> dict:
+    buffer = io.BytesIO()
+    Image.new("RGB", (90, 50), (30, 90, 200)).save(buffer, format="PNG")
+    return {"name": name, "mimeType": "image/png", "buffer": buffer.getvalue()}
+
+
+def test_a_form_error_keeps_the_video_the_body_images_and_the_cover(live_server, tmp_path):
+    """Issue 12, "a form error keeps every upload": the editor uploads a video, inserts an
+    image into the body and chooses a cover; the form comes back with an error; once it is
+    corrected, the article is saved with all three and nothing was chosen again."""
+    from playwright.sync_api import expect, sync_playwright
+
+    video = make_video(tmp_path / "秋收.mp4", seconds=4, size="1280x720", codec="libx264")
+    errors = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            page.set_default_timeout(15000)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            log_in(page, live_server, "editor", PASSWORD)
+            page.goto(live_server + "/articles/new")
+            page.fill("#f-title", "秋收一线短视频")
+            page.fill("#f-body_html", "<p>秋收进度过半。</p>")
+            page.fill("#f-source_url", "ftp://www.example.gov.cn/news/7.html")  # the error
+            page.check("input[name=target_account_ids]")
+            page.set_input_files("#f-video", str(video))
+            expect(page.locator("#video-status")).to_contain_text("已上传并检查")
+            video_id = page.input_value("#f-video_id")
+            page.locator("#f-body_html").evaluate("area => area.setSelectionRange("
+                                                  "area.value.length, area.value.length)")
+            page.set_input_files("#f-body-image", files=[png_upload("现场.png")])
+            expect(page.locator("#image-status")).to_have_text("图片已插入。")
+            body = page.input_value("#f-body_html")
+            image_src = re.search(r'src="(/articles/images/\d+)"', body).group(1)
+            page.set_input_files("#f-cover", files=[png_upload("封面.png")])
+            page.click("#save")
+
+            expect(page.locator(".field.invalid #f-source_url")).to_have_count(1)
+            expect(page.locator("#kept-video")).to_contain_text(
+                "已保留上次上传的视频（1280×720，4 秒）")
+            expect(page.locator("#kept-cover")).to_contain_text("已保留上次选择的封面（90×50）")
+            assert page.input_value("#f-video_id") == video_id
+            assert f'src="{image_src}"' in page.input_value("#f-body_html")
+
+            page.fill("#f-source_url", "https://www.example.gov.cn/news/7.html")
+            page.click("#save")   # nothing chosen or uploaded again
+            expect(page).to_have_url(re.compile(r"/articles/\d+$"))
+            expect(page.locator("#video-facts")).to_contain_text("1280×720")
+            expect(page.locator("img.wx-cover")).to_have_count(1)
+            expect(page.locator(f'img[src="{image_src}"]').first).to_be_visible()
         finally:
             browser.close()
     assert errors == [] or all("400" in e for e in errors), errors

@@ -482,8 +482,18 @@ def test_running_job_page_polls_with_a_progress_bar(client, world):
     db.session.commit()
     page = client.get(f"/imports/{job.id}")
     assert b"<progress" in page.data and b'value="400"' in page.data
-    assert b"js/import.js" in page.data
-    assert client.get(f"/imports/{job.id}.json").get_json()["processed_rows"] == 400
+    assert b"js/live.js" in page.data and f'data-live="/imports/{job.id}.json"'.encode() in page.data
+    assert "已检查 400 / 1000 行".encode() in page.data
+    live = client.get(f"/imports/{job.id}.json")
+    assert live.headers["Cache-Control"] == "no-store"
+    body = live.get_json()
+    assert body["processed_rows"] == 400 and "html" not in body
+    assert body["label"] == "正在检查各行…" and "400" in body["count_label"]
+    job.status, job.finished_at = "failed", None
+    job.errors = [{"row": 3, "column": "平台", "code": "invalid", "message": "平台“脸书”未知"}]
+    db.session.commit()
+    body = client.get(f"/imports/{job.id}.json").get_json()
+    assert 'id="import-result"' in body["html"] and "平台“脸书”未知" in body["html"]
 
 
 def test_a_job_commits_its_progress_while_validating(world, monkeypatch):

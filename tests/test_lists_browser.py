@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 try:
-    from tests.browser import launch_chromium, live_app
+    from tests.browser import launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover
-    from browser import launch_chromium, live_app
+    from browser import launch_chromium, live_app, log_in
 
 from govmedia.auth import hash_password
 from govmedia.extensions import db
@@ -61,11 +61,7 @@ def login(browser, url, username):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_default_timeout(8000)
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
+    log_in(page, url, username, PASSWORD)
     return page, errors
 
 

@@ -9,9 +9,9 @@ import pytest
 from openpyxl import load_workbook
 
 try:
-    from tests.browser import launch_chromium, live_app
+    from tests.browser import launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover
-    from browser import launch_chromium, live_app
+    from browser import launch_chromium, live_app, log_in
 
 from govmedia.auth import hash_password
 from govmedia.extensions import db
@@ -79,11 +79,7 @@ def test_dashboard_chart_and_report_download(live_server, tmp_path):
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.set_default_timeout(8000)
-            page.goto(live_server + "/login")
-            page.fill("input[name=username]", "supervisor")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
-            page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
+            log_in(page, live_server, "supervisor", PASSWORD)
             page.get_by_role("link", name="监管").first.click()
             expect(page.locator("h1")).to_have_text("监管")
             page.fill("#f-as_of", "2026-09-30")

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium, live_app
+    from tests.browser import launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium, live_app
+    from browser import launch_chromium, live_app, log_in
 
 import base64
 
@@ -85,11 +85,7 @@ def test_an_editor_completes_a_kuaishou_task_on_the_page(live_server, tmp_path):
             page = context.new_page()
             page.set_default_timeout(5000)
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(live_server + "/login")
-            page.fill("input[name=username]", "editor")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
-            page.wait_for_url(lambda url: "/login" not in url)  # the POST done before the next goto
+            log_in(page, live_server, "editor", PASSWORD)
             # The article's delivery says it waits for a person, and leads to the tasks.
             page.goto(live_server + "/articles/1")
             expect(page.locator("#deliveries")).to_contain_text("发布任务（人工发布）")

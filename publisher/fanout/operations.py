@@ -87,7 +87,7 @@ def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
     delivery.next_attempt_at = None
     delivery.enqueued_at = None
     delivery.retry_from = delivery.attempts
-    delivery.last_error = None
+    delivery.last_error = delivery.last_error_detail = None
     db.session.flush()
     refresh_article(article.id)
     audit.record("delivery.retry", "article", article.id, unit_id=article.unit_id, user=actor,
@@ -150,6 +150,7 @@ def resume_after_authorisation(actor: User, account_id: int) -> list[int]:
                                  if k != "auth_lapsed"}
         delivery.status = S.QUEUED
         delivery.next_attempt_at = delivery.enqueued_at = delivery.last_error = None
+        delivery.last_error_detail = None
         delivery.retry_from = delivery.attempts
         resumed.append(delivery)
     db.session.flush()

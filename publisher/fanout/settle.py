@@ -11,6 +11,7 @@ from sqlalchemy import Text, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from adapters import get_adapter, listed_id, redact_tokens
+from adapters.messages import known_msgid
 from govmedia import audit
 from govmedia.extensions import db
 from govmedia.notify import notify
@@ -38,7 +39,8 @@ def _statements():
             .values(platform_ids=bindparam("state"), lease_until=bindparam("lease")))
     sent = (update(Delivery).where(mine)
             .values(status=S.SENT, post_id=bindparam("post_id"), post_url=bindparam("post_url"),
-                    sent_at=now, last_error=None, next_attempt_at=None, lease_until=None,
+                    sent_at=now, last_error=None, last_error_detail=None,
+                    next_attempt_at=None, lease_until=None,
                     claim_token=None, platform_ids=bindparam("state"), updated_at=now)
             .returning(Delivery.withdraw_state, Delivery.article_id).cte("sent"))
     # Another delivery of the article still waiting for a job (not one being sent right now,
@@ -119,6 +121,8 @@ def finish(work: Work, values: dict):
     """Write the outcome if the row is still ours; the caller adds to the same transaction.
     Returns the row's fields the audit entry and the follow-up need (one round trip)."""
     values = {"lease_until": None, "claim_token": None, **values}
+    if "last_error" in values:  # a new text: the platform's detail of an older one goes
+        values.setdefault("last_error_detail", None)
     row = db.session.execute(
         update(Delivery).where(Delivery.id == work.delivery_id,
                                Delivery.claim_token == work.token)
@@ -149,6 +153,21 @@ def error_text(exc) -> str:
     return _("%(text)s (platform code %(code)s)", text=text, code=code)
 
 
+def error_detail(exc, platform: str) -> dict | None:
+    """The platform's own code and text behind an adapter error, kept with the delivery so
+    that pages put it into the reader's language (adapters.messages). Only a code the platform
+    answered with: a known one, or a number with the platform's own words; a transport
+    failure (an exception's name) or a bare HTTP status keeps the adapter's text. None else."""
+    code = getattr(exc, "platform_code", None)
+    message = getattr(exc, "platform_message", None)
+    if code in (None, ""):
+        return None
+    if known_msgid(platform, code) is None and not (isinstance(code, int) and message):
+        return None
+    return {"code": code if isinstance(code, int) else redact_tokens(str(code)),
+            "message": redact_tokens(str(message))[:500] if message else None}
+
+
 def mark_token_expired(account_id: int) -> None:
     mark_lapsed(account_id)  # and the sponsors are told, once
 
@@ -159,8 +178,9 @@ def settle(work: Work, status: str, exc, *, next_at: datetime | None = None,
     """An outcome other than sent: retrying, unconfirmed or failed, with its audit entry."""
     message = text or error_text(exc)
     # The job that ran is used up: a retry is enqueued after commit, else the sweep finds it.
+    detail = None if text or exc is None else error_detail(exc, work.platform)
     values = {"status": status, "last_error": message, "next_attempt_at": next_at,
-              "enqueued_at": None}
+              "enqueued_at": None, "last_error_detail": detail}
     if keep_state:  # ids learnt in the last step, which only the outcome stores
         values["platform_ids"] = copy.deepcopy(work.state)
     delivery = finish(work, values)

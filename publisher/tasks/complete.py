@@ -137,6 +137,6 @@ def _sent_by_hand(actor: User, task: PublishingTask, delivery: Delivery, now) ->
     """The delivery is sent with the pasted link, and the account's update is recorded by
     the registry's one post function (rule 5: it counts for the update rule)."""
     delivery.status, delivery.post_url, delivery.sent_at = S.SENT, task.post_url, now
-    delivery.last_error = None
+    delivery.last_error = delivery.last_error_detail = None
     record_post(task.account_id, now, task.title or delivery.article.title, task.post_url,
                 "task", created_by_id=actor.id)

@@ -13,7 +13,7 @@ from govmedia.pagination import paginate
 from govmedia.types import SHANGHAI, ascii_int
 from registry import forms
 
-from .. import articles as services, checks, covers
+from .. import articles as services, checks, covers, videos
 from ..comments import comments_of
 from ..compare import returned_revision
 from ..models import Article
@@ -88,6 +88,18 @@ def _kept_cover(user):
         return None, forms.domain_field_errors(err)
 
 
+def _kept_video(user, article: Article | None, video_id):
+    """The video uploaded with this try of the form (its id rides in a hidden field), named
+    beside the file input when the form comes back with an error: kept, not to be uploaded
+    again. None when it is already the article's or cannot be read (validation says why)."""
+    if video_id is None or (article is not None and article.video_id == video_id):
+        return None
+    try:
+        return videos.get_video(user, video_id)
+    except DomainError:
+        return None
+
+
 def _article_values(article: Article | None) -> dict:
     if article is None:
         return {"target_account_ids": [], "body_html": ""}
@@ -104,9 +116,10 @@ def _editor(article: Article | None):
     require_roles(user, "editor")
     if article is not None:
         services.require_drafter(user, article)
-    values, errors, refusal, kept = _article_values(article), {}, None, None
+    values, errors, refusal, kept, kept_video = _article_values(article), {}, None, None, None
     if request.method == "POST":
         values, errors = _form_values()
+        kept_video = _kept_video(user, article, values.get("video_id"))
         kept, cover_errors = _kept_cover(user)
         errors.update(cover_errors)
         data, more = forms.validate(ArticleUpdate, {k: v for k, v in values.items()
@@ -136,7 +149,7 @@ def _editor(article: Article | None):
     status = refusal.status if refusal else (400 if errors else 200)
     return render_template("publisher/editor.html", article=article, values=values,
                            errors=errors, refusal=refusal, accounts=accounts,
-                           kept_cover=kept, comments=_returned_comments(article),
+                           kept_cover=kept, kept_video=kept_video, comments=_returned_comments(article),
                            publish_at_local=shanghai_local(values.get("publish_at")),
                            findings=(article.checks or []) if article else [],
                            limit=checks.WEIBO_LIMIT), status

@@ -16,7 +16,7 @@ from registry.models import AccountCredential
 from .. import checks
 from ..articles import history, target_accounts
 from ..checks import N_
-from ..labels import DELIVERY_LABELS, STAGE_LABELS, STATUS_LABELS
+from ..labels import DELIVERY_LABELS, STAGE_LABELS, STATUS_LABELS, delivery_error
 from ..content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, content_of, sanitize_html
 from ..fanout.states import WITHDRAWABLE_ARTICLES, WithdrawState
 from ..articles import LIST_STATUSES, shown_status
@@ -189,7 +189,7 @@ def credential_state(account) -> str | None:
 @bp.app_context_processor
 def _helpers():
     return {"plabel": plabel, "article_statuses": LIST_STATUSES, "shown_status": shown_status,
-            "finding_message": finding_message,
+            "finding_message": finding_message, "delivery_error": delivery_error,
             "standin_url": standin_url, "credential_state": credential_state}
 
 

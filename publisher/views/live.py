@@ -7,13 +7,14 @@ from govmedia.auth import require_roles
 
 from ..articles import get_article, shown_status
 from ..fanout import monitor
+from ..labels import delivery_error
 from .common import actor, bp, plabel
 
 
 def delivery_live(delivery) -> dict:
     return {"id": delivery.id, "status": delivery.status,
             "label": plabel("delivery", delivery.status), "attempts": delivery.attempts,
-            "post_url": delivery.post_url, "error": delivery.last_error or "",
+            "post_url": delivery.post_url, "error": delivery_error(delivery),
             "withdraw_state": delivery.withdraw_state}
 
 

@@ -1,5 +1,6 @@
 /* Live status (issue 12): an element with data-live="<url>" is refreshed from that small JSON
-   answer every few seconds while the page is visible. Vanilla JS, no library. */
+   answer every few seconds (data-live-period, in ms) while the page is visible: an article's
+   deliveries, the queue's counts, an import's progress and then its result. Vanilla JS. */
 (function () {
   "use strict";
   var PERIOD = 4000;
@@ -40,20 +41,49 @@
     });
   }
 
-  function poll(root) {
+  function applyImport(root, data) {
+    if (!root.isConnected) { return false; }  // an earlier answer already showed the outcome
+    if (data.html) {  // finished: the outcome, rendered by the server, takes the place of the bar
+      var holder = document.createElement("div");
+      holder.innerHTML = data.html;
+      root.replaceWith.apply(root, Array.prototype.slice.call(holder.childNodes));
+      return false;
+    }
+    var bar = root.querySelector("#import-progress");
+    if (bar && data.total_rows > 0) {
+      bar.max = data.total_rows;
+      bar.value = Math.min(data.processed_rows, data.total_rows);
+    }
+    var status = root.querySelector("#import-status");
+    if (status && status.textContent !== data.label) { status.textContent = data.label; }
+    var count = root.querySelector("#import-count");
+    if (count) { count.textContent = data.count_label || ""; }
+    return true;
+  }
+
+  function apply(root, data) {
+    if (data.deliveries) { applyArticle(root, data); return true; }
+    if (data.counts) { applyQueue(root, data); return true; }
+    return applyImport(root, data);
+  }
+
+  function poll(root, stop) {
     if (document.hidden) { return; }
     fetch(root.getAttribute("data-live"), {credentials: "same-origin",
                                            headers: {"Accept": "application/json"}})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) { return; }
-        if (data.deliveries) { applyArticle(root, data); } else { applyQueue(root, data); }
         root.setAttribute("data-live-at", String(Date.now()));
+        if (!apply(root, data)) { stop(); }  // nothing more will change
       })
       .catch(function () { /* offline for a moment: the next tick tries again */ });
   }
 
   document.querySelectorAll("[data-live]").forEach(function (root) {
-    window.setInterval(function () { poll(root); }, PERIOD);
+    var period = parseInt(root.getAttribute("data-live-period"), 10) || PERIOD;
+    var timer = window.setInterval(function () {
+      poll(root, function () { window.clearInterval(timer); });
+    }, period);
   });
 }());
