@@ -43,6 +43,8 @@ KINDS = {
                             N_("Rectification order %(id)s, due %(deadline)s: %(finding)s")),
     "rectification_answered": (N_("A rectification order was answered"),
                                N_("Rectification order %(id)s was answered: %(answer)s")),
+    "message_assigned": (N_("A message from the public was handed to me"),
+                         N_("A message to “%(account)s” is yours to answer: “%(text)s”")),
     # The daily reminders (registry.supervision.jobs) write their own texts.
     "filing_due": (N_("A filing is due tomorrow"), None),
     "filing_overdue": (N_("A filing is overdue"), None),

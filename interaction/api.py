@@ -14,8 +14,9 @@ from govmedia.types import today_shanghai
 
 from . import services
 from .answers import count_use
+from .assign import assign_message
 from .models import MESSAGE_STATUSES
-from .schemas import ReplyIn
+from .schemas import AssignIn, ReplyIn
 from .serialize import message_json, reply_json
 from .stats import response_stats
 
@@ -28,13 +29,15 @@ csrf.exempt(bp)  # bearer tokens, not cookies
             tag="interaction", responses={200: "list", 403: "forbidden"},
             query={"account_id": "integer", "unit_id": "integer",
                    "status": {"type": "string", "enum": list(MESSAGE_STATUSES)},
+                   "assignee_id": "integer",
                    "as_of": {"type": "string", "format": "date"},
                    "limit": "integer", "offset": "integer"})
 def list_messages():
     as_of = query_as_of()
     query = services.messages_query(api_user(), as_of=as_of, account_id=query_int("account_id"),
                                     unit_id=query_int("unit_id"),
-                                    status=query_choice("status", MESSAGE_STATUSES))
+                                    status=query_choice("status", MESSAGE_STATUSES),
+                                    assignee_id=query_int("assignee_id"))
     page = paginate(query, window=page_params())
     return listing([message_json(m, as_of) for m in page.items], page.total)
 
@@ -79,3 +82,16 @@ def reply(message_id):
     db.session.commit()
     return jsonify({"message": message_json(message, query_as_of(), with_replies=True),
                     "reply": reply_json(row)}), 201
+
+
+@bp.post("/messages/<int:message_id>/assign")
+@documented("Hand the message to someone of its unit who may reply (a sponsor of the unit; "
+            "assignee_id null: to nobody); the assignee is told", body=AssignIn,
+            tag="interaction", responses={200: "message", 400: "invalid", 403: "forbidden",
+                                          404: "not_found"})
+def assign(message_id):
+    user = api_user()
+    message = services.get_message(user, message_id)
+    assign_message(user, message, parse_body(AssignIn).assignee_id)
+    db.session.commit()
+    return jsonify(message_json(message, query_as_of()))

@@ -12,6 +12,10 @@ class ReplyIn(Strict):
     answer_id: int | None = None   # the reference answer the reply is based on: counted
 
 
+class AssignIn(Strict):
+    assignee_id: int | None     # a person of the message's unit who may reply; null: nobody
+
+
 Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 AnswerText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 

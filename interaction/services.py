@@ -85,10 +85,13 @@ def message_status(message: Message, as_of: date) -> str:
 
 
 def messages_query(actor: User, *, as_of: date, account_id: int | None = None,
-                   unit_id: int | None = None, status: str | None = None):
+                   unit_id: int | None = None, status: str | None = None,
+                   assignee_id: int | None = None):
     query = scope_query(select(Message), Message.unit_id, actor, unit_id)
     if account_id is not None:
         query = query.where(Message.account_id == account_id)
+    if assignee_id is not None:
+        query = query.where(Message.assignee_id == assignee_id)
     if status is not None:
         query = query.where(status_clause(as_of) == status)
     return query.order_by(Message.received_at.desc(), Message.id.desc())

@@ -14,6 +14,7 @@ from registry.services import visible_units
 from registry.views.common import actor, arg_choice, arg_date, arg_int
 
 from . import answers, services
+from .assign import assign_message, assignable_users
 from .models import MESSAGE_STATUSES, Message
 
 bp = Blueprint("interaction", __name__)
@@ -23,7 +24,7 @@ def _filters() -> dict:
     as_of, as_of_error = arg_date("as_of")
     return {"as_of": as_of or today_shanghai(), "as_of_error": as_of_error,
             "status": arg_choice("status", MESSAGE_STATUSES), "unit_id": arg_int("unit_id"),
-            "account_id": arg_int("account_id")}
+            "account_id": arg_int("account_id"), "mine": request.args.get("mine") == "1"}
 
 
 def _accounts(units) -> list[Account]:
@@ -37,18 +38,24 @@ def _accounts(units) -> list[Account]:
 def inbox():
     filters = _filters()
     query = services.messages_query(actor(), as_of=filters["as_of"], status=filters["status"],
-                                    unit_id=filters["unit_id"], account_id=filters["account_id"])
+                                    unit_id=filters["unit_id"], account_id=filters["account_id"],
+                                    assignee_id=actor().id if filters["mine"] else None)
     page = paginate(query.options(joinedload(Message.account), joinedload(Message.replies)))
     units = visible_units(actor())
     windows = {m.id: services.window_closes_at(m) for m in page.items}
     may_reply = actor().has_role("admin", "sponsor", "editor")
     suggested = {m.id: answers.suggestions(m, limit=3) for m in page.items
                  if may_reply and m.replied_at is None}
+    may_assign = actor().has_role("admin", "sponsor")
+    repliers = {u: assignable_users(u) for u in {m.unit_id for m in page.items}} \
+        if may_assign else {}
+    names = {u.id: u.display_name or u.username for users in repliers.values() for u in users}
     return render_template("interaction/inbox.html", messages=page.items, **page.nav,
                            filters=filters, units=units, accounts=_accounts(units),
                            windows=windows, now=utcnow(),
                            status_of=services.message_status, may_reply=may_reply,
-                           suggested=suggested)
+                           suggested=suggested, may_assign=may_assign, repliers=repliers,
+                           names=names)
 
 
 @bp.post("/inbox/<int:message_id>/reply")
@@ -92,3 +99,20 @@ def save_answer(message_id):
         flash(_("Saved as a reference answer."), "success")
     back = url_for("interaction.inbox", **request.args.to_dict())
     return redirect(f"{back}#message-{message_id}")
+
+
+@bp.post("/inbox/<int:message_id>/assign")
+@login_required
+def assign(message_id):
+    message = services.get_message(actor(), message_id)
+    raw = (request.form.get("assignee_id") or "").strip()
+    try:
+        assign_message(actor(), message, ascii_int(raw) if raw else None)
+        db.session.commit()
+        flash(_("Assigned"), "success")
+    except DomainError as err:
+        if err.status in (403, 404):
+            raise
+        db.session.rollback()
+        flash(err.message, "error")
+    return redirect(url_for("interaction.inbox", **request.args.to_dict()))

@@ -312,6 +312,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("GET", "/inbox"): logged_in(READS, "unit"),
     ("POST", "/api/v1/messages/<int:message_id>/reply"): unit({"sponsor", "editor"}, REPLY),
     ("POST", "/inbox/<int:message_id>/reply"): unit({"sponsor", "editor"}, REPLY),
+    # issue 14: a sponsor of the unit hands a message to one of its repliers
+    ("POST", "/api/v1/messages/<int:message_id>/assign"): unit({"sponsor"}, REPLY),
+    ("POST", "/inbox/<int:message_id>/assign"): unit({"sponsor"}, REPLY),
     ("GET", "/api/v1/messages/<int:message_id>/suggestions"): logged_in(READS, "unit"),
     ("GET", "/api/v1/answers"): logged_in(READS, "unit"),
     ("GET", "/api/v1/messages/stats"): logged_in(READS, "unit"),

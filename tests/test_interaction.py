@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import requests
-from conftest import account_body, base_config, make_user
+from conftest import PASSWORD, account_body, base_config, make_user
 from redis import Redis
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
@@ -476,3 +476,43 @@ def test_the_demo_accounts_receive_follower_messages_from_the_standin(app, stand
     assert stored() == 2
     texts = set(db.session.scalars(select(Message.text)))
     assert "小区门口的路灯坏了一个星期了，什么时候能修？" in texts   # the safe-mode one
+
+
+def test_a_sponsor_hands_a_message_to_someone_of_the_unit_who_is_told(inbox, app, login):
+    from govmedia.models import AuditEntry, Notification, User
+    inbox.push(content="路灯坏了请修一下", from_user="oAsker000009")
+    [message] = inbox.sponsor.get("/api/v1/messages").get_json()["items"]
+    path = f"/api/v1/messages/{message['id']}/assign"
+    editor = db.session.scalar(select(User).where(User.username == "editor_a"))
+    # only a sponsor of the unit assigns, and only to someone of the unit who may reply
+    assert inbox.editor.post(path, {"assignee_id": editor.id}).status_code == 403
+    assert inbox.sponsor_b.post(path, {"assignee_id": editor.id}).status_code == 403
+    outsider = make_user("reviewer_a", ["reviewer"], inbox.unit_id)
+    refused = inbox.sponsor.post(path, {"assignee_id": outsider.id})
+    assert refused.status_code == 400
+    assert "assignee_id" in refused.get_json()["error"]["fields"]
+    done = inbox.sponsor.post(path, {"assignee_id": editor.id})
+    assert done.status_code == 200 and done.get_json()["assignee_id"] == editor.id
+    mine = inbox.editor.get("/api/v1/messages", assignee_id=editor.id).get_json()
+    assert [m["id"] for m in mine["items"]] == [message["id"]]
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "message.assign"))
+    assert entry.before == {"assignee_id": None} and entry.after == {"assignee_id": editor.id}
+    told = db.session.scalars(select(Notification).where(
+        Notification.user_id == editor.id, Notification.kind == "message_assigned")).all()
+    assert len(told) == 1 and "路灯坏了" in told[0].text
+    # the pages: the sponsor's form hands it back to nobody, the editor filters "assigned to me"
+    def page(username):
+        browser = app.test_client()
+        assert browser.post("/login", data={"username": username,
+                                            "password": PASSWORD}).status_code == 302
+        return browser
+    editor_page = page("editor_a")
+    listed = editor_page.get("/inbox?mine=1").get_data(as_text=True)
+    assert f'id="message-{message["id"]}"' in listed and "assign-form" not in listed
+    sponsor_page = page("sponsor_a")
+    shown = sponsor_page.get("/inbox").get_data(as_text=True)
+    assert "assign-form" in shown and f'value="{editor.id}" selected' in shown
+    assert sponsor_page.post(f"/inbox/{message['id']}/assign",
+                             data={"assignee_id": ""}).status_code == 302
+    assert message["id"] not in [m["id"] for m in inbox.editor.get(
+        "/api/v1/messages", assignee_id=editor.id).get_json()["items"]]

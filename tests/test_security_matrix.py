@@ -729,6 +729,10 @@ REQUESTS = {
         f"/inbox/{m.message[t]}/answer", form={"topic": "咨询"}),
     ("POST", "/inbox/<int:message_id>/reply"): lambda m, c, t, ok: Call(
         f"/inbox/{m.message[t]}/reply", form={"text": "您好，已收到。"}),
+    ("POST", "/api/v1/messages/<int:message_id>/assign"): lambda m, c, t, ok: Call(
+        f"/api/v1/messages/{m.message[t]}/assign", json={"assignee_id": None}),
+    ("POST", "/inbox/<int:message_id>/assign"): lambda m, c, t, ok: Call(
+        f"/inbox/{m.message[t]}/assign", form={"assignee_id": ""}),
 
     ("GET", "/imports/new"): get("/imports/new"),
     ("POST", "/imports"): lambda m, c, t, ok: Call("/imports", form={
