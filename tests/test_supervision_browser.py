@@ -124,8 +124,9 @@ def test_dashboard_chart_and_report_download(live_server, tmp_path):
                          ("某县人民政府办公室", "某县发布", "微博"),
                          ("某县教育局", "某县教育", "微信公众号")}
     assert rows[("某县人民政府办公室", "某县发布", "微信公众号")][5] == 5   # 07-03 … 10-29: 5 in Q3
-    assert rows[("某县人民政府办公室", "某县发布", "微信公众号")][11] == 1   # its filing overdue
-    assert "超过 10 天未更新" in rows[("某县教育局", "某县教育", "微信公众号")][13]
+    column = {name: header.index(name) for name in ("逾期未备案", "发现的问题")}
+    assert rows[("某县人民政府办公室", "某县发布", "微信公众号")][column["逾期未备案"]] == 1
+    assert "超过 10 天未更新" in rows[("某县教育局", "某县教育", "微信公众号")][column["发现的问题"]]
     assert ws.page_setup.orientation == "landscape"
     data = (tmp_path / "dashboard.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
