@@ -40,25 +40,35 @@ def terms_of(*texts: str) -> list[str]:
     return words
 
 
-def _query_of(words: list[str]):
-    # websearch syntax: "a or b or c"; its parser drops anything that is not a word.
-    return func.websearch_to_tsquery("simple", " or ".join(words))
+def _query_of(words: list[str], joiner: str):
+    # websearch syntax: "a b c" needs every word, "a or b or c" any one; its parser drops
+    # anything that is not a word.
+    return func.websearch_to_tsquery("simple", joiner.join(words))
+
+
+def _ranked(unit_id: int, query, limit: int, skip=()) -> list:
+    vector = ReferenceAnswer.terms_tsv
+    rank = func.ts_rank(vector, query).label("rank")
+    statement = (select(ReferenceAnswer, rank).where(
+        ReferenceAnswer.unit_id == unit_id, ReferenceAnswer.retired.is_(False),
+        vector.op("@@")(query))
+        .order_by(desc("rank"), ReferenceAnswer.uses.desc(), ReferenceAnswer.id).limit(limit))
+    if skip:
+        statement = statement.where(ReferenceAnswer.id.not_in(skip))
+    return db.session.execute(statement).all()
 
 
 def suggestions(message: Message, limit: int = SUGGESTIONS) -> list[tuple[ReferenceAnswer, float]]:
-    """The unit's active answers closest to the message, best first, with their rank."""
+    """The unit's active answers closest to the message, best first, with their rank. Answers
+    that hold every word of the message come first (few rows to rank: fast over a large
+    base), then those that hold some of them."""
     words = terms_of(message.text)
     if not words:
         return []
-    query = _query_of(words)
-    vector = ReferenceAnswer.terms_tsv
-    rank = func.ts_rank(vector, query).label("rank")
-    rows = db.session.execute(
-        select(ReferenceAnswer, rank).where(
-            ReferenceAnswer.unit_id == message.unit_id, ReferenceAnswer.retired.is_(False),
-            vector.op("@@")(query))
-        .order_by(desc("rank"), ReferenceAnswer.uses.desc(), ReferenceAnswer.id)
-        .limit(limit)).all()
+    rows = _ranked(message.unit_id, _query_of(words, " "), limit) if len(words) > 1 else []
+    if len(rows) < limit:
+        rows += _ranked(message.unit_id, _query_of(words, " or "), limit - len(rows),
+                        skip=[answer.id for answer, _rank in rows])
     return [(answer, float(score)) for answer, score in rows]
 
 

@@ -516,3 +516,22 @@ def test_a_sponsor_hands_a_message_to_someone_of_the_unit_who_is_told(inbox, app
                              data={"assignee_id": ""}).status_code == 302
     assert message["id"] not in [m["id"] for m in inbox.editor.get(
         "/api/v1/messages", assignee_id=editor.id).get_json()["items"]]
+
+
+def test_answers_holding_every_word_come_before_those_holding_some(inbox):
+    def save(topic, question):
+        made = inbox.sponsor.post("/api/v1/answers", {"unit_id": inbox.unit_id, "topic": topic,
+                                                      "question": question, "answer": "答复"})
+        assert made.status_code == 201, made.get_json()
+        return made.get_json()["id"]
+    # the answer holding every word leads; one holding three of the four words (each many
+    # times) still comes after it, from the any-word search; an unrelated one never
+    partial = save("社保卡丢了 社保卡丢了 社保卡丢了", "社保卡丢了 社保卡丢了 社保卡丢了 社保卡丢了")
+    full = save("社保卡补办", "社保卡丢了怎么补办")
+    unrelated = save("路灯报修", "路灯坏了没人修")
+    inbox.push(content="社保卡丢了怎么补办", from_user="oKbUser00003")
+    message = next(m for m in inbox.editor.get("/api/v1/messages").get_json()["items"]
+                   if m["sender"] == "oKbUser00003")
+    found = [a["id"] for a in inbox.editor.get(
+        f"/api/v1/messages/{message['id']}/suggestions").get_json()["items"]]
+    assert found[0] == full and partial in found and unrelated not in found
