@@ -111,6 +111,8 @@ class Settings:
     # Evidence of updates off-API: the screenshot's size limit and where screenshots are
     # kept (empty: <instance>/evidence).
     evidence_max_bytes: int = _setting(5 * 1024 * 1024)
+    # Uploaded images no article shows (publisher.covers.remove_unused_images) go after this.
+    unused_image_days: int = _setting(7)
     evidence_dir: str = _setting("")
     # E-mail for reminders; no host: in-product notifications only.
     smtp_host: str = _setting("")

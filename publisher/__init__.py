@@ -5,6 +5,7 @@ from registry.supervision.outside_work import register_overdue_work
 
 from . import models  # noqa: F401  (the tables, for metadata and migrations)
 from .api import bp as api_bp
+from .covers import remove_unused_images_job
 from .fanout.sweep import sweep
 from .platform_auth import refresh_douyin_tokens
 from .tasks import models as task_models  # noqa: F401  (the tasks' table)
@@ -29,3 +30,6 @@ def init_app(app) -> None:
     register_overdue_work(app, "tasks", overdue_counts, overdue_reminders)
     # Douyin tokens refreshed before they end, refresh tokens renewed in their last week.
     register_periodic(app, "douyin_tokens", refresh_douyin_tokens, every_seconds=3600)
+    # Uploaded images no article shows any more (a cover kept after a form error and never
+    # attached, a picture deleted from the body) go after UNUSED_IMAGE_DAYS.
+    register_periodic(app, "unused_images", remove_unused_images_job, daily_at="03:30")

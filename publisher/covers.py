@@ -4,17 +4,21 @@ import base64
 import binascii
 import hashlib
 import io
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import delete, literal_column, select
 
 from govmedia.auth import require_roles, require_unit_access
 from govmedia.errors import Invalid, NotFound
 from govmedia.extensions import db
 from govmedia.models import User
+from govmedia.queue import job
+from govmedia.types import utcnow
 
-from .models import ArticleImage
+from .models import Article, ArticleImage, ArticleRevision
 
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
 MAX_PIXELS = 40_000_000
@@ -123,3 +127,30 @@ def get_image(actor: User, image_id: int) -> ArticleImage:
         uploader = db.session.get(User, image.uploaded_by_id)
         require_unit_access(actor, uploader.unit_id if uploader else None)
     return image
+
+
+def remove_unused_images(older_than_days: int | None = None) -> int:
+    """Delete the images nobody uses: uploaded more than `older_than_days` ago (setting
+    UNUSED_IMAGE_DAYS) and neither an article's cover nor named in an article's body or in
+    the kept text of one of its revisions (what the comparison shows). A cover kept after a
+    form error and never attached, or a body image deleted from the text, goes; one that
+    is still shown anywhere stays. Returns how many went."""
+    days = int(current_app.config["UNUSED_IMAGE_DAYS"] if older_than_days is None
+               else older_than_days)
+    cut = utcnow() - timedelta(days=days)
+    # The body names an image as src="/articles/images/{id}" (the sanitizer writes double
+    # quotes), so the closing quote keeps image 1 from matching image 12.
+    named = literal_column("'%/articles/images/' || article_images.id || '\"%'")
+    result = db.session.execute(delete(ArticleImage).where(
+        ArticleImage.created_at < cut,
+        ~select(Article.id).where(Article.cover_id == ArticleImage.id).exists(),
+        ~select(Article.id).where(Article.body_html.like(named)).exists(),
+        ~select(ArticleRevision.id).where(ArticleRevision.body_html.like(named)).exists()))
+    return result.rowcount or 0
+
+
+@job()
+def remove_unused_images_job() -> int:
+    removed = remove_unused_images()
+    db.session.commit()
+    return removed

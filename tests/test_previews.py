@@ -66,3 +66,39 @@ def test_another_units_editor_cannot_see_the_previews(pub):  # noqa: F811
     article = create(pub)
     assert pub.editor_b.get(f"/api/v1/articles/{article['id']}/previews").status_code == 403
     assert pub.editor.get("/api/v1/articles/999999/previews").status_code == 404
+
+
+def test_images_no_article_shows_go_after_a_week_and_the_rest_stay(app, pub):  # noqa: F811
+    import base64
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from cluster import png_base64
+    from govmedia.extensions import db
+    from govmedia.types import utcnow
+    from publisher.covers import remove_unused_images, store_cover
+    from publisher.models import Article, ArticleImage, ArticleRevision
+
+    def image():
+        row = store_cover(base64.b64decode(png_base64()))
+        db.session.flush()
+        return row.id
+
+    unused, in_body, in_revision, recent, one = image(), image(), image(), image(), image()
+    article = create(pub)                       # its cover is an image too
+    cover = db.session.get(Article, article["id"]).cover_id
+    db.session.execute(update(Article).where(Article.id == article["id"]).values(
+        body_html=f'<p>正文<img src="/articles/images/{in_body}"></p>'))
+    db.session.add(ArticleRevision(article_id=article["id"], revision=99, content_hash="x",
+                                   body_html=f'<p><img src="/articles/images/{in_revision}"></p>'
+                                             f'<p><img src="/articles/images/{one}0"></p>'))
+    old = utcnow() - timedelta(days=8)
+    db.session.execute(update(ArticleImage).where(ArticleImage.id != recent)
+                       .values(created_at=old))
+    db.session.commit()
+    assert remove_unused_images() == 2           # `unused`, and `one` (only "{one}0" is named)
+    db.session.commit()
+    left = set(db.session.scalars(select(ArticleImage.id)))
+    assert unused not in left and one not in left
+    assert {in_body, in_revision, recent, cover} <= left
