@@ -9,12 +9,13 @@ from govmedia.auth import api_roles, api_user
 from govmedia.errors import NotFound
 from govmedia.extensions import csrf, db
 
-from . import articles, check_lists, checks, compare, previews, review, videos
+from . import articles, check_lists, checks, comments, compare, covers, previews, review, videos
 from .fanout import operations
 from .models import TERM_LISTS
 from .schemas import (
     ArticleIn,
     ArticleUpdate,
+    CommentIn,
     ReviewIn,
     SeveritiesIn,
     SubmitIn,
@@ -247,3 +248,32 @@ def video_file(video_id):
     video = videos.get_video(api_user(), video_id)
     return send_file(videos.video_path(video), mimetype=video.mime, conditional=True,
                      etag=video.sha256)
+
+
+@bp.post("/articles/<int:article_id>/comments")
+@documented("Comment on a passage of the body (whoever may act at the article's stage; "
+            "content_hash: the revision the reviewer saw, 409 revision_changed otherwise)",
+            body=CommentIn, tag="articles",
+            responses={201: "comment", 400: "invalid", 403: "forbidden", 404: "not_found",
+                       409: "revision_changed"})
+def comment_article(article_id):
+    user = api_user()
+    article = articles.get_article(user, article_id)
+    data = parse_body(CommentIn)
+    row = comments.add_comment(user, article, data.text, data.quote, data.start,
+                               data.content_hash)
+    db.session.commit()
+    return jsonify(comments.comment_json(row)), 201
+
+
+@bp.post("/articles/images")
+@documented("Upload an image for an article's body (editors): the raw file as the request "
+            "body, checked by its content (JPEG, PNG or GIF within the cover limit); answers "
+            "the src to put in the body's <img>", tag="articles",
+            responses={201: "image {id, src, width, height, mime}", 400: "invalid",
+                       403: "forbidden", 413: "too_large"})
+def upload_body_image():
+    request.max_content_length = int(current_app.config["PUBLISHER_COVER_MAX_BYTES"]) + 1024
+    image = covers.store_body_image(api_user(), request.get_data())
+    db.session.commit()
+    return jsonify(covers.body_image_json(image)), 201

@@ -117,6 +117,11 @@ def store_body_image(actor: User, data: bytes) -> ArticleImage:
     return image
 
 
+def body_image_json(image: ArticleImage) -> dict:
+    return {"id": image.id, "src": BODY_IMAGE_PATH.format(id=image.id), "width": image.width,
+            "height": image.height, "mime": image.mime}
+
+
 def get_image(actor: User, image_id: int) -> ArticleImage:
     """An uploaded image, for the people of its uploader's unit (as a video is); another
     unit's is refused (403)."""

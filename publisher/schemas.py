@@ -63,6 +63,13 @@ class ReviewIn(Strict):
     content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
+class CommentIn(Strict):
+    quote: _text(2000)             # the passage of the body, as it reads
+    text: _text(2000)
+    start: int | None = None       # where the passage starts in the body's text (a repeat)
+    content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
 class TermsIn(Strict):
     add: list[_text(100)] = Field(default_factory=list, max_length=100_000)
     remove: list[_text(100)] = Field(default_factory=list, max_length=100_000)

@@ -270,6 +270,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/articles/<int:article_id>/review"): REVIEW,
     # issue 12: whoever may act at the article's stage comments on a passage of it
     ("POST", "/articles/<int:article_id>/comments"): REVIEW,
+    ("POST", "/api/v1/articles/<int:article_id>/comments"): REVIEW,
     ("GET", "/api/v1/articles/<int:article_id>/compare"): logged_in(READS, "unit"),
     ("GET", "/api/v1/articles/<int:article_id>/previews"): logged_in(READS, "unit"),
     ("POST", "/api/v1/articles/<int:article_id>/review"): REVIEW,
@@ -290,6 +291,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     # issue 12: the editor's image button; the image is seen by its uploader's unit
     ("POST", "/articles/images"): only({"editor"}, "issue 4: editors write the body; issue 12: "
                                                     "images in the body from the editor"),
+    ("POST", "/api/v1/articles/images"): only({"editor"}, "issue 4: editors write the body; "
+                                                          "issue 12: images in the body by API"),
     ("GET", "/articles/images/<int:image_id>"): logged_in(
         READS + "; issue 12: the reviewers of the uploader's unit see the body's images",
         "unit"),

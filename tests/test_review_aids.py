@@ -262,3 +262,38 @@ def test_an_image_inserted_in_the_body_is_checked_served_and_handed_to_the_adapt
     assert content.images == {image["src"]: png}
     again, _checked = cached_content(row.id, row.content_hash, db.session.connection())
     assert again.images == {image["src"]: png}
+
+
+def test_the_api_comments_on_a_passage_and_uploads_a_body_image(app, pub):
+    import base64
+
+    from test_publisher_api import png_base64
+
+    article = create(pub, body_html=BODY)
+    assert submit(pub, article["id"], checklist=CHECKLIST).status_code == 200
+    quote = "各部门&各乡镇"
+    url = f"/api/v1/articles/{article['id']}/comments"
+    refused = pub.reviewer.post(url, {"quote": "不存在的话", "text": "说明"})
+    assert refused.status_code == 400 and "quote" in refused.get_json()["error"]["fields"]
+    assert pub.editor.post(url, {"quote": quote, "text": "x"}).status_code == 403
+    stale = pub.reviewer.post(url, {"quote": quote, "text": "x", "content_hash": "0" * 64})
+    assert stale.status_code == 409
+    made = pub.reviewer.post(url, {"quote": quote, "text": "改为“和”",
+                                   "content_hash": article["content_hash"]})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["quote"] == quote
+    assert made.get_json()["start"] == body_text(BODY).index(quote)
+    shown = pub.editor.get(f"/api/v1/articles/{article['id']}").get_json()
+    assert [c["text"] for c in shown["comments"]] == ["改为“和”"]
+    # a body image by API: the raw file, checked by its content
+    png = base64.b64decode(png_base64((64, 48)))
+    api = pub.editor
+    uploaded = api.client.post("/api/v1/articles/images", data=png,
+                               headers={**api._headers(), "Content-Type": "image/png"})
+    assert uploaded.status_code == 201, uploaded.get_json()
+    assert uploaded.get_json()["src"] == f"/articles/images/{uploaded.get_json()['id']}"
+    bad = api.client.post("/api/v1/articles/images", data=b"GIF89a not really",
+                          headers={**api._headers(), "Content-Type": "image/gif"})
+    assert bad.status_code == 400 and "image" in bad.get_json()["error"]["fields"]
+    assert pub.reviewer.client.post("/api/v1/articles/images", data=png, headers={
+        **pub.reviewer._headers(), "Content-Type": "image/png"}).status_code == 403

@@ -501,9 +501,13 @@ def review(stage_kind, api):
     return build
 
 
-def comment(stage_kind):
+def comment(stage_kind, api=False):
     def build(m, c, t, ok):
-        return Call(f"/articles/{m.obj(stage_kind, t, ok)}/comments",
+        article = m.obj(stage_kind, t, ok)
+        if api:
+            return Call(f"/api/v1/articles/{article}/comments",
+                        json={"quote": "重点工作", "text": "表述再斟酌"})
+        return Call(f"/articles/{article}/comments",
                     form={"quote": "重点工作", "text": "表述再斟酌"})
 
     return build
@@ -796,6 +800,8 @@ REQUESTS = {
     ("POST", "/videos"): lambda m, c, t, ok: Call("/videos", body=m.video_bytes),
     ("POST", "/articles/images"): lambda m, c, t, ok: Call(
         "/articles/images", body=base64.b64decode(png_base64())),
+    ("POST", "/api/v1/articles/images"): lambda m, c, t, ok: Call(
+        "/api/v1/articles/images", body=base64.b64decode(png_base64())),
     ("GET", "/articles/images/<int:image_id>"): lambda m, c, t, ok: Call(
         f"/articles/images/{m.obj('body_image', t, False)}"),
     ("GET", "/videos/<int:video_id>/file"): lambda m, c, t, ok: Call(
@@ -833,6 +839,9 @@ REQUESTS = {
         "stage 3": review("pending_signoff", api=True)},
     ("POST", "/articles/<int:article_id>/comments"): {
         "stage 2": comment("pending_review"), "stage 3": comment("pending_signoff")},
+    ("POST", "/api/v1/articles/<int:article_id>/comments"): {
+        "stage 2": comment("pending_review", api=True),
+        "stage 3": comment("pending_signoff", api=True)},
     ("GET", "/api/v1/articles/<int:article_id>/compare"): lambda m, c, t, ok: Call(
         f"/api/v1/articles/{m.obj('returned', t, False)}/compare"),
     ("GET", "/api/v1/articles/<int:article_id>/previews"): lambda m, c, t, ok: Call(

@@ -206,8 +206,7 @@ def article_image_upload():
         return jsonify({"error": {"code": err.code, "message": err.message,
                                   "fields": err.fields or {}}}), err.status
     db.session.commit()
-    return jsonify({"id": image.id, "src": covers.BODY_IMAGE_PATH.format(id=image.id),
-                    "width": image.width, "height": image.height, "mime": image.mime}), 201
+    return jsonify(covers.body_image_json(image)), 201
 
 
 @bp.get("/articles/images/<int:image_id>")
