@@ -8,8 +8,8 @@ A province: N accounts (half WeChat, half Weibo), each on credentials of its own
 posts made "in the platform's back end" of the stand-in (running in its own process):
 WeChat 4 published items and 1 mass send yesterday, Weibo 5 statuses. "sync" is the product's
 path, registry.activity.sync.sync_accounts(due_accounts()): the adapters' listing calls
-(freepublish/batchget, datacube/getarticlesummary for each day it reads, user_timeline), each
-post through registry.posts.record_post with its cursor, one commit per listing step.
+(freepublish/batchget, datacube/getarticlesummary for each day it reads, user_timeline), the
+posts and cursors of every 25 accounts written in one transaction (registry.posts.record_posts).
 "baseline" makes the same calls through the same adapters and records nothing. Both run in
 this one process, one account after another; rounds interleave the two and the median ratio
 is the figure. Never runs in CI; results go in docs/ACTIVITY.md.

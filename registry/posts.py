@@ -77,49 +77,56 @@ def record_post(account_id: int, published_at: datetime, title: str, url: str | 
     return post_id
 
 
-# Many posts of one account in one statement of fixed text (compiled once, whatever the
-# number of posts): the posts from arrays, skipping platform ids the account has, and the
+# Many posts of many accounts in one statement of fixed text (compiled once, whatever the
+# number of posts): the posts from arrays, skipping platform ids their account has, and each
 # account's last update moved to the latest of those recorded if later (as record_post).
 _MANY = text("""
     WITH new AS (
       INSERT INTO posts (account_id, published_at, title, url, source, origin,
                          platform_post_id, created_by_id, counted, created_at)
-      SELECT :account_id, p.published_at, p.title, p.url, :source, :origin, p.platform_post_id,
-             :created_by_id, false, :now
-      FROM unnest(CAST(:published AS timestamptz[]), CAST(:titles AS varchar[]),
-                  CAST(:urls AS varchar[]), CAST(:platform_ids AS varchar[]))
-           AS p(published_at, title, url, platform_post_id)
+      SELECT p.account_id, p.published_at, p.title, p.url, :source, :origin,
+             p.platform_post_id, :created_by_id, false, :now
+      FROM unnest(CAST(:accounts AS integer[]), CAST(:published AS timestamptz[]),
+                  CAST(:titles AS varchar[]), CAST(:urls AS varchar[]),
+                  CAST(:platform_ids AS varchar[]))
+           AS p(account_id, published_at, title, url, platform_post_id)
       ON CONFLICT (account_id, platform_post_id) DO NOTHING
-      RETURNING id, published_at),
+      RETURNING id, account_id, published_at),
     moved AS (
-      UPDATE accounts SET last_post_at = (SELECT max(published_at) FROM new), updated_at = :now
-      WHERE id = :account_id AND (last_post_at IS NULL
-                                  OR last_post_at < (SELECT max(published_at) FROM new)))
-    SELECT id FROM new""")
+      UPDATE accounts AS a SET last_post_at = m.latest, updated_at = :now
+      FROM (SELECT account_id, max(published_at) AS latest FROM new GROUP BY account_id) AS m
+      WHERE a.id = m.account_id AND (a.last_post_at IS NULL OR a.last_post_at < m.latest))
+    SELECT account_id, id FROM new""")
+MANY_ROWS = 2000   # rows per statement
 
 
-def record_posts(account_id: int, posts: list[dict], source: str, *, origin: str,
-                 created_by_id: int | None = None) -> list[int]:
-    """record_post for many posts of one account at once (the activity sync), in the
-    session's transaction: one statement per 1,000 posts, which also moves the account's last
-    update. Each post: {published_at, title, url, platform_post_id}. Returns the ids of the
-    posts recorded now (not those the account already had by platform id)."""
+def record_posts(posts_by_account: dict[int, list[dict]], source: str, *, origin: str,
+                    created_by_id: int | None = None) -> dict[int, list[int]]:
+    """record_post for many posts of many accounts at once (the activity sync writes a batch
+    of accounts in one transaction), in the session's transaction: one statement per 2,000
+    posts, which also moves each account's last update. Each post: {published_at, title, url,
+    platform_post_id}. Returns, per account, the ids of the posts recorded now (not those the
+    account already had by platform id)."""
     if origin not in POST_ORIGINS:
         raise ValueError(f"unknown post origin {origin}")
-    # One row per platform id: a listing may show a post twice (pages shifting under it).
-    unique = list({p.get("platform_post_id") or id(p): p for p in posts}.values())
-    made = []
-    for start in range(0, len(unique), 1000):
-        chunk = unique[start:start + 1000]
-        made += db.session.scalars(_MANY, {
-            "account_id": account_id, "source": source, "origin": origin,
-            "created_by_id": created_by_id, "now": utcnow(),
-            "published": [p["published_at"] for p in chunk],
-            "titles": [(p.get("title") or "")[:500] for p in chunk],
-            "urls": [(p.get("url") or None) for p in chunk],
-            "platform_ids": [str(p["platform_post_id"])[:200] if p.get("platform_post_id")
-                             else None for p in chunk]}).all()
-    if made:
+    rows = []
+    for account_id, posts in posts_by_account.items():
+        # One row per platform id: a listing may show a post twice (pages shifting under it).
+        unique = {p.get("platform_post_id") or id(p): p for p in posts}
+        rows += [(account_id, p) for p in unique.values()]
+    made: dict[int, list[int]] = {}
+    for start in range(0, len(rows), MANY_ROWS):
+        chunk = rows[start:start + MANY_ROWS]
+        for account_id, post_id in db.session.execute(_MANY, {
+                "source": source, "origin": origin, "created_by_id": created_by_id,
+                "now": utcnow(), "accounts": [a for a, _p in chunk],
+                "published": [p["published_at"] for _a, p in chunk],
+                "titles": [(p.get("title") or "")[:500] for _a, p in chunk],
+                "urls": [(p.get("url") or None) for _a, p in chunk],
+                "platform_ids": [str(p["platform_post_id"])[:200] if p.get("platform_post_id")
+                                 else None for _a, p in chunk]}):
+            made.setdefault(account_id, []).append(post_id)
+    for account_id in made:
         loaded = db.session.identity_map.get(identity_key(Account, account_id))
         if loaded is not None:
             db.session.expire(loaded, ["last_post_at", "updated_at"])

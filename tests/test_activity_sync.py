@@ -105,23 +105,25 @@ def test_a_sync_killed_half_way_and_run_again_records_every_post_exactly_once(
         world, platforms, monkeypatch):
     province = Province(world, platforms, units=3)
     expected = province.seed_everything(platforms)
+    # Two accounts a transaction: the worker dies while writing the second pair.
+    monkeypatch.setattr(activity_sync, "SAVE_EVERY", 2)
     real, saved = activity_sync.record_posts, []
 
-    def dies_in_the_fourth_account(account_id, posts, *args, **kwargs):
-        made = real(account_id, posts, *args, **kwargs)
-        saved.append(account_id)
-        if len(saved) == 4:   # its posts are written, not committed, when the worker dies
+    def dies_in_the_second_batch(posts_by_account, *args, **kwargs):
+        made = real(posts_by_account, *args, **kwargs)
+        saved.append(list(posts_by_account))
+        if len(saved) == 2:   # its posts are written, not committed, when the worker dies
             raise SystemExit("worker killed")
         return made
 
-    monkeypatch.setattr(activity_sync, "record_posts", dies_in_the_fourth_account)
+    monkeypatch.setattr(activity_sync, "record_posts", dies_in_the_second_batch)
     with pytest.raises(SystemExit):
         activity_sync.sync_accounts(activity_sync.due_accounts())
     db.session.rollback()   # the dead worker's connection: its open transaction is lost
     half = recorded()
-    assert set(half) == set(saved[:3])
+    assert len(saved[0]) == 2 and set(half) == set(saved[0])
     assert {a: Counter(ids) for a, ids in half.items()} == \
-        {a: Counter(expected[a]) for a in saved[:3]}
+        {a: Counter(expected[a]) for a in saved[0]}
 
     monkeypatch.setattr(activity_sync, "record_posts", real)
     totals = activity_sync.sync_accounts(activity_sync.due_accounts())
@@ -133,6 +135,27 @@ def test_a_sync_killed_half_way_and_run_again_records_every_post_exactly_once(
     assert activity_sync.sync_accounts(activity_sync.due_accounts())["posts"] == 0
     assert db.session.scalar(select(func.count()).select_from(Post)) == \
         sum(map(len, expected.values()))
+
+
+def test_an_account_whose_write_fails_costs_no_other_account_its_posts(
+        world, platforms, monkeypatch):
+    province = Province(world, platforms, units=3)
+    expected = province.seed_everything(platforms)
+    bad = sorted(expected)[2]
+    real = activity_sync.record_posts
+
+    def refuses_the_bad_account(posts_by_account, *args, **kwargs):
+        if bad in posts_by_account:
+            raise RuntimeError("a constraint the bad account breaks")
+        return real(posts_by_account, *args, **kwargs)
+
+    monkeypatch.setattr(activity_sync, "record_posts", refuses_the_bad_account)
+    totals = activity_sync.sync_accounts(activity_sync.due_accounts())
+    assert totals["failed"] == 1 and totals["done"] == 5
+    assert {a: Counter(ids) for a, ids in recorded().items()} == \
+        {a: Counter(ids) for a, ids in expected.items() if a != bad}
+    # The bad account has no cursor, so the next pass reads it again.
+    assert db.session.get(SyncCursor, bad) is None
 
 
 def test_a_post_published_through_govmedia_and_found_by_the_sync_is_one_post(
