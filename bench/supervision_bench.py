@@ -5,6 +5,11 @@
     BENCH_DATABASE_URL=... .venv/bin/python bench/supervision_bench.py --reuse  # keep the data
     BENCH_DATABASE_URL=... .venv/bin/python bench/supervision_bench.py --reuse --rebuild
         # keep the generated rows, recompute every derived figure set-based
+    .venv/bin/python bench/supervision_bench.py --tree
+        # issue 16: a five-level tree of 5,000 units (province, 12 cities, 120 counties,
+        # 1,200 townships, 3,667 departments), 20 accounts a unit: the dashboard at the root,
+        # at a city and at a county, the dormant list and the annual report, each beside the
+        # floor, as a supervisor with no unit and as the county's and city's supervisors
 
 Generates the data with generate_series (the derived figures — update gaps, first update day,
 daily per-unit counts, name index — are then rebuilt set-based, as `flask supervision rebuild`
@@ -25,10 +30,16 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "100000"))
 POSTS_PER_ACCOUNT = int(os.environ.get("BENCH_POSTS_PER_ACCOUNT", "50"))
-UNITS = ACCOUNTS // 5
-RUNS = 7
 REUSE = "--reuse" in sys.argv       # skip generation when data of this size is there
 REBUILD = "--rebuild" in sys.argv   # with --reuse: recompute the derived figures anyway
+TREE = "--tree" in sys.argv         # five levels of 5,000 units instead of 20,000 flat ones
+UNITS = 5000 if TREE else ACCOUNTS // 5
+PER_UNIT = ACCOUNTS // UNITS
+RUNS = 7
+# The tree's levels: (how many units, how many children each parent of the level above gets
+# at most); ids are handed out level by level, so each level is a range.
+TREE_LEVELS = (1, 12, 120, 1200, 3667)
+CITY, COUNTY = 2, 1 + 12 + 1     # the first city and the first county
 
 
 def timed(fn, runs=RUNS):
@@ -54,37 +65,54 @@ def timed_beside(fn, floor, runs=RUNS):
     return (statistics.median(samples), max(samples)), statistics.median(floors)
 
 
+def tree_parents() -> list[tuple[int, int | None]]:
+    """(unit id, parent id) of the five-level tree: every unit of a level under one of the
+    level above, spread evenly (a city 10 counties, a county 10 townships, a township about
+    three departments)."""
+    rows, first_above, above = [(1, None)], 1, 1
+    next_id = 2
+    for size in TREE_LEVELS[1:]:
+        rows += [(next_id + k, first_above + k * above // size) for k in range(size)]
+        first_above, above, next_id = next_id, size, next_id + size
+    assert len(rows) == UNITS
+    return rows
+
+
 def generate(s, text):
     t0 = time.perf_counter()
     s.execute(text("""INSERT INTO units (id, name, contacts, created_at)
         SELECT u, '某县单位' || u, '[]', now() FROM generate_series(1, :n) u"""), {"n": UNITS})
+    if TREE:
+        s.execute(text("UPDATE units SET parent_id = CAST(:parent AS integer) WHERE id = :id"),
+                  [{"id": unit, "parent": parent} for unit, parent in tree_parents()
+                   if parent is not None])
     # A unit's name: four pseudo-random characters; one unit in 500 copies its
     # neighbour's name (near-same names across units).
     platforms = "ARRAY['wechat','weibo','douyin','kuaishou','toutiao']"
     s.execute(text(f"""INSERT INTO accounts (id, unit_id, platform, name, handle, status,
             opened_on, staff, created_at, updated_at, verified_subject, followers, reads, stats_on)
-        SELECT a, (a - 1) / 5 + 1, ({platforms})[(a - 1) % 5 + 1],
-               '某县' || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 7919) % 20000)::int)
-                      || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 104729) % 20000)::int)
-                      || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 1299709) % 20000)::int)
-                      || chr(19968 + ((((a - 1) / 5 + 1 - (CASE WHEN ((a - 1) / 5 + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 15485863) % 20000)::int)
+        SELECT a, (a - 1) / :per + 1, ({platforms})[(a - 1) % 5 + 1],
+               '某县' || chr(19968 + ((((a - 1) / :per + 1 - (CASE WHEN ((a - 1) / :per + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 7919) % 20000)::int)
+                      || chr(19968 + ((((a - 1) / :per + 1 - (CASE WHEN ((a - 1) / :per + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 104729) % 20000)::int)
+                      || chr(19968 + ((((a - 1) / :per + 1 - (CASE WHEN ((a - 1) / :per + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 1299709) % 20000)::int)
+                      || chr(19968 + ((((a - 1) / :per + 1 - (CASE WHEN ((a - 1) / :per + 1) % 500 = 0 THEN 1 ELSE 0 END))::bigint * 15485863) % 20000)::int)
                       || '局' || (CASE WHEN a % 3 = 0 THEN '发布' ELSE '在线' END),
                'h' || a,
                CASE WHEN a % 50 = 0 THEN 'closed' WHEN a % 97 = 0 THEN 'deregistered' ELSE 'active' END,
                current_date - 400 + (a % 30), '[]', now(), now(),
-               '某县单位' || ((a - 1) / 5 + 1), (a * 7919) % 20000, (a::bigint * 104729) % 50000,
+               '某县单位' || ((a - 1) / :per + 1), (a * 7919) % 20000, (a::bigint * 104729) % 50000,
                current_date - 10
-        FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
+        FROM generate_series(1, :n) a"""), {"n": ACCOUNTS, "per": PER_UNIT})
     s.execute(text("""INSERT INTO account_events (id, account_id, kind, event_date, reason, created_at)
         SELECT a, a, 'open', current_date - 400 + (a % 30), '', now()
         FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
     s.execute(text("""INSERT INTO filings (id, account_id, event_id, unit_id, event, event_date,
             due_on, provisional, filed_on)
-        SELECT a, a, a, (a - 1) / 5 + 1, 'open', current_date - 400 + (a % 30),
+        SELECT a, a, a, (a - 1) / :per + 1, 'open', current_date - 400 + (a % 30),
                current_date - 393 + (a % 30), false,
                CASE WHEN a % 10 = 0 THEN NULL WHEN a % 10 = 1 THEN current_date - 380
                     ELSE current_date - 398 + (a % 30) END
-        FROM generate_series(1, :n) a"""), {"n": ACCOUNTS})
+        FROM generate_series(1, :n) a"""), {"n": ACCOUNTS, "per": PER_UNIT})
     # Four in five accounts post over the last 180 days (every 3.6 days on average, at
     # random: about one stretch in nine reaches 8 days); one in five stopped 5-65 days ago.
     s.execute(text("""INSERT INTO posts (account_id, published_at, title, source, created_at)
@@ -118,6 +146,37 @@ def derive(s, text, generated_in):
           f"({gaps} gap rows); name index in {t3 - t2:.1f}s")
 
 
+def tree_cases(get, token, app, today) -> dict:
+    """Issue 16's figures on the five-level tree, at the root and below it."""
+    pages = {}
+    for name in ("sup", "citysup", "countysup"):
+        pages[name] = app.test_client()
+        pages[name].post("/login", data={"username": name, "password": "Bench-2026"})
+    sup, city, county = token("sup"), token("citysup"), token("countysup")
+    year = today.year
+    return {
+        "dashboard page at the root (supervisor with no unit)": lambda: get(
+            "/supervision", c=pages["sup"]),
+        "dashboard page at a city (the city's supervisor)": lambda: get(
+            "/supervision", c=pages["citysup"]),
+        "dashboard page at a county (the county's supervisor)": lambda: get(
+            "/supervision", c=pages["countysup"]),
+        f"dashboard page, root drilled down to city {CITY}": lambda: get(
+            f"/supervision?under={CITY}", c=pages["sup"]),
+        "GET /supervision/dormant at the root": lambda: get(
+            "/api/v1/supervision/dormant", sup),
+        "GET /supervision/dormant at a county": lambda: get(
+            "/api/v1/supervision/dormant", county),
+        "GET /supervision/summary at a city": lambda: get("/api/v1/supervision/summary", city),
+        f"GET /supervision/annual?year={year} at the root": lambda: get(
+            f"/api/v1/supervision/annual?year={year}", sup),
+        f"GET /supervision/annual?year={year} at a city": lambda: get(
+            f"/api/v1/supervision/annual?year={year}", city),
+        f"GET /supervision/annual?year={year} at a county": lambda: get(
+            f"/api/v1/supervision/annual?year={year}", county),
+    }
+
+
 def main():
     from flask_migrate import upgrade
     from sqlalchemy import func, select, text
@@ -142,7 +201,8 @@ def main():
             s = db.session
             present = 0
             if REUSE and s.scalar(text("SELECT to_regclass('public.accounts') IS NOT NULL")):
-                present = s.scalar(text("SELECT count(*) FROM accounts"))
+                present = s.scalar(text("SELECT count(*) FROM accounts WHERE (SELECT count(*) "
+                                        "FROM units) = :units"), {"units": UNITS})
             s.rollback()
             if present == ACCOUNTS:
                 upgrade(revision="heads")
@@ -156,6 +216,9 @@ def main():
                 derive(s, text, generate(s, text))
             users = {"sup": {"roles": ["supervisor"]}, "spon": {"roles": ["sponsor"], "unit_id": 777},
                      "adm": {"roles": ["admin"]}}
+            if TREE:
+                users |= {"citysup": {"roles": ["supervisor"], "unit_id": CITY},
+                          "countysup": {"roles": ["supervisor"], "unit_id": COUNTY}}
             for name, fields in users.items():
                 if s.scalar(select(User).where(User.username == name)) is None:
                     s.add(User(username=name, password_hash=hash_password("Bench-2026"),
@@ -212,6 +275,8 @@ def main():
                 "GET /supervision?page=40 (dashboard, page 40 of the units)": lambda: get(
                     "/supervision?page=40", c=page),
             }
+            if TREE:
+                cases = tree_cases(get, token, app, today)
             total = get("/api/v1/supervision/dormant?include=warning", sup).get_json()["total"]
             dup = get("/api/v1/supervision/duplicates", sup).get_json()
             print(f"dormant+warning today: {total}; duplicate groups {dup['total']}, "

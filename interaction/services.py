@@ -174,10 +174,12 @@ def unanswered_count(unit_ids, as_of: date, status: str = "overdue") -> int:
 
 
 def overdue_by_unit(unit_ids, as_of: date) -> dict[int, int]:
-    return dict(db.session.execute(
-        select(Message.unit_id, func.count()).where(Message.unit_id.in_(unit_ids),
-                                                    unanswered_on(as_of, "overdue"))
-        .group_by(Message.unit_id)).all())
+    """unit id -> messages overdue as of `as_of`, in these units (None: every unit)."""
+    query = (select(Message.unit_id, func.count()).where(unanswered_on(as_of, "overdue"))
+             .group_by(Message.unit_id))
+    if unit_ids is not None:
+        query = query.where(Message.unit_id.in_(unit_ids))
+    return dict(db.session.execute(query).all())
 
 
 def recompute_reply_deadlines(year: int, calendar) -> int:

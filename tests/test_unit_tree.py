@@ -334,6 +334,44 @@ def test_the_dashboard_rolls_each_childs_subtree_up_and_drills_down_one_level(ap
         rows_of("sup_county", tree.unit["city"])
 
 
+def test_each_rolled_up_row_is_the_sum_of_its_units_own_rows(app, tree):
+    # The levels sum in SQL; the per-unit rows (the dashboard's unit table) are counted unit
+    # by unit: every figure of a child's row must be the sum of its subtree's unit rows.
+    from datetime import timedelta
+
+    from govmedia.models import User
+    from govmedia.types import today_shanghai
+    from registry.models import Filing
+    from registry.supervision import levels
+    from registry.supervision.dashboard import unit_rows
+
+    # Filings in every state: one filed late, one filed on time, the rest as they are.
+    filings = db.session.scalars(select(Filing).order_by(Filing.id)).all()
+    filings[0].filed_on = filings[0].due_on + timedelta(days=3)
+    filings[1].filed_on = filings[1].due_on
+    db.session.commit()
+    today = today_shanghai()
+    per_unit = unit_rows(list(tree.unit.values()), today)
+    user = db.session.scalar(select(User).where(User.username == "sup_all"))
+    for node, children in ((None, ["province"]), (tree.unit["city"], ["county", "sibling"])):
+        got = levels.level(user, today, node)
+        assert sorted(tree.key_of[r["unit_id"]] for r in got["children"]) == children
+        for row in got["children"]:
+            units = [per_unit[tree.unit[k]] for k in below(tree.key_of[row["unit_id"]])]
+            assert row["units"] == len(units)
+            assert row["accounts"] == {s: sum(u["accounts"][s] for u in units)
+                                       for s in row["accounts"]}
+            assert row["filings"] == {s: sum(u["filings"][s] for u in units)
+                                      for s in row["filings"]}
+            for key in ("dormant", "warning", "overdue_rectifications"):
+                assert row[key] == sum(u[key] for u in units), key
+    assert got["own"]["filings"] == per_unit[tree.unit["city"]]["filings"]
+    assert sum(got["total"]["filings"].values()) == sum(
+        sum(per_unit[tree.unit[k]]["filings"].values()) for k in below("city"))
+    assert {"filed", "late"} <= {s for u in per_unit.values() for s, n in u["filings"].items()
+                                 if n}
+
+
 def test_the_dashboard_page_links_one_level_down_and_refuses_above(app, tree):
     client = page_client(app, "sup_city")
     html = client.get("/supervision").get_data(as_text=True)

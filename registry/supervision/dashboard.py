@@ -2,7 +2,7 @@
 from datetime import date, timedelta
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import case, func, select
+from sqlalchemy import ARRAY, Integer, any_, case, cast, func, literal, select, true
 
 from govmedia.auth import unit_scope
 from govmedia.extensions import db
@@ -50,39 +50,57 @@ def _filing_counts(days: list[date], units) -> list[dict]:
     return out
 
 
-def unit_rows(ids: list[int], as_of: date) -> dict[int, dict]:
-    """Every per-unit figure for these units (a page of them)."""
+def in_units(column, ids):
+    """A filter on these units (None: every unit): one array parameter, whatever their number
+    (an IN list of thousands of parameters costs more to build than the query to run)."""
+    return true() if ids is None else column == any_(cast(list(ids), ARRAY(Integer)))
+
+
+def filing_status_case(as_of: date):
+    """A filing's status as of a day, as one SQL expression to group by."""
+    return case(*((filing_status_clause(status, as_of), literal(status))
+                  for status in FILING_STATUSES))
+
+
+def overdue_rectifications(as_of: date, ids) -> dict[int, int]:
+    """unit id -> rectification orders past their deadline and not closed (ids None: all)."""
+    return dict(db.session.execute(
+        select(Rectification.unit_id, func.count())
+        .where(in_units(Rectification.unit_id, ids), Rectification.status != "closed",
+               Rectification.deadline < as_of).group_by(Rectification.unit_id)).all())
+
+
+def unit_rows(ids: list[int] | None, as_of: date) -> dict[int, dict]:
+    """Every per-unit figure for these units (a page of them; None: every unit), each figure
+    one grouped query."""
     per_unit = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        for uid, name in db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(chunk))):
-            per_unit[uid] = {"unit_id": uid, "unit_name": name,
-                             "accounts": {s: 0 for s in STATUSES},
-                             "filings": dict.fromkeys(FILING_STATUSES, 0),
-                             "dormant": 0, "warning": 0, "overdue_rectifications": 0,
-                             "overdue_messages": 0}
-        for uid, status, n in db.session.execute(
-                select(Account.unit_id, Account.status, func.count())
-                .where(Account.unit_id.in_(chunk)).group_by(Account.unit_id, Account.status)):
-            per_unit[uid]["accounts"][status] = n
-        for uid, due_on, filed_on, n in db.session.execute(
-                select(Filing.unit_id, Filing.due_on, Filing.filed_on, func.count())
-                .where(Filing.unit_id.in_(chunk))
-                .group_by(Filing.unit_id, Filing.due_on, Filing.filed_on)):
-            if uid in per_unit:
-                per_unit[uid]["filings"][_filing_status(due_on, filed_on, as_of)] += n
-        for uid, counts in band_counts(as_of, chunk).items():
-            if uid in per_unit:
-                per_unit[uid].update(counts)
-        for uid, n in db.session.execute(
-                select(Rectification.unit_id, func.count())
-                .where(Rectification.unit_id.in_(chunk), Rectification.status != "closed",
-                       Rectification.deadline < as_of).group_by(Rectification.unit_id)):
-            if uid in per_unit:
-                per_unit[uid]["overdue_rectifications"] = n
-        for uid, n in overdue_by_unit(chunk, as_of).items():   # issue 14: the inbox
-            if uid in per_unit:
-                per_unit[uid]["overdue_messages"] = n
+    for uid, name in db.session.execute(select(Unit.id, Unit.name).where(in_units(Unit.id, ids))):
+        per_unit[uid] = {"unit_id": uid, "unit_name": name,
+                         "accounts": {s: 0 for s in STATUSES},
+                         "filings": dict.fromkeys(FILING_STATUSES, 0),
+                         "dormant": 0, "warning": 0, "overdue_rectifications": 0,
+                         "overdue_messages": 0}
+    if not per_unit:
+        return per_unit
+    for uid, status, n in db.session.execute(
+            select(Account.unit_id, Account.status, func.count())
+            .where(in_units(Account.unit_id, ids)).group_by(Account.unit_id, Account.status)):
+        per_unit[uid]["accounts"][status] = n
+    filing_status = filing_status_case(as_of)
+    for uid, status, n in db.session.execute(
+            select(Filing.unit_id, filing_status, func.count())
+            .where(in_units(Filing.unit_id, ids)).group_by(Filing.unit_id, filing_status)):
+        if uid in per_unit:
+            per_unit[uid]["filings"][status] += n
+    for uid, counts in band_counts(as_of, ids).items():
+        if uid in per_unit:
+            per_unit[uid].update(counts)
+    for uid, n in overdue_rectifications(as_of, ids).items():
+        if uid in per_unit:
+            per_unit[uid]["overdue_rectifications"] = n
+    for uid, n in overdue_by_unit(ids, as_of).items():   # issue 14: the inbox
+        if uid in per_unit:
+            per_unit[uid]["overdue_messages"] = n
     for name, counts in overdue_per_unit(as_of, ids).items():
         for uid, row in per_unit.items():
             row[f"overdue_{name}"] = counts.get(uid, 0)

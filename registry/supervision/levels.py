@@ -3,13 +3,14 @@ each child with its whole subtree's figures rolled up, so a supervisor drills do
 at a time from the top of its reach."""
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Integer, case, cast, func, select
 
 from govmedia.auth import reaches_all_units, require_unit_access
 from govmedia.extensions import db
 
-from ..models import Unit
-from .dashboard import unit_rows, with_rates
+from ..models import FILING_STATUSES, STATUSES, Account, Filing, Unit
+from .dashboard import filing_status_case, in_units, overdue_rectifications, with_rates
+from .dormancy import band_subquery
 from .pending import apply_pending
 
 SUMMED = ("dormant", "warning", "overdue_rectifications")
@@ -22,7 +23,7 @@ def top_of_reach(actor) -> int | None:
 
 def branches(node: int | None) -> dict[int, int]:
     """Every unit below `node` (None: every unit) -> the child of `node` whose subtree holds
-    it, children included: one recursive CTE."""
+    it, children included; `node` itself -> `node`. One recursive CTE."""
     units = Unit.__table__
     at_top = units.c.parent_id.is_(None) if node is None else units.c.parent_id == node
     tree = select(units.c.id, units.c.id.label("child")).where(at_top).cte(
@@ -30,23 +31,66 @@ def branches(node: int | None) -> dict[int, int]:
     above = tree.alias("above")
     tree = tree.union(select(units.c.id, above.c.child)
                       .join(above, units.c.parent_id == above.c.id))
-    return dict(db.session.execute(select(tree.c.id, tree.c.child)).all())
+    found = dict(db.session.execute(select(tree.c.id, tree.c.child)).all())
+    if node is not None:
+        found[node] = node
+    return found
 
 
-def _add(total: dict, row: dict) -> None:
-    for status, n in row["accounts"].items():
-        total["accounts"][status] += n
-    for status, n in row["filings"].items():
-        total["filings"][status] += n
-    for key in SUMMED:
-        total[key] += row[key]
-    total["units"] += 1
+def _rolled_up(node: int | None, as_of: date) -> dict[int, dict]:
+    """{child (or node): its subtree's figures summed} in grouped queries: the counts are
+    summed by the database, not unit by unit in Python (a province has thousands of units)."""
+    below = branches(node)
+    if not below:
+        return {}
+    # The unit -> child mapping as a table of two arrays; below the top of the tree each
+    # figure is also filtered on its units, so it is read through the unit index.
+    group = func.unnest(cast(list(below), ARRAY(Integer)),
+                        cast(list(below.values()), ARRAY(Integer))).table_valued(
+        "id", "child").render_derived(name="grouped")
+    units = None if node is None else list(below)
+    names = dict(db.session.execute(select(Unit.id, Unit.name).where(
+        Unit.id.in_(set(below.values())))).all())
+    rows = {child: {"unit_id": child, "unit_name": name, "units": 0,
+                    "accounts": {status: 0 for status in STATUSES},
+                    "filings": dict.fromkeys(FILING_STATUSES, 0), **dict.fromkeys(SUMMED, 0)}
+            for child, name in names.items()}
+    for child in below.values():
+        rows[child]["units"] += 1
+    for child, status, n in db.session.execute(
+            select(group.c.child, Account.status, func.count())
+            .join(group, group.c.id == Account.unit_id).where(in_units(Account.unit_id, units))
+            .group_by(group.c.child, Account.status)):
+        rows[child]["accounts"][status] = n
+    filing_status = filing_status_case(as_of)
+    for child, status, n in db.session.execute(
+            select(group.c.child, filing_status, func.count())
+            .join(group, group.c.id == Filing.unit_id).where(in_units(Filing.unit_id, units))
+            .group_by(group.c.child, filing_status)):
+        rows[child]["filings"][status] = n
+    band = band_subquery(as_of, units)
+    for child, dormant, banded in db.session.execute(
+            select(group.c.child, func.sum(case((band.c.dormant, 1), else_=0)), func.count())
+            .join(group, group.c.id == band.c.unit_id).group_by(group.c.child)):
+        rows[child]["dormant"], rows[child]["warning"] = int(dormant), banded - int(dormant)
+    for unit, n in overdue_rectifications(as_of, units).items():
+        if unit in below:
+            rows[below[unit]]["overdue_rectifications"] += n
+    return rows
 
 
-def _blank(like: dict, unit_id: int | None, name: str) -> dict:
-    return {"unit_id": unit_id, "unit_name": name, "units": 0,
-            "accounts": dict.fromkeys(like["accounts"], 0),
-            "filings": dict.fromkeys(like["filings"], 0), **dict.fromkeys(SUMMED, 0)}
+def _total(rows, node: int | None, name: str) -> dict:
+    total = {"unit_id": node, "unit_name": name, "units": 0,
+             "accounts": {status: 0 for status in STATUSES},
+             "filings": dict.fromkeys(FILING_STATUSES, 0), **dict.fromkeys(SUMMED, 0)}
+    for row in rows:
+        for status, n in row["accounts"].items():
+            total["accounts"][status] += n
+        for status, n in row["filings"].items():
+            total["filings"][status] += n
+        for key in (*SUMMED, "units"):
+            total[key] += row[key]
+    return total
 
 
 def path_to(node: int | None, top: int | None) -> list[dict]:
@@ -70,21 +114,15 @@ def level(actor, as_of: date, node: int | None = None) -> dict:
     node = top if node is None else node
     if node is not None:
         require_unit_access(actor, node)
-    below = branches(node)
-    rows = unit_rows(list(below) + ([node] if node is not None else []), as_of)
+    rows = _rolled_up(node, as_of)
     if not rows:
         return {"node": node, "path": path_to(node, top), "own": None, "children": [],
                 "total": None}
-    like = next(iter(rows.values()))
-    children = {child: _blank(like, child, rows[child]["unit_name"])
-                for child in set(below.values())}
-    for unit_id, child in below.items():
-        _add(children[child], rows[unit_id])
-    own = rows.get(node)
-    total = _blank(like, node, own["unit_name"] if own else "")
-    for unit_id in rows:
-        _add(total, rows[unit_id])
-    return {"node": node, "path": path_to(node, top), "own": own,
-            "children": [with_rates(children[c]) for c in
-                         sorted(children, key=lambda c: (children[c]["unit_name"], c))],
-            "total": with_rates(total)}
+    own = rows.pop(node, None)
+    if own is not None:
+        own["units"] = 1
+    children = sorted(rows.values(), key=lambda r: (r["unit_name"], r["unit_id"]))
+    total = _total([*children, *([own] if own else [])], node, own["unit_name"] if own else "")
+    return {"node": node, "path": path_to(node, top),
+            "own": with_rates(own) if own else None,
+            "children": [with_rates(row) for row in children], "total": with_rates(total)}
