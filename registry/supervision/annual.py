@@ -37,7 +37,9 @@ from interaction.services import REPLY_MAX_CHARS
 from ..models import Account, AccountEvent, Post, Unit
 from . import export
 from .export import Column, Sheet
-from .models import AnnualReport
+from .figures import ORIGINAL
+from .models import AccountYear, AnnualReport, UnitDay
+from .pending import apply_pending
 from .reports import PLATFORM_LABELS, STATUS_LABELS
 
 INBOX_PLATFORMS = tuple(sorted(REPLY_MAX_CHARS))   # the platforms whose messages come in
@@ -117,11 +119,7 @@ def compute(unit_id: int | None, year: int, as_of: date | None = None) -> dict:
                    AccountEvent.kind.in_(("close", "deregister", "reopen")))
             .order_by(AccountEvent.event_date, AccountEvent.id)):
         ended[aid].append((kind, day))
-    posts = {aid: (n, o) for aid, n, o in db.session.execute(
-        select(Post.account_id, func.count(),
-               func.count().filter(Post.origin == "govmedia"))
-        .where(Post.account_id.in_(scope), Post.published_at >= lo, Post.published_at < hi)
-        .group_by(Post.account_id))}
+    posts = _post_counts(scope, year, as_of, hi)
     messages = {aid: (n, a) for aid, n, a in db.session.execute(
         select(Message.account_id, func.count(),
                func.count().filter(and_(Message.replied_at.is_not(None), Message.replied_at < hi)))
@@ -161,6 +159,29 @@ def compute(unit_id: int | None, year: int, as_of: date | None = None) -> dict:
             "units": _totals(rows, "unit_id", "unit_name"),
             "platforms": _totals(rows, "platform_code", "platform"),
             "totals": _totals(rows, None, None)[0]}
+
+
+def _post_counts(scope, year: int, as_of: date, hi: datetime) -> dict[int, tuple[int, int]]:
+    """account -> (posts, original) of the year up to `as_of`: the yearly counts the outbox
+    applier keeps, less any post dated after `as_of` in the year (found through the daily
+    counts per unit, so the posts table is read only where there is one)."""
+    apply_pending()
+    counts = {aid: (n, o) for aid, n, o in db.session.execute(
+        select(AccountYear.account_id, AccountYear.posts, AccountYear.original)
+        .where(AccountYear.account_id.in_(scope), AccountYear.year == year,
+               AccountYear.posts > 0))}
+    end = date(year, 12, 31)
+    later_units = select(UnitDay.unit_id).where(UnitDay.day > as_of, UnitDay.day <= end,
+                                                UnitDay.posts > 0).distinct()
+    for aid, n, o in db.session.execute(
+            select(Post.account_id, func.count(), func.count().filter(Post.origin == ORIGINAL))
+            .join(Account, Account.id == Post.account_id)
+            .where(Account.unit_id.in_(later_units), Post.account_id.in_(scope),
+                   Post.published_at >= hi, Post.published_at < _instant(end + timedelta(days=1)))
+            .group_by(Post.account_id)):
+        total, original = counts.get(aid, (0, 0))
+        counts[aid] = (total - n, original - o)
+    return counts
 
 
 def _totals(rows: list[dict], key: str | None, label: str | None) -> list[dict]:

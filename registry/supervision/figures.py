@@ -1,4 +1,5 @@
-"""Rule 5's derived figures: update gaps, first update day, posts per unit and day, day totals.
+"""Rule 5's derived figures: update gaps, first update day, posts per unit and day, day totals;
+and the annual report's posts per account and year.
 
 They are derived from posts and from each account's opening, reopening and status, and only
 pending.apply_pending (and rebuild_all) writes them: callers never see them half updated.
@@ -14,7 +15,7 @@ from govmedia.rules import DORMANT_AFTER_DAYS, SHORTEST_WARNING, WARNING_FROM_DA
 from govmedia.types import shanghai_date
 
 from ..models import Account, Post
-from .models import DayTotal, UnitDay, UpdateGap
+from .models import AccountYear, DayTotal, UnitDay, UpdateGap
 
 # A stretch between two updates reaches a warning band only if it lasts this many days: the
 # shortest band a rule profile may set (its warning day, in days or working days) decides.
@@ -142,6 +143,40 @@ def count_posts(unit_id: int, published) -> None:
             {"unit_id": unit_id, "day": day, "n": n})
 
 
+# The annual report's origin of an original post: drafted and reviewed three times here.
+ORIGINAL = "govmedia"
+_COUNT_YEARS = text("""
+    INSERT INTO supervision_account_years (account_id, year, posts, original)
+    SELECT * FROM unnest(CAST(:accounts AS integer[]), CAST(:years AS integer[]),
+                         CAST(:posts AS integer[]), CAST(:original AS integer[]))
+    ON CONFLICT (account_id, year) DO UPDATE
+    SET posts = supervision_account_years.posts + excluded.posts,
+        original = supervision_account_years.original + excluded.original""")
+
+
+def count_account_years(posts) -> None:
+    """Add posts (rows with account_id, published_at, origin) to the per-account yearly
+    counts, in one statement."""
+    per_year = defaultdict(lambda: [0, 0])
+    for row in posts:
+        counts = per_year[(row.account_id, shanghai_date(row.published_at).year)]
+        counts[0] += 1
+        counts[1] += row.origin == ORIGINAL
+    keys = sorted(per_year)
+    db.session.execute(_COUNT_YEARS, {
+        "accounts": [a for a, _y in keys], "years": [y for _a, y in keys],
+        "posts": [per_year[k][0] for k in keys], "original": [per_year[k][1] for k in keys]})
+
+
+def uncount_account_year(account_id: int, published_at, origin: str) -> None:
+    db.session.execute(text(
+        "UPDATE supervision_account_years SET posts = posts - 1, "
+        "original = original - CAST(:original AS integer) "
+        "WHERE account_id = :account_id AND year = :year"),
+        {"account_id": account_id, "year": shanghai_date(published_at).year,
+         "original": int(origin == ORIGINAL)})
+
+
 def uncount_post(unit_id: int, published_at) -> None:
     """Take one counted post out of the per-unit daily counts and the day totals."""
     values = {"unit_id": unit_id, "day": shanghai_date(published_at)}
@@ -181,6 +216,12 @@ def rebuild_posts_figures() -> int:
     db.session.execute(update(Post).where(~Post.counted).values(counted=True))
     db.session.execute(delete(UpdateGap))
     db.session.execute(delete(UnitDay))
+    db.session.execute(delete(AccountYear))
+    db.session.execute(text("""
+        INSERT INTO supervision_account_years (account_id, year, posts, original)
+        SELECT account_id, extract(year FROM published_at AT TIME ZONE 'Asia/Shanghai')::int,
+               count(*), count(*) FILTER (WHERE origin = :original)
+        FROM posts GROUP BY 1, 2"""), {"original": ORIGINAL})
     db.session.execute(text("""
         WITH d AS (SELECT DISTINCT account_id, (published_at AT TIME ZONE 'Asia/Shanghai')::date AS day
                    FROM posts),

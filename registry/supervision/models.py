@@ -55,6 +55,17 @@ class UnitDay(db.Model):
     posts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class AccountYear(db.Model):
+    """Posts per account per Asia/Shanghai year, and how many of them were published through
+    govmedia (the annual report's 原创), counted as posts arrive."""
+
+    __tablename__ = "supervision_account_years"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+    original: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class NameKey(db.Model):
     """An account's name normalised for duplicate detection; refreshed when the name changes."""
 

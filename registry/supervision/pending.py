@@ -14,8 +14,9 @@ from govmedia.extensions import db
 from govmedia.types import SHANGHAI, shanghai_date
 
 from ..models import Account, AccountChange, Post
-from .figures import (account_marks, apply_marks, band_marks, count_posts, gaps_of,
-                      rebuild_posts_figures, refresh_accounts, uncount_post)
+from .figures import (account_marks, apply_marks, band_marks, count_account_years, count_posts,
+                      gaps_of, rebuild_posts_figures, refresh_accounts, uncount_account_year,
+                      uncount_post)
 from .names import refresh_name_index
 
 # Appliers take this lock so two of them never apply the same rows.
@@ -76,7 +77,7 @@ def _expire_loaded_accounts() -> None:
 
 def _apply_batch(limit: int) -> int:
     posts = db.session.execute(
-        select(Post.id, Post.account_id, Post.published_at, Account.unit_id)
+        select(Post.id, Post.account_id, Post.published_at, Post.origin, Account.unit_id)
         .join(Account, Account.id == Post.account_id)
         .where(~Post.counted).order_by(Post.id).limit(limit)).all()
     changed = db.session.scalars(select(AccountChange.account_id).distinct()
@@ -150,6 +151,7 @@ def _count_posts(posts) -> None:
         new_days[row.account_id].add(shanghai_date(row.published_at))
     for unit_id, instants in sorted(per_unit.items()):
         count_posts(unit_id, instants)
+    count_account_years(posts)
     first = min(min(d) for d in new_days.values())
     last = max(max(d) for d in new_days.values())
     known = defaultdict(set)
@@ -177,7 +179,7 @@ def remove_post(post_id: int) -> int | None:
     db.session.flush()
     db.session.execute(select(func.pg_advisory_xact_lock(APPLY_LOCK)))
     row = db.session.execute(
-        select(Post.account_id, Post.published_at, Post.counted, Account.unit_id)
+        select(Post.account_id, Post.published_at, Post.counted, Post.origin, Account.unit_id)
         .join(Account, Account.id == Post.account_id).where(Post.id == post_id)).first()
     if row is None:
         return None
@@ -186,6 +188,7 @@ def remove_post(post_id: int) -> int | None:
     db.session.execute(delete(Post).where(Post.id == post_id))
     if row.counted:
         uncount_post(row.unit_id, row.published_at)
+        uncount_account_year(row.account_id, row.published_at, row.origin)
     # The gaps and first update day are rebuilt from the posts left (counted or not: an
     # earlier rebuild may have seen this one before it was counted).
     refresh_accounts([row.account_id])
