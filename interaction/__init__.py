@@ -4,6 +4,7 @@ from govmedia.holidays import register_deadline_recompute
 from govmedia.periodic import register_periodic
 
 from . import models  # noqa: F401  (the metadata must see the tables)
+from .answer_views import bp as answer_views_bp
 from .answers_api import bp as answers_api_bp
 from .api import bp as api_bp
 from .callbacks import bp as callbacks_bp
@@ -14,9 +15,9 @@ from .views import bp as views_bp
 
 
 def init_app(app) -> None:
-    """The platform callbacks (no login), the inbox API and page, and the recomputation of
-    reply deadlines when a year's holidays are entered."""
-    for blueprint in (callbacks_bp, api_bp, answers_api_bp, views_bp):
+    """The platform callbacks (no login), the inbox API and page, the knowledge base's API and
+    page, and the recomputation of reply deadlines when a year's holidays are entered."""
+    for blueprint in (callbacks_bp, api_bp, answers_api_bp, views_bp, answer_views_bp):
         app.register_blueprint(blueprint)
     register_deadline_recompute(app, recompute_reply_deadlines)
     register_periodic(app, "reply_sweep", sweep_replies, every_seconds=60)

@@ -17,11 +17,13 @@ from govmedia import audit
 from govmedia.auth import get_in_unit, require_roles, require_unit_access, scope_query
 from govmedia.errors import Invalid
 from govmedia.extensions import db
+from govmedia.listing import search
 from govmedia.models import User
 
 from .models import Message, ReferenceAnswer
 
 SUGGESTIONS = 5
+TOPIC_MAX, TEXT_MAX = 200, 2000   # as interaction.schemas: the same limits on the pages
 _WORD = re.compile(r"\w", re.UNICODE)
 # Words too common in messages to the government to tell two questions apart.
 _STOP = {"请问", "您好", "你好", "怎么", "什么", "如何", "哪里", "可以", "需要", "一下", "我们",
@@ -72,10 +74,15 @@ def suggestions(message: Message, limit: int = SUGGESTIONS) -> list[tuple[Refere
     return [(answer, float(score)) for answer, score in rows]
 
 
-def answers_query(actor: User, *, unit_id: int | None = None, include_retired: bool = False):
+def answers_query(actor: User, *, unit_id: int | None = None, include_retired: bool = False,
+                  q: str | None = None):
+    """The answers of the units in reach, most used first; `q`: those whose topic, question
+    or answer holds it."""
     query = scope_query(select(ReferenceAnswer), ReferenceAnswer.unit_id, actor, unit_id)
     if not include_retired:
         query = query.where(ReferenceAnswer.retired.is_(False))
+    query = search(query, q, ReferenceAnswer.topic, ReferenceAnswer.question,
+                   ReferenceAnswer.answer)
     return query.order_by(ReferenceAnswer.uses.desc(), ReferenceAnswer.id)
 
 
@@ -86,6 +93,18 @@ def get_answer(actor: User, answer_id: int) -> ReferenceAnswer:
 def _check_writer(actor: User, unit_id: int) -> None:
     require_roles(actor, "sponsor", "editor")
     require_unit_access(actor, unit_id)
+
+
+def _checked(field: str, value: str | None, limit: int, *, missing: str | None = None) -> str:
+    """A text field stripped and within its limit (the API's schema says the same); `missing`:
+    the message when it must not be empty."""
+    value = (value or "").strip()
+    if missing is not None and not value:
+        raise Invalid(missing, fields={field: "required"})
+    if len(value) > limit:
+        raise Invalid(_("At most %(n)s characters", n=limit),
+                      fields={field: f"at most {limit} characters"})
+    return value
 
 
 def save_answer(actor: User, *, topic: str, answer: str, unit_id: int | None = None,
@@ -100,9 +119,10 @@ def save_answer(actor: User, *, topic: str, answer: str, unit_id: int | None = N
         raise Invalid(_("Name the unit or the message the answer belongs to"),
                       fields={"unit_id": "required without message_id"})
     _check_writer(actor, unit_id)
-    if not answer.strip():
-        raise Invalid(_("The answer text is empty"), fields={"answer": "required"})
-    row = ReferenceAnswer(unit_id=unit_id, topic=topic, question=question, answer=answer.strip(),
+    topic = _checked("topic", topic, TOPIC_MAX, missing=_("Give the reference answer a topic"))
+    answer = _checked("answer", answer, TEXT_MAX, missing=_("The answer text is empty"))
+    question = _checked("question", question, TEXT_MAX)
+    row = ReferenceAnswer(unit_id=unit_id, topic=topic, question=question, answer=answer,
                           terms=" ".join(terms_of(topic, question)), created_by_id=actor.id,
                           source_message_id=message.id if message is not None else None)
     db.session.add(row)
@@ -117,11 +137,10 @@ def change_answer(actor: User, row: ReferenceAnswer, *, topic: str | None = None
     _check_writer(actor, row.unit_id)
     before = {"topic": row.topic, "answer": row.answer, "retired": row.retired}
     if topic is not None:
-        row.topic = topic
+        row.topic = _checked("topic", topic, TOPIC_MAX,
+                             missing=_("Give the reference answer a topic"))
     if answer is not None:
-        if not answer.strip():
-            raise Invalid(_("The answer text is empty"), fields={"answer": "required"})
-        row.answer = answer.strip()
+        row.answer = _checked("answer", answer, TEXT_MAX, missing=_("The answer text is empty"))
     if retired is not None:
         row.retired = retired
     row.terms = " ".join(terms_of(row.topic, row.question))

@@ -324,6 +324,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
     ("POST", "/api/v1/answers"): unit({"sponsor", "editor"}, ANSWERS),
     ("PATCH", "/api/v1/answers/<int:answer_id>"): unit({"sponsor", "editor"}, ANSWERS),
     ("POST", "/inbox/<int:message_id>/answer"): unit({"sponsor", "editor"}, ANSWERS),
+    # the knowledge base's page: the same services as /api/v1/answers
+    ("GET", "/answers"): logged_in(READS, "unit"),
+    ("POST", "/answers"): unit({"sponsor", "editor"}, ANSWERS),
+    ("GET", "/answers/<int:answer_id>"): logged_in(READS, "unit"),
+    ("POST", "/answers/<int:answer_id>"): unit({"sponsor", "editor"}, ANSWERS),
 
     # --- supervision (API.md Supervision; issue 3) ------------------------------------------
     ("GET", "/supervision"): logged_in("issue 3: dashboard; a unit's own view for sponsors",

@@ -731,6 +731,13 @@ REQUESTS = {
         f"/api/v1/answers/{m.answer[t]}", json={"answer": "已办理完毕"}),
     ("POST", "/inbox/<int:message_id>/answer"): lambda m, c, t, ok: Call(
         f"/inbox/{m.message[t]}/answer", form={"topic": "咨询"}),
+    ("GET", "/answers"): lists("/answers"),
+    ("POST", "/answers"): lambda m, c, t, ok: Call("/answers", form={
+        "unit_id": str(m.unit[t]), "topic": m.name(t, f"口径{m.next()}"), "answer": "已办理"}),
+    ("GET", "/answers/<int:answer_id>"): lambda m, c, t, ok: Call(f"/answers/{m.answer[t]}"),
+    ("POST", "/answers/<int:answer_id>"): lambda m, c, t, ok: Call(
+        f"/answers/{m.answer[t]}", form={"action": "save", "topic": "咨询",
+                                         "answer": "已办理完毕"}),
     ("POST", "/inbox/<int:message_id>/reply"): lambda m, c, t, ok: Call(
         f"/inbox/{m.message[t]}/reply", form={"text": "您好，已收到。"}),
     ("POST", "/api/v1/messages/<int:message_id>/assign"): lambda m, c, t, ok: Call(
