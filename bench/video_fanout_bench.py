@@ -1,6 +1,6 @@
 """Video fan-out: one ~100 MB video to 50 Douyin accounts beside bare uploads of the same bytes.
 
-    .venv/bin/python bench/video_fanout_bench.py                       # 100 MB, 50 targets, 3 rounds
+    .venv/bin/python bench/video_fanout_bench.py                   # 100 MB, 50 targets, 3 rounds
     .venv/bin/python bench/video_fanout_bench.py --video-mb 10 --targets 10   # a quick look
     .venv/bin/python bench/video_fanout_bench.py --workers 4 --rounds 5
     BENCH_DATABASE_URL=postgresql://... .venv/bin/python bench/video_fanout_bench.py
@@ -223,11 +223,11 @@ def run_baseline(url, credentials, video, round_no, timeout):
     return time.perf_counter() - start
 
 
-def timed_side(name, run, pids):
+def timed_side(pids, run, *args):
     """(seconds, not sent, peak RSS per worker in kB) of one side, peaks reset before it."""
     for pid in pids:
         reset_peak(pid)
-    result = run()
+    result = run(*args)
     seconds, failed = result if isinstance(result, tuple) else (result, 0)
     return seconds, failed, [status_kb(pid, "VmHWM") for pid in pids]
 
@@ -313,23 +313,18 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(args, tmp: Path, processes: list, services: list) -> None:
-    from bench.fanout_bench import run_fanout, standin_call
-    from flask_migrate import upgrade
+def start_platform_and_app(args, tmp: Path, processes: list, services: list):
+    """PostgreSQL, redis-server, the stand-in; the app configured for them. Returns
+    (app, stand-in url, the workers' environment)."""
+    from bench.fanout_bench import standin_call
     from services import bench_database, free_port, start_redis
-    from sqlalchemy import text
 
     from govmedia import create_app
-    from govmedia.extensions import db
     from standins import DEFAULT_DOUYIN_APPS
 
-    started = time.perf_counter()
-    source = make_video(tmp / "bench.mp4", args.video_mb)
-    print(f"video: {source.stat().st_size / MB:.1f} MB made in "
-          f"{time.perf_counter() - started:.1f} s", flush=True)
     database_url, pg = bench_database(tmp / "pg")
-    services.extend(s for s in (pg, start_redis(tmp / "redis")) if s is not None)
-    redis = services[-1]
+    redis = start_redis(tmp / "redis")
+    services.extend(s for s in (pg, redis) if s is not None)
     port = free_port()
     processes.append(start_standin(port))
     url = f"http://127.0.0.1:{port}"
@@ -343,44 +338,68 @@ def run(args, tmp: Path, processes: list, services: list) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis.url,
                       "SECRET_KEY": "bench-secret", "INSTANCE_PATH": str(tmp / "instance"),
                       **settings})
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis.url,
+               SECRET_KEY="bench-secret", GOVMEDIA_INSTANCE_PATH=str(tmp / "instance"))
+    return app, url, env
+
+
+def prepare_rows(app, args, url: str, source: Path):
+    """Schema, the authorised accounts and the stored video. Returns plain values (the rounds
+    run in app contexts of their own): ids, credentials, the video file's facts."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from govmedia.extensions import db
+    from publisher.videos import video_path
+
     with app.app_context():
-        if database_url.startswith("postgresql"):
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             db.session.commit()
         upgrade(revision="heads")
         unit, editor, accounts, credentials = setup_accounts(args.targets, url)
         video = store_video(editor, source)
-        # Plain values: the rounds run in app contexts of their own.
         ids = SimpleNamespace(unit=unit.id, editor=editor.id, video=video.id,
                               accounts=[a.id for a in accounts])
-        video_file = {"path": os.path.join(settings["VIDEO_DIR"], video.filename),
-                      "sha256": video.sha256, "size": video.size}
-    source.unlink()  # the product keeps its own copy under VIDEO_DIR
+        video_file = {"path": video_path(video), "sha256": video.sha256, "size": video.size}
+    return ids, credentials, video_file
 
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis.url,
-               SECRET_KEY="bench-secret", GOVMEDIA_INSTANCE_PATH=str(tmp / "instance"))
+
+def run_rounds(app, args, url, pids, ids, credentials, video_file) -> list[tuple]:
+    from bench.fanout_bench import run_fanout
+
+    results = []
+    with app.app_context():
+        # Interleaved: a machine busy with other work weighs on both sides alike.
+        for round_no in range(1, args.rounds + 1):
+            base = timed_side(pids, run_baseline, url, credentials, video_file, round_no,
+                              args.timeout)
+            delivery_ids = approved_video_article(ids.unit, ids.editor, ids.video,
+                                                  ids.accounts, f"第{round_no}轮")
+            ours = timed_side(pids, run_fanout, app, delivery_ids, args.timeout)
+            check_sizes(url, video_file["size"])
+            results += [(round_no, "baseline", *base), (round_no, "fan-out", *ours)]
+            print(f"round {round_no}: baseline {base[0]:.1f} s, fan-out {ours[0]:.1f} s "
+                  f"(not sent {ours[1]}), ratio {base[0] / ours[0]:.0%}; peak RSS "
+                  f"{max(base[2] + ours[2]) / 1024:.0f} MB", flush=True)
+    return results
+
+
+def run(args, tmp: Path, processes: list, services: list) -> None:
+    started = time.perf_counter()
+    source = make_video(tmp / "bench.mp4", args.video_mb)
+    print(f"video: {source.stat().st_size / MB:.1f} MB made in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+    app, url, env = start_platform_and_app(args, tmp, processes, services)
+    ids, credentials, video_file = prepare_rows(app, args, url, source)
+    source.unlink()  # the product keeps its own copy under VIDEO_DIR
     workers = start_workers(args.workers, env)
     processes.extend(workers)
     time.sleep(3)  # workers up
     pids = [w.pid for w in workers]
     idle_kb = [status_kb(pid, "VmRSS") for pid in pids]
     peaks_reset = all(reset_peak(pid) for pid in pids)
-
-    results = []
-    with app.app_context():
-        # Interleaved: a machine busy with other work weighs on both sides alike.
-        for round_no in range(1, args.rounds + 1):
-            base = timed_side("baseline", lambda: run_baseline(
-                url, credentials, video_file, round_no, args.timeout), pids)
-            delivery_ids = approved_video_article(ids.unit, ids.editor, ids.video,
-                                                  ids.accounts, f"第{round_no}轮")
-            ours = timed_side("fan-out", lambda: run_fanout(app, delivery_ids, args.timeout),
-                              pids)
-            check_sizes(url, video_file["size"])
-            results += [(round_no, "baseline", *base), (round_no, "fan-out", *ours)]
-            print(f"round {round_no}: baseline {base[0]:.1f} s, fan-out {ours[0]:.1f} s "
-                  f"(not sent {ours[1]}), ratio {base[0] / ours[0]:.0%}; peak RSS "
-                  f"{max(base[2] + ours[2]) / 1024:.0f} MB", flush=True)
+    results = run_rounds(app, args, url, pids, ids, credentials, video_file)
     report(results, args, video_file["size"], idle_kb, peaks_reset)
     print(f"stand-in peak RSS: {status_kb(processes[0].pid, 'VmHWM') / 1024:.0f} MB")
 
