@@ -19,7 +19,13 @@ from adapters import (
     UnderReview,
     get_adapter,
 )
-from adapters.douyin_client import SCOPES, authorize_url, exchange_code, renew_refresh_token
+from adapters.douyin_client import (
+    SCOPES,
+    MultipartFile,
+    authorize_url,
+    exchange_code,
+    renew_refresh_token,
+)
 from standins import DEFAULT_DOUYIN_APPS, serve_in_thread
 
 CLIENT_KEY, CLIENT_SECRET = next(iter(DEFAULT_DOUYIN_APPS.items()))
@@ -171,6 +177,41 @@ def test_small_video_in_one_request(standin, small_video):
     douyin, state = adapter(standin, authorise(standin)), {}
     settle(douyin, content(small_video), state, Saver())
     assert standin.calls("/video/upload/") == 1 and standin.calls("/video/part/init/") == 0
+
+
+class ReadSizes:
+    """A file that records how much each read asks for."""
+
+    def __init__(self, file):
+        self.file, self.asked = file, []
+
+    def read(self, size=-1):
+        self.asked.append(size)
+        return self.file.read(size)
+
+    def close(self):
+        self.file.close()
+
+
+def test_a_part_is_read_from_disk_as_the_request_goes_out(tmp_path):
+    """A 100 MB video to 50 accounts never sits whole in a worker: requests gets the part as a
+    file-like body (sent as it is read), and each read takes from disk only what is asked."""
+    data = bytes(range(256)) * 2000
+    path = tmp_path / "video.mp4"
+    path.write_bytes(data)
+    body = MultipartFile(str(path), "video", "video.mp4", offset=1000, length=300_000)
+    prepared = requests.Request("POST", "http://douyin.test/video/part/upload/", data=body,
+                                headers={"Content-Type": body.content_type}).prepare()
+    assert prepared.body is body  # not bytes: nothing was read yet
+    length, tail = len(body), f"\r\n--{body.boundary}--\r\n".encode()
+    assert prepared.headers["Content-Length"] == str(length)
+    body.file = ReadSizes(body.file)
+    chunks = list(iter(lambda: body.read(8192), b""))
+    body.close()
+    assert all(len(chunk) <= 8192 for chunk in chunks)
+    assert body.file.asked and all(0 < size <= 8192 for size in body.file.asked)
+    sent = b"".join(chunks)
+    assert len(sent) == length and data[1000:301000] in sent and sent.endswith(tail)
 
 
 def test_interrupted_mid_upload_resumes_without_a_second_post(standin, big_video):
