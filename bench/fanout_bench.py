@@ -297,13 +297,7 @@ def main():
 
         env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis.url,
                    SECRET_KEY="bench-secret", GOVMEDIA_INSTANCE_PATH=str(tmp / "instance"))
-        for _ in range(args.workers):
-            workers.append(subprocess.Popen(
-                # Every queue, as in production: the sweep and the job that counts the posts
-                # into supervision's figures run inside the measured time too.
-                [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
+        workers.extend(start_workers(args.workers, env))
         time.sleep(3)  # workers up
 
         results = []
@@ -350,17 +344,29 @@ def main():
             print(f"median ratio {name}: {statistics.median(ratios):.0%} "
                   f"(rounds: {', '.join(f'{x:.0%}' for x in ratios)})")
     finally:
-        for proc in workers:
-            proc.terminate()
-        for proc in workers:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(workers)
         standin.terminate()
         redis.stop()
         if pg is not None:
             pg.stop()
+
+
+def start_workers(n: int, env: dict) -> list[subprocess.Popen]:
+    """`flask --app wsgi worker` processes on every queue, as in production: the sweep and the
+    job that counts the posts into supervision's figures run inside the measured time too."""
+    return [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL) for _ in range(n)]
+
+
+def stop_processes(processes) -> None:
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 if __name__ == "__main__":

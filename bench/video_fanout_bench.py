@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench.fanout_bench import start_workers, stop_processes  # noqa: E402
 from govmedia.queue import job  # noqa: E402  (after the path above)
 
 MB = 1024 * 1024
@@ -269,22 +270,6 @@ def start_standin(port: int) -> subprocess.Popen:
     return standin
 
 
-def start_workers(n: int, env: dict) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL) for _ in range(n)]
-
-
-def stop(processes) -> None:
-    for proc in processes:
-        proc.terminate()
-    for proc in processes:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video-mb", type=float, default=100)
@@ -307,7 +292,7 @@ def main():
     try:
         run(args, tmp, processes, services)
     finally:
-        stop(processes)
+        stop_processes(processes)
         for service in services:
             service.stop()
         shutil.rmtree(tmp, ignore_errors=True)
