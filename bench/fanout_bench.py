@@ -147,7 +147,7 @@ def approved_articles(app, unit, user_id, targets_per_article, prefix):
     import hashlib
 
     from govmedia.extensions import db
-    from publisher.models import Article, ArticleImage, Delivery
+    from publisher.models import Article, ArticleImage
     from publisher.content import compute_hash, run_article_checks
 
     data = _COVER
@@ -167,15 +167,25 @@ def approved_articles(app, unit, user_id, targets_per_article, prefix):
         db.session.flush()
         article.content_hash = compute_hash(article)
         run_article_checks(article)  # as every stage of the reviews leaves it
-        for account in targets:
-            delivery = Delivery(article_id=article.id, account_id=account.id,
-                                platform=account.platform, revision=1,
-                                content_hash=article.content_hash, status="queued",
-                                attempts=0, platform_ids={})
-            db.session.add(delivery)
-            db.session.flush()
-            ids.append(delivery.id)
+        ids += queued_deliveries(article, [(a.id, a.platform) for a in targets])
     db.session.commit()
+    return ids
+
+
+def queued_deliveries(article, targets) -> list[int]:
+    """The article's queued deliveries to (account id, platform) targets, as sign-off leaves
+    them; their ids."""
+    from govmedia.extensions import db
+    from publisher.models import Delivery
+
+    ids = []
+    for account_id, platform in targets:
+        delivery = Delivery(article_id=article.id, account_id=account_id, platform=platform,
+                            revision=1, content_hash=article.content_hash, status="queued",
+                            attempts=0, platform_ids={})
+        db.session.add(delivery)
+        db.session.flush()
+        ids.append(delivery.id)
     return ids
 
 

@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench.fanout_bench import start_workers, stop_processes  # noqa: E402
+from bench.fanout_bench import queued_deliveries, start_workers, stop_processes  # noqa: E402
 from govmedia.queue import job  # noqa: E402  (after the path above)
 
 MB = 1024 * 1024
@@ -162,7 +162,7 @@ def approved_video_article(unit_id, user_id, video_id, account_ids, label) -> li
     publisher.fanout.operations.approve leaves them; the product's checks must pass."""
     from govmedia.extensions import db
     from publisher.content import compute_hash, run_article_checks
-    from publisher.models import Article, ArticleVideo, Delivery
+    from publisher.models import Article, ArticleVideo
 
     video = db.session.get(ArticleVideo, video_id)
     article = Article(unit_id=unit_id, created_by_id=user_id, origin="editor",
@@ -177,14 +177,7 @@ def approved_video_article(unit_id, user_id, video_id, account_ids, label) -> li
     blocking = [f for f in run_article_checks(article) if f["severity"] == "block"]
     if blocking:
         raise SystemExit(f"the product's checks refuse the video: {blocking}")
-    ids = []
-    for account_id in account_ids:
-        delivery = Delivery(article_id=article.id, account_id=account_id, platform="douyin",
-                            revision=1, content_hash=article.content_hash, status="queued",
-                            attempts=0, platform_ids={})
-        db.session.add(delivery)
-        db.session.flush()
-        ids.append(delivery.id)
+    ids = queued_deliveries(article, [(account_id, "douyin") for account_id in account_ids])
     db.session.commit()
     return ids
 
