@@ -36,6 +36,17 @@ def big_video(tmp_path_factory):
     return make_video(tmp_path_factory.mktemp("dyf") / "big.mp4", seconds=18, size="1280x720")
 
 
+@pytest.fixture(scope="module")
+def video_200mb(tmp_path_factory):
+    """The bar's 200 MB: a real MP4 padded with zeros to 200 MiB (ffprobe reads its streams and
+    ignores the tail; the product hashes, stores and uploads every byte) — 200 MB to move
+    without minutes of encoding."""
+    path = make_video(tmp_path_factory.mktemp("dy200") / "big200.mp4", seconds=2)
+    with open(path, "r+b") as fh:
+        fh.truncate(200 * 1024 * 1024)
+    return path
+
+
 def douyin_config(url: str, video_dir) -> dict:
     return {"DOUYIN_API_BASE_URL": url, "DOUYIN_CLIENT_KEY": CLIENT_KEY,
             "DOUYIN_CLIENT_SECRET": CLIENT_SECRET, "DOUYIN_PART_BYTES": PART,
@@ -203,14 +214,18 @@ def test_tokens_are_refreshed_before_they_end(room, app):
 
 
 @pytest.mark.redis
-def test_worker_killed_mid_upload_resumes_without_a_second_post(room, big_video, app,
-                                                                 database_url, redis_service):
+@pytest.mark.parametrize("size", ["25MB", "200MB"])
+def test_worker_killed_mid_upload_resumes_without_a_second_post(room, size, app, database_url,
+                                                                 redis_service, request):
+    # 25 MB in 4 MB parts, and the bar's 200 MB in the product's default 20 MB parts.
+    big_video, part = ((request.getfixturevalue("big_video"), PART) if size == "25MB" else
+                       (request.getfixturevalue("video_200mb"), 20 * 1024 * 1024))
     app.config["TEST_RUN_JOBS"] = False  # worker processes run the jobs
     env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_service.url,
                SECRET_KEY="test-secret", PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
                DOUYIN_API_BASE_URL=room.platforms.url, DOUYIN_CLIENT_KEY=CLIENT_KEY,
-               DOUYIN_CLIENT_SECRET=CLIENT_SECRET, DOUYIN_PART_BYTES=str(PART),
-               DOUYIN_SINGLE_UPLOAD_MAX_BYTES=str(PART), DOUYIN_REVIEW_CHECK_SECONDS="1",
+               DOUYIN_CLIENT_SECRET=CLIENT_SECRET, DOUYIN_PART_BYTES=str(part),
+               DOUYIN_SINGLE_UPLOAD_MAX_BYTES=str(part), DOUYIN_REVIEW_CHECK_SECONDS="1",
                VIDEO_DIR=app.config["VIDEO_DIR"], ADAPTER_TIMEOUT="2",
                DELIVERY_BACKOFF_SECONDS="1", DELIVERY_LEASE_SECONDS="3")
     workers = Workers(env)
@@ -234,12 +249,13 @@ def test_worker_killed_mid_upload_resumes_without_a_second_post(room, big_video,
                  what="resumed, reviewed and sent")
     finally:
         workers.stop()
-    parts = -(-big_video.stat().st_size // PART)
+    parts = -(-big_video.stat().st_size // part)
     assert room.platforms.calls("/video/part/init/") == 1
     # At most the part in flight when the worker died went twice; never the whole video.
     assert parts <= room.platforms.calls("/video/part/upload/") <= parts + 1
     assert room.platforms.calls("/video/create/") == 1
-    assert room.platforms.posts()["douyin"]["count"] == 1
+    posted = room.platforms.posts()["douyin"]
+    assert posted["count"] == 1 and posted["items"][0]["size"] == big_video.stat().st_size
 
 
 def test_an_article_without_a_video_goes_out_as_an_image_text_post(room):

@@ -118,12 +118,11 @@ def newsroom(app, world, login, standin):
     return room
 
 
-def publish(room, title="县政府召开安全生产工作会议", targets=None, **extra):
-    """Draft, submit, review and sign off; returns the signed-off article's JSON."""
-    body = {"title": title, "body_html": "<p>会议要求压实安全生产责任。</p>",
+def reviewed(room, title, targets, body_html="<p>会议要求压实安全生产责任。</p>", **extra):
+    """Drafted, submitted and reviewed: waiting for the sign-off. Returns its id."""
+    body = {"title": title, "body_html": body_html,
             "source_url": "https://www.example.gov.cn/news/" + str(abs(hash(title)) % 10**8),
-            "cover_image_base64": png_base64(),
-            "target_account_ids": targets or [room.wechat_id, room.weibo_id]}
+            "cover_image_base64": png_base64(), "target_account_ids": targets}
     body.update(extra)
     created = room.editor.post("/api/v1/articles", body)
     assert created.status_code == 201, created.get_json()
@@ -131,6 +130,12 @@ def publish(room, title="县政府召开安全生产工作会议", targets=None,
     assert room.editor.post(f"/api/v1/articles/{article_id}/submit", {}).status_code == 200
     assert room.reviewer.post(f"/api/v1/articles/{article_id}/review",
                               {"decision": "approve", "comment": ""}).status_code == 200
+    return article_id
+
+
+def publish(room, title="县政府召开安全生产工作会议", targets=None, **extra):
+    """Draft, submit, review and sign off; returns the signed-off article's JSON."""
+    article_id = reviewed(room, title, targets or [room.wechat_id, room.weibo_id], **extra)
     signed = room.signer.post(f"/api/v1/articles/{article_id}/review",
                               {"decision": "approve", "comment": "同意"})
     assert signed.status_code == 200, signed.get_json()

@@ -345,6 +345,10 @@ def hostile(app, world, login, standin):  # noqa: F811
         text=h("message.text"), received_at=utcnow()))
     db.session.commit()
     message_id = db.session.scalar(select(Message.id))
+    # A reference answer of the knowledge base (its page shows topic, question and answer).
+    answer = ok(sponsor.post("/api/v1/answers", {
+        "unit_id": a, "topic": h("answer.topic"), "question": h("answer.question"),
+        "answer": h("answer.answer")}), 201)
     # An image for an article's body, as the editor's image button uploads it.
     editor = next(u for u in db.session.scalars(select(User).order_by(User.id))
                   if u.has_role("editor") and u.unit_id == a)
@@ -361,7 +365,7 @@ def hostile(app, world, login, standin):  # noqa: F811
                   "order_id": [order["id"]], "report_id": [report["id"]],
                   "job_id": [job["id"], refused_job["id"]], "user_id": [user["id"]],
                   "video_id": [1], "image_id": [body_image.id], "message_id": [message_id],
-                  "draw_id": [spot_check.id]}
+                  "draw_id": [spot_check.id], "answer_id": [answer["id"]]}
 
     class Hostile:
         payloads = h
@@ -834,7 +838,7 @@ def test_credentials_never_leave_the_credential_store(app, world, login, caplog,
            "order_id": [1], "report_id": [1], "job_id": [1], "name": ["banned"], "ext": ["csv"],
            "note_id": [1], "code": ["en"], "video_id": [1], "image_id": [1], "evidence_id": [1],
            "draw_id": [1],
-           "message_id": [1]}
+           "message_id": [1], "answer_id": [1]}
     ok(world.supervisor.post("/api/v1/supervision/reports", {"year": 2026, "quarter": 4}))
     responses = 0
     for client_name, api in (("admin", world.admin), ("sponsor", sponsor), ("editor", editor)):
@@ -934,7 +938,7 @@ def few_objects(app, world):
     return {"account_id": [account["id"]], "unit_id": [world.unit_a["id"]], "article_id": [1],
             "notice_id": [1], "order_id": [1], "report_id": [1], "job_id": [1], "user_id": [1],
             "video_id": [1], "image_id": [1], "evidence_id": [1],
-           "draw_id": [1], "ext": ["csv"]}
+           "draw_id": [1], "answer_id": [1], "ext": ["csv"]}
 
 
 def test_hostile_query_parameters_never_crash_a_page(app, few_objects):

@@ -366,6 +366,9 @@ def test_each_rolled_up_row_is_the_sum_of_its_units_own_rows(app, tree):
             for key in ("dormant", "warning", "overdue_rectifications"):
                 assert row[key] == sum(u[key] for u in units), key
     assert got["own"]["filings"] == per_unit[tree.unit["city"]]["filings"]
+    # A node that is no unit (a stale link) has nothing below it, for one who reaches all.
+    nowhere = levels.level(user, today, 10 ** 7)
+    assert (nowhere["own"], nowhere["children"], nowhere["total"]) == (None, [], None)
     assert sum(got["total"]["filings"].values()) == sum(
         sum(per_unit[tree.unit[k]]["filings"].values()) for k in below("city"))
     assert {"filed", "late"} <= {s for u in per_unit.values() for s, n in u["filings"].items()

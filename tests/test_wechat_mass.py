@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from test_adapters import APP_ID, APP_SECRET, Saved, content
 from test_fanout import (Standin, article, by_platform, newsroom, page_login,  # noqa: F401
-                         png_base64, publish, standin)
+                         png_base64, publish, reviewed, standin)
 
 from adapters import Pending, PermanentError, get_adapter
 from adapters.wechat import clear_local_tokens
@@ -42,17 +42,8 @@ def confirm(room, confirm=True):
 
 def draft_to_signoff(room, title, **extra):
     """Drafted, submitted and reviewed: waiting for the sign-off. Returns its id."""
-    body = {"title": title, "body_html": "<p>请广大群众注意防范。</p>",
-            "source_url": "https://www.example.gov.cn/n/" + str(abs(hash(title)) % 10**8),
-            "cover_image_base64": png_base64(), "target_account_ids": [room.wechat_id]}
-    body.update(extra)
-    created = room.editor.post("/api/v1/articles", body)
-    assert created.status_code == 201, created.get_json()
-    article_id = created.get_json()["id"]
-    assert room.editor.post(f"/api/v1/articles/{article_id}/submit", {}).status_code == 200
-    assert room.reviewer.post(f"/api/v1/articles/{article_id}/review",
-                              {"decision": "approve", "comment": ""}).status_code == 200
-    return article_id
+    return reviewed(room, title, [room.wechat_id], body_html="<p>请广大群众注意防范。</p>",
+                    **extra)
 
 
 # ------------------------------------------------------------------------- the account

@@ -41,6 +41,10 @@ def _rolled_up(node: int | None, as_of: date) -> dict[int, dict]:
     """{child (or node): its subtree's figures summed} in grouped queries: the counts are
     summed by the database, not unit by unit in Python (a province has thousands of units)."""
     below = branches(node)
+    names = dict(db.session.execute(select(Unit.id, Unit.name).where(
+        Unit.id.in_(set(below.values())))).all())
+    # A node that is no unit (a stale link, a typed id) has nothing below it.
+    below = {unit: child for unit, child in below.items() if child in names}
     if not below:
         return {}
     # The unit -> child mapping as a table of two arrays; below the top of the tree each
@@ -49,8 +53,6 @@ def _rolled_up(node: int | None, as_of: date) -> dict[int, dict]:
                         cast(list(below.values()), ARRAY(Integer))).table_valued(
         "id", "child").render_derived(name="grouped")
     units = None if node is None else list(below)
-    names = dict(db.session.execute(select(Unit.id, Unit.name).where(
-        Unit.id.in_(set(below.values())))).all())
     rows = {child: {"unit_id": child, "unit_name": name, "units": 0,
                     "accounts": {status: 0 for status in STATUSES},
                     "filings": dict.fromkeys(FILING_STATUSES, 0), **dict.fromkeys(SUMMED, 0)}
