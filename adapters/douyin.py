@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from datetime import datetime, timezone
 
-from .base import Adapter, Content, PublishResult, SaveState
+from .base import Adapter, Content, ListedPost, PublishResult, SaveState
 from .douyin_client import UNKNOWN_ITEM, DouyinClient
 from .errors import PermanentError, RetryableError, UnconfirmedError
 
@@ -194,6 +195,27 @@ class DouyinAdapter(Adapter):
                 break
             cursor = data.get("cursor") or 0
         return None
+
+    # ---------------------------------------------------------------- the activity sync
+    def list_videos(self, cursor: int = 0, count: int = 20) -> tuple[list[ListedPost], int | None,
+                                                                      int | None, bool]:
+        """One page of the account's works, newest first (video_list): the public ones as
+        listed posts, the create time of the oldest work still under review on the page (None:
+        none), the next page's cursor and whether there is one. A work under review or refused
+        is visible to its author only: it is no update (yet)."""
+        data = self.client.call("GET", "/api/douyin/v1/video/video_list/", "查询视频列表",
+                                params={"cursor": cursor, "count": count})
+        listed, reviewing = [], None
+        for item in data.get("list") or []:
+            created = int(item.get("create_time") or 0)
+            status = item.get("video_status")
+            if item.get("is_reviewed") is False or status == UNDER_REVIEW:
+                reviewing = created if reviewing is None else min(reviewing, created)
+            elif status != NOT_PUBLIC:
+                listed.append(ListedPost(str(item["item_id"]),
+                                         datetime.fromtimestamp(created, timezone.utc),
+                                         item.get("title") or "", item.get("share_url") or None))
+        return listed, reviewing, data.get("cursor"), bool(data.get("has_more"))
 
     # ---------------------------------------------------------------- withdrawal
     def withdraw(self, state: dict, post_id: str) -> None:

@@ -8,7 +8,7 @@ lifecycle event with its notice.
 from typing import NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from govmedia import audit
 from govmedia.auth import (forget_unit_reach, get_in_unit, reaches_all_units, reaches_unit,
@@ -18,7 +18,7 @@ from govmedia.extensions import db
 from govmedia.listing import Sort, search, sorted_by
 from govmedia.models import User
 from govmedia.secrets import encrypt
-from govmedia.types import today_shanghai
+from govmedia.types import today_shanghai, utcnow
 
 from . import apps, wechat
 from .changes import account_changed
@@ -390,6 +390,13 @@ def record_account_event(actor: User, account: Account, data) -> RecordedEvent:
 
 
 # --- credentials -------------------------------------------------------------------------
+
+def refreshed_credentials(account_id: int, credentials: dict):
+    """The statement that stores tokens a platform adapter refreshed (encrypted): the caller
+    runs it on a connection it commits at once, since a refresh token may be single-use."""
+    return (update(AccountCredential).where(AccountCredential.account_id == account_id)
+            .values(ciphertext=encrypt(credentials), updated_at=utcnow()))
+
 
 def set_credentials(actor: User, account: Account, payload: dict) -> None:
     require_roles(actor, "sponsor")

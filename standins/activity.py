@@ -86,11 +86,27 @@ def _seed_weibo(store: Store, item: dict, at: float) -> str:
     return status["idstr"]
 
 
+def _seed_douyin(store: Store, item: dict, at: float) -> str:
+    """A work posted in the Douyin app: public (video_status 5) unless `status` says 4 (under
+    review: the next video_data query settles it) or 2 (refused)."""
+    item_id = f"@standin{store.next_id():08d}"
+    store.douyin_items[item_id] = {
+        "item_id": item_id, "open_id": item["open_id"], "title": item.get("title") or "模拟作品",
+        "video_id": None, "size": 0, "parts": 0, "create_time": int(at), "deleted": False,
+        "video_status": int(item.get("status") or 5), "reviews_left": 0,
+        "share_url": f"{host()}/video/{item_id}"}
+    return item_id
+
+
+SEEDERS = {"wechat": _seed_wechat, "weibo": _seed_weibo, "douyin": _seed_douyin}
+
+
 @bp.post("/_standin/seed")
 def control_seed():
     """{"posts": [{"platform": "wechat", "appid", "kind": "publish"|"mass", "title",
     "at": epoch seconds, "count": n} | {"platform": "weibo", "access_token", "text", "at",
-    "count"}]}: posts made outside govmedia; answers their ids."""
+    "count"} | {"platform": "douyin", "open_id", "title", "at", "count", "status"}]}: posts
+    made outside govmedia; answers their ids."""
     store, made = current_store(), []
     with store.lock:
         for item in body_json().get("posts") or []:
@@ -100,6 +116,5 @@ def control_seed():
                 if int(item.get("count") or 1) > 1:
                     one["title"] = f"{item.get('title') or '模拟发布'}{n + 1}"
                     one["text"] = f"{item.get('text') or '模拟微博'}{n + 1} http://example.gov.cn/"
-                seed = _seed_weibo if item.get("platform") == "weibo" else _seed_wechat
-                made.append(seed(store, one, at))
+                made.append(SEEDERS[item.get("platform") or "wechat"](store, one, at))
     return jsonify({"ids": made})

@@ -332,9 +332,10 @@ def video_list():
     cursor, count = int(request.args.get("cursor", 0)), int(request.args.get("count", 10))
     store = current_store()
     with store.lock:
+        # Newest first, as the platform lists an account's works.
         mine = sorted((i for i in store.douyin_items.values()
                        if i["open_id"] == open_id and not i["deleted"]),
-                      key=lambda i: i["item_id"], reverse=True)
+                      key=lambda i: (i["create_time"], i["item_id"]), reverse=True)
         chunk = [_public(i) | {"video_id": i["video_id"]} for i in mine[cursor:cursor + count]]
     return _ok({"list": chunk, "cursor": cursor + len(chunk),
                 "has_more": cursor + len(chunk) < len(mine)})

@@ -158,6 +158,51 @@ def test_an_account_whose_write_fails_costs_no_other_account_its_posts(
     assert db.session.get(SyncCursor, bad) is None
 
 
+def test_a_douyin_accounts_public_works_are_synced_and_one_under_review_waits(
+        world, platforms, app):
+    # An account authorised through the stand-in's OAuth page, as a sponsor does it.
+    from test_douyin_adapter import CLIENT_KEY, CLIENT_SECRET, authorise
+
+    from govmedia.secrets import decrypt, encrypt
+
+    app.config.update({"DOUYIN_API_BASE_URL": platforms.url, "DOUYIN_CLIENT_KEY": CLIENT_KEY,
+                       "DOUYIN_CLIENT_SECRET": CLIENT_SECRET})
+    unit = world.admin.post("/api/v1/units", {"name": "某县融媒体中心"}).get_json()["id"]
+    made = world.admin.post("/api/v1/accounts", account_body(
+        unit, platform="douyin", handle="71000001", name="某县发布抖音"))
+    assert made.status_code == 201, made.get_json()
+    account = made.get_json()["id"]
+    tokens = authorise(platforms, open_id="sync-douyin-1")
+    db.session.add(AccountCredential(account_id=account, ciphertext=encrypt(tokens)))
+    db.session.commit()
+    now = time.time()
+    public = seed(platforms, {"platform": "douyin", "open_id": "sync-douyin-1",
+                              "title": "防汛提示", "at": now - 3 * DAY, "count": 3})
+    reviewing = seed(platforms, {"platform": "douyin", "open_id": "sync-douyin-1",
+                                 "title": "审核中的作品", "at": now - 2 * DAY, "status": 4})
+    seed(platforms, {"platform": "douyin", "open_id": "sync-douyin-1", "title": "未通过",
+                     "at": now - DAY, "status": 2})
+    # The access token ran out: the adapter refreshes it, and the sync keeps the new one.
+    requests.post(f"{platforms.url}/_standin/douyin/expire_access", timeout=5)
+
+    totals = activity_sync.sync_accounts([account])
+    assert totals["done"] == 1 and totals["posts"] == 3
+    assert Counter(recorded()[account]) == Counter(public)   # not the unpublished two
+    stored = decrypt(db.session.get(AccountCredential, account).ciphertext)
+    assert stored["access_token"] != tokens["access_token"]
+    # The platform's review settles (a status query, as Douyin's own app shows it); a new work.
+    settled = requests.post(f"{platforms.url}/api/douyin/v1/video/video_data/",
+                            params={"open_id": "sync-douyin-1"},
+                            headers={"access-token": stored["access_token"]},
+                            json={"item_ids": reviewing}, timeout=5).json()
+    assert settled["data"]["list"][0]["video_status"] == 5
+    newest = seed(platforms, {"platform": "douyin", "open_id": "sync-douyin-1",
+                              "title": "今日作品", "at": now - 60})
+    assert activity_sync.sync_accounts([account])["posts"] == 2
+    assert Counter(recorded()[account]) == Counter(public + reviewing + newest)
+    assert activity_sync.sync_accounts([account])["posts"] == 0
+
+
 def test_a_post_published_through_govmedia_and_found_by_the_sync_is_one_post(
         world, platforms, login):
     # The fan-out's newsroom (unit A: a WeChat and a Weibo account on the default apps).
@@ -221,6 +266,7 @@ def test_a_revoked_token_asks_the_sponsor_to_authorise_again_once(world, platfor
     assert weibo not in activity_sync.due_accounts()
     db.session.get(AccountCredential, weibo).token_expired = False
     db.session.commit()
+    time.sleep(1.1)   # refused again in another second: still the same credentials
     activity_sync.sync_accounts([weibo])
     assert db.session.scalar(select(func.count()).select_from(Notification)) == len(notes)
     # The sponsor's new credentials clear it, and the account is synced again.

@@ -5,14 +5,13 @@ import logging
 from datetime import UTC, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia.extensions import db
 from govmedia.models import User
-from govmedia.secrets import encrypt
-from govmedia.types import utcnow
 from registry.models import Account, AccountCredential
+from registry.services import refreshed_credentials
 from registry.supervision.models import Notification
 
 from .claim import autocommit
@@ -26,9 +25,7 @@ def credential_saver(account_id: int):
     (on a connection of its own, so it survives whatever the job does next)."""
     def save(credentials: dict) -> None:
         with autocommit() as conn:
-            conn.execute(update(AccountCredential)
-                         .where(AccountCredential.account_id == account_id)
-                         .values(ciphertext=encrypt(credentials), updated_at=utcnow()))
+            conn.execute(refreshed_credentials(account_id, credentials))
         log.info("account %s: platform token refreshed", account_id)
 
     return save

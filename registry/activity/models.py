@@ -18,7 +18,7 @@ class SyncCursor(db.Model):
     __tablename__ = "activity_cursors"
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     since_id: Mapped[str | None] = mapped_column(String(40))        # Weibo: highest status id
-    publish_time: Mapped[int | None] = mapped_column(BigInteger)    # WeChat: newest update_time
+    publish_time: Mapped[int | None] = mapped_column(BigInteger)    # WeChat, Douyin: newest time
     datacube_day: Mapped[date | None] = mapped_column(Date)         # WeChat: last day read
     deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # quota, rate limit
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

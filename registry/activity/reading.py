@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from adapters import ListedPost, WechatAdapter, WeiboAdapter
+from adapters import DouyinAdapter, ListedPost, WechatAdapter, WeiboAdapter
 from govmedia.types import today_shanghai
 
-PAGE = 20          # freepublish/batchget's largest page
+PAGE = 20          # freepublish/batchget's largest page (and Douyin's video_list's)
 WEIBO_PAGE = 100   # statuses/user_timeline's largest page
 
 
@@ -81,4 +81,29 @@ def weibo_steps(adapter: WeiboAdapter, cursor: Cursor, *, max_pages: int,
     yield step
 
 
-STEPS = {"wechat": wechat_steps, "weibo": weibo_steps}
+def douyin_steps(adapter: DouyinAdapter, cursor: Cursor, *, max_pages: int,
+                 **_) -> Iterator[Step]:
+    """The account's public works from the newest time the last pass saw, paged (equal times
+    are read again: the platform's ids make that harmless). A work still under review is no
+    update yet; the cursor stays at its time so that a later pass finds it once public."""
+    step, seen = Step("video_list"), cursor.publish_time
+    newest, reviewing, page_cursor = seen, None, 0
+    for _page in range(max_pages):
+        listed, under_review, page_cursor, more = adapter.list_videos(page_cursor, PAGE)
+        times = [int(p.published_at.timestamp()) for p in listed]
+        newest = max([newest or 0, *times]) or None
+        if under_review is not None:
+            reviewing = min(reviewing or under_review, under_review)
+        step.posts += [p for p, t in zip(listed, times) if seen is None or t >= seen]
+        oldest = min([*times, *([under_review] if under_review is not None else [])],
+                     default=None)
+        if not more or page_cursor is None or (
+                seen is not None and oldest is not None and oldest < seen):
+            break
+    if reviewing is not None:
+        newest = min(newest or reviewing, reviewing)
+    step.cursor = {"publish_time": newest}
+    yield step
+
+
+STEPS = {"wechat": wechat_steps, "weibo": weibo_steps, "douyin": douyin_steps}

@@ -1,5 +1,7 @@
 """Credentials the platform refused: marked as needing authorisation again, and the unit's
 sponsors told once (a notification each, and an audit entry)."""
+import hashlib
+
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -21,12 +23,12 @@ def credentials_refused(account_id: int, exc: AuthError) -> bool:
         update(AccountCredential)
         .where(AccountCredential.account_id == account_id, ~AccountCredential.token_expired)
         .values(token_expired=True)
-        .returning(AccountCredential.updated_at)).first()
+        .returning(AccountCredential.ciphertext)).first()
     if changed is None:
         db.session.commit()
         return False
     account = db.session.get(Account, account_id)
-    _tell_sponsors(account, changed.updated_at)
+    _tell_sponsors(account, changed.ciphertext)
     audit.record("account.credentials_refused", "account", account.id, unit_id=account.unit_id,
                  after={"platform_code": str(exc.platform_code or ""),
                         "by": "activity_sync"})
@@ -34,10 +36,12 @@ def credentials_refused(account_id: int, exc: AuthError) -> bool:
     return True
 
 
-def _tell_sponsors(account: Account, version) -> None:
-    # One reminder per sponsor and per set of credentials: new credentials refused later
-    # make a new reminder.
-    key = f"activity.reauthorize:{account.id}:{int(version.timestamp())}"
+def _tell_sponsors(account: Account, ciphertext: bytes) -> None:
+    # One reminder per sponsor and per set of credentials, told apart by their ciphertext (new
+    # on every save: new credentials refused later make a new reminder). Not by a time: the
+    # same credentials refused again a second later are still the same credentials.
+    version = hashlib.sha256(bytes(ciphertext)).hexdigest()[:16]
+    key = f"activity.reauthorize:{account.id}:{version}"
     text = _("The platform refused the credentials of %(platform)s account %(name)s: "
              "authorise it again and enter the new credentials",
              platform=label("platform", account.platform), name=account.name)

@@ -26,6 +26,7 @@ from govmedia.secrets import decrypt
 from govmedia.types import utcnow
 from registry.models import COUNTED_STATUSES, Account, AccountCredential
 from registry.posts import record_posts
+from registry.services import refreshed_credentials
 
 from .models import SyncCursor
 from .reading import STEPS, Cursor
@@ -116,6 +117,8 @@ def _read(row) -> Reading:
             "sponsor unit must set them again"))
     try:
         adapter = get_adapter(row.platform, credentials, config)
+        if hasattr(adapter, "save_credentials"):   # Douyin: a refreshed token is kept at once
+            adapter.save_credentials = _credentials_saver(row.id)
         for step in STEPS[row.platform](adapter, cursor,
                                         max_pages=config["ACTIVITY_SYNC_MAX_PAGES"],
                                         datacube_days=config["ACTIVITY_SYNC_DATACUBE_DAYS"]):
@@ -133,6 +136,16 @@ def _read(row) -> Reading:
     except AdapterError as exc:
         return Reading(row.id, steps, "failed", _error_text(exc))
     return Reading(row.id, steps, "done")
+
+
+def _credentials_saver(account_id: int):
+    """Tokens the adapter refreshed, committed on a connection of their own before its next
+    call (a refresh token may be single-use: losing the new one would lose the account)."""
+    def save(credentials: dict) -> None:
+        with db.engine.begin() as conn:
+            conn.execute(refreshed_credentials(account_id, credentials))
+
+    return save
 
 
 def _save_all(readings: list[Reading]) -> Counter:
