@@ -72,6 +72,12 @@ def load_demo(admin_password: str | None = None) -> list[str]:
         unit_id=office.id, platform="douyin", name="示范县发布", handle="66778899",
         opened_on=today - timedelta(days=30), verified_subject=office.name, office="信息公开科",
         staff=staff, filed_on=today - timedelta(days=28), filing_reference="示网备〔2026〕3号"))
+    # 视频号 has no publishing API: an article signed off for it becomes a tracked task for the
+    # office's staff (the publishing tasks page), beside the deliveries to the other three.
+    services.register_account(sponsor, AccountIn(
+        unit_id=office.id, platform="channels", name="示范县发布", handle="sphDemo0Office1",
+        opened_on=today - timedelta(days=30), verified_subject=office.name, office="信息公开科",
+        staff=staff, filed_on=today - timedelta(days=27), filing_reference="示网备〔2026〕4号"))
     # The three reviews need three people besides the drafter (sponsor drafts as editor).
     for username, roles, name in (("editor", ["editor"], "办公室 编辑 何静"),
                                   ("reviewer", ["reviewer"], "办公室 审核 马骏"),

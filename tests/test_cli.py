@@ -11,11 +11,15 @@ def test_demo_loads_once_and_prints_logins(app):
     first = runner.invoke(args=["demo", "--password", "Demo-pass-123"])
     assert first.exit_code == 0, first.output
     assert "admin / Demo-pass-123" in first.output
-    assert db.session.scalar(select(func.count()).select_from(Account)) == 4
-    assert db.session.scalar(select(func.count()).select_from(Filing)) == 5
+    # WeChat, Weibo, Douyin and 视频号 of the office (the last one published to by tasks), and
+    # the education bureau's closed Douyin account.
+    assert db.session.scalar(select(func.count()).select_from(Account)) == 5
+    assert db.session.scalar(select(Account.platform).where(Account.handle == "sphDemo0Office1")) \
+        == "channels"
+    assert db.session.scalar(select(func.count()).select_from(Filing)) == 6
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "already present" in again.output
-    assert db.session.scalar(select(func.count()).select_from(Account)) == 4
+    assert db.session.scalar(select(func.count()).select_from(Account)) == 5
     assert verify().ok
     login = app.test_client().post("/api/v1/auth/tokens",
                                    json={"username": "sponsor", "password": "Demo-pass-123"})
