@@ -20,7 +20,7 @@ from govmedia.models import AuditEntry
 from govmedia.types import today_shanghai
 from interaction.models import Message
 from registry.models import Account, AccountEvent, Post
-from registry.supervision.models import AnnualReport
+from registry.supervision.models import AccountYear, AnnualReport
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 YEAR = 2025
@@ -204,11 +204,23 @@ def test_posts_counted_ahead_stay_right_mid_year_after_a_removal_and_a_rebuild(a
         Post.account_id == world.account["wechat"],
         Post.published_at == at(f"{YEAR}-12-31T23:59:59")))
     remove_post(last)
+    # And the sibling unit's only post of the year: its yearly row goes with it.
+    remove_post(db.session.scalar(select(Post.id).where(
+        Post.account_id == world.account["sibling"])))
     db.session.commit()
     before = by_account(world, annual.compute(None, YEAR, date(YEAR, 12, 31)))
     assert (before["wechat"]["posts"], before["wechat"]["original"]) == (3, 1)
+    assert before["sibling"]["posts"] == 0
+
+    def kept_counts():
+        return set(db.session.execute(select(AccountYear.account_id, AccountYear.year,
+                                             AccountYear.posts, AccountYear.original)))
+
+    kept = kept_counts()
     rebuild_all()
     db.session.commit()
+    # The counts kept post by post are exactly what a rebuild from the posts writes.
+    assert kept_counts() == kept
     after = by_account(world, annual.compute(None, YEAR, date(YEAR, 12, 31)))
     assert {k: (r["posts"], r["original"]) for k, r in after.items()} == \
         {k: (r["posts"], r["original"]) for k, r in before.items()}

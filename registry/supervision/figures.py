@@ -168,27 +168,27 @@ def count_account_years(posts) -> None:
         "posts": [per_year[k][0] for k in keys], "original": [per_year[k][1] for k in keys]})
 
 
-def uncount_account_year(account_id: int, published_at, origin: str) -> None:
-    db.session.execute(text(
-        "UPDATE supervision_account_years SET posts = posts - 1, "
-        "original = original - CAST(:original AS integer) "
-        "WHERE account_id = :account_id AND year = :year"),
-        {"account_id": account_id, "year": shanghai_date(published_at).year,
-         "original": int(origin == ORIGINAL)})
-
-
-def uncount_post(unit_id: int, published_at) -> None:
-    """Take one counted post out of the per-unit daily counts and the day totals."""
-    values = {"unit_id": unit_id, "day": shanghai_date(published_at)}
+def uncount_post(row) -> None:
+    """Take one counted post (a row with unit_id, account_id, published_at, origin) out of the
+    per-unit daily counts, the day totals and its account's yearly counts."""
+    values = {"unit_id": row.unit_id, "day": shanghai_date(row.published_at),
+              "account_id": row.account_id, "year": shanghai_date(row.published_at).year,
+              "original": int(row.origin == ORIGINAL)}
     db.session.execute(text("UPDATE supervision_unit_days SET posts = posts - 1 "
                             "WHERE unit_id = :unit_id AND day = :day"), values)
     db.session.execute(text("UPDATE supervision_day_totals SET posts = posts - 1 "
                             "WHERE day = :day"), values)
+    db.session.execute(text("UPDATE supervision_account_years SET posts = posts - 1, "
+                            "original = original - CAST(:original AS integer) "
+                            "WHERE account_id = :account_id AND year = :year"), values)
     # Rows left empty go, as a rebuild would never have written them.
     db.session.execute(text("DELETE FROM supervision_unit_days "
                             "WHERE unit_id = :unit_id AND day = :day AND posts = 0"), values)
     db.session.execute(text("DELETE FROM supervision_day_totals WHERE day = :day "
                             "AND posts = 0 AND band = 0 AND dormant = 0"), values)
+    db.session.execute(text("DELETE FROM supervision_account_years "
+                            "WHERE account_id = :account_id AND year = :year AND posts = 0"),
+                       values)
 
 
 def rebuild_day_totals_with(connection) -> None:

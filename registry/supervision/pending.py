@@ -15,8 +15,7 @@ from govmedia.types import SHANGHAI, shanghai_date
 
 from ..models import Account, AccountChange, Post
 from .figures import (account_marks, apply_marks, band_marks, count_account_years, count_posts,
-                      gaps_of, rebuild_posts_figures, refresh_accounts, uncount_account_year,
-                      uncount_post)
+                      gaps_of, rebuild_posts_figures, refresh_accounts, uncount_post)
 from .names import refresh_name_index
 
 # Appliers take this lock so two of them never apply the same rows.
@@ -187,8 +186,7 @@ def remove_post(post_id: int) -> int | None:
                        .with_for_update(key_share=True))
     db.session.execute(delete(Post).where(Post.id == post_id))
     if row.counted:
-        uncount_post(row.unit_id, row.published_at)
-        uncount_account_year(row.account_id, row.published_at, row.origin)
+        uncount_post(row)
     # The gaps and first update day are rebuilt from the posts left (counted or not: an
     # earlier rebuild may have seen this one before it was counted).
     refresh_accounts([row.account_id])
