@@ -5,6 +5,7 @@ registry/filings.py, posts and dormancy in registry/posts.py, users in the core
 (govmedia/users.py). Public notices sit above the registry: notices.services records a
 lifecycle event with its notice.
 """
+import logging
 from typing import NamedTuple
 
 from flask_babel import gettext as _
@@ -32,6 +33,8 @@ from .models import (COUNTED_STATUSES, STATUSES, Account, AccountCredential, Acc
 from .schemas import UnitIn
 # The post and dormancy functions live in registry.posts; callers reach them here too.
 from .posts import dormancy, last_update_on, record_post, record_post_as, record_stats  # noqa: F401
+
+log = logging.getLogger(__name__)
 
 # Which events each status allows; the target status of each event.
 TRANSITIONS = {
@@ -391,11 +394,18 @@ def record_account_event(actor: User, account: Account, data) -> RecordedEvent:
 
 # --- credentials -------------------------------------------------------------------------
 
-def refreshed_credentials(account_id: int, credentials: dict):
-    """The statement that stores tokens a platform adapter refreshed (encrypted): the caller
-    runs it on a connection it commits at once, since a refresh token may be single-use."""
-    return (update(AccountCredential).where(AccountCredential.account_id == account_id)
-            .values(ciphertext=encrypt(credentials), updated_at=utcnow()))
+def credentials_saver(account_id: int, connect):
+    """An adapter's `save_credentials`: the tokens it refreshed, stored encrypted at once on a
+    connection of their own from `connect()` (a context manager that commits), so they survive
+    whatever the caller does next: a refresh token may be single-use."""
+    def save(credentials: dict) -> None:
+        with connect() as conn:
+            conn.execute(update(AccountCredential)
+                         .where(AccountCredential.account_id == account_id)
+                         .values(ciphertext=encrypt(credentials), updated_at=utcnow()))
+        log.info("account %s: platform token refreshed", account_id)
+
+    return save
 
 
 def set_credentials(actor: User, account: Account, payload: dict) -> None:

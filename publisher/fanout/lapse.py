@@ -1,7 +1,6 @@
 """An account's platform authorisation, as the jobs see it: tokens refreshed by an adapter are
 stored at once (encrypted), and a lapsed authorisation marks the account and tells the
 sponsors once (one notification per lapse: a new authorisation starts a new one)."""
-import logging
 from datetime import UTC, datetime
 
 from flask_babel import gettext as _
@@ -11,24 +10,18 @@ from sqlalchemy.dialects.postgresql import insert
 from govmedia.extensions import db
 from govmedia.models import User
 from registry.models import Account, AccountCredential
-from registry.services import refreshed_credentials
+from registry.services import credentials_saver
 from registry.supervision.models import Notification
 
 from .claim import autocommit
 
-log = logging.getLogger(__name__)
 LAPSED_KIND = "authorisation_lapsed"
 
 
 def credential_saver(account_id: int):
-    """The adapter's `save_credentials`: a refreshed token is committed before the next call
-    (on a connection of its own, so it survives whatever the job does next)."""
-    def save(credentials: dict) -> None:
-        with autocommit() as conn:
-            conn.execute(refreshed_credentials(account_id, credentials))
-        log.info("account %s: platform token refreshed", account_id)
-
-    return save
+    """The adapter's `save_credentials`: a refreshed token is committed before the next call,
+    on the jobs' own autocommit connection."""
+    return credentials_saver(account_id, autocommit)
 
 
 def mark_lapsed(account_id: int) -> None:

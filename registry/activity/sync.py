@@ -4,10 +4,10 @@ platform's own id.
 
 One account at a time: its listing steps (reading.py) are read; then, every SAVE_EVERY
 accounts, their posts and cursors are written in one transaction, so a run that stops
-half-way reads the accounts it had not written again and never records a post twice. A quota or rate limit defers that
-account (what it read before the limit is kept), not the run; credentials the platform
-refuses are marked as needing authorisation again and the unit's sponsors are told once
-(reauthorize.py).
+half-way reads the accounts it had not written again and never records a post twice. A
+quota or rate limit defers that account (what it read before the limit is kept), not the run;
+credentials the platform refuses are marked as needing authorisation again and the unit's
+sponsors are told once (reauthorize.py).
 """
 import logging
 from collections import Counter
@@ -26,7 +26,7 @@ from govmedia.secrets import decrypt
 from govmedia.types import utcnow
 from registry.models import COUNTED_STATUSES, Account, AccountCredential
 from registry.posts import record_posts
-from registry.services import refreshed_credentials
+from registry.services import credentials_saver
 
 from .models import SyncCursor
 from .reading import STEPS, Cursor
@@ -118,7 +118,7 @@ def _read(row) -> Reading:
     try:
         adapter = get_adapter(row.platform, credentials, config)
         if hasattr(adapter, "save_credentials"):   # Douyin: a refreshed token is kept at once
-            adapter.save_credentials = _credentials_saver(row.id)
+            adapter.save_credentials = credentials_saver(row.id, db.engine.begin)
         for step in STEPS[row.platform](adapter, cursor,
                                         max_pages=config["ACTIVITY_SYNC_MAX_PAGES"],
                                         datacube_days=config["ACTIVITY_SYNC_DATACUBE_DAYS"]):
@@ -136,16 +136,6 @@ def _read(row) -> Reading:
     except AdapterError as exc:
         return Reading(row.id, steps, "failed", _error_text(exc))
     return Reading(row.id, steps, "done")
-
-
-def _credentials_saver(account_id: int):
-    """Tokens the adapter refreshed, committed on a connection of their own before its next
-    call (a refresh token may be single-use: losing the new one would lose the account)."""
-    def save(credentials: dict) -> None:
-        with db.engine.begin() as conn:
-            conn.execute(refreshed_credentials(account_id, credentials))
-
-    return save
 
 
 def _save_all(readings: list[Reading]) -> Counter:
