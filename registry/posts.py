@@ -101,7 +101,7 @@ MANY_ROWS = 2000   # rows per statement
 
 
 def record_posts(posts_by_account: dict[int, list[dict]], source: str, *, origin: str,
-                    created_by_id: int | None = None) -> dict[int, list[int]]:
+                 created_by_id: int | None = None) -> dict[int, list[int]]:
     """record_post for many posts of many accounts at once (the activity sync writes a batch
     of accounts in one transaction), in the session's transaction: one statement per 2,000
     posts, which also moves each account's last update. Each post: {published_at, title, url,

@@ -53,10 +53,7 @@ def _rolled_up(node: int | None, as_of: date) -> dict[int, dict]:
                         cast(list(below.values()), ARRAY(Integer))).table_valued(
         "id", "child").render_derived(name="grouped")
     units = None if node is None else list(below)
-    rows = {child: {"unit_id": child, "unit_name": name, "units": 0,
-                    "accounts": {status: 0 for status in STATUSES},
-                    "filings": dict.fromkeys(FILING_STATUSES, 0), **dict.fromkeys(SUMMED, 0)}
-            for child, name in names.items()}
+    rows = {child: _blank(child, name) for child, name in names.items()}
     for child in below.values():
         rows[child]["units"] += 1
     for child, status, n in db.session.execute(
@@ -81,10 +78,14 @@ def _rolled_up(node: int | None, as_of: date) -> dict[int, dict]:
     return rows
 
 
+def _blank(unit_id: int | None, name: str) -> dict:
+    return {"unit_id": unit_id, "unit_name": name, "units": 0,
+            "accounts": dict.fromkeys(STATUSES, 0), "filings": dict.fromkeys(FILING_STATUSES, 0),
+            **dict.fromkeys(SUMMED, 0)}
+
+
 def _total(rows, node: int | None, name: str) -> dict:
-    total = {"unit_id": node, "unit_name": name, "units": 0,
-             "accounts": {status: 0 for status in STATUSES},
-             "filings": dict.fromkeys(FILING_STATUSES, 0), **dict.fromkeys(SUMMED, 0)}
+    total = _blank(node, name)
     for row in rows:
         for status, n in row["accounts"].items():
             total["accounts"][status] += n
