@@ -10,7 +10,7 @@ from govmedia.extensions import db
 from govmedia.pagination import paginate
 from govmedia.types import ascii_int
 from registry.forms import domain_field_errors
-from registry.services import visible_units
+from registry.supervision.lookups import UNIT_CHOICES_MAX, reaches_several_units, unit_choices
 from registry.views.common import actor, arg_int
 
 from . import answers
@@ -30,7 +30,9 @@ def _list(values: dict | None = None, errors: dict | None = None, status: int = 
     page = paginate(answers.answers_query(actor(), unit_id=unit_id, include_retired=retired,
                                           q=q))
     return render_template("interaction/answers.html", answers=page.items, **page.nav, q=q,
-                           retired=retired, unit_id=unit_id, units=visible_units(actor()),
+                           retired=retired, unit_id=unit_id,
+                           several_units=reaches_several_units(actor()),
+                           unit_choices=unit_choices(actor(), UNIT_CHOICES_MAX),
                            may_write=_may_write(), values=values or {}, errors=errors or {}
                            ), status
 

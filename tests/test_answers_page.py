@@ -35,6 +35,9 @@ def test_a_sponsor_keeps_the_units_answers_and_others_only_read_them(app, world)
     assert add(other, b, "入学报名", "请关注教育局公众号的报名通知。").status_code == 302
     listed = sponsor.get("/answers").get_data(as_text=True)
     assert "社保卡补办" in listed and "公积金提取" in listed and "入学报名" not in listed
+    # One unit: no unit to choose, the form carries the sponsor's own.
+    assert 'name="unit_id"><option' not in listed
+    assert f'type="hidden" name="unit_id" value="{a}"' in listed
     # Search over the topic, the question and the answer text.
     found = sponsor.get("/answers?q=身份证").get_data(as_text=True)
     assert "社保卡补办" in found and "公积金提取" not in found
@@ -43,6 +46,10 @@ def test_a_sponsor_keeps_the_units_answers_and_others_only_read_them(app, world)
     row = db.session.scalar(select(ReferenceAnswer).where(ReferenceAnswer.topic == "社保卡补办"))
     assert other.get(f"/answers/{row.id}").status_code == 403
     supervisor = page_client(app, "supervisor")
+    # Every unit in reach: a unit filter, and only unit B's answers when it is chosen.
+    chosen = supervisor.get(f"/answers?unit_id={b}").get_data(as_text=True)
+    assert 'name="unit_id"><option value="">' in chosen
+    assert "入学报名" in chosen and "社保卡补办" not in chosen
     seen = supervisor.get(f"/answers/{row.id}")
     assert seen.status_code == 200 and "请携带身份证" in seen.get_data(as_text=True)
     assert 'id="answer-form"' not in seen.get_data(as_text=True)

@@ -36,6 +36,10 @@ def reaches_several_units(actor) -> bool:
     return units is None or len(units) > 1
 
 
+# A drop-down of units up to this many; beyond it the unit id is typed (a province: 5,000).
+UNIT_CHOICES_MAX = 300
+
+
 def unit_choices(actor, limit: int | None = None) -> list[tuple[int, str]]:
     """(id, name) of every unit in the actor's reach, by name, for a drop-down: only for those
     who reach more than their own unit, and none when there are more than `limit` (the unit id

@@ -21,7 +21,7 @@ from .models import RECTIFICATION_STATUSES
 from .postlog import import_post_log
 
 bp = Blueprint("supervision", __name__)
-UNIT_CHOICES_MAX = 300
+UNIT_CHOICES_MAX = lookups.UNIT_CHOICES_MAX
 
 
 def actor():
