@@ -10,7 +10,7 @@ from govmedia.extensions import db
 from govmedia.pagination import paginate
 from govmedia.types import ascii_int
 from registry.forms import domain_field_errors
-from registry.supervision.lookups import UNIT_CHOICES_MAX, reaches_several_units, unit_choices
+from registry.services import UNIT_CHOICES_MAX, reaches_several_units, unit_choices
 from registry.views.common import actor, arg_int
 
 from . import answers

@@ -13,7 +13,8 @@ from sqlalchemy import func, select, text, update
 
 from govmedia import audit
 from govmedia.auth import (forget_unit_reach, get_in_unit, reaches_all_units, reaches_unit,
-                           require_roles, require_unit_access, scope_query, subtree_ids)
+                           require_roles, require_unit_access, scope_query, subtree_ids,
+                           visible_unit_ids)
 from govmedia.errors import Forbidden, Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.listing import Sort, search, sorted_by
@@ -175,6 +176,31 @@ def unit_choices(actor: User, limit: int) -> list[tuple[int, str]] | None:
 
 def visible_units(actor: User) -> list[Unit]:
     return db.session.scalars(units_query(actor).order_by(Unit.name, Unit.id)).all()
+
+
+def reaches_several_units(actor) -> bool:
+    units = visible_unit_ids(actor)
+    return units is None or len(units) > 1
+
+
+# A drop-down of units up to this many; beyond it the unit id is typed (a province: 5,000).
+UNIT_CHOICES_MAX = 300
+
+
+def unit_choices(actor, limit: int | None = None) -> list[tuple[int, str]]:
+    """(id, name) of every unit in the actor's reach, by name, for a drop-down: only for those
+    who reach more than their own unit, and none when there are more than `limit` (the unit id
+    is typed instead)."""
+    units = visible_unit_ids(actor)
+    if units is not None and len(units) < 2:
+        return []
+    query = select(Unit.id, Unit.name).order_by(Unit.name)
+    if units is not None:
+        query = query.where(Unit.id.in_(units))
+    if limit is not None:
+        query = query.limit(limit + 1)
+    rows = [tuple(row) for row in db.session.execute(query).all()]
+    return [] if limit is not None and len(rows) > limit else rows
 
 
 def all_units() -> list[Unit]:
