@@ -9,6 +9,7 @@ from .base import Adapter, Content, ListedPost, PublishResult, redact_tokens
 from .douyin import DouyinAdapter, UnderReview
 from .errors import (AdapterError, AuthError, Pending, PermanentError, RetryableError,
                      UnconfirmedError)
+from .messages import N_
 from .wechat import WechatAdapter
 from .weibo import WeiboAdapter
 
@@ -48,7 +49,8 @@ def get_adapter(platform: str, credentials: dict, app_config, redis=None, *,
     shares the WeChat access token."""
     cls = ADAPTERS.get(platform)
     if cls is None:
-        raise PermanentError(f"不支持向该平台发布：{platform}")
+        raise PermanentError(N_("Publishing to this platform is not supported: %(platform)s"),
+                             params={"platform": platform})
 
     def setting(name: str):
         value = app_config.get(name)

@@ -13,6 +13,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from .errors import PermanentError, RetryableError, UnconfirmedError
+from .messages import N_, step
 
 _TOKEN_IN_URL = re.compile(r"((?:access_token|secret|appsecret|app_secret)=)[^&\s'\"]+",
                            re.IGNORECASE)
@@ -94,7 +95,8 @@ class Adapter(ABC):
                  account_options: dict | None = None):
         missing = [f for f in self.credential_fields if not (credentials or {}).get(f)]
         if missing:
-            raise PermanentError("账号凭据不完整，缺少：" + "、".join(missing))
+            raise PermanentError(N_("The account's credentials are incomplete; missing: "
+                                    "%(fields)s"), params={"fields": ", ".join(missing)})
         self.credentials = dict(credentials)
         self.base_url = base_url.rstrip("/")
         self.redis = redis
@@ -146,17 +148,21 @@ def _connect_failed(exc: requests.ConnectionError) -> bool:
     return False
 
 
-def transport_error(exc: requests.RequestException, *, commits: bool, what: str):
+def transport_error(exc: requests.RequestException, *, commits: bool, what: str | dict):
     """Map a requests exception to our classes. `commits` says whether the call can create a
-    post: only then does an answer lost after sending make the outcome unknown."""
+    post: only then does an answer lost after sending make the outcome unknown. `what`: the
+    step, a msgid (or a message with parameters)."""
+    params, name, said = {"step": step(what)}, type(exc).__name__, str(exc)
     if isinstance(exc, requests.ConnectTimeout) or (
             isinstance(exc, requests.ConnectionError) and _connect_failed(exc)):
-        return RetryableError(f"无法连接平台（{what}），稍后重试", type(exc).__name__,
-                              platform_message=str(exc))
+        return RetryableError(N_("Could not connect to the platform (%(step)s); retried later"),
+                              name, params=params, platform_message=said)
     if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
         if commits:
-            return UnconfirmedError(f"平台未在时限内应答（{what}），不确定是否已发布，需先向平台核实",
-                                    type(exc).__name__, platform_message=str(exc))
-        return RetryableError(f"平台未在时限内应答（{what}），稍后重试", type(exc).__name__,
-                              platform_message=str(exc))
-    return RetryableError(f"请求平台失败（{what}）", type(exc).__name__, platform_message=str(exc))
+            return UnconfirmedError(N_("The platform did not answer in time (%(step)s); it may "
+                                       "have published: checked with the platform first"),
+                                    name, params=params, platform_message=said)
+        return RetryableError(N_("The platform did not answer in time (%(step)s); retried "
+                                 "later"), name, params=params, platform_message=said)
+    return RetryableError(N_("The request to the platform failed (%(step)s)"), name,
+                          params=params, platform_message=said)

@@ -17,18 +17,22 @@ from datetime import datetime, timezone
 from .base import Adapter, Content, ListedPost, PublishResult, SaveState
 from .douyin_client import UNKNOWN_ITEM, DouyinClient
 from .errors import PermanentError, RetryableError, UnconfirmedError
+from .messages import N_, message
 
 TEXT_MAX = 1000  # characters of the post's text (title, topics and mentions included)
 UPLOAD_ID_SECONDS = 110 * 60  # an upload_id lives two hours: start again a little before
 # video_status of /api/douyin/v1/video/video_data/: 4 under review, 5 public, 2 refused.
 UNDER_REVIEW, PUBLIC, NOT_PUBLIC = 4, 5, 2
+CHANGED_VIDEO = N_("The video file is not the one that was approved (%(how)s); upload the video "
+                   "again and submit it for review")
 
 
 class UnderReview(UnconfirmedError):
     """The post exists and Douyin is reviewing it: checked again after `retry_after`."""
 
     def __init__(self, item_id: str, retry_after: float):
-        super().__init__("抖音平台审核中（作品暂仅作者可见），审核结束后自动更新")
+        super().__init__(N_("Under Douyin's review (only the author sees the post for "
+                            "now); updated when the review ends"))
         self.item_id = item_id
         self.retry_after = retry_after
 
@@ -37,14 +41,15 @@ def _check_bytes(path: str, size: int, content: Content) -> None:
     """The file is still the bytes the approval bound to (read in blocks, once, before the
     upload starts): a file changed on disk is never published."""
     if content.video_size is not None and size != content.video_size:
-        raise PermanentError("视频文件与审核通过的不一致（大小不同），请重新上传视频并送审")
+        raise PermanentError(CHANGED_VIDEO, params={"how": message(N_("its size differs"))})
     if content.video_sha256:
         digest = hashlib.sha256()
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1024 * 1024), b""):
                 digest.update(block)
         if digest.hexdigest() != content.video_sha256:
-            raise PermanentError("视频文件与审核通过的不一致（内容不同），请重新上传视频并送审")
+            raise PermanentError(CHANGED_VIDEO,
+                                 params={"how": message(N_("its content differs"))})
 
 
 def post_text(content: Content) -> str:
@@ -93,18 +98,23 @@ class DouyinAdapter(Adapter):
         if not state.get("item_id"):
             if content.video_path:
                 self._upload(content, state, save_state)
-                data = self.client.call("POST", "/video/create/", "创建抖音视频", commits=True,
+                data = self.client.call("POST", "/video/create/",
+                                        N_("creating the Douyin video post"),
+                                        commits=True,
                                         json={"video_id": state["video_id"],
                                               "text": post_text(content)})
             elif content.cover_image:
                 # An image-text post (图文): the article's cover picture with the post's text.
                 self._upload_image(content, state, save_state)
-                data = self.client.call("POST", "/image/create/", "创建抖音图文", commits=True,
+                data = self.client.call("POST", "/image/create/",
+                                        N_("creating the Douyin image post"),
+                                        commits=True,
                                         json={"image_id": state["image_id"],
                                               "text": post_text(content)})
             else:
-                raise PermanentError("抖音作品需要视频或图片：该稿件既没有视频也没有封面图片，"
-                                     "请补充后重新送审")
+                raise PermanentError(N_("A Douyin post needs a video or a picture: this article "
+                                        "has neither a video nor a cover picture; add one and "
+                                        "submit it for review again"))
             state["item_id"] = str(data["item_id"])
             save_state(state)
         return self._review(state)
@@ -115,7 +125,7 @@ class DouyinAdapter(Adapter):
         name = content.cover_filename or "cover.jpg"
         mime = {"png": "image/png", "gif": "image/gif"}.get(name.rsplit(".", 1)[-1].lower(),
                                                             "image/jpeg")
-        data = self.client.call("POST", "/image/upload/", "上传图片",
+        data = self.client.call("POST", "/image/upload/", N_("uploading the picture"),
                                 image=(name, content.cover_image, mime))
         state["image_id"] = str((data.get("image") or {})["image_id"])
         save_state(state)
@@ -125,12 +135,13 @@ class DouyinAdapter(Adapter):
             return
         path = content.video_path
         if not os.path.isfile(path):
-            raise PermanentError(f"视频文件不存在：{os.path.basename(path)}")
+            raise PermanentError(N_("The video file does not exist: %(name)s"),
+                                 params={"name": os.path.basename(path)})
         size = os.path.getsize(path)
         if not state.get("upload_id"):
             _check_bytes(path, size, content)
         if size <= min(self.single_max, self.part_bytes):
-            data = self.client.call("POST", "/video/upload/", "上传视频",
+            data = self.client.call("POST", "/video/upload/", N_("uploading the video"),
                                     upload=(path, 0, size))
         else:
             data = self._upload_parts(path, size, state, save_state)
@@ -142,36 +153,42 @@ class DouyinAdapter(Adapter):
     def _upload_parts(self, path: str, size: int, state: dict, save_state: SaveState) -> dict:
         started = float(state.get("upload_started") or 0)
         if not state.get("upload_id") or time.time() - started > UPLOAD_ID_SECONDS:
-            data = self.client.call("POST", "/video/part/init/", "初始化分片上传")
+            data = self.client.call("POST", "/video/part/init/", N_("starting the upload in parts"))
             state.update(upload_id=str(data["upload_id"]), upload_started=time.time(),
                          parts_done=0)
             save_state(state)
         parts = -(-size // self.part_bytes)
         for number in range(int(state.get("parts_done") or 0) + 1, parts + 1):
             offset = (number - 1) * self.part_bytes
-            self.client.call("POST", "/video/part/upload/", f"上传视频分片 {number}/{parts}",
+            part = message(N_("uploading part %(number)s of %(parts)s of the video"),
+                           number=number, parts=parts)
+            self.client.call("POST", "/video/part/upload/", part,
                              params={"upload_id": state["upload_id"], "part_number": number},
                              upload=(path, offset, min(self.part_bytes, size - offset)))
             state["parts_done"] = number  # a retry resumes after the last part Douyin took
             save_state(state)
-        return self.client.call("POST", "/video/part/complete/", "完成分片上传",
+        return self.client.call("POST", "/video/part/complete/",
+                                N_("completing the upload in parts"),
                                 params={"upload_id": state["upload_id"]})
 
     # ---------------------------------------------------------------- the platform's review
     def _review(self, state: dict) -> PublishResult:
         item_id = state["item_id"]
-        data = self.client.call("POST", "/api/douyin/v1/video/video_data/", "查询视频审核状态",
+        data = self.client.call("POST", "/api/douyin/v1/video/video_data/",
+                                N_("checking the video's review"),
                                 json={"item_ids": [item_id]})
         found = next((v for v in data.get("list") or [] if str(v.get("item_id")) == item_id),
                      None)
         if found is None:
-            raise RetryableError("抖音尚未列出该作品，稍后再查询", "video_data")
+            raise RetryableError(N_("Douyin does not list the post yet; checked again later"),
+                                 "video_data")
         status = found.get("video_status")
         if found.get("is_reviewed") is False or status == UNDER_REVIEW:
             raise UnderReview(item_id, self.review_check)
         if status == NOT_PUBLIC:
-            raise PermanentError("抖音审核未通过（不适宜公开），作品仅作者可见；请修改后重新送审",
-                                 "video_status=2")
+            raise PermanentError(N_("Douyin's review refused the post (not fit to be public): "
+                                    "only the author sees it; change it and submit it for "
+                                    "review again"), "video_status=2")
         state["share_url"] = found.get("share_url")
         return PublishResult(item_id, state["share_url"])
 
@@ -184,7 +201,8 @@ class DouyinAdapter(Adapter):
             return None  # nothing was created without an uploaded video or picture
         cursor = 0
         for _page in range(3):
-            data = self.client.call("GET", "/api/douyin/v1/video/video_list/", "查询视频列表",
+            data = self.client.call("GET", "/api/douyin/v1/video/video_list/",
+                                    N_("listing the videos"),
                                     params={"cursor": cursor, "count": 20})
             for item in data.get("list") or []:
                 if (state.get("video_id") and item.get("video_id") == state["video_id"]) or \
@@ -203,7 +221,8 @@ class DouyinAdapter(Adapter):
         listed posts, the create time of the oldest work still under review on the page (None:
         none), the next page's cursor and whether there is one. A work under review or refused
         is visible to its author only: it is no update (yet)."""
-        data = self.client.call("GET", "/api/douyin/v1/video/video_list/", "查询视频列表",
+        data = self.client.call("GET", "/api/douyin/v1/video/video_list/",
+                                N_("listing the videos"),
                                 params={"cursor": cursor, "count": count})
         listed, reviewing = [], None
         for item in data.get("list") or []:
@@ -220,7 +239,8 @@ class DouyinAdapter(Adapter):
     # ---------------------------------------------------------------- withdrawal
     def withdraw(self, state: dict, post_id: str) -> None:
         try:
-            self.client.call("POST", "/video/delete/", "删除抖音视频", json={"item_id": post_id})
+            self.client.call("POST", "/video/delete/", N_("deleting the Douyin video"),
+                             json={"item_id": post_id})
         except PermanentError as exc:
             if exc.platform_code != UNKNOWN_ITEM:
                 raise

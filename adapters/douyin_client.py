@@ -14,28 +14,21 @@ from urllib.parse import urlencode
 
 import requests
 
+from . import messages
 from .base import transport_error
 from .errors import AuthError, PermanentError, RetryableError, UnconfirmedError
+from .messages import (ANSWERED_ERROR, DOUYIN, MAY_HAVE_PUBLISHED, N_, REFUSED, UNAVAILABLE,
+                       about, step)
 
 # The scopes video publishing needs (asked for on the authorise page).
 SCOPES = ("user_info", "video.create", "video.delete", "video.data", "video.list")
 
+# The words of every code are in adapters/messages.py (DOUYIN).
 # The access token is refused: refresh once, then the sponsor must authorise again.
-TOKEN_REFUSED = {2190002: "access_token 无效", 2190008: "access_token 已过期",
-                 28001003: "access_token 无效", 28001008: "access_token 已过期"}
+TOKEN_REFUSED = {2190002, 2190008, 28001003, 28001008}
 # The refresh token is gone: only a new authorisation cures it.
-AUTHORISATION_LAPSED = {10010: "refresh_token 已过期", 10020: "refresh_token 刷新次数已用完",
-                        2190016: "用户已取消授权"}
-RETRYABLE = {2100004: "抖音系统繁忙", 28001005: "抖音系统内部错误", 2100007: "调用过于频繁"}
-PERMANENT = {
-    10004: "应用权限不足（请在抖音开放平台申请相应能力）",
-    10005: "缺少参数",
-    10007: "授权码无效或已过期，请重新授权",
-    2100005: "参数错误",
-    2100009: "用户被禁封，无法发布",
-    2190004: "应用未获得该能力的授权（scope）",
-    2190015: "client_key 与 access_token 不匹配，请检查 DOUYIN_CLIENT_KEY",
-}
+AUTHORISATION_LAPSED = {10010, 10020, 2190016}
+RETRYABLE = {2100004, 28001005, 2100007}
 UNKNOWN_ITEM = 2100005  # a deleted or foreign item_id is a parameter error at /video/delete/
 
 
@@ -98,7 +91,8 @@ class DouyinClient:
     # ------------------------------------------------------------------ the tokens
     def refresh(self) -> None:
         """/oauth/refresh_token/: a new access token; the refresh token stays the same."""
-        data = self.call("POST", "/oauth/refresh_token/", "刷新访问令牌", auth=False, form={
+        data = self.call("POST", "/oauth/refresh_token/", N_("refreshing the access token"),
+                         auth=False, form={
             "client_key": self.client_key, "grant_type": "refresh_token",
             "refresh_token": self.credentials["refresh_token"]})
         self.credentials.update(token_fields(data, self.credentials))
@@ -159,15 +153,15 @@ class DouyinClient:
             raise map_error(code, message, what, commits)
         if res.status_code >= 500 or res.status_code == 429:
             if res.status_code == 504 and commits:
-                raise UnconfirmedError(f"网关超时（{what}），不确定是否已发布，需先向平台核实",
-                                       res.status_code)
-            raise RetryableError(f"抖音平台暂时不可用（HTTP {res.status_code}，{what}），稍后重试",
-                                 res.status_code)
+                raise UnconfirmedError(MAY_HAVE_PUBLISHED, res.status_code,
+                                       params=about("douyin", what))
+            raise RetryableError(UNAVAILABLE, res.status_code,
+                                 params=about("douyin", what, status=res.status_code))
         if res.status_code >= 400 or not isinstance(answer, dict):
             if commits and res.status_code < 400:
-                raise UnconfirmedError(f"抖音平台返回了无法解析的内容（{what}），需先向平台核实")
-            raise PermanentError(f"抖音平台拒绝请求（HTTP {res.status_code}，{what}），"
-                                 "请检查 DOUYIN_API_BASE_URL", res.status_code)
+                raise UnconfirmedError(MAY_HAVE_PUBLISHED, params=about("douyin", what))
+            raise PermanentError(REFUSED, res.status_code, params=about(
+                "douyin", what, status=res.status_code, setting="DOUYIN_API_BASE_URL"))
         data = answer.get("data")
         return data if isinstance(data, dict) else {}
 
@@ -185,20 +179,19 @@ def error_of(answer) -> tuple[int, str | None]:
 
 
 def map_error(code: int, message: str | None, what: str, commits: bool):
-    if code in AUTHORISATION_LAPSED:
-        return AuthError(f"抖音授权已失效（{AUTHORISATION_LAPSED[code]}），需由主办单位重新授权",
-                         code, platform_message=message, token_expired=True)
-    if code in TOKEN_REFUSED:
-        return AuthError(f"抖音{TOKEN_REFUSED[code]}，需由主办单位重新授权", code,
-                         platform_message=message, token_expired=True)
+    if code in AUTHORISATION_LAPSED or code in TOKEN_REFUSED:
+        return AuthError(DOUYIN[code], code, platform_message=message, token_expired=True)
     if code in RETRYABLE:
         if commits:
-            return UnconfirmedError(f"{RETRYABLE[code]}（{what}），不确定是否已发布，需先向平台核实",
-                                    code, platform_message=message)
-        return RetryableError(f"{RETRYABLE[code]}（{what}），稍后重试", code,
-                              platform_message=message)
-    text = PERMANENT.get(code) or f"抖音平台返回错误：{message or code}"
-    return PermanentError(f"{text}（{what}）", code, platform_message=message)
+            return UnconfirmedError(MAY_HAVE_PUBLISHED, code, platform_message=message,
+                                    params=about("douyin", what))
+        return RetryableError(DOUYIN[code], code, platform_message=message)
+    if code in DOUYIN:
+        return PermanentError(N_("%(reason)s (%(step)s)"), code, platform_message=message,
+                              params={"reason": messages.message(DOUYIN[code]),
+                                      "step": step(what)})
+    return PermanentError(ANSWERED_ERROR, code, platform_message=message,
+                          params=about("douyin", said=message or str(code)))
 
 
 def token_fields(data: dict, previous: dict | None = None) -> dict:
@@ -233,7 +226,8 @@ def exchange_code(base_url: str, client_key: str, client_secret: str, code: str,
     """/oauth/access_token/: the credential fields (open_id, tokens, their ends) for a code."""
     client = DouyinClient({}, base_url=base_url, timeout=timeout, client_key=client_key,
                           client_secret=client_secret, refresh_before=0)
-    data = client.call("POST", "/oauth/access_token/", "换取访问令牌", auth=False, form={
+    data = client.call("POST", "/oauth/access_token/", N_("exchanging the code for a token"),
+                       auth=False, form={
         "client_key": client_key, "client_secret": client_secret, "code": code,
         "grant_type": "authorization_code"})
     return token_fields(data)
@@ -245,7 +239,8 @@ def renew_refresh_token(credentials: dict, *, base_url: str, client_key: str,
     The old one stops working at once, so the caller stores the answer before anything else."""
     client = DouyinClient(credentials, base_url=base_url, timeout=timeout,
                           client_key=client_key, client_secret="", refresh_before=0)
-    data = client.call("POST", "/oauth/renew_refresh_token/", "续期刷新令牌", auth=False,
+    data = client.call("POST", "/oauth/renew_refresh_token/", N_("renewing the refresh token"),
+                       auth=False,
                        form={"client_key": client_key,
                              "refresh_token": credentials["refresh_token"]})
     return {**credentials, "refresh_token": data["refresh_token"],

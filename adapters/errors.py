@@ -1,20 +1,36 @@
-"""Typed adapter errors: the class decides whether a delivery is retried, refreshed or failed."""
+"""Typed adapter errors: the class decides whether a delivery is retried, refreshed or failed.
+
+Every error carries its words as a message to say later (govmedia.wording): an English msgid
+and its parameters, put into the reader's language when a page shows it, not in the worker's."""
 from __future__ import annotations
+
+from govmedia.wording import in_english, is_message, message, say
 
 
 class AdapterError(Exception):
-    """Base class. `message_zh` is plain Chinese for the editor; `platform_code` is the platform's
-    own code (WeChat errcode, Weibo error_code, an HTTP status) when there was one."""
+    """Base class. `msgid` (marked N_) and `params` say what happened, for the editor;
+    `platform_code` is the platform's own code (WeChat errcode, Weibo error_code, an HTTP
+    status) when there was one, `platform_message` its own words."""
 
     retryable: bool = False
 
-    def __init__(self, message_zh: str, platform_code: str | int | None = None, *,
-                 platform_message: str | None = None):
-        super().__init__(message_zh if platform_code is None
-                         else f"{message_zh} ({platform_code})")
-        self.message_zh = message_zh
+    def __init__(self, msgid: str | dict, platform_code: str | int | None = None, *,
+                 params: dict | None = None, platform_message: str | None = None):
+        # A message made already (govmedia.wording.message) is taken as it is.
+        self.message = msgid if is_message(msgid) else message(msgid, **(params or {}))
         self.platform_code = platform_code
         self.platform_message = platform_message
+        english = in_english(self.message)
+        super().__init__(english if platform_code is None else f"{english} ({platform_code})")
+
+    def text(self) -> str:
+        """The editor's words, in the reader's language (a job's: the default, Chinese)."""
+        return say(self.message)
+
+    def __str__(self) -> str:
+        # In the current language, as logs and tracebacks read it (English outside the app).
+        text = self.text()
+        return text if self.platform_code is None else f"{text} ({self.platform_code})"
 
 
 class RetryableError(AdapterError):
@@ -24,9 +40,10 @@ class RetryableError(AdapterError):
 
     retryable = True
 
-    def __init__(self, message_zh: str, platform_code: str | int | None = None, *,
-                 platform_message: str | None = None, retry_after: float | None = None):
-        super().__init__(message_zh, platform_code, platform_message=platform_message)
+    def __init__(self, msgid: str | dict, platform_code: str | int | None = None, *,
+                 params: dict | None = None, platform_message: str | None = None,
+                 retry_after: float | None = None):
+        super().__init__(msgid, platform_code, params=params, platform_message=platform_message)
         self.retry_after = retry_after
 
 
@@ -35,10 +52,10 @@ class AuthError(AdapterError):
     token once and the call still failed. Weibo: `token_expired=True`, the sponsor must
     authorize the application again; the product cannot cure it."""
 
-    def __init__(self, message_zh: str, platform_code: str | int | None = None, *,
-                 platform_message: str | None = None, retryable: bool = False,
-                 token_expired: bool = False):
-        super().__init__(message_zh, platform_code, platform_message=platform_message)
+    def __init__(self, msgid: str | dict, platform_code: str | int | None = None, *,
+                 params: dict | None = None, platform_message: str | None = None,
+                 retryable: bool = False, token_expired: bool = False):
+        super().__init__(msgid, platform_code, params=params, platform_message=platform_message)
         self.retryable = retryable
         self.token_expired = token_expired
 
@@ -59,8 +76,8 @@ class Pending(AdapterError):
     `note`: the message is the delivery's status text while it waits (WeChat's 群发保护: an
     administrator must confirm), not only a line in the log."""
 
-    def __init__(self, message_zh: str, platform_code: str | int | None = None, *,
-                 check_after: float = 2.0, note: bool = False):
-        super().__init__(message_zh, platform_code)
+    def __init__(self, msgid: str | dict, platform_code: str | int | None = None, *,
+                 params: dict | None = None, check_after: float = 2.0, note: bool = False):
+        super().__init__(msgid, platform_code, params=params)
         self.check_after = check_after
         self.note = note

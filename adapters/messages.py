@@ -6,10 +6,30 @@ Chinese or English as the reader chose. A code not listed here is shown as the c
 platform's own text, quoted as what the platform said."""
 from flask_babel import gettext
 
+from govmedia.wording import N_, is_message, message
 
-def N_(text: str) -> str:
-    """Marks a msgid for extraction (pybabel's default keywords); translated when read."""
-    return text
+
+def step(what: str | dict) -> dict:
+    """The step an error happened in, as a message: a msgid, or a message with parameters."""
+    return what if is_message(what) else message(what)
+
+
+# The words of the failures every platform's HTTP can have; `platform` is one of NAMES.
+NAMES = {"wechat": N_("WeChat"), "weibo": N_("Weibo"), "douyin": N_("Douyin")}
+MAY_HAVE_PUBLISHED = N_("%(platform)s did not answer clearly (%(step)s); it may have "
+                        "published: checked with the platform first")
+UNAVAILABLE = N_("%(platform)s is unavailable for now (HTTP %(status)s, %(step)s); retried later")
+REFUSED = N_("%(platform)s refused the request (HTTP %(status)s, %(step)s); check the API "
+             "address setting %(setting)s")
+UNREADABLE = N_("%(platform)s answered something unreadable (%(step)s); retried later")
+SYSTEM_ERROR = N_("%(platform)s had a system error (%(step)s); retried later")
+ANSWERED_ERROR = N_("%(platform)s answered an error: %(said)s")
+
+
+def about(platform: str, what: str | dict | None = None, **params) -> dict:
+    """The parameters of the messages above: the platform's name and the step, as messages."""
+    named = {"platform": message(NAMES[platform]), **params}
+    return named if what is None else {**named, "step": step(what)}
 
 
 WECHAT = {
@@ -60,6 +80,11 @@ WECHAT = {
     53504: N_("This draft must be used on the WeChat platform's website"),
     53505: N_("Save the draft manually on the WeChat platform's website before publishing it"),
     53600: N_("Invalid Article ID"),
+    45067: N_("The clientmsgid is too long"),
+    89506: N_("The account's administrator refused this call (risky-operation protection); try "
+              "again in 24 hours and talk to the administrator first"),
+    89507: N_("The account's administrator refused this call (risky-operation protection); try "
+              "again in an hour and talk to the administrator first"),
     "publish_status=2": N_("The claim of originality failed"),
     "publish_status=3": N_("Publishing failed (a general failure)"),
     "publish_status=4": N_("The platform's review refused it"),

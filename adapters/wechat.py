@@ -17,8 +17,11 @@ from wechatpy.exceptions import WeChatClientException
 from .base import Adapter, Content, ListedPost, PublishResult, SaveState, transport_error
 from .errors import AuthError, Pending, PermanentError, RetryableError, UnconfirmedError
 from .wechat_client import WechatClient, clear_local_tokens  # noqa: F401  (tests clear tokens)
+from .messages import (ANSWERED_ERROR, MAY_HAVE_PUBLISHED, N_, REFUSED, UNAVAILABLE, UNREADABLE,
+                       WECHAT, about, message, step)
 from .wechat_codes import (CUSTOM_SEND, MASS_AWAITING_CONFIRMATION, MASS_CLIENTMSGID_EXISTS,
-                           MASS_CONFIRM_CHECK_SECONDS, PERMANENT, PUBLISH_FAILED, RETRYABLE, TOKEN_ERRORS)
+                           MASS_CONFIRM_CHECK_SECONDS, PERMANENT, PUBLISH_FAILED, RETRYABLE,
+                           TOKEN_ERRORS)
 
 _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
@@ -69,13 +72,13 @@ class WechatAdapter(Adapter):
         except RedisError as exc:
             # The shared token lives in Redis and is read before a request leaves (or after
             # WeChat refused it): Redis away means nothing was sent.
-            raise RetryableError(f"任务队列（Redis）暂不可用，无法取得访问令牌（{what}），稍后重试",
-                                 type(exc).__name__) from exc
+            raise RetryableError(N_("The task queue (Redis) is unavailable, so the access token "
+                                    "cannot be read (%(step)s); retried later"),
+                                 type(exc).__name__, params={"step": step(what)}) from exc
         if not isinstance(result, (dict, str)):
-            message = f"微信平台返回了无法解析的内容（{what}）"
             if commits:
-                raise UnconfirmedError(message + "，不确定是否已发布，需先向平台核实")
-            raise RetryableError(message)
+                raise UnconfirmedError(MAY_HAVE_PUBLISHED, params=about("wechat", what))
+            raise RetryableError(UNREADABLE, params=about("wechat", what))
         return result
 
     @staticmethod
@@ -84,33 +87,37 @@ class WechatAdapter(Adapter):
         if code is None:
             status = exc.response.status_code if exc.response is not None else None
             if status == 504 and commits:
-                return UnconfirmedError(f"网关超时（{what}），不确定是否已发布，需先向平台核实", status)
+                return UnconfirmedError(MAY_HAVE_PUBLISHED, status, params=about("wechat", what))
             if status is not None and (status >= 500 or status == 429):
-                return RetryableError(f"微信平台暂时不可用（HTTP {status}，{what}），稍后重试", status)
-            return PermanentError(f"微信平台拒绝请求（HTTP {status}，{what}），请检查接口地址配置",
-                                  status)
+                return RetryableError(UNAVAILABLE, status,
+                                      params=about("wechat", what, status=status))
+            return PermanentError(REFUSED, status, params=about(
+                "wechat", what, status=status, setting="WECHAT_API_BASE_URL"))
         code = int(code)
         errmsg = exc.errmsg if isinstance(exc.errmsg, str) else None
         if code in TOKEN_ERRORS:
-            return AuthError("访问令牌被拒绝，重新获取一次后仍无效，请检查公众号 AppID、AppSecret 和接口权限",
-                             code, platform_message=errmsg, retryable=False)
+            return AuthError(N_("The access token was refused again after fetching a new one; "
+                                "check the official account's AppID, AppSecret and API "
+                                "permissions"), code, platform_message=errmsg, retryable=False)
         if code in RETRYABLE:
-            message, after = RETRYABLE[code]
-            return RetryableError(message, code, platform_message=errmsg, retry_after=after)
+            return RetryableError(WECHAT[code], code, platform_message=errmsg,
+                                  retry_after=RETRYABLE[code])
         if code in PERMANENT:
-            return PermanentError(PERMANENT[code], code, platform_message=errmsg)
-        return PermanentError(f"微信平台返回错误：{errmsg or code}", code, platform_message=errmsg)
+            return PermanentError(WECHAT[code], code, platform_message=errmsg)
+        return PermanentError(ANSWERED_ERROR, code, platform_message=errmsg,
+                              params=about("wechat", said=errmsg or str(code)))
 
     # ---------------------------------------------------------------- customer-service reply
     def send_text(self, openid: str, text: str) -> None:
         """A customer-service text message (message/custom/send) to one follower: a reply to a
         message from the public, accepted by WeChat within 48 hours of the follower's last one."""
         try:
-            self._call("发送客服消息", self.client.message.send_text, openid, text, commits=True)
+            self._call(N_("sending a customer-service message"), self.client.message.send_text,
+                       openid, text, commits=True)
         except PermanentError as exc:
             if exc.platform_code not in CUSTOM_SEND:
                 raise
-            raise PermanentError(CUSTOM_SEND[exc.platform_code], exc.platform_code,
+            raise PermanentError(WECHAT[exc.platform_code], exc.platform_code,
                                  platform_message=exc.platform_message) from exc
 
     # ---------------------------------------------------------------- publish
@@ -142,14 +149,14 @@ class WechatAdapter(Adapter):
                     "need_open_comment": int(bool(self.account_options.get("open_comment"))),
                     "only_fans_can_comment": 0,
                 }
-                result = self._call("新建草稿", self.client.post, "draft/add",
+                result = self._call(N_("adding the draft"), self.client.post, "draft/add",
                                     data={"articles": [article]})
                 state["draft_media_id"] = result["media_id"]
                 save_state(state)
         if mode == "mass":
             return self._mass_send(content, state, save_state)
         if not state.get("publish_id"):
-            result = self._call("发布草稿", self.client.post, "freepublish/submit",
+            result = self._call(N_("publishing the draft"), self.client.post, "freepublish/submit",
                                 data={"media_id": state["draft_media_id"]}, commits=True)
             state["publish_id"] = str(result["publish_id"])
             if result.get("msg_data_id") is not None:
@@ -165,10 +172,12 @@ class WechatAdapter(Adapter):
             # WeChat requires a cover; like its own editor, take the first body image.
             first = next((m.group(3) for m in _IMG_SRC.finditer(content.body_html)), None)
             if first is None:
-                raise PermanentError("微信图文必须有封面图片，请上传封面或在正文中插入图片")
+                raise PermanentError(N_("A WeChat article needs a cover picture: upload a cover or "
+                                        "put a picture in the body"))
             data, name = self._image_bytes(content, html.unescape(first)), first
         filename, mime = _image_filename(data, name)
-        result = self._call("上传封面", self.client.material.add, "image", (filename, data, mime))
+        result = self._call(N_("uploading the cover"),
+                            self.client.material.add, "image", (filename, data, mime))
         state["cover_media_id"] = result["media_id"]
         if result.get("url"):
             state["cover_url"] = result["url"]
@@ -178,15 +187,21 @@ class WechatAdapter(Adapter):
         if src in content.images:
             return content.images[src]
         if not src.startswith(("http://", "https://")):
-            raise PermanentError(f"正文图片无法获取：{src}")
+            raise PermanentError(N_("A picture of the body cannot be fetched: %(src)s"),
+                                 params={"src": src})
         try:
             res = requests.get(src, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise transport_error(exc, commits=False, what="下载正文图片") from exc
+            raise transport_error(exc, commits=False,
+                                  what=N_("downloading a picture of the body")) from exc
         if res.status_code >= 500:
-            raise RetryableError(f"下载正文图片失败（HTTP {res.status_code}）：{src}", res.status_code)
+            raise RetryableError(N_("Downloading a picture of the body failed (HTTP %(status)s): "
+                                    "%(src)s"), res.status_code,
+                                 params={"status": res.status_code, "src": src})
         if res.status_code != 200:
-            raise PermanentError(f"正文图片无法下载（HTTP {res.status_code}）：{src}", res.status_code)
+            raise PermanentError(N_("A picture of the body cannot be downloaded (HTTP %(status)s): "
+                                    "%(src)s"), res.status_code,
+                                 params={"status": res.status_code, "src": src})
         return res.content
 
     def _upload_body_images(self, content: Content, state: dict, save_state: SaveState) -> str:
@@ -197,7 +212,7 @@ class WechatAdapter(Adapter):
                 continue
             data = self._image_bytes(content, src)
             filename, mime = _image_filename(data, src)
-            url = self._call("上传正文图片", self.client.media.upload_image,
+            url = self._call(N_("uploading a picture of the body"), self.client.media.upload_image,
                              (filename, data, mime))
             images[src] = url
             save_state(state)
@@ -213,20 +228,24 @@ class WechatAdapter(Adapter):
     def _poll(self, state: dict, save_state: SaveState) -> PublishResult:
         """One look at the publish job: settled, failed, or `Pending` (asked again later by a
         scheduled follow-up: a worker never sleeps while WeChat publishes)."""
-        result = self._call("查询发布状态", self.client.post, "freepublish/get",
+        result = self._call(N_("checking the publish status"), self.client.post, "freepublish/get",
                             data={"publish_id": state["publish_id"]})
         status = int(result.get("publish_status", 1))
         if status == 0:  # the final ids are stored with the outcome, by the caller
             return self._settled(result, state, None)
         if status != 1:
-            reason = PUBLISH_FAILED.get(status, f"发布失败（状态 {status}）")
+            reason = (message(WECHAT[f"publish_status={status}"]) if status in PUBLISH_FAILED
+                      else message(N_("Publishing failed (status %(status)s)"), status=status))
             if result.get("fail_idx"):
-                reason += "，失败的文章序号：" + "、".join(str(i) for i in result["fail_idx"])
+                reason = message(N_("%(reason)s; the failed articles: %(articles)s"),
+                                 reason=reason,
+                                 articles=", ".join(str(i) for i in result["fail_idx"]))
             # A retry after a fix starts again from a new draft.
             for key in ("publish_id", "msg_data_id", "draft_media_id"):
                 state.pop(key, None)
             save_state(state)
-            raise PermanentError(reason, f"publish_status={status}")
+            raise PermanentError("%(reason)s", f"publish_status={status}",
+                                 params={"reason": reason})
         raise self._still_publishing(state)
 
     def _still_publishing(self, state: dict) -> Pending:
@@ -235,7 +254,8 @@ class WechatAdapter(Adapter):
         checks = int(state.get("publish_checks") or 0) + 1
         state["publish_checks"] = checks
         slower = 1 if checks < self.poll_attempts else 10
-        return Pending(f"微信正在发布（已查询 {checks} 次），稍后再查询结果", "publish_status=1",
+        return Pending(N_("WeChat is publishing (checked %(checks)s times); checked again "
+                          "later"), "publish_status=1", params={"checks": checks},
                        check_after=self.poll_interval * slower)
 
     @staticmethod
@@ -258,7 +278,8 @@ class WechatAdapter(Adapter):
         if state.get("clientmsgid") != client_msg_id:
             state["clientmsgid"] = client_msg_id
             save_state(state)
-        result = self._call("群发", self._sendall, state["draft_media_id"], client_msg_id,
+        result = self._call(N_("mass sending"),
+                            self._sendall, state["draft_media_id"], client_msg_id,
                             commits=True)
         code = int(result.get("errcode") or 0)
         if code in MASS_AWAITING_CONFIRMATION:
@@ -307,14 +328,17 @@ class WechatAdapter(Adapter):
         if waited > self.mass_confirm_window:
             state.pop("protect_since", None)
             save_state(state)
-            return PermanentError(
-                "群发保护：公众号管理员未在 30 分钟内确认本次群发（或已拒绝），微信已取消该次群发；"
-                "如仍需群发，请管理员留意手机微信后重试", code)
+            return PermanentError(N_(
+                "Mass-send protection: the account's administrator did not confirm this mass "
+                "send within 30 minutes (or refused it) and WeChat cancelled it; to send it "
+                "still, the administrator should watch WeChat on their phone and retry"), code)
         state["protect_since"] = since
         save_state(state)
         minutes = max(0, int((self.mass_confirm_window - waited) // 60))
-        return Pending(f"等待公众号管理员在手机微信上确认群发（群发保护），"
-                       f"约 {minutes} 分钟内未确认则本次群发取消", code,
+        return Pending(N_("Waiting for the account's administrator to confirm the mass send in "
+                          "WeChat on their phone (mass-send protection); not confirmed within "
+                          "about %(minutes)s minutes, the mass send is cancelled"), code,
+                       params={"minutes": minutes},
                        check_after=MASS_CONFIRM_CHECK_SECONDS, note=True)
 
     # ---------------------------------------------------------------- after an unconfirmed send
@@ -326,14 +350,15 @@ class WechatAdapter(Adapter):
             if not msg_id or str(msg_id).startswith("clientmsgid:"):
                 # Not queryable without msg_id; resending is safe: clientmsgid deduplicates.
                 return PublishResult(str(msg_id), None) if msg_id else None
-            result = self._call("查询群发状态", self.client.message.get_mass, msg_id)
+            result = self._call(N_("checking the mass send"), self.client.message.get_mass, msg_id)
             if result.get("msg_status") in ("SEND_SUCCESS", "SENDING"):
                 return PublishResult(str(msg_id), None)
             return None
         if state.get("article_id"):
             return PublishResult(str(state["article_id"]), state.get("article_url"))
         if state.get("publish_id"):
-            result = self._call("查询发布状态", self.client.post, "freepublish/get",
+            result = self._call(N_("checking the publish status"),
+                                self.client.post, "freepublish/get",
                                 data={"publish_id": state["publish_id"]})
             status = int(result.get("publish_status", 1))
             if status == 0:
@@ -347,18 +372,21 @@ class WechatAdapter(Adapter):
             return found
         if state.get("draft_media_id"):
             try:
-                self._call("查询草稿", self.client.post, "draft/get",
+                self._call(N_("reading the draft"), self.client.post, "draft/get",
                            data={"media_id": state["draft_media_id"]})
             except PermanentError as exc:
                 if exc.platform_code != 40007:
                     raise
                 # The draft is gone, so the submit reached WeChat; its result is not listed yet.
-                raise RetryableError("草稿已提交发布，平台尚未列出结果，稍后再核实", 40007) from exc
+                raise RetryableError(N_("The draft was submitted for publishing and WeChat does "
+                                        "not list the result yet; checked again later"),
+                                     40007) from exc
         return None
 
     def _search_published(self, content: Content, pages: int = 3) -> PublishResult | None:
         for page in range(pages):
-            result = self._call("查询已发布列表", self.client.post, "freepublish/batchget",
+            result = self._call(N_("listing the published articles"),
+                                self.client.post, "freepublish/batchget",
                                 data={"offset": page * 20, "count": 20, "no_content": 0})
             items = result.get("item") or []
             for item in items:
@@ -378,7 +406,8 @@ class WechatAdapter(Adapter):
     # ---------------------------------------------------------------- listing (activity sync)
     def list_published(self, offset: int, count: int = 20) -> tuple[list[ListedPost], int]:
         """One page of freepublish/batchget (发布 items, newest first) and the total."""
-        result = self._call("查询已发布列表", self.client.post, "freepublish/batchget",
+        result = self._call(N_("listing the published articles"),
+                            self.client.post, "freepublish/batchget",
                             data={"offset": offset, "count": count, "no_content": 1})
         listed = []
         for item in result.get("item") or []:
@@ -394,7 +423,7 @@ class WechatAdapter(Adapter):
     def mass_sent_on(self, day: date) -> list[ListedPost]:
         """The mass-sent (群发) articles of one day, which no list API returns, from the data
         API (datacube/getarticlesummary: one day a call, yesterday at the latest)."""
-        result = self._call("查询群发图文数据", self.client.post,
+        result = self._call(N_("reading the mass-sent articles' data"), self.client.post,
                             f"{self.base_url}/datacube/getarticlesummary",
                             data={"begin_date": day.isoformat(), "end_date": day.isoformat()})
         # The data API gives the day, not the time: noon Beijing stands for it.
@@ -411,11 +440,13 @@ class WechatAdapter(Adapter):
     def withdraw(self, state: dict, post_id: str) -> None:
         if state.get("mode") == "mass":
             if str(post_id).startswith("clientmsgid:"):
-                raise PermanentError("群发消息的 msg_id 未知，无法自动撤回，请登录公众平台手动删除")
-            self._call("删除群发", self.client.message.delete_mass, post_id)
+                raise PermanentError(N_("The mass send's msg_id is unknown, so it cannot be "
+                                        "withdrawn automatically; delete it on the WeChat "
+                                        "platform by hand"))
+            self._call(N_("deleting the mass send"), self.client.message.delete_mass, post_id)
             return
         try:
-            self._call("删除发布文章", self.client.post, "freepublish/delete",
+            self._call(N_("deleting the published article"), self.client.post, "freepublish/delete",
                        data={"article_id": post_id, "index": 0})
         except PermanentError as exc:
             if exc.platform_code != 53600:

@@ -20,7 +20,12 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from .base import transport_error
 from .errors import AuthError, RetryableError
+from .messages import N_, WECHAT, message
 from .wechat_codes import RETRYABLE, TOKEN_ERRORS, TOKEN_FETCH
+
+TOKEN_WAIT = N_("Timed out waiting for the access token; retried later")
+FETCHING_TOKEN = N_("fetching the access token")
+
 
 class _MemoryStorage(SessionStorage):
     """Process-wide token storage with expiry, for the embedded mode without Redis."""
@@ -98,9 +103,9 @@ class WechatClient(WeChatClient):
             try:
                 acquired = lock.acquire()
             except LockError as exc:  # pragma: no cover - redis-py raises only on misuse
-                raise RetryableError("等待获取访问令牌超时，稍后重试", "lock") from exc
+                raise RetryableError(TOKEN_WAIT, "lock") from exc
             if not acquired:
-                raise RetryableError("等待获取访问令牌超时，稍后重试", "lock")
+                raise RetryableError(TOKEN_WAIT, "lock")
             try:
                 yield
             finally:
@@ -111,7 +116,7 @@ class WechatClient(WeChatClient):
         else:
             lock = _local_lock(self.lock_name)
             if not lock.acquire(timeout=wait):
-                raise RetryableError("等待获取访问令牌超时，稍后重试", "lock")
+                raise RetryableError(TOKEN_WAIT, "lock")
             try:
                 yield
             finally:
@@ -139,21 +144,27 @@ class WechatClient(WeChatClient):
             res = self._http.post(f"{self.base_url}/cgi-bin/stable_token", json=body,
                                   timeout=self.timeout)
         except requests.RequestException as exc:
-            raise transport_error(exc, commits=False, what="获取访问令牌") from exc
+            raise transport_error(exc, commits=False, what=FETCHING_TOKEN) from exc
         if res.status_code >= 500 or res.status_code == 429:
-            raise RetryableError(f"获取访问令牌时平台返回 HTTP {res.status_code}", res.status_code)
+            raise RetryableError(N_("WeChat answered HTTP %(status)s when asked for the access "
+                                    "token"), res.status_code, params={"status": res.status_code})
         try:
             result = res.json()
         except ValueError as exc:
-            raise RetryableError("获取访问令牌时平台返回了无法解析的内容", res.status_code) from exc
+            raise RetryableError(N_("WeChat answered something unreadable when asked for the "
+                                    "access token"), res.status_code) from exc
         code = int(result.get("errcode") or 0)
         if code:
             errmsg = result.get("errmsg")
             if code in RETRYABLE:
-                message, after = RETRYABLE[code]
-                raise RetryableError(message, code, platform_message=errmsg, retry_after=after)
-            raise AuthError("获取访问令牌失败：" + TOKEN_FETCH.get(code, errmsg or "未知错误"),
-                            code, platform_message=errmsg)
+                raise RetryableError(WECHAT[code], code, platform_message=errmsg,
+                                     retry_after=RETRYABLE[code])
+            if code in TOKEN_FETCH:
+                raise AuthError(N_("Fetching the access token failed: %(reason)s"), code,
+                                params={"reason": message(TOKEN_FETCH[code])},
+                                platform_message=errmsg)
+            raise AuthError(N_("Fetching the access token failed: WeChat answered “%(said)s”"),
+                            code, params={"said": errmsg or str(code)}, platform_message=errmsg)
         token = result["access_token"]
         expires_in = int(result.get("expires_in") or 7200)
         # Stored a little shorter than its life so every worker renews before WeChat refuses it.

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .types import UTCDateTime, utcnow
+from .wording import say
 
 ROLES = ("admin", "supervisor", "sponsor", "editor", "reviewer", "signer", "source")
 
@@ -122,10 +123,18 @@ class Notification(db.Model):
     key: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
+    # The text's words, said again in the reader's language (govmedia.wording); `text` is
+    # as written (the jobs' language), for e-mail and for rows from before.
+    said: Mapped[dict | None] = mapped_column(JSON)
     link: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def said_text(self) -> str:
+        """The text in the reader's language (its words said again), else as written."""
+        return say(self.said) if self.said else self.text
 
 
 class NotificationAddress(db.Model):

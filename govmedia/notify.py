@@ -17,16 +17,14 @@ from sqlalchemy.dialects.postgresql import insert
 from .extensions import db
 from .models import Notification, NotificationAddress, NotificationMute, User
 from .queue import enqueue, job
+from .wording import N_, message, say
 
 log = logging.getLogger(__name__)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the name babel extracts
-    return message
-
-
-# kind -> (what the profile page calls it, the text of one notification). The texts are
-# written in the jobs' language (Chinese, like the daily reminders) from `params`.
+# kind -> (what the profile page calls it, the text of one notification). A notification
+# keeps its words (msgid and `params`) and is said in the reader's language when read; its
+# text as written in the jobs' language (Chinese) goes into the e-mail.
 KINDS = {
     "article_waiting": (N_("An article waits for my review or sign-off"),
                         N_("The article “%(title)s” waits for your %(stage)s")),
@@ -108,11 +106,13 @@ def notify(user_ids, kind: str, link: str | None, params: dict, *, key: str,
         enqueue(deliver_notifications, ids, kind, link, params, key, unit_id)
 
 
-def render(kind: str, params: dict) -> str:
+def words(kind: str, params: dict) -> dict:
+    """A notification's words, said in each reader's language when read (govmedia.wording);
+    a parameter may be a message itself (a delivery's error)."""
     values = dict(params)
     if "stage" in values:
-        values["stage"] = _(STAGES.get(values["stage"], str(values["stage"])))
-    return _(KINDS[kind][1], **values)
+        values["stage"] = message(STAGES.get(values["stage"], str(values["stage"])))
+    return message(KINDS[kind][1], **values)
 
 
 @job()
@@ -121,10 +121,10 @@ def deliver_notifications(user_ids, kind, link, params, key, unit_id=None) -> in
     ids = listening(user_ids, kind)
     if not ids:
         return 0
-    text = render(kind, params)
+    said = words(kind, params)
     now = datetime.now(UTC)
-    rows = [{"user_id": uid, "unit_id": unit_id, "key": key, "kind": kind, "text": text,
-             "link": link, "created_at": now} for uid in ids]
+    rows = [{"user_id": uid, "unit_id": unit_id, "key": key, "kind": kind, "text": say(said),
+             "said": said, "link": link, "created_at": now} for uid in ids]
     created = db.session.execute(insert(Notification).values(rows).on_conflict_do_nothing(
         index_elements=["user_id", "key"]).returning(Notification.id)).scalars().all()
     db.session.commit()
@@ -163,13 +163,13 @@ def email_notifications(note_ids) -> int:
     client = smtp_client()
     try:
         for note, email in rows:
-            message = EmailMessage()
-            message["From"] = current_app.config["SMTP_FROM"]
-            message["To"] = email
-            message["Subject"] = note.text[:80]
-            message.set_content(note.text + (f"\n\n{base}{note.link}" if note.link else "")
+            mail = EmailMessage()
+            mail["From"] = current_app.config["SMTP_FROM"]
+            mail["To"] = email
+            mail["Subject"] = note.text[:80]
+            mail.set_content(note.text + (f"\n\n{base}{note.link}" if note.link else "")
                                 + "\n\n" + _("(This e-mail was sent automatically)"))
-            client.send_message(message)
+            client.send_message(mail)
             db.session.execute(update(Notification).where(Notification.id == note.id)
                                .values(emailed_at=datetime.now(UTC)))
             db.session.commit()   # recorded as sent once it left: never e-mailed twice

@@ -65,7 +65,7 @@ def _claim(reply_id: int) -> MessageReply | None:
 
 
 def _settle_error(reply: MessageReply, exc: AdapterError) -> None:
-    reply.error = exc.message_zh
+    reply.error, reply.error_said = exc.text(), exc.message
     reply.error_code = None if exc.platform_code is None else str(exc.platform_code)[:40]
     if isinstance(exc, RetryableError) and reply.attempts <= len(REPLY_BACKOFF):
         reply.status = "queued"
@@ -96,6 +96,7 @@ def send_reply(reply_id: int) -> str:
         db.session.commit()
         return reply.status
     reply.status, reply.sent_at, reply.error, reply.error_code = "sent", utcnow(), None, None
+    reply.error_said = None
     mark_answered(reply, reply.sent_at)
     db.session.commit()
     return "sent"

@@ -1,13 +1,14 @@
 """Messages from the public to an account, and the replies sent to them from govmedia."""
 from datetime import date, datetime
 
-from sqlalchemy import (Boolean, Computed, Date, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, Computed, Date, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govmedia.extensions import db
 from govmedia.types import UTCDateTime, utcnow
+from govmedia.wording import say
 
 MESSAGE_STATUSES = ("open", "overdue", "answered")
 REPLY_STATUSES = ("queued", "sending", "sent", "failed", "unconfirmed")
@@ -60,12 +61,20 @@ class MessageReply(db.Model):
     # reply well past it, whose job was lost (Redis away at the commit).
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     error: Mapped[str | None] = mapped_column(Text)
+    # The error's words, said again in the reader's language (govmedia.wording); `error`
+    # keeps the text of the day.
+    error_said: Mapped[dict | None] = mapped_column(JSON)
     error_code: Mapped[str | None] = mapped_column(String(40))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     message = relationship(Message, back_populates="replies")
+
+    @property
+    def error_text(self) -> str | None:
+        """The error in the reader's language (its words said again), else as written."""
+        return say(self.error_said) if self.error_said else self.error
 
 
 class ReferenceAnswer(db.Model):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask_babel import gettext as _
 from sqlalchemy import DateTime, and_, case, cast, func, or_, select
 
 from govmedia.extensions import db
+from govmedia.wording import N_, message
 from govmedia.types import SHANGHAI, shanghai_date
 from registry.models import Account
 
@@ -38,7 +38,7 @@ def overdue_by_account(as_of: date, units, limit: int = 20) -> list[dict]:
 
 
 def overdue_reminders(today: date, since: date | None = None) -> list[tuple]:
-    """(unit_id, key, kind, text, link) per message overdue today, for the daily reminders of
+    """(unit_id, key, kind, words, link) per message overdue today, for the daily reminders of
     the account's unit: one key per message, so each is told once however often they run.
     `since`: only messages whose deadline day is `since` or later (those that became overdue
     after it), read through the index on the deadline, so a daily run reads a day or two of
@@ -48,14 +48,14 @@ def overdue_reminders(today: date, since: date | None = None) -> list[tuple]:
     if since is not None:
         query = query.where(Message.reply_due_on >= since)
     out = []
-    for message, name in db.session.execute(query):
-        received = message.received_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-        out.append((message.unit_id, f"message_overdue:{message.id}", "message_overdue",
-                    _("A message to “%(name)s” received %(received)s is unanswered past its "
-                      "deadline (%(due_on)s)", name=name, received=received,
-                      due_on=message.reply_due_on.isoformat()),
-                    f"/inbox?status=overdue&account_id={message.account_id}"
-                    f"#message-{message.id}"))
+    for row, name in db.session.execute(query):
+        received = row.received_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        out.append((row.unit_id, f"message_overdue:{row.id}", "message_overdue",
+                    message(N_("A message to “%(name)s” received %(received)s is unanswered "
+                               "past its deadline (%(due_on)s)"), name=name, received=received,
+                            due_on=row.reply_due_on.isoformat()),
+                    f"/inbox?status=overdue&account_id={row.account_id}"
+                    f"#message-{row.id}"))
     return out
 
 

@@ -12,7 +12,8 @@ def iso(value):
 
 
 def reply_json(reply: MessageReply) -> dict:
-    return {"id": reply.id, "text": reply.text, "status": reply.status, "error": reply.error,
+    return {"id": reply.id, "text": reply.text, "status": reply.status,
+            "error": reply.error_text,
             "error_code": reply.error_code, "author_id": reply.author_id,
             "created_at": iso(reply.created_at), "sent_at": iso(reply.sent_at)}
 

@@ -17,13 +17,10 @@ import ahocorasick_rs
 import opencc
 from stdnum.cn import ric
 
+from govmedia.wording import N_
 from registry.labels import PLATFORM_NAMES_ZH
 
 from .platform_limits import MIB, Problem, limit_problems
-
-
-def N_(message: str) -> str:
-    return message
 
 
 # rule -> (default severity per shared/API.md, display name msgid)

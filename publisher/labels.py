@@ -3,8 +3,8 @@ the pages and for the domain's messages alike, so no message shows a raw code.""
 from flask_babel import gettext as _
 
 from adapters.messages import platform_error_text
+from govmedia.wording import N_, is_message, say
 
-from .checks import N_
 
 STATUS_LABELS = {
     "draft": N_("Draft"), "pending_review": N_("Awaiting 2nd review"),
@@ -33,9 +33,12 @@ def delivery_label(code: str) -> str:
 def delivery_error(delivery) -> str:
     """A delivery's last error in the reader's language: the platform's code in words when the
     error came from the platform (a code not known shows the platform's own text, quoted),
-    else the text recorded when it happened; "" without an error."""
+    else its words said again, else (a row from before) the text recorded when it happened;
+    "" without an error."""
     if not delivery.last_error:
         return ""
     detail = delivery.last_error_detail or {}
     text = platform_error_text(delivery.platform, detail.get("code"), detail.get("message"))
+    if text is None and is_message(detail.get("said")):
+        text = say(detail["said"])
     return text or delivery.last_error

@@ -213,8 +213,9 @@ class Delivery(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    # The platform's own error behind last_error, {"code", "message"}: put into the reader's
-    # language when shown (adapters.messages), while last_error keeps the words of the day.
+    # last_error's words to say again in the reader's language, {"said": a message
+    # (govmedia.wording)}, with the platform's own {"code", "message"} when it answered one;
+    # last_error keeps the words of the day (the worker's language).
     last_error_detail: Mapped[dict | None] = mapped_column(JSON)
     platform_ids: Mapped[dict] = mapped_column(JSON, default=dict)
     post_id: Mapped[str | None] = mapped_column(String(200))

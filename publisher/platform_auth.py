@@ -90,7 +90,7 @@ def finish_authorisation(actor: User, state: str, code: str) -> tuple[Account, l
                                     timeout=float(_config("ADAPTER_TIMEOUT")))
     except AdapterError as exc:
         raise RuleConflict(_("Douyin refused the authorisation: %(error)s",
-                             error=exc.message_zh), code="authorisation_failed") from exc
+                             error=exc.text()), code="authorisation_failed") from exc
     set_credentials(actor, account, credentials)
     return account, resume_after_authorisation(actor, account.id)
 

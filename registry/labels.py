@@ -5,9 +5,7 @@ finds them; `label()` translates at render time, in the request's locale.
 """
 from flask_babel import gettext
 
-
-def N_(message: str) -> str:  # noqa: N802 - the conventional name babel looks for
-    return message
+from govmedia.wording import N_
 
 
 PLATFORMS = {

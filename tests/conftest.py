@@ -184,3 +184,19 @@ def account_body(unit_id, platform="wechat", handle="gh_0123456789ab", name="某
             "staff": [{"name": "张三", "phone": "13800000000", "platform_role": "admin"}]}
     body.update(extra)
     return body
+
+
+@pytest.fixture
+def chinese_words():
+    """An app context that says messages as a job does (Chinese, the default), with every
+    package's catalogue, for tests of code that runs outside the app (the adapters)."""
+    from flask import Flask
+    from flask_babel import Babel
+
+    root = Path(__file__).resolve().parent.parent
+    catalogues = [str(p) for pattern in ("translations", "*/translations", "*/*/translations")
+                  for p in sorted(root.glob(pattern))]
+    words = Flask("words")
+    Babel(words, default_locale="zh", default_translation_directories=";".join(catalogues))
+    with words.app_context():
+        yield

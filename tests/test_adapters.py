@@ -22,6 +22,9 @@ from adapters import (
 from standins import DEFAULT_WECHAT_APPS, DEFAULT_WEIBO_TOKENS, serve_in_thread
 from adapters.wechat import clear_local_tokens
 
+# The adapters' messages are said as a job says them: in Chinese, the default.
+pytestmark = pytest.mark.usefixtures("chinese_words")
+
 APP_ID, APP_SECRET = next(iter(DEFAULT_WECHAT_APPS.items()))
 WEIBO_TOKEN = next(iter(DEFAULT_WEIBO_TOKENS))
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
@@ -200,7 +203,7 @@ def test_wechat_error_classes(standin, path, fault, error, code, text):
     standin.fault(path=path, **fault)
     with pytest.raises(error) as caught:
         wechat(standin).publish(content(), {}, Saved())
-    assert caught.value.platform_code == code and text in caught.value.message_zh
+    assert caught.value.platform_code == code and text in caught.value.text()
     assert standin.posts("wechat")["count"] == 0
 
 
@@ -282,7 +285,7 @@ def test_weibo_error_classes(standin, fault, error, code, text):
     standin.fault(path="/2/statuses/share.json", **fault)
     with pytest.raises(error) as caught:
         weibo(standin).publish(content(), {}, Saved())
-    assert caught.value.platform_code == code and text in caught.value.message_zh
+    assert caught.value.platform_code == code and text in caught.value.text()
     assert standin.posts("weibo")["count"] == 0
 
 
@@ -292,7 +295,7 @@ def test_weibo_expired_and_invalid_tokens_need_a_new_authorization(standin):
     with pytest.raises(AuthError) as caught:
         weibo(standin, token="2.00expired").publish(content(), {}, Saved())
     assert caught.value.platform_code == 21327 and caught.value.token_expired
-    assert not caught.value.retryable and "重新授权" in caught.value.message_zh
+    assert not caught.value.retryable and "重新授权" in caught.value.text()
     with pytest.raises(AuthError) as caught:
         weibo(standin, token="2.00never-issued").publish(content(), {}, Saved())
     assert caught.value.platform_code == 21332 and caught.value.token_expired
@@ -393,7 +396,7 @@ def test_wrong_app_secret_is_an_auth_error(standin):
     with pytest.raises(AuthError) as caught:
         wechat(standin, credentials={"app_id": APP_ID, "app_secret": "wrong"}).publish(
             content(), {}, Saved())
-    assert caught.value.platform_code == 40125 and "AppSecret" in caught.value.message_zh
+    assert caught.value.platform_code == 40125 and "AppSecret" in caught.value.text()
     assert standin.calls("/cgi-bin/material/add_material") == 0
 
 

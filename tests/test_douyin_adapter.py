@@ -28,6 +28,9 @@ from adapters.douyin_client import (
 )
 from standins import DEFAULT_DOUYIN_APPS, serve_in_thread
 
+# The adapters' messages are said as a job says them: in Chinese, the default.
+pytestmark = pytest.mark.usefixtures("chinese_words")
+
 CLIENT_KEY, CLIENT_SECRET = next(iter(DEFAULT_DOUYIN_APPS.items()))
 PART = 4 * 1024 * 1024
 
@@ -288,7 +291,7 @@ def test_lapsed_authorisation_is_token_expired(standin, small_video):
     standin.post("/_standin/douyin/lapse")
     with pytest.raises(AuthError) as lapsed:
         adapter(standin, credentials).publish(content(small_video), {}, Saver())
-    assert lapsed.value.token_expired and "重新授权" in lapsed.value.message_zh
+    assert lapsed.value.token_expired and "重新授权" in lapsed.value.text()
     assert lapsed.value.platform_code == 10010  # the refresh was tried and refused
     assert standin.douyin()["count"] == 0
 

@@ -232,7 +232,7 @@ def adapter(url, clientmsgid="govmedia-77"):
                        account_options={"mode": "mass", "clientmsgid": clientmsgid})
 
 
-def test_unconfirmed_past_the_window_fails_and_a_refusal_is_said(wechat_standin):
+def test_unconfirmed_past_the_window_fails_and_a_refusal_is_said(wechat_standin, chinese_words):
     url = wechat_standin.url
     state = {}
     with pytest.raises(Pending) as waiting:

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, bindparam, case, create_engine, event, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
 from govmedia.extensions import db
+from govmedia.wording import N_, message
 from govmedia.secrets import decrypt
 from govmedia.types import utcnow
 from registry.models import AccountCredential
@@ -53,7 +53,7 @@ class Work:
     post_id: str | None
     credentials: dict | None
     content: object = None
-    refusal: str | None = None
+    refusal: dict | str | None = None   # why it may not go out: a message, or a text
     withdraw_state: str | None = None  # as the finishing UPDATE found it
     article_hash: str | None = None  # the article's and the delivery's content hash, as claimed
     content_hash: str | None = None
@@ -214,12 +214,12 @@ def _work(delivery_id: int, token: str, row, withdrawing: bool) -> Work:
         try:
             work.credentials = decrypt(row.ciphertext)
         except Exception:  # noqa: BLE001 - a changed SECRET_KEY: say so, quoting nothing
-            work.refusal = _("The account's credentials cannot be decrypted (was the key "
-                             "changed?); the sponsor unit must set them again")
+            work.refusal = message(N_("The account's credentials cannot be decrypted (was the "
+                                      "key changed?); the sponsor unit must set them again"))
     if work.credentials is None and work.refusal is None and (
             not withdrawing or row.previous not in (S.QUEUED, S.RETRYING, S.FAILED)):
-        work.refusal = _("The account has no platform credentials; the sponsor unit sets them "
-                         "on the account page, then retries")
+        work.refusal = message(N_("The account has no platform credentials; the sponsor unit "
+                                  "sets them on the account page, then retries"))
     return work
 
 

@@ -11,11 +11,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 
 from adapters import Content
 from govmedia.extensions import db
+from govmedia.wording import N_, message
 
 from .. import checks
 from ..check_lists import current_rules
@@ -132,11 +132,11 @@ def cached_content(article_id: int, content_hash: str, conn) -> tuple[Content, S
 
 
 def pre_send_refusal(article_hash: str, delivery_hash: str, article_id: int,
-                     stored: StoredChecks, version: str) -> str | None:
+                     stored: StoredChecks, version: str) -> dict | None:
     """Why this revision may not go out now (None: it may)."""
     if delivery_hash != article_hash:
-        return _("The article changed: this delivery's revision is no longer sent; the changed "
-                 "article goes through the three reviews again")
+        return message(N_("The article changed: this delivery's revision is no longer sent; "
+                          "the changed article goes through the three reviews again"))
     key = (article_id, article_hash, version)
     if key in _REFUSALS:
         return _REFUSALS[key]
@@ -150,7 +150,7 @@ def pre_send_refusal(article_hash: str, delivery_hash: str, article_id: int,
     blocking = checks.blocking(findings)
     refusal = None
     if blocking:
-        refusal = _("The checks before sending found content that may not be published: "
-                    "%(findings)s", findings="；".join(f.get("message", f["rule"])
-                                                      for f in blocking[:3]))
+        refusal = message(N_("The checks before sending found content that may not be "
+                             "published: %(findings)s"),
+                          findings="；".join(f.get("message", f["rule"]) for f in blocking[:3]))
     return _remember(_REFUSALS, key, refusal)

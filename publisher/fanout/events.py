@@ -11,6 +11,7 @@ import logging
 from sqlalchemy import select, update
 
 from adapters import PermanentError, PublishResult
+from adapters.messages import WECHAT
 from adapters.wechat_codes import PUBLISH_FAILED
 from govmedia.extensions import db
 from govmedia.types import utcnow
@@ -60,7 +61,8 @@ def settle_publish_event(account_id: int, publish_id: str, status: int,
             return "sent"
         for key in ("publish_id", "msg_data_id", "draft_media_id"):
             work.state.pop(key, None)  # a retry after a fix starts from a new draft
-        settle(work, S.FAILED, PermanentError(PUBLISH_FAILED[status], f"publish_status={status}"),
+        settle(work, S.FAILED, PermanentError(WECHAT[f"publish_status={status}"],
+                                            f"publish_status={status}"),
                keep_state=True)
         return "failed"
     except LeaseLost:

@@ -7,7 +7,6 @@ recovered job resumes instead of sending again; a job that died or timed out mid
 import logging
 from datetime import datetime, timedelta
 
-from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from adapters import (AuthError, Pending, PermanentError, RetryableError, Unconf
 from govmedia.extensions import db
 from govmedia.queue import enqueue, job
 from govmedia.types import utcnow
+from govmedia.wording import N_, message
 
 from ..mass_quota import delivery_quota_refusal
 from ..models import Delivery
@@ -23,7 +23,7 @@ from . import heartbeat
 from .claim import LeaseLost, Work, claim, job_engine
 from .config import adapter_timeout, backoff, lease_seconds, max_attempts
 from .dispatch import dispatch, whole_second_after
-from .settle import adapter_for, await_platform, error_text, record_sent, settle, state_saver
+from .settle import adapter_for, await_platform, error_message, record_sent, settle, state_saver
 from .states import SENDABLE, DeliveryStatus as S, WithdrawState
 from .withdraw import withdraw
 
@@ -45,7 +45,7 @@ def send(delivery_id: int) -> str:
             raise
         except Pending as exc:
             # The platform has it and is still publishing: a follow-up asks again, no one waits.
-            note = error_text(exc) if getattr(exc, "note", False) else None
+            note = error_message(exc) if getattr(exc, "note", False) else None
             _follow_up_at(delivery_id, await_platform(work, exc.check_after, note))
             return "publishing"
         except Exception as exc:  # noqa: BLE001 - each kind of failure has its outcome
@@ -117,9 +117,9 @@ def _publish(work: Work):
             # The platform cannot tell yet: still unconfirmed, asked again later. As
             # `retrying` the next attempt would send again without asking.
             raise UnconfirmedError(
-                _("The result of the last send cannot be verified: %(error)s; verified again "
-                  "later, never sent twice", error=exc.message_zh),
-                exc.platform_code, platform_message=exc.platform_message) from exc
+                N_("The result of the last send cannot be verified: %(error)s; verified again "
+                   "later, never sent twice"), exc.platform_code,
+                params={"error": exc.message}, platform_message=exc.platform_message) from exc
         save(work.state)
         if result is not None:
             return result
@@ -151,8 +151,9 @@ def _failed(work: Work, exc) -> tuple[str | None, datetime | None]:
     next_at = _later(work)
     db.session.rollback()
     settle(work, S.UNCONFIRMED, None, next_at=next_at,
-           text=_("An internal error occurred while sending; the platform is asked first, then "
-                  "it is retried: %(error)s", error=redact_tokens(type(exc).__name__)))
+           said=message(N_("An internal error occurred while sending; the platform is asked "
+                           "first, then it is retried: %(error)s"),
+                        error=redact_tokens(type(exc).__name__)))
     return None, next_at
 
 
@@ -163,8 +164,8 @@ def _unrecorded(work: Work) -> datetime:
     db.session.rollback()
     next_at = utcnow() + timedelta(seconds=backoff(_auto_attempts(work)))
     settle(work, S.UNCONFIRMED, None, next_at=next_at, keep_state=True,
-           text=_("The platform took it, but recording the result failed; it is verified "
-                  "and recorded automatically"))
+           said=message(N_("The platform took it, but recording the result failed; it is "
+                           "verified and recorded automatically")))
     return next_at
 
 
@@ -185,8 +186,8 @@ def _auto_attempts(work: Work) -> int:
 def _retry_or_fail(work: Work, exc, retry_after) -> datetime | None:
     n = _auto_attempts(work)
     if n >= max_attempts():
-        settle(work, S.FAILED, exc, text=_("Still not sent after %(n)s attempts: %(error)s",
-                                           n=n, error=error_text(exc)))
+        settle(work, S.FAILED, exc, said=message(N_("Still not sent after %(n)s attempts: "
+                                                    "%(error)s"), n=n, error=error_message(exc)))
         return None
     next_at = utcnow() + timedelta(seconds=backoff(n, retry_after))
     settle(work, S.RETRYING, exc, next_at=next_at)

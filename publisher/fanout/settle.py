@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
-from flask_babel import gettext as _
-from sqlalchemy import Text, bindparam, exists, func, or_, select, update
+from sqlalchemy import JSON, Text, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from adapters import get_adapter, listed_id, redact_tokens
@@ -16,6 +15,7 @@ from govmedia import audit
 from govmedia.extensions import db
 from govmedia.notify import notify
 from govmedia.types import utcnow
+from govmedia.wording import N_, is_message, message, say
 from registry.models import Account
 from registry.posts import record_post
 
@@ -64,6 +64,8 @@ def _statements():
                 .values(platform_ids=bindparam("state"), lease_until=bindparam("check_at"),
                         last_error=func.coalesce(bindparam("note", type_=Text),
                                                  Delivery.last_error),
+                        last_error_detail=func.coalesce(bindparam("note_detail", type_=JSON),
+                                                        Delivery.last_error_detail),
                         next_attempt_at=bindparam("check_at"), claim_token=None,
                         enqueued_at=bindparam("check_at"), updated_at=now))
     return {"save": save, "sent": select(sent.c.withdraw_state, waiting.label("others_waiting")),
@@ -101,7 +103,7 @@ def state_saver(work: Work):
     return save
 
 
-def await_platform(work: Work, check_after: float, note: str | None = None) -> datetime:
+def await_platform(work: Work, check_after: float, note: dict | None = None) -> datetime:
     """The platform is still publishing: save the state the follow-up needs (the publish id)
     and let the row go until the follow-up's time, marked enqueued for then (the caller
     enqueues the follow-up: one statement, not dispatch's three). Returns that time."""
@@ -111,10 +113,18 @@ def await_platform(work: Work, check_after: float, note: str | None = None) -> d
         work.conn = autocommit()
     result = work.conn.execute(_statements()["awaiting"], {
         "delivery_id": work.delivery_id, "token": work.token, "now": now,
-        "state": copy.deepcopy(work.state), "check_at": check_at, "note": note})
+        "state": copy.deepcopy(work.state), "check_at": check_at, **_note(note)})
     if result.rowcount != 1:
         raise LeaseLost(work.delivery_id)
     return check_at
+
+
+def _note(note: dict | None) -> dict:
+    """The `awaiting` statement's note: the words to show while the platform works, if any."""
+    if note is None:
+        return {"note": None, "note_detail": None}
+    error = stored_error(note)
+    return {"note": error["last_error"], "note_detail": error["last_error_detail"]}
 
 
 def finish(work: Work, values: dict):
@@ -144,13 +154,30 @@ def record_audit(action: str, delivery, work: Work, after: dict) -> None:
                         "attempts": delivery.attempts, **after})
 
 
-def error_text(exc) -> str:
-    """The editor's text of an adapter error, with the platform's code when it gave one."""
-    text = getattr(exc, "message_zh", None) or _("An internal error occurred while sending")
+def error_message(exc) -> dict:
+    """What went wrong, as words said when read (govmedia.wording): an adapter error's, with
+    the platform's code when it gave one; any other exception as an internal error."""
+    said = getattr(exc, "message", None)
+    if not is_message(said):
+        return message(N_("An internal error occurred while sending"))
     code = getattr(exc, "platform_code", None)
     if code in (None, ""):
-        return text
-    return _("%(text)s (platform code %(code)s)", text=text, code=code)
+        return said
+    return message(N_("%(text)s (platform code %(code)s)"), text=said,
+                   code=code if isinstance(code, int) else redact_tokens(str(code)))
+
+
+def error_text(exc) -> str:
+    """The editor's text of an error, in the worker's language (the words of the day)."""
+    return say(error_message(exc))
+
+
+def stored_error(said: dict, exc=None, platform: str | None = None) -> dict:
+    """The fields that keep an error for its readers: the text of the day and the words to
+    say again in the reader's language (Delivery.last_error_detail, with the platform's own
+    code and text when it answered with one)."""
+    detail = (error_detail(exc, platform) if exc is not None and platform else None) or {}
+    return {"last_error": say(said), "last_error_detail": {**detail, "said": said}}
 
 
 def error_detail(exc, platform: str) -> dict | None:
@@ -173,14 +200,14 @@ def mark_token_expired(account_id: int) -> None:
 
 
 def settle(work: Work, status: str, exc, *, next_at: datetime | None = None,
-           token_expired: bool = False, text: str | None = None,
+           token_expired: bool = False, said: dict | None = None,
            keep_state: bool = False) -> None:
-    """An outcome other than sent: retrying, unconfirmed or failed, with its audit entry."""
-    message = text or error_text(exc)
+    """An outcome other than sent: retrying, unconfirmed or failed, with its audit entry.
+    `said`: the words for it (a message) when they are not the exception's own."""
+    error = stored_error(said or error_message(exc), None if said else exc, work.platform)
+    text = error["last_error"]
     # The job that ran is used up: a retry is enqueued after commit, else the sweep finds it.
-    detail = None if text or exc is None else error_detail(exc, work.platform)
-    values = {"status": status, "last_error": message, "next_attempt_at": next_at,
-              "enqueued_at": None, "last_error_detail": detail}
+    values = {"status": status, "next_attempt_at": next_at, "enqueued_at": None, **error}
     if keep_state:  # ids learnt in the last step, which only the outcome stores
         values["platform_ids"] = copy.deepcopy(work.state)
     delivery = finish(work, values)
@@ -188,22 +215,23 @@ def settle(work: Work, status: str, exc, *, next_at: datetime | None = None,
         mark_token_expired(work.account_id)
     code = None if exc is None else redact_tokens(str(getattr(exc, "platform_code", "") or ""))
     record_audit(f"delivery.{status}", delivery, work,
-                 {"error": message, "platform_code": code or None, "next_attempt_at": next_at})
+                 {"error": text, "platform_code": code or None, "next_attempt_at": next_at})
     if status in (S.FAILED, S.UNCONFIRMED):
-        tell_drafter(work, status, message, delivery.attempts)
+        tell_drafter(work, status, error["last_error_detail"]["said"], delivery.attempts)
     db.session.commit()
-    log.info("delivery %s %s: %s", work.delivery_id, status, message)
+    log.info("delivery %s %s: %s", work.delivery_id, status, text)
     if status == S.FAILED:
         close_article(work)
 
 
-def tell_drafter(work: Work, status: str, message: str, attempts: int) -> None:
-    """A failed or unconfirmed delivery is the drafter's to act on (retry, or check)."""
+def tell_drafter(work: Work, status: str, said: dict, attempts: int) -> None:
+    """A failed or unconfirmed delivery is the drafter's to act on (retry, or check); the
+    error goes as words, said in the drafter's language when read."""
     title, drafter = db.session.execute(select(Article.title, Article.created_by_id)
                                         .where(Article.id == work.article_id)).one()
     account = db.session.scalar(select(Account.name).where(Account.id == work.account_id))
     notify([drafter], f"delivery_{status}", f"/articles/{work.article_id}",
-           {"title": title, "account": account or "", "error": message},
+           {"title": title, "account": account or "", "error": said},
            key=f"delivery_{status}:{work.delivery_id}:{attempts}", unit_id=work.unit_id)
 
 

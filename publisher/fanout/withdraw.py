@@ -2,17 +2,18 @@
 import logging
 from datetime import timedelta
 
-from flask_babel import gettext as _
 
-from adapters import AuthError, PermanentError, redact_tokens
+from adapters import AdapterError, AuthError, PermanentError, redact_tokens
 from govmedia.extensions import db
 from govmedia.queue import enqueue, job
 from govmedia.types import utcnow
+from govmedia.wording import N_, message
 
 from . import heartbeat
 from .claim import LeaseLost, Work, claim, job_engine
 from .config import backoff, lease_seconds
-from .settle import adapter_for, error_text, finish, mark_token_expired, record_audit, state_saver
+from .settle import (adapter_for, error_message, finish, mark_token_expired, record_audit,
+                     state_saver, stored_error)
 from .states import DeliveryStatus as S, WithdrawState
 
 log = logging.getLogger(__name__)
@@ -77,25 +78,25 @@ def _remove(work: Work) -> str | None:
 
 
 def _refused(work: Work, exc) -> None:
-    message = _("Withdrawal failed: %(error)s", error=error_text(exc))
-    delivery = finish(work, {"withdraw_state": WithdrawState.FAILED, "last_error": message})
+    error = stored_error(message(N_("Withdrawal failed: %(error)s"), error=error_message(exc)))
+    delivery = finish(work, {"withdraw_state": WithdrawState.FAILED, **error})
     if getattr(exc, "token_expired", False):
         mark_token_expired(work.account_id)
-    record_audit("delivery.withdraw_failed", delivery, work, {"error": message})
+    record_audit("delivery.withdraw_failed", delivery, work, {"error": error["last_error"]})
     db.session.commit()
 
 
 def _again_later(work: Work, exc):
-    if not hasattr(exc, "message_zh"):
+    adapter_error = isinstance(exc, AdapterError)
+    if not adapter_error:
         log.exception("withdrawal of delivery %s: unexpected error", work.delivery_id)
     db.session.rollback()
     tries = int((work.state or {}).get("withdraw_tries") or 0) + 1
     next_at = utcnow() + timedelta(seconds=backoff(tries, getattr(exc, "retry_after", None)))
-    reason = (error_text(exc) if hasattr(exc, "message_zh")
-              else redact_tokens(type(exc).__name__))
-    finish(work, {"last_error": _("Withdrawal not finished, will be retried: %(error)s",
-                                  error=reason),
-                  "next_attempt_at": next_at, "platform_ids": dict(work.state, withdraw_tries=tries),
-                  "enqueued_at": None})
+    reason = error_message(exc) if adapter_error else redact_tokens(type(exc).__name__)
+    error = stored_error(message(N_("Withdrawal not finished, will be retried: %(error)s"),
+                                 error=reason))
+    finish(work, {**error, "next_attempt_at": next_at,
+                  "platform_ids": dict(work.state, withdraw_tries=tries), "enqueued_at": None})
     db.session.commit()
     return next_at

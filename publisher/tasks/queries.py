@@ -1,12 +1,12 @@
 """Reading publishing tasks: the list (API and page), and the overdue ones for supervision."""
 from datetime import date
 
-from flask_babel import gettext as _
 from sqlalchemy import and_, func, select
 
 from govmedia.auth import scope_query
 from govmedia.models import User
 from govmedia.extensions import db
+from govmedia.wording import N_, message
 from registry.models import Account
 from registry.serialize import iso
 
@@ -62,18 +62,16 @@ def overdue_counts(as_of: date, units: list[int] | None) -> dict[int, int]:
 
 
 def overdue_reminders(today: date) -> list[tuple]:
-    """(unit_id, key, kind, text, link) per overdue task, for the daily reminders; the texts
-    in the jobs' language, as the other reminders."""
+    """(unit_id, key, kind, words, link) per overdue task, for the daily reminders; the words
+    a message (govmedia.wording), as the other reminders."""
     out = []
     for task, name in db.session.execute(
             select(T, Account.name).join(Account, Account.id == T.account_id)
             .where(LIVE, status_clause("overdue", today))):
-        if task.kind == "takedown":
-            text = _("The take-down task on “%(name)s” is overdue (deadline %(due_on)s)",
-                     name=name, due_on=task.due_on.isoformat())
-        else:
-            text = _("The publishing task on “%(name)s” is overdue (deadline %(due_on)s)",
-                     name=name, due_on=task.due_on.isoformat())
+        said = (N_("The take-down task on “%(name)s” is overdue (deadline %(due_on)s)")
+                if task.kind == "takedown" else
+                N_("The publishing task on “%(name)s” is overdue (deadline %(due_on)s)"))
+        text = message(said, name=name, due_on=task.due_on.isoformat())
         out.append((task.unit_id, f"task_overdue:{task.id}", "task_overdue", text,
                     f"/tasks#task-{task.id}"))
     return out

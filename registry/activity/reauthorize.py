@@ -2,7 +2,6 @@
 sponsors told once (a notification each, and an audit entry)."""
 import hashlib
 
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -11,7 +10,8 @@ from govmedia import audit
 from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.types import utcnow
-from registry.labels import label
+from govmedia.wording import N_, message, say
+from registry.labels import PLATFORMS
 from registry.models import Account, AccountCredential
 from registry.supervision.models import Notification
 
@@ -42,15 +42,17 @@ def _tell_sponsors(account: Account, ciphertext: bytes) -> None:
     # same credentials refused again a second later are still the same credentials.
     version = hashlib.sha256(bytes(ciphertext)).hexdigest()[:16]
     key = f"activity.reauthorize:{account.id}:{version}"
-    text = _("The platform refused the credentials of %(platform)s account %(name)s: "
-             "authorise it again and enter the new credentials",
-             platform=label("platform", account.platform), name=account.name)
+    said = message(N_("The platform refused the credentials of %(platform)s account %(name)s: "
+                      "authorise it again and enter the new credentials"),
+                   platform=message(PLATFORMS.get(account.platform, account.platform)),
+                   name=account.name)
     sponsors = [u.id for u in db.session.scalars(
         select(User).where(User.unit_id == account.unit_id, User.active))
         if u.has_role("sponsor")]
     if sponsors:
         db.session.execute(insert(Notification).values([
             {"user_id": user_id, "unit_id": account.unit_id, "key": key,
-             "kind": "credentials_refused", "text": text, "link": f"/accounts/{account.id}",
+             "kind": "credentials_refused", "text": say(said), "said": said,
+             "link": f"/accounts/{account.id}",
              "created_at": utcnow()}
             for user_id in sponsors]).on_conflict_do_nothing(index_elements=["user_id", "key"]))

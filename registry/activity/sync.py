@@ -187,4 +187,4 @@ def _save(readings: list[Reading]) -> Counter:
 
 def _error_text(exc: AdapterError) -> str:
     code = exc.platform_code
-    return exc.message_zh if code in (None, "") else f"{exc.message_zh} ({code})"
+    return exc.text() if code in (None, "") else f"{exc.text()} ({code})"

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia.extensions import db
+from govmedia.wording import N_, message, say
 from govmedia.models import NotificationMute, User
 from govmedia.notify import smtp_client, smtp_configured
 from govmedia.queue import job
@@ -39,14 +40,13 @@ MESSAGES_RUN = "message_overdue"   # the overdue messages' last run (models.Remi
 FIRST_RUN_DAYS = 7
 
 
-def _dormant_text(profile, name: str, days: int, last: date) -> str:
-    if profile.window_unit == "workdays":
-        return _("“%(name)s” has not been updated for %(days)s days (last update %(last)s), "
-                 "past the %(limit)s-working-day rule", name=name, days=days,
-                 last=last.isoformat(), limit=profile.update_window)
-    return _("“%(name)s” has not been updated for %(days)s days (last update "
-             "%(last)s), past the %(limit)s-day rule", name=name, days=days,
-             last=last.isoformat(), limit=profile.update_window)
+def _dormant_text(profile, name: str, days: int, last: date) -> dict:
+    rule = (N_("“%(name)s” has not been updated for %(days)s days (last update %(last)s), past "
+               "the %(limit)s-working-day rule") if profile.window_unit == "workdays" else
+            N_("“%(name)s” has not been updated for %(days)s days (last update %(last)s), past "
+               "the %(limit)s-day rule"))
+    return message(rule, name=name, days=days, last=last.isoformat(),
+                   limit=profile.update_window)
 
 
 def messages_since(today: date) -> date:
@@ -72,8 +72,9 @@ def record_run(name: str, today: date) -> None:
 
 
 def _reminders(today: date, messages_from: date | None = None) -> list[dict]:
-    """(unit_id, key, kind, text, link) for everything worth a reminder today; the texts are
-    stored as written, in the jobs' language (Chinese). `messages_from`: the first deadline
+    """(unit_id, key, kind, words, link) for everything worth a reminder today; the words are
+    a message (govmedia.wording), stored with the text as written in the jobs' language and
+    said again in the reader's when shown. `messages_from`: the first deadline
     day of the overdue messages read (None: every overdue message)."""
     tomorrow = today + timedelta(days=1)
     out = []
@@ -83,14 +84,15 @@ def _reminders(today: date, messages_from: date | None = None) -> list[dict]:
                        filing_status_clause("overdue", today)))):
         if f.due_on == tomorrow:
             out.append((f.unit_id, f"filing_due:{f.id}", "filing_due",
-                        _("The filing of “%(name)s” (%(event_date)s) is due tomorrow "
-                          "(%(due_on)s)", name=name, event_date=f.event_date.isoformat(),
-                          due_on=f.due_on.isoformat()),
+                        message(N_("The filing of “%(name)s” (%(event_date)s) is due tomorrow "
+                                   "(%(due_on)s)"), name=name,
+                                event_date=f.event_date.isoformat(),
+                                due_on=f.due_on.isoformat()),
                         f"/accounts/{f.account_id}"))
         else:
             out.append((f.unit_id, f"filing_overdue:{f.id}", "filing_overdue",
-                        _("The filing of “%(name)s” is overdue (deadline %(due_on)s)",
-                          name=name, due_on=f.due_on.isoformat()),
+                        message(N_("The filing of “%(name)s” is overdue (deadline %(due_on)s)"),
+                                name=name, due_on=f.due_on.isoformat()),
                         f"/accounts/{f.account_id}"))
     band = band_subquery(today, None)
     calendar = load_calendar()
@@ -104,32 +106,34 @@ def _reminders(today: date, messages_from: date | None = None) -> list[dict]:
                         _dormant_text(profile, name, days, last), f"/accounts/{aid}"))
         else:
             out.append((unit_id, f"warning:{aid}:{last.isoformat()}", "warning",
-                        _("“%(name)s” has not been updated for %(days)s days: update it before "
-                          "%(before)s", name=name, days=days,
-                          before=profile.window_end(last, calendar).isoformat()),
+                        message(N_("“%(name)s” has not been updated for %(days)s days: update "
+                                   "it before %(before)s"), name=name, days=days,
+                                before=profile.window_end(last, calendar).isoformat()),
                         f"/accounts/{aid}"))
     horizon = today + timedelta(days=current_app.config["SUPERVISION_VERIFICATION_NOTICE_DAYS"])
     for a in db.session.scalars(select(Account).where(
             Account.status.in_(COUNTED_STATUSES), Account.verification_expires_on.is_not(None),
             Account.verification_expires_on <= horizon)):
         when = a.verification_expires_on.isoformat()
-        text = (_("The platform verification of “%(name)s” expired on %(day)s", name=a.name,
-                  day=when) if a.verification_expires_on < today else
-                _("The platform verification of “%(name)s” expires on %(day)s: renew it in "
-                  "time", name=a.name, day=when))
-        out.append((a.unit_id, f"verification:{a.id}:{when}", "verification", text,
-                    f"/accounts/{a.id}"))
+        said = (N_("The platform verification of “%(name)s” expired on %(day)s")
+                if a.verification_expires_on < today else
+                N_("The platform verification of “%(name)s” expires on %(day)s: renew it in "
+                   "time"))
+        out.append((a.unit_id, f"verification:{a.id}:{when}", "verification",
+                    message(said, name=a.name, day=when), f"/accounts/{a.id}"))
     for o in db.session.scalars(select(Rectification).where(
             Rectification.status != "closed", Rectification.deadline <= tomorrow)):
         deadline, finding = o.deadline.isoformat(), o.finding[:FINDING_EXCERPT]
         if o.deadline < today:
-            key, kind, text = (f"rectification_overdue:{o.id}:{deadline}", "rectification_overdue",
-                               _("Rectification order %(id)s is overdue (deadline %(deadline)s): "
-                                 "%(finding)s", id=o.id, deadline=deadline, finding=finding))
+            key, kind, said = (f"rectification_overdue:{o.id}:{deadline}",
+                               "rectification_overdue",
+                               N_("Rectification order %(id)s is overdue (deadline "
+                                  "%(deadline)s): %(finding)s"))
         else:
-            key, kind, text = (f"rectification_due:{o.id}:{deadline}", "rectification_due",
-                               _("Rectification order %(id)s is due on %(deadline)s: "
-                                 "%(finding)s", id=o.id, deadline=deadline, finding=finding))
+            key, kind, said = (f"rectification_due:{o.id}:{deadline}", "rectification_due",
+                               N_("Rectification order %(id)s is due on %(deadline)s: "
+                                  "%(finding)s"))
+        text = message(said, id=o.id, deadline=deadline, finding=finding)
         out.append((o.unit_id, key, kind, text, f"/supervision/rectifications/{o.id}"))
     out.extend(message_reminders(today, messages_from))  # issue 14: messages from the public
     out.extend(overdue_reminders(today))  # publishing tasks and other registered work
@@ -151,9 +155,10 @@ def create_notifications(today: date | None = None) -> int:
             users[user.unit_id].append(user.id)
     # A kind a user turned off on the profile page is not created for them (govmedia.notify).
     muted = set(db.session.execute(select(NotificationMute.user_id, NotificationMute.kind)).all())
-    rows = [{"user_id": uid, "unit_id": unit_id, "key": key, "kind": kind, "text": text,
-             "link": link, "created_at": datetime.now(UTC)}
-            for unit_id, key, kind, text, link in reminders for uid in users.get(unit_id, ())
+    now = datetime.now(UTC)
+    rows = [{"user_id": uid, "unit_id": unit_id, "key": key, "kind": kind, "text": say(said),
+             "said": said, "link": link, "created_at": now}
+            for unit_id, key, kind, said, link in reminders for uid in users.get(unit_id, ())
             if (uid, kind) not in muted]
     created = 0
     for start in range(0, len(rows), 500):
@@ -187,15 +192,15 @@ def send_emails(now: datetime | None = None) -> int:
     client = smtp_client()
     try:
         for (user_id, email), notes in by_user.items():
-            message = EmailMessage()
-            message["From"] = sender
-            message["To"] = email
-            message["Subject"] = _("Government new media reminders: %(count)s to do",
+            mail = EmailMessage()
+            mail["From"] = sender
+            mail["To"] = email
+            mail["Subject"] = _("Government new media reminders: %(count)s to do",
                                    count=len(notes))
-            message.set_content("\n".join(f"- {n.text}" + (f"  {base}{n.link}" if n.link else "")
+            mail.set_content("\n".join(f"- {n.text}" + (f"  {base}{n.link}" if n.link else "")
                                           for n in notes)
                                 + "\n\n" + _("(This e-mail was sent automatically)"))
-            client.send_message(message)
+            client.send_message(mail)
             db.session.execute(update(Notification).where(
                 Notification.id.in_([n.id for n in notes])).values(emailed_at=now))
             db.session.commit()   # each user's message is recorded as sent once it left

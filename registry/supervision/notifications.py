@@ -59,7 +59,7 @@ def set_notification_email(user, email: str) -> None:
 
 
 def notification_json(note: Notification) -> dict:
-    return {"id": note.id, "kind": note.kind, "key": note.key, "text": note.text,
+    return {"id": note.id, "kind": note.kind, "key": note.key, "text": note.said_text,
             "link": note.link, "unit_id": note.unit_id, "created_at": note.created_at.isoformat(),
             "read": note.read_at is not None,
             "emailed": note.emailed_at is not None}

@@ -1,0 +1,84 @@
+"""Issue 12: words written by a job are said in the reader's language when read.
+
+A delivery's error, a notification and a reminder are written by workers, which speak Chinese;
+they keep their words (govmedia.wording: a msgid and its parameters) and each reader sees them
+in Chinese or in English. Driven over HTTP through the stand-in platforms, as production runs.
+"""
+from flask_babel import force_locale
+from sqlalchemy import select
+from test_fanout import article, by_platform, newsroom, publish, standin  # noqa: F401
+from test_languages import CJK
+
+from adapters import PermanentError
+from govmedia.extensions import db
+from govmedia.models import Notification
+from govmedia.wording import in_english, message, say
+from publisher.models import Delivery
+from registry.models import Account
+
+REFUSED_ZH = ("微信平台拒绝请求（HTTP 404，新建草稿），请检查接口地址配置 WECHAT_API_BASE_URL"
+              "（平台代码 404）")
+REFUSED_EN = ("WeChat refused the request (HTTP 404, adding the draft); check the API address "
+              "setting WECHAT_API_BASE_URL (platform code 404)")
+
+
+def refused_by_wechat(room):  # noqa: F811
+    """A WeChat delivery that failed without a platform code: an HTTP 404 from the API."""
+    room.platforms.fault(path="/cgi-bin/draft/add", http_status=404, times=1)
+    article_id = publish(room, targets=[room.wechat_id])["id"]
+    assert by_platform(article(room, article_id))["wechat"]["status"] == "failed"
+    return article_id
+
+
+def as_reader(room, path, language=None):  # noqa: F811
+    headers = {"Authorization": f"Bearer {room.editor.token}"}
+    if language:
+        headers["Accept-Language"] = language
+    answer = room.editor.client.get(path, headers=headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()
+
+
+def test_an_adapter_error_is_said_in_the_readers_language(app, newsroom):  # noqa: F811
+    article_id = refused_by_wechat(newsroom)
+    delivery = db.session.scalar(select(Delivery).where(Delivery.article_id == article_id))
+    assert delivery.last_error == REFUSED_ZH   # the words of the day: the worker's Chinese
+    assert delivery.last_error_detail["said"]["params"]["text"]["params"]["status"] == 404
+
+    for language, expected in ((None, REFUSED_ZH), ("zh", REFUSED_ZH), ("en", REFUSED_EN)):
+        body = as_reader(newsroom, f"/api/v1/articles/{article_id}", language)
+        assert by_platform(body)["wechat"]["error"] == expected, language
+
+
+def test_the_drafters_notification_is_said_in_the_readers_language(app, newsroom):  # noqa: F811
+    article_id = refused_by_wechat(newsroom)
+    notes = db.session.scalars(select(Notification).where(
+        Notification.kind == "delivery_failed",
+        Notification.link == f"/articles/{article_id}")).all()
+    assert len(notes) == 1, "the drafter is told of the failed delivery, once"
+    assert REFUSED_ZH in notes[0].text   # as written, for the e-mail
+
+    chinese = as_reader(newsroom, "/api/v1/notifications")["items"]
+    english = as_reader(newsroom, "/api/v1/notifications", "en")["items"]
+    [zh] = [n["text"] for n in chinese if n["kind"] == "delivery_failed"]
+    [en] = [n["text"] for n in english if n["kind"] == "delivery_failed"]
+    assert REFUSED_ZH in zh and "未能发布到" in zh
+    assert REFUSED_EN in en and "could not be published to" in en
+    # Only what was entered (the article's title, the account's name) stays Chinese.
+    title = article(newsroom, article_id)["title"]
+    account = db.session.scalar(select(Account.name).where(Account.id == newsroom.wechat_id))
+    assert not CJK.search(en.replace(title, "").replace(account, "")), en
+
+
+def test_a_message_with_a_message_inside_is_said_whole(app):
+    said = message("Withdrawal failed: %(error)s",
+                   error=message("The video file does not exist: %(name)s", name="a.mp4"))
+    error = PermanentError("The video file does not exist: %(name)s", params={"name": "a.mp4"})
+    with app.test_request_context():
+        with force_locale("en"):
+            assert say(said) == "Withdrawal failed: The video file does not exist: a.mp4"
+        with force_locale("zh"):
+            assert say(said) == "撤稿失败：视频文件不存在：a.mp4"
+            assert str(error) == error.text() == "视频文件不存在：a.mp4"
+    assert in_english(said) == "Withdrawal failed: The video file does not exist: a.mp4"
+    assert error.args == ("The video file does not exist: a.mp4",)   # logs outside the app
