@@ -2,6 +2,7 @@
 import logging
 import os
 from importlib import import_module
+from urllib.parse import urlsplit
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import gettext as _
@@ -14,6 +15,7 @@ from .api import register_api_error_handlers
 from .cli import register as register_cli
 from .engines import start_embedded
 from .errors import Invalid
+from .bodies import apply_body_limit
 from .extensions import babel, csrf, db, login_manager, migrate
 from .health import bp as health_bp
 from .profile import api as profile_api_bp
@@ -133,6 +135,8 @@ def _refuse_nul_characters():
 def register_request_state(app: Flask) -> None:
     # First of all before-request hooks, so CSRF refusals already see fresh state.
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
+    # Then each view's own body limit, before the CSRF check reads the body (govmedia.bodies).
+    app.before_request_funcs[None].insert(1, apply_body_limit)
     app.before_request(_refuse_nul_characters)
 
 
@@ -160,6 +164,16 @@ def register_commands(app: Flask) -> None:
     register_cli(app)
 
 
+def _form_targets(config) -> str:
+    """Where a form may lead: our pages, and the platform's sign-in page a sponsor's
+    authorisation form is redirected to (a browser holds form-action to the redirect too)."""
+    origins = ["'self'"]
+    parts = urlsplit(config.get("DOUYIN_API_BASE_URL") or "")
+    if parts.scheme in ("http", "https") and parts.netloc:
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return " ".join(origins)
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response):
@@ -169,5 +183,6 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+            f"frame-ancestors 'none'; form-action {_form_targets(app.config)}; "
+            "base-uri 'self'")
         return response

@@ -1,11 +1,12 @@
 """The publisher's JSON API: articles and their reviews (shared/API.md), check lists for supervisors."""
-from flask import Blueprint, current_app, jsonify, request, send_file
+from flask import Blueprint, jsonify, request, send_file
 from sqlalchemy import func, select
 
 from flask_babel import gettext as _
 
 from govmedia.api import documented, listing, page_params, parse_body, query_choice, query_int
 from govmedia.auth import api_roles, api_user
+from govmedia.bodies import body_limit
 from govmedia.errors import NotFound
 from govmedia.extensions import csrf, db
 
@@ -217,6 +218,7 @@ def query_choice_path(name: str) -> str:
 
 
 @bp.post("/videos")
+@body_limit("VIDEO_MAX_BYTES")
 @documented("Upload a video (editor, source): the raw file as the body (any video/* or "
             "application/octet-stream type, Content-Length required; ?name= the file's name). "
             "Type, duration and resolution are read with ffprobe; a cover frame is taken",
@@ -227,7 +229,6 @@ def query_choice_path(name: str) -> str:
                        413: "too_large", 503: "ffprobe/ffmpeg not installed"})
 def upload_video():
     user = api_user()
-    request.max_content_length = int(current_app.config["VIDEO_MAX_BYTES"])
     video = videos.receive_video(user, request.stream, request.content_length,
                                  request.args.get("name", ""))
     db.session.commit()
@@ -267,13 +268,13 @@ def comment_article(article_id):
 
 
 @bp.post("/articles/images")
+@body_limit("PUBLISHER_COVER_MAX_BYTES", 1024)
 @documented("Upload an image for an article's body (editors): the raw file as the request "
             "body, checked by its content (JPEG, PNG or GIF within the cover limit); answers "
             "the src to put in the body's <img>", tag="articles",
             responses={201: "image {id, src, width, height, mime}", 400: "invalid",
                        403: "forbidden", 413: "too_large"})
 def upload_body_image():
-    request.max_content_length = int(current_app.config["PUBLISHER_COVER_MAX_BYTES"]) + 1024
     image = covers.store_body_image(api_user(), request.get_data())
     db.session.commit()
     return jsonify(covers.body_image_json(image)), 201

@@ -94,7 +94,8 @@ def _one(article: Article, account, by_task: bool, content) -> TargetPreview:
     return TargetPreview(account_id=account.id, account_name=account.name, platform=platform,
                          platform_label=label("platform", platform), by_task=by_task,
                          title=title, text=text, text_limit=limit, cover=has_cover,
-                         video=has_video, problems=problems, notes=notes)
+                         video=has_video and (by_task or platform in videos.CARRY_VIDEO),
+                         problems=problems, notes=notes)
 
 
 def copy_text_uncut(article: Article) -> tuple[str, str]:

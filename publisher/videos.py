@@ -22,6 +22,7 @@ from govmedia.auth import require_roles, require_unit_access
 from govmedia.errors import DomainError, Invalid, NotFound
 from govmedia.extensions import db
 from govmedia.models import User
+from registry.labels import label
 
 from .covers import store_cover
 from .models import ArticleVideo
@@ -48,7 +49,9 @@ class Limits:
 PLATFORM_LIMITS = {
     "douyin": Limits(4 * 1024 ** 3, 15 * 60, ("video/mp4", "video/webm")),
 }
-PLATFORM_NAMES = {"douyin": "抖音", "wechat": "微信", "weibo": "微博"}
+# The platforms whose adapter posts the video itself (the others link to the video's page;
+# staff posting by hand from a task download it).
+CARRY_VIDEO = frozenset(PLATFORM_LIMITS)
 
 
 class ToolMissing(DomainError):
@@ -205,7 +208,7 @@ def limit_findings(video: ArticleVideo | None, platforms, by_api=None,
     findings = []
     by_api = platforms if by_api is None else by_api
     for platform in sorted(platforms or ()):
-        name = PLATFORM_NAMES.get(platform, platform)
+        name = label("platform", platform)
         limits = PLATFORM_LIMITS.get(platform)
         if limits is None:
             continue

@@ -17,6 +17,10 @@ from .models import Account, Unit
 
 ACTIONS = {
     "unit.create": N_("Unit created"), "unit.update": N_("Unit changed"),
+    "unit.move": N_("Unit moved to another place in the tree"),
+    "filing.correct": N_("Filing corrected"),
+    "task.publish.done": N_("Publishing task done"),
+    "task.takedown.done": N_("Take-down task done"),
     "unit.platform_exception": N_("Second account on a platform allowed"),
     "account.open": N_("Account registered"), "account.change": N_("Account changed"),
     "account.close": N_("Account closed"), "account.reopen": N_("Account reopened"),

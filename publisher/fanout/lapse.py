@@ -3,12 +3,13 @@ stored at once (encrypted), and a lapsed authorisation marks the account and tel
 sponsors once (one notification per lapse: a new authorisation starts a new one)."""
 from datetime import UTC, datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia.extensions import db
 from govmedia.models import User
+from govmedia.wording import N_, message, say
+from registry.labels import PLATFORMS
 from registry.models import Account, AccountCredential
 from registry.services import credentials_saver
 from registry.supervision.models import Notification
@@ -37,11 +38,13 @@ def mark_lapsed(account_id: int) -> None:
         User.active.is_(True), User.unit_id == account.unit_id)) if u.has_role("sponsor")]
     if not sponsors:
         return
-    text = _("The platform authorisation of “%(name)s” (%(platform)s) has lapsed: publishing "
-             "to it stops until a sponsor authorises it again", name=account.name,
-             platform=account.platform)
+    said = message(N_("The platform authorisation of “%(name)s” (%(platform)s) has lapsed: "
+                      "publishing to it stops until a sponsor authorises it again"),
+                   name=account.name,
+                   platform=message(PLATFORMS.get(account.platform, account.platform)))
     rows = [{"user_id": uid, "unit_id": account.unit_id, "key": f"lapsed:{account_id}:{stamp}",
-             "kind": LAPSED_KIND, "text": text, "link": f"/accounts/{account_id}",
-             "created_at": datetime.now(UTC)} for uid in sponsors]
+             "kind": LAPSED_KIND, "text": say(said), "said": said,
+             "link": f"/accounts/{account_id}", "created_at": datetime.now(UTC)}
+            for uid in sponsors]
     db.session.execute(insert(Notification).values(rows)
                        .on_conflict_do_nothing(index_elements=["user_id", "key"]))

@@ -24,9 +24,13 @@ SHOWN = {"todo": ("open", "overdue"), "done": ("done",)}
 
 
 def media_of(task: PublishingTask) -> list[dict]:
-    """What the person downloads to post: the article's cover and the images of its body."""
+    """What the person downloads to post: the article's video, its cover and the images of
+    its body."""
     article = task.article
     media = []
+    if article.video_id is not None:
+        media.append({"url": url_for("publisher.video_file_page", video_id=article.video_id),
+                      "name": _("Video")})
     if article.cover_id is not None:
         media.append({"url": url_for("publisher.article_cover", article_id=article.id),
                       "name": _("Cover image")})

@@ -1,12 +1,13 @@
 """The article pages: the list, people's queues, the editor, the article and its cover."""
 from datetime import datetime
 
-from flask import (Response, abort, current_app, flash, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (Response, abort, flash, jsonify, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from govmedia.auth import require_roles
+from govmedia.bodies import body_limit
 from govmedia.errors import DomainError
 from govmedia.extensions import db
 from govmedia.pagination import paginate
@@ -194,11 +195,11 @@ def article_cover(article_id):
 
 
 @bp.post("/articles/images")
+@body_limit("PUBLISHER_COVER_MAX_BYTES", 1024)
 @login_required
 def article_image_upload():
     """An image for the body: the raw file as the body (the editor's image button, CSRF
     token in X-CSRFToken); answers the address to put in <img src>."""
-    request.max_content_length = int(current_app.config["PUBLISHER_COVER_MAX_BYTES"]) + 1024
     try:
         image = covers.store_body_image(actor(), request.get_data())
     except DomainError as err:

@@ -1,9 +1,10 @@
 """Videos on the pages: the editor's upload (sent by the page's script with a progress bar)
 and the file the reviewers play. The work is publisher/videos.py's, as for the API."""
-from flask import current_app, jsonify, request, send_file
+from flask import jsonify, request, send_file
 from flask_login import login_required
 
 from govmedia.auth import require_roles
+from govmedia.bodies import body_limit
 from govmedia.errors import DomainError
 from govmedia.extensions import db
 
@@ -12,10 +13,10 @@ from .common import actor, bp
 
 
 @bp.post("/videos")
+@body_limit("VIDEO_MAX_BYTES")
 @login_required
 def video_upload():
     """The raw file as the body (the page's XMLHttpRequest, CSRF token in X-CSRFToken)."""
-    request.max_content_length = int(current_app.config["VIDEO_MAX_BYTES"])
     try:
         require_roles(actor(), "editor")  # a source system uses the API
         video = videos.receive_video(actor(), request.stream, request.content_length,
