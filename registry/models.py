@@ -161,6 +161,8 @@ class Post(db.Model):
     __tablename__ = "posts"
     __table_args__ = (Index("ix_posts_account_published", "account_id", "published_at"),
                       Index("ix_posts_uncounted", "id", postgresql_where=text("NOT counted")),
+                      # A link pasted for a task is looked up (hash: a link may be long).
+                      Index("ix_posts_url", "url", postgresql_using="hash"),
                       # The platform's own id, once per account (NULLs never clash): the
                       # activity sync and the publisher meet on it instead of doubling a post.
                       UniqueConstraint("account_id", "platform_post_id",

@@ -16,7 +16,7 @@ from test_fanout import Standin, build_newsroom, page_login, png_base64, publish
 
 from standins import serve_in_thread
 from govmedia.extensions import db
-from govmedia.types import today_shanghai
+from govmedia.types import today_shanghai, utcnow
 from publisher.models import Delivery
 from registry.models import Post
 from registry.supervision.jobs import create_notifications
@@ -444,3 +444,33 @@ def test_a_douyin_account_authorised_once_keeps_the_adapters_path(room, monkeypa
     db.session.flush()
     assert task_targets([douyin, kuaishou]) == {kuaishou.id}
     db.session.rollback()
+
+
+def test_a_link_another_account_recorded_is_refused_naming_it(room):
+    """Issue 15: "another account's post": the platforms without an API do not name the
+    account in a post's link, but a link the registry knows as another account's post (its
+    own task, the activity sync, evidence) is refused, naming that account."""
+    from registry.models import Account, Unit
+
+    other_unit = Unit(name="另一县人民政府办公室", office="信息科")
+    db.session.add(other_unit)
+    db.session.flush()
+    other = Account(unit_id=other_unit.id, platform="kuaishou", name="另一县发布快手号",
+                    handle="ks-other", status="active", opened_on=date(2026, 1, 5),
+                    office="信息科", staff=[])
+    db.session.add(other)
+    db.session.flush()
+    url = "https://www.kuaishou.com/short-video/3xother1"
+    db.session.add(Post(account_id=other.id, published_at=utcnow(), title="另一条",
+                        url=url, source="manual", counted=False))
+    db.session.commit()
+    publish(room, targets=[room.accounts["kuaishou"]])
+    task = tasks_of(room.editor)["items"][0]
+    refused = room.editor.post(f"/api/v1/tasks/{task['id']}/complete", {"post_url": url})
+    assert refused.status_code == 400, refused.get_json()
+    error = refused.get_json()["error"]
+    assert "另一县发布快手号" in error["message"] and error["fields"]["post_url"]
+    assert tasks_of(room.editor)["items"][0]["status"] in ("open", "overdue")
+    ours = "https://www.kuaishou.com/short-video/3xours1"
+    assert room.editor.post(f"/api/v1/tasks/{task['id']}/complete",
+                            {"post_url": ours}).status_code == 200

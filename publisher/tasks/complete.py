@@ -16,6 +16,7 @@ from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.types import utcnow
+from registry.models import Account, Post
 from registry.posts import record_post
 
 from ..fanout.settle import close_article_of
@@ -86,6 +87,16 @@ def _check_post_url(task: PublishingTask, post_url: str) -> str:
         raise Invalid(_("This link was already recorded for task %(id)s: paste the link of "
                         "this account's post", id=taken),
                       fields={"post_url": f"already recorded for task {taken}"})
+    # A post another account recorded (its task, the activity sync, evidence): the link of
+    # the wrong account's post. The platforms without an API do not name the account in a
+    # post's link, so this is what can be known.
+    owner = db.session.scalar(
+        select(Account.name).join(Post, Post.account_id == Account.id)
+        .where(Post.url == post_url, Post.account_id != task.account_id).limit(1))
+    if owner is not None:
+        raise Invalid(_("This link is a post of another account, “%(account)s”: paste the link "
+                        "of this account's post", account=owner),
+                      fields={"post_url": "a post of another account"})
     return post_url
 
 
