@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 
 import ahocorasick_rs
 import opencc
+from flask_babel import force_locale
 from stdnum.cn import ric
 
-from govmedia.wording import N_
-from registry.labels import PLATFORM_NAMES_ZH
+from govmedia.wording import N_, message, say
+from registry.labels import PLATFORMS
 
-from .platform_limits import MIB, Problem, limit_problems
+from .platform_limits import Problem, limit_problems, problem_message
 
 
 # rule -> (default severity per shared/API.md, display name msgid)
@@ -239,8 +240,11 @@ class _Collector:
         self.severities = severities
         self.found: OrderedDict[tuple, dict] = OrderedDict()
 
-    def add(self, rule, field_name, match, message, excerpt, span, suggestion=None, count=1):
-        """span: (start, end), a list of them, or None; the first one locates the finding."""
+    def add(self, rule, field_name, match, message, excerpt, span, suggestion=None, count=1,
+            said=None):
+        """span: (start, end), a list of them, or None; the first one locates the finding.
+        `said`: the message's words (govmedia.wording) for a finding whose words are not
+        its rule's alone, said again in each reader's language."""
         spans = span if isinstance(span, list) else ([span] if span else [])
         key = (rule, field_name, match)
         finding = self.found.get(key)
@@ -252,6 +256,8 @@ class _Collector:
                        "positions": []}
             if suggestion is not None:
                 finding["suggestion"] = suggestion
+            if said is not None:
+                finding["said"] = said
             self.found[key] = finding
         finding["count"] += count
         room = MAX_POSITIONS - len(finding["positions"])
@@ -291,12 +297,13 @@ def _scan_text(out: _Collector, field_name: str, text: str, span, matcher: Match
                 more[0] += 1
                 more[1] += count
                 continue
-            message = WORD_MESSAGES[rule].format(word=word)
-            out.add(rule, field_name, word, message, _excerpt(text, *spans[0]),
+            out.add(rule, field_name, word, WORD_MESSAGES[rule].format(word=word),
+                    _excerpt(text, *spans[0]),
                     [span(s, e) for s, e in spans[:MAX_POSITIONS]], count=count)
         for rule, (words, count) in untold.items():
-            out.add(rule, field_name, "…", f"另有 {words} 个不同的词（{count} 处）未逐一列出", "", None,
-                    count=count)
+            said = message(N_("%(words)s more different words (%(count)s places) are not "
+                              "listed one by one"), words=words, count=count)
+            out.add(rule, field_name, "…", _in_chinese(said), "", None, count=count, said=said)
     marks = [(s, e) for _i, s, e in _SECRECY_AC.find_matches_as_indexes(text)]
     if "★" in text or "☆" in text or "*" in text or "＊" in text:
         marks += [m.span() for m in SECRECY_SPACED.finditer(text)]
@@ -419,25 +426,27 @@ def run_checks(content: Content, matcher: Matcher, severities: dict | None = Non
     if "weibo" in content.platforms:
         post = weibo_post(content)
         if len(post) > WEIBO_LIMIT:
-            out.add("weibo_too_long", "weibo_text", "",
-                    f"微博文字连同链接共 {len(post)} 字，超过 {WEIBO_LIMIT} 字", post[:40] + "…", None)
+            said = message(N_("The Weibo text with its link has %(n)s characters; Weibo takes "
+                              "at most %(limit)s"), n=len(post), limit=WEIBO_LIMIT)
+            out.add("weibo_too_long", "weibo_text", "", _in_chinese(said), post[:40] + "…",
+                    None, said=said)
     _scan_platform_limits(out, content)
     findings = list(out.found.values())
     findings.sort(key=lambda f: 0 if f["severity"] == "block" else 1)
     return findings
 
 
-def _limit_message(problem: Problem) -> str:
-    name = PLATFORM_NAMES_ZH.get(problem.platform, problem.platform)
-    value, limit = problem.value, problem.limit
-    return {
-        "title": lambda: f"{name}：标题 {value} 字，超过平台上限 {limit} 字",
-        "digest": lambda: f"{name}：摘要 {value} 字，超过平台上限 {limit} 字",
-        "body_chars": lambda: f"{name}：正文连同排版代码 {value} 字符，平台要求少于 {limit + 1} 字符",
-        "cover_bytes": lambda: f"{name}：封面图片 {value / MIB:.1f} MB，超过平台上限 {limit / MIB:g} MB",
-        "cover_format": lambda: f"{name}：封面图片格式 {value} 不受平台支持",
-        "picture_type": lambda: f"{name}：正文图片“{value}”的格式不受平台支持（仅 JPG、PNG）",
-    }[problem.what]()
+def _limit_message(problem: Problem) -> dict:
+    return message(N_("%(platform)s: %(problem)s"),
+                   platform=message(PLATFORMS.get(problem.platform, problem.platform)),
+                   problem=problem_message(problem))
+
+
+def _in_chinese(said: dict) -> str:
+    """A finding's text as stored (the checks' language, Chinese, whoever ran them); readers
+    get its words said in their own language (publisher.labels.finding_message)."""
+    with force_locale("zh"):
+        return say(said)
 
 
 def _scan_platform_limits(out: _Collector, content: Content) -> None:
@@ -446,8 +455,9 @@ def _scan_platform_limits(out: _Collector, content: Content) -> None:
                                       body_html=content.body_html,
                                       cover_size=content.cover_size,
                                       cover_mime=content.cover_mime):
+            said = _limit_message(problem)
             out.add("platform_limit", problem.field, f"{platform}:{problem.what}:{problem.value}",
-                    _limit_message(problem), "", None)
+                    _in_chinese(said), "", None, said=said)
 
 
 def blocking(findings: list[dict]) -> list[dict]:

@@ -42,3 +42,37 @@ def delivery_error(delivery) -> str:
     if text is None and is_message(detail.get("said")):
         text = say(detail["said"])
     return text or delivery.last_error
+
+
+FINDING_MESSAGES = {
+    "banned_word": N_("Banned word “%(match)s”"),
+    "caution_word": N_("Caution word “%(match)s”: check how it is used"),
+    "advertising": N_("Advertising phrase “%(match)s” (the Advertising Law forbids absolute "
+                      "terms)"),
+    "secrecy_mark": N_("Secrecy mark “%(match)s”: classified content may not be published"),
+    "id_number": N_("A valid resident ID number: personal privacy may not be published"),
+    "mobile_number": N_("Mobile number “%(match)s”: make sure it is not personal privacy"),
+    "traditional_chars": N_("Traditional or variant character “%(match)s”; the standard form "
+                            "is “%(suggestion)s”"),
+    "external_link": N_("The link's domain “%(match)s” is not in the allowed domains"),
+    "missing_title": N_("The title is empty"),
+    "missing_body": N_("The body is empty"),
+    "missing_cover": N_("A WeChat official account article needs a cover image"),
+    "missing_link": N_("A Weibo post needs the link to the portal article"),
+}
+
+
+def finding_message(finding: dict) -> str:
+    """One finding's message in the reader's language: its own words when it keeps them
+    (limits, lengths, "more words"), else its rule's with the match, else as stored."""
+    if is_message(finding.get("said")):
+        return say(finding["said"])
+    message = FINDING_MESSAGES.get(finding.get("rule"))
+    if message is None or finding.get("match") == "…":   # "… more words not listed"
+        return finding.get("message", "")
+    return _(message, match=finding.get("match", ""), suggestion=finding.get("suggestion", ""))
+
+
+def findings_in_words(findings) -> list[dict]:
+    """Stored findings with each message in the reader's language (for the API)."""
+    return [{**f, "message": finding_message(f)} for f in findings or []]

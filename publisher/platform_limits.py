@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from govmedia.wording import N_, message
+
 MIB = 1024 * 1024
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
 
@@ -95,3 +97,24 @@ def limit_problems(platform: str, *, title: str, digest: str | None, body_html: 
                 found.append(Problem(platform, "body_html", "picture_type", src,
                                      limits.picture_extensions))
     return found
+
+
+def problem_message(problem: Problem) -> dict:
+    """A broken limit as words to say in the reader's language (govmedia.wording)."""
+    value, limit = problem.value, problem.limit
+    return {
+        "title": lambda: message(N_("The title has %(n)s characters; the platform takes at "
+                                    "most %(limit)s"), n=value, limit=limit),
+        "digest": lambda: message(N_("The digest has %(n)s characters; the platform takes at "
+                                     "most %(limit)s"), n=value, limit=limit),
+        "body_chars": lambda: message(N_("The body with its layout code has %(n)s characters; "
+                                         "the platform takes fewer than %(limit)s"),
+                                      n=value, limit=limit + 1),
+        "cover_bytes": lambda: message(N_("The cover image is %(mb)s MB; the platform takes at "
+                                          "most %(limit)s MB"),
+                                       mb=f"{value / MIB:.1f}", limit=f"{limit / MIB:g}"),
+        "cover_format": lambda: message(N_("The platform does not take cover images of type "
+                                           "%(type)s"), type=value),
+        "picture_type": lambda: message(N_("The platform does not take the body picture "
+                                           "“%(src)s” (JPG and PNG only)"), src=value),
+    }[problem.what]()

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from adapters.platforms import facts
+from govmedia.wording import say
 from registry.labels import label
 
 from . import checks, videos
 from .articles import target_accounts
 from .content import content_of
 from .models import Article
-from .platform_limits import MIB, Problem, limit_problems
+from .platform_limits import Problem, limit_problems, problem_message
 from .tasks.services import copy_text, task_targets
 
 
@@ -40,23 +41,8 @@ class TargetPreview:
 
 
 def _problem_words(problem: Problem) -> str:
-    """A broken limit in the reader's language (the stored check findings keep their own)."""
-    value, limit = problem.value, problem.limit
-    return {
-        "title": lambda: _("The title has %(n)s characters; the platform takes at most "
-                           "%(limit)s", n=value, limit=limit),
-        "digest": lambda: _("The digest has %(n)s characters; the platform takes at most "
-                            "%(limit)s", n=value, limit=limit),
-        "body_chars": lambda: _("The body with its layout code has %(n)s characters; the "
-                                "platform takes fewer than %(limit)s", n=value, limit=limit + 1),
-        "cover_bytes": lambda: _("The cover image is %(mb)s MB; the platform takes at most "
-                                 "%(limit)s MB", mb=f"{value / MIB:.1f}",
-                                 limit=f"{limit / MIB:g}"),
-        "cover_format": lambda: _("The platform does not take cover images of type %(type)s",
-                                  type=value),
-        "picture_type": lambda: _("The platform does not take the body picture “%(src)s” "
-                                  "(JPG and PNG only)", src=value),
-    }[problem.what]()
+    """A broken limit in the reader's language."""
+    return say(problem_message(problem))
 
 
 def _cut_note(text: str, full: str, limit: int | None) -> list[str]:

@@ -4,7 +4,7 @@ from registry.serialize import iso
 from .checks import WEIBO_LIMIT, weibo_post
 from .comments import comment_json, comments_of
 from .content import content_of
-from .labels import delivery_error
+from .labels import delivery_error, findings_in_words
 from .mass_quota import QUOTA_SHOWN, article_quota
 from .models import Article, ArticleReview, Delivery
 from .videos import video_json
@@ -52,7 +52,7 @@ def article_json(article: Article, content=None) -> dict:
         if article.status in QUOTA_SHOWN else [],
         "revision": article.revision,
         "content_hash": article.content_hash, "round": article.round,
-        "checks": article.checks or [], "checks_version": article.checks_version,
+        "checks": findings_in_words(article.checks), "checks_version": article.checks_version,
         "review_record": article.review_record,
         "reviews": [review_json(r) for r in article.reviews],
         "comments": [comment_json(c) for c in comments_of(article)],

@@ -22,7 +22,8 @@ from govmedia.auth import require_roles, require_unit_access
 from govmedia.errors import DomainError, Invalid, NotFound
 from govmedia.extensions import db
 from govmedia.models import User
-from registry.labels import label
+from govmedia.wording import N_, message, say
+from registry.labels import PLATFORMS
 
 from .covers import store_cover
 from .models import ArticleVideo
@@ -208,32 +209,33 @@ def limit_findings(video: ArticleVideo | None, platforms, by_api=None,
     findings = []
     by_api = platforms if by_api is None else by_api
     for platform in sorted(platforms or ()):
-        name = label("platform", platform)
+        name = message(PLATFORMS.get(platform, platform))
         limits = PLATFORM_LIMITS.get(platform)
         if limits is None:
             continue
         if video is None:
             if platform in by_api and not has_cover:
-                findings.append(_finding(_("%(platform)s posts a video or a picture: add a "
-                                           "video or a cover image", platform=name), platform))
+                findings.append(_finding(message(N_("%(platform)s posts a video or a picture: "
+                                                    "add a video or a cover image"),
+                                                 platform=name), platform))
             continue
         if limits.max_bytes is not None and video.size > limits.max_bytes:
-            findings.append(_finding(_(
-                "The video is %(size)s MB; %(platform)s takes at most %(limit)s MB",
+            findings.append(_finding(message(
+                N_("The video is %(size)s MB; %(platform)s takes at most %(limit)s MB"),
                 size=f"{video.size / 1024 ** 2:.1f}", platform=name,
                 limit=f"{limits.max_bytes / 1024 ** 2:g}"), platform))
         if limits.max_seconds is not None and video.duration > limits.max_seconds:
-            findings.append(_finding(_(
-                "The video lasts %(seconds)s s; %(platform)s takes at most %(limit)s s",
+            findings.append(_finding(message(
+                N_("The video lasts %(seconds)s s; %(platform)s takes at most %(limit)s s"),
                 seconds=f"{video.duration:g}", platform=name,
                 limit=f"{limits.max_seconds:g}"), platform))
         if video.mime not in limits.types:
-            findings.append(_finding(_(
-                "The video is of type %(type)s; %(platform)s takes %(types)s",
-                type=video.mime, platform=name, types="、".join(limits.types)), platform))
+            findings.append(_finding(message(
+                N_("The video is of type %(type)s; %(platform)s takes %(types)s"),
+                type=video.mime, platform=name, types=", ".join(limits.types)), platform))
     return findings
 
 
-def _finding(message: str, platform: str) -> dict:
-    return {"rule": "video_limits", "severity": "block", "message": message,
+def _finding(said: dict, platform: str) -> dict:
+    return {"rule": "video_limits", "severity": "block", "message": say(said), "said": said,
             "excerpt": platform}

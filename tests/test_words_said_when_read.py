@@ -4,10 +4,13 @@ A delivery's error, a notification and a reminder are written by workers, which 
 they keep their words (govmedia.wording: a msgid and its parameters) and each reader sees them
 in Chinese or in English. Driven over HTTP through the stand-in platforms, as production runs.
 """
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
-from test_fanout import article, by_platform, newsroom, publish, standin  # noqa: F401
-from test_languages import CJK
+from test_fanout import (article, by_platform, newsroom, page_login, publish,  # noqa: F401
+                         standin)
+from test_languages import CJK, set_language
+from test_publisher_api import create, pub  # noqa: F401 - fixture
 
 from adapters import PermanentError
 from govmedia.extensions import db
@@ -82,3 +85,28 @@ def test_a_message_with_a_message_inside_is_said_whole(app):
             assert str(error) == error.text() == "视频文件不存在：a.mp4"
     assert in_english(said) == "Withdrawal failed: The video file does not exist: a.mp4"
     assert error.args == ("The video file does not exist: a.mp4",)   # logs outside the app
+
+
+def test_findings_keep_their_words_and_are_said_in_the_readers_language(pub):  # noqa: F811
+    """A platform's limit and the Weibo length, found when the editor saved in Chinese, read
+    in English by the API (Accept-Language) and on the article page (the switch)."""
+    article = create(pub, title="县" * 65, weibo_text="微" * 150)
+    by_rule = {f["rule"]: f for f in article["checks"]}
+    assert "微信公众号" in by_rule["platform_limit"]["message"]
+    assert "65" in by_rule["platform_limit"]["message"]
+    assert by_rule["weibo_too_long"]["message"].startswith("微博")
+
+    headers = {"Authorization": f"Bearer {pub.editor.token}", "Accept-Language": "en"}
+    body = pub.editor.client.get(f"/api/v1/articles/{article['id']}", headers=headers)
+    english = {f["rule"]: f["message"] for f in body.get_json()["checks"]}
+    assert english["platform_limit"] == ("WeChat official account: The title has 65 characters; "
+                                         "the platform takes at most 64")
+    assert english["weibo_too_long"].startswith("The Weibo text with its link has")
+    for text in english.values():
+        assert not CJK.search(text.replace("县", "")), text
+
+    page = page_login(current_app, "editor")
+    set_language(page, "en")
+    shown = page.get(f"/articles/{article['id']}").get_data(as_text=True)
+    assert "WeChat official account: The title has 65 characters" in shown
+    assert "微信公众号：" not in shown

@@ -16,7 +16,7 @@ from registry.models import AccountCredential
 from .. import checks
 from ..articles import history, target_accounts
 from ..checks import N_
-from ..labels import DELIVERY_LABELS, STAGE_LABELS, STATUS_LABELS, delivery_error
+from ..labels import DELIVERY_LABELS, STAGE_LABELS, STATUS_LABELS, delivery_error, finding_message
 from ..content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, content_of, sanitize_html
 from ..fanout.states import WITHDRAWABLE_ARTICLES, WithdrawState
 from ..articles import LIST_STATUSES, shown_status
@@ -75,32 +75,6 @@ VALUE_GROUPS.update({(action, "status"): "delivery" for action in (
 # The checks store each finding's message in Chinese (the API's record of what was found);
 # a page says it in the reader's language from the rule and what matched. A rule without an
 # entry here shows its stored message.
-FINDING_MESSAGES = {
-    "banned_word": N_("Banned word “%(match)s”"),
-    "caution_word": N_("Caution word “%(match)s”: check how it is used"),
-    "advertising": N_("Advertising phrase “%(match)s” (the Advertising Law forbids absolute "
-                      "terms)"),
-    "secrecy_mark": N_("Secrecy mark “%(match)s”: classified content may not be published"),
-    "id_number": N_("A valid resident ID number: personal privacy may not be published"),
-    "mobile_number": N_("Mobile number “%(match)s”: make sure it is not personal privacy"),
-    "traditional_chars": N_("Traditional or variant character “%(match)s”; the standard form "
-                            "is “%(suggestion)s”"),
-    "external_link": N_("The link's domain “%(match)s” is not in the allowed domains"),
-    "missing_title": N_("The title is empty"),
-    "missing_body": N_("The body is empty"),
-    "missing_cover": N_("A WeChat official account article needs a cover image"),
-    "missing_link": N_("A Weibo post needs the link to the portal article"),
-}
-
-
-def finding_message(finding: dict) -> str:
-    """One finding's message in the reader's language."""
-    message = FINDING_MESSAGES.get(finding.get("rule"))
-    if message is None or finding.get("match") == "…":   # "… more words not listed"
-        return finding.get("message", "")
-    return _(message, match=finding.get("match", ""), suggestion=finding.get("suggestion", ""))
-
-
 def plabel(kind: str, code) -> str:
     table = {"status": STATUS_LABELS, "delivery": DELIVERY_LABELS, "stage": STAGE_LABELS,
              "decision": DECISION_LABELS, "checklist": CHECKLIST_LABELS,
