@@ -221,6 +221,7 @@ class Content:
     platforms: frozenset = frozenset()
     cover_size: int | None = None
     cover_mime: str | None = None
+    pictures: tuple = ()   # (src, mime, size) of body pictures uploaded here
 
 
 def weibo_post(content: Content) -> str:
@@ -454,7 +455,8 @@ def _scan_platform_limits(out: _Collector, content: Content) -> None:
         for problem in limit_problems(platform, title=content.title, digest=content.digest,
                                       body_html=content.body_html,
                                       cover_size=content.cover_size,
-                                      cover_mime=content.cover_mime):
+                                      cover_mime=content.cover_mime,
+                                      pictures=content.pictures):
             said = _limit_message(problem)
             out.add("platform_limit", problem.field, f"{platform}:{problem.what}:{problem.value}",
                     _in_chinese(said), "", None, said=said)

@@ -11,7 +11,7 @@ from registry.models import Account
 
 from . import checks
 from .check_lists import current_rules
-from .models import Article
+from .models import Article, ArticleImage
 from .tasks.services import task_targets
 from .videos import limit_findings
 
@@ -23,6 +23,9 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "he
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+# A picture uploaded with the editor's image button (covers.BODY_IMAGE_PATH).
+_BODY_IMAGE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*["'](/articles/images/(\d+))["']""",
+                         re.IGNORECASE)
 _IMG_WITHOUT_SRC = re.compile(r"<img\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 
 
@@ -73,7 +76,19 @@ def content_of(article: Article) -> checks.Content:
                           has_cover=article.cover_id is not None or article.cover is not None,
                           platforms=_platforms(article),
                           cover_size=article.cover.size if article.cover is not None else None,
-                          cover_mime=article.cover.mime if article.cover is not None else None)
+                          cover_mime=article.cover.mime if article.cover is not None else None,
+                          pictures=body_picture_facts(article.body_html))
+
+
+def body_picture_facts(body_html: str | None) -> tuple:
+    """(src, mime, size) of the body's pictures uploaded with the editor's image button, whose
+    address tells no file type: the platforms' limits judge them by what they are."""
+    ids = {int(m.group(2)): m.group(1) for m in _BODY_IMAGE.finditer(body_html or "")}
+    if not ids:
+        return ()
+    rows = db.session.execute(select(ArticleImage.id, ArticleImage.mime, ArticleImage.size)
+                              .where(ArticleImage.id.in_(list(ids))))
+    return tuple((ids[row.id], row.mime, row.size) for row in rows)
 
 
 def run_article_checks(article: Article) -> list[dict]:

@@ -38,13 +38,16 @@ class Limits:
     cover_bytes: int | None = None
     cover_formats: tuple = ()            # MIME types the platform takes for the cover
     picture_extensions: tuple = ()       # body pictures: the file types the platform takes
+    picture_formats: tuple = ()          # ... and their MIME types (a picture uploaded here)
+    picture_bytes: int | None = None     # body pictures: at most this many bytes
 
 
 LIMITS = {
     "wechat": Limits(title_chars=64, digest_chars=120, body_chars=20_000 - 1,
                      cover_bytes=10 * MIB,
                      cover_formats=("image/jpeg", "image/png", "image/gif"),
-                     picture_extensions=(".jpg", ".jpeg", ".png")),
+                     picture_extensions=(".jpg", ".jpeg", ".png"),
+                     picture_formats=("image/jpeg", "image/png"), picture_bytes=MIB - 1),
     "weibo": Limits(cover_bytes=5 * MIB - 1,
                     cover_formats=("image/jpeg", "image/png", "image/gif")),
 }
@@ -71,8 +74,11 @@ def _extension(src: str) -> str:
 
 
 def limit_problems(platform: str, *, title: str, digest: str | None, body_html: str,
-                   cover_size: int | None, cover_mime: str | None) -> list[Problem]:
-    """Every limit of `platform` the article breaks (none for a platform with no known limits)."""
+                   cover_size: int | None, cover_mime: str | None,
+                   pictures: tuple = ()) -> list[Problem]:
+    """Every limit of `platform` the article breaks (none for a platform with no known limits).
+    `pictures`: (src, mime, size) of the body's pictures uploaded here (the editor's image
+    button: their address has no file type), judged by what they are."""
     limits = LIMITS.get(platform)
     if limits is None:
         return []
@@ -89,13 +95,23 @@ def limit_problems(platform: str, *, title: str, digest: str | None, body_html: 
     if cover_mime and limits.cover_formats and cover_mime not in limits.cover_formats:
         found.append(Problem(platform, "cover_image_base64", "cover_format", cover_mime,
                              limits.cover_formats))
+    known = {src: (mime, size) for src, mime, size in pictures}
     if limits.picture_extensions:
         for src in body_pictures(body_html):
+            if src in known:
+                continue
             ext = _extension(src)
-            # A picture without an extension is judged by the adapter when it uploads it.
+            # Another picture without an extension is judged by the adapter when it uploads it.
             if ext and ext not in limits.picture_extensions:
                 found.append(Problem(platform, "body_html", "picture_type", src,
                                      limits.picture_extensions))
+    for src, (mime, size) in known.items():
+        if limits.picture_formats and mime not in limits.picture_formats:
+            found.append(Problem(platform, "body_html", "picture_type", src,
+                                 limits.picture_formats))
+        elif limits.picture_bytes is not None and size > limits.picture_bytes:
+            found.append(Problem(platform, "body_html", "picture_bytes", (src, size),
+                                 limits.picture_bytes))
     return found
 
 
@@ -117,4 +133,8 @@ def problem_message(problem: Problem) -> dict:
                                            "%(type)s"), type=value),
         "picture_type": lambda: message(N_("The platform does not take the body picture "
                                            "“%(src)s” (JPG and PNG only)"), src=value),
+        "picture_bytes": lambda: message(N_("The body picture “%(src)s” is %(mb)s MB; the "
+                                            "platform takes pictures under %(limit)s MB"),
+                                         src=value[0], mb=f"{value[1] / MIB:.2f}",
+                                         limit=f"{(limit + 1) / MIB:g}"),
     }[problem.what]()

@@ -56,7 +56,8 @@ def _one(article: Article, account, by_task: bool, content) -> TargetPreview:
     has_cover, has_video = article.cover is not None, article.video is not None
     problems = [_problem_words(p) for p in limit_problems(
         platform, title=content.title, digest=content.digest, body_html=content.body_html,
-        cover_size=content.cover_size, cover_mime=content.cover_mime)]
+        cover_size=content.cover_size, cover_mime=content.cover_mime,
+        pictures=content.pictures)]
     problems += [f["message"] for f in videos.limit_findings(
         article.video, [platform], by_api=[] if by_task else [platform], has_cover=has_cover)]
     notes = []

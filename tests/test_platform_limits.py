@@ -67,3 +67,47 @@ def test_the_article_page_names_the_platform_of_a_limit(app, pub):  # noqa: F811
     article = create(pub, title="县" * 70)
     page = html(page_client(app, "editor").get(f"/articles/{article['id']}"))
     assert "微信公众号：标题 70 字，超过平台上限 64 字" in page
+
+
+def test_an_uploaded_picture_is_judged_by_what_it_is():
+    """A picture from the editor's image button has no file type in its address: WeChat's
+    uploadimg takes JPG or PNG under 1 MB, judged by the stored picture's type and size."""
+    body = ('<p><img src="/articles/images/1"><img src="/articles/images/2">'
+            '<img src="/articles/images/3"></p>')
+    pictures = (("/articles/images/1", "image/gif", 1000),
+                ("/articles/images/2", "image/png", MIB),
+                ("/articles/images/3", "image/jpeg", MIB - 1))
+    found = limit_problems("wechat", title="标题", digest=None, body_html=body, cover_size=None,
+                           cover_mime=None, pictures=pictures)
+    assert [(p.what, p.value) for p in found] == [
+        ("picture_type", "/articles/images/1"), ("picture_bytes", ("/articles/images/2", MIB))]
+    assert limit_problems("weibo", title="标题", digest=None, body_html=body, cover_size=None,
+                          cover_mime=None, pictures=pictures) == []
+
+
+def test_a_gif_or_a_large_picture_inserted_in_the_body_blocks_before_review(pub):  # noqa: F811
+    import io
+    import random
+
+    from PIL import Image
+
+    def upload(data):
+        answer = pub.editor.post("/api/v1/articles/images", data=data,
+                                 content_type="application/octet-stream")
+        assert answer.status_code == 201, answer.get_json()
+        return answer.get_json()["src"]
+
+    gif = io.BytesIO()
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(gif, "GIF")
+    noise = Image.frombytes("RGB", (700, 700), random.Random(15).randbytes(700 * 700 * 3))
+    large = io.BytesIO()
+    noise.save(large, "PNG")
+    assert MIB < len(large.getvalue()) < 5 * MIB
+    gif_src, large_src = upload(gif.getvalue()), upload(large.getvalue())
+    article = create(pub, body_html=f'<p>正文<img src="{gif_src}"><img src="{large_src}"></p>')
+    limits = [f for f in article["checks"] if f["rule"] == "platform_limit"]
+    assert {f["severity"] for f in limits} == {"block"} and len(limits) == 2, limits
+    assert any(gif_src in f["message"] and "JPG" in f["message"] for f in limits)
+    assert any(large_src in f["message"] and "1 MB" in f["message"] for f in limits)
+    refused = submit(pub, article["id"], confirmations=[])
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "checks_failed"
