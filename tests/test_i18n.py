@@ -102,3 +102,24 @@ def test_pages_speak_chinese_by_default_and_english_on_request(app, world):
 
     client.get("/lang/zh")
     assert "登记账号" in client.get("/accounts/new").get_data(as_text=True)
+
+
+def test_words_that_were_mistranslated_keep_their_meaning():
+    """Issue 12 saw the article title labelled 职务 (a person's job title) and a closed-out
+    rectification order labelled 已关停 (an account shut down). Each msgid says which it is."""
+    catalog = zh_catalog()
+
+    def chinese(msgid):
+        return catalog[msgid].string
+
+    assert chinese("Article title") == "标题"
+    assert chinese("Job title") == "职务"
+    assert chinese("Closed out") == "已办结"
+    assert chinese("Closed") == "已关停"   # an account's status: shut down, not finished
+    from registry.labels import GROUPS
+    from registry.supervision import rectification  # noqa: F401 - adds its label group
+
+    assert GROUPS["rectification"]["closed"] == "Closed out"
+    used = extracted_msgids()
+    assert "Article title" in used and "Job title" in used
+    assert "Title" not in used, f"an ambiguous 'Title' is back: {used.get('Title')}"

@@ -110,3 +110,59 @@ def test_findings_keep_their_words_and_are_said_in_the_readers_language(pub):  #
     shown = page.get(f"/articles/{article['id']}").get_data(as_text=True)
     assert "WeChat official account: The title has 65 characters" in shown
     assert "微信公众号：" not in shown
+
+
+def test_filing_reminders_are_told_once_and_read_in_either_language(world):
+    """A filing due tomorrow and one overdue reach the unit's sponsor in the daily reminders,
+    once each, and are read in Chinese or English (the words kept with the notification)."""
+    from datetime import timedelta
+
+    from conftest import account_body
+
+    from govmedia.types import today_shanghai
+    from registry.models import Filing
+    from registry.supervision import jobs
+
+    today = today_shanghai()
+    ids = []
+    for handle, name in (("gh_0123456789ab", "某县发布"), ("1234567890", "某县微博")):
+        platform = "wechat" if handle.startswith("gh_") else "weibo"
+        answer = world.sponsor_a.post("/api/v1/accounts", account_body(
+            world.unit_a["id"], platform=platform, handle=handle, name=name,
+            opened_on=(today - timedelta(days=3)).isoformat()))
+        assert answer.status_code == 201, answer.get_json()
+        ids.append(answer.get_json()["id"])
+    due = {ids[0]: today + timedelta(days=1), ids[1]: today - timedelta(days=1)}
+    for filing in db.session.scalars(select(Filing).where(Filing.account_id.in_(ids))):
+        filing.due_on = due[filing.account_id]
+        filing.filed_on = None
+    db.session.commit()
+
+    assert jobs.create_notifications(today) >= 2
+    assert jobs.create_notifications(today) == 0            # once only
+    chinese = world.sponsor_a.get("/api/v1/notifications").get_json()["items"]
+    kinds = {n["kind"]: n["text"] for n in chinese}
+    assert "某县发布" in kinds["filing_due"] and "明天" in kinds["filing_due"]
+    assert "某县微博" in kinds["filing_overdue"] and "逾期" in kinds["filing_overdue"]
+    headers = {**world.sponsor_a._headers(), "Accept-Language": "en"}
+    english = {n["kind"]: n["text"] for n in world.sponsor_a.client.get(
+        "/api/v1/notifications", headers=headers).get_json()["items"]}
+    assert english["filing_due"].startswith("The filing of “某县发布”")
+    assert "due tomorrow" in english["filing_due"]
+    assert "is overdue" in english["filing_overdue"]
+    assert not world.sponsor_b.get("/api/v1/notifications").get_json()["items"]
+
+
+def test_an_unconfirmed_delivery_tells_the_drafter_in_their_language(app, newsroom):  # noqa: F811
+    newsroom.platforms.fault(path="/2/statuses/share.json", after_commit_delay=1.6, times=1)
+    article_id = publish(newsroom, targets=[newsroom.weibo_id])["id"]
+    assert by_platform(article(newsroom, article_id))["weibo"]["status"] == "unconfirmed"
+    chinese = [n for n in as_reader(newsroom, "/api/v1/notifications")["items"]
+               if n["kind"] == "delivery_unconfirmed"]
+    english = [n for n in as_reader(newsroom, "/api/v1/notifications", "en")["items"]
+               if n["kind"] == "delivery_unconfirmed"]
+    assert len(chinese) == 1 and len(english) == 1
+    assert chinese[0]["link"] == f"/articles/{article_id}"
+    assert "核实" in chinese[0]["text"]
+    assert english[0]["text"].startswith("It is not known whether")
+    assert "checked with the platform first" in english[0]["text"]
