@@ -43,6 +43,8 @@ KINDS = {
                                N_("Rectification order %(id)s was answered: %(answer)s")),
     "message_assigned": (N_("A message from the public was handed to me"),
                          N_("A message to “%(account)s” is yours to answer: “%(text)s”")),
+    "message_received": (N_("Messages from the public reached my unit's accounts"),
+                         N_("New messages to “%(account)s”: %(count)s, the first “%(text)s”")),
     # The daily reminders (registry.supervision.jobs) write their own texts.
     "filing_due": (N_("A filing is due tomorrow"), None),
     "filing_overdue": (N_("A filing is overdue"), None),

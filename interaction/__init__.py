@@ -7,6 +7,7 @@ from . import models  # noqa: F401  (the metadata must see the tables)
 from .answer_views import bp as answer_views_bp
 from .answers_api import bp as answers_api_bp
 from .api import bp as api_bp
+from .arrivals import tell_new_messages
 from .callbacks import bp as callbacks_bp
 from .jobs import sweep_replies
 from .weibo_pull import pull_weibo_comments
@@ -16,10 +17,12 @@ from .views import bp as views_bp
 
 def init_app(app) -> None:
     """The platform callbacks (no login), the inbox API and page, the knowledge base's API and
-    page, and the recomputation of reply deadlines when a year's holidays are entered."""
+    page, the recomputation of reply deadlines when a year's holidays are entered, and the
+    minute's jobs: replies swept, new messages told to their repliers."""
     for blueprint in (callbacks_bp, api_bp, answers_api_bp, views_bp, answer_views_bp):
         app.register_blueprint(blueprint)
     register_deadline_recompute(app, recompute_reply_deadlines)
     register_periodic(app, "reply_sweep", sweep_replies, every_seconds=60)
+    register_periodic(app, "new_messages", tell_new_messages, every_seconds=60)
     register_periodic(app, "weibo_comments", pull_weibo_comments,
                       every_seconds=app.config["WEIBO_COMMENTS_PULL_SECONDS"])

@@ -3,6 +3,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (JSON, Boolean, Computed, Date, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,6 +26,8 @@ class Message(db.Model):
         Index("ix_messages_unit_due", "unit_id", "reply_due_on"),
         # The daily reminders read the messages that fell due since their last run.
         Index("ix_messages_reply_due_on", "reply_due_on"),
+        # The messages nobody was told of yet (interaction.arrivals): few, read every minute.
+        Index("ix_messages_untold", "id", postgresql_where=sql_text("told_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -42,6 +45,8 @@ class Message(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When its unit's repliers were told it came (None: not yet; interaction.arrivals).
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account = relationship("Account")
     replies = relationship("MessageReply", back_populates="message",

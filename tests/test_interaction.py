@@ -535,3 +535,30 @@ def test_answers_holding_every_word_come_before_those_holding_some(inbox):
     found = [a["id"] for a in inbox.editor.get(
         f"/api/v1/messages/{message['id']}/suggestions").get_json()["items"]]
     assert found[0] == full and partial in found and unrelated not in found
+
+
+def test_new_messages_are_told_to_the_units_repliers_once_per_account_and_minute(inbox, app):
+    """Issue 12: "a message in the inbox" tells the people who answer it: one notification
+    per account and run (a burst is one line, not a flood), from a job, not in the callback."""
+    from interaction.arrivals import tell_new_messages
+
+    for n, text in enumerate(("请问社保卡在哪里办理？", "路灯坏了", "谢谢")):
+        assert inbox.push(content=text, from_user=f"oUser000{n}")["status"] == 200
+    assert not [n for n in inbox.editor.get("/api/v1/notifications").get_json()["items"]
+                if n["kind"] == "message_received"]        # the callback told nobody
+    assert tell_new_messages() == 3
+    run_burst(app)
+    for who in (inbox.editor, inbox.sponsor):
+        told = [n for n in who.get("/api/v1/notifications").get_json()["items"]
+                if n["kind"] == "message_received"]
+        assert len(told) == 1, told
+        assert "3 条新留言" in told[0]["text"] and "请问社保卡在哪里办理？" in told[0]["text"]
+        assert told[0]["link"] == f"/inbox?account_id={inbox.account_id}"
+    assert not inbox.sponsor_b.get("/api/v1/notifications").get_json()["items"]
+    assert tell_new_messages() == 0                       # each message is told of once
+    assert inbox.push(content="还有一个问题", from_user="oUser0009")["status"] == 200
+    assert tell_new_messages() == 1
+    run_burst(app)
+    assert len([n for n in inbox.editor.get("/api/v1/notifications").get_json()["items"]
+                if n["kind"] == "message_received"]) == 2
+    assert "new_messages" in app.extensions["govmedia_periodic"]
