@@ -166,3 +166,27 @@ def test_an_unconfirmed_delivery_tells_the_drafter_in_their_language(app, newsro
     assert "核实" in chinese[0]["text"]
     assert english[0]["text"].startswith("It is not known whether")
     assert "checked with the platform first" in english[0]["text"]
+
+
+def test_the_filings_export_speaks_the_readers_language(app, world):
+    import csv
+    import io
+
+    from conftest import account_body
+    from test_fanout import page_login as log_in_page
+
+    answer = world.sponsor_a.post("/api/v1/accounts", account_body(world.unit_a["id"]))
+    assert answer.status_code == 201, answer.get_json()
+    page = log_in_page(app, "sponsor_a")
+    rows = {}
+    for language in ("zh", "en"):
+        set_language(page, language)
+        body = page.get("/filings/export.csv").get_data(as_text=True).lstrip("\ufeff")
+        rows[language] = list(csv.reader(io.StringIO(body)))
+    assert rows["zh"][0][:3] == ["备案记录号", "账号", "平台"]
+    assert rows["en"][0][:3] == ["Filing number", "Account", "Platform"]
+    assert rows["zh"][1][2] == "微信公众号" and rows["en"][1][2] == "WeChat official account"
+    assert (rows["zh"][1][5], rows["en"][1][5]) == ("开设", "Opening")
+    english = [cell for row in rows["en"] for cell in row
+               if cell not in ("某县发布", "某县人民政府办公室") and not cell.startswith("gh_")]
+    assert not [c for c in english if CJK.search(c)], english

@@ -13,17 +13,16 @@ from govmedia.types import today_shanghai
 
 from .. import filings as filing_services
 from .. import forms, services
-from ..labels import PLATFORM_NAMES_ZH, label
+from ..labels import N_, label
 from ..models import FILING_STATUSES, Account, Filing
 from ..schemas import FilingComplete
 from .accounts import account_page
 from .common import actor, arg_choice, arg_date, arg_int, bp, submit
 
-CSV_HEADERS = ["备案编号", "账号", "平台", "账号ID", "主办单位", "事项", "事项日期", "备案截止日期",
-               "状态", "截止日期为暂定", "备案日期", "备案文号"]
-CSV_STATUS = {"pending": "待备案", "overdue": "逾期未备案", "filed": "按时备案", "late": "逾期备案"}
-CSV_EVENT = {"open": "开设", "change": "变更", "close": "关停", "reopen": "恢复开通",
-             "deregister": "注销"}
+# The export's headings, in the reader's language like the page (the codes in words).
+CSV_HEADERS = [N_("Filing number"), N_("Account"), N_("Platform"), N_("Account ID"),
+               N_("Sponsor unit"), N_("Event"), N_("Event date"), N_("Filing deadline"),
+               N_("Status"), N_("Deadline provisional"), N_("Filed on"), N_("Filing reference")]
 
 
 def _filings_filters():
@@ -56,10 +55,10 @@ def _csv_cell(value) -> str:
 def _csv_row(filing: Filing, as_of) -> list[str]:
     account = filing.account
     return [_csv_cell(v) for v in (
-        filing.id, account.name, PLATFORM_NAMES_ZH.get(account.platform, account.platform),
-        account.handle, account.unit.name, CSV_EVENT.get(filing.event, filing.event),
+        filing.id, account.name, label("platform", account.platform),
+        account.handle, account.unit.name, label("event", filing.event),
         filing.event_date.isoformat(), filing.due_on.isoformat(),
-        CSV_STATUS[filing.status_on(as_of)], "是" if filing.provisional else "否",
+        label("filing", filing.status_on(as_of)), _("Yes") if filing.provisional else _("No"),
         filing.filed_on.isoformat() if filing.filed_on else "", filing.reference)]
 
 
@@ -73,7 +72,7 @@ def filings_csv():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")  # the BOM makes Excel read UTF-8
-        writer.writerow(CSV_HEADERS)
+        writer.writerow([_(heading) for heading in CSV_HEADERS])
         for filing in db.session.scalars(query.execution_options(yield_per=500)):
             writer.writerow(_csv_row(filing, as_of))
             if buffer.tell() > 64 * 1024:
