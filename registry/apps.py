@@ -11,7 +11,6 @@ from govmedia.models import User
 from .models import Account
 
 APP = "app"
-MISSING_FILING = "移动客户端未登记网信备案号"
 
 
 def set_details(account: Account, filing_number: str | None, version: str | None) -> None:

@@ -28,7 +28,7 @@ from .checks import (check_handle_free, check_not_future, check_one_per_platform
                      check_unit_name_free,
                      opening_filing_problems, validate_credit_code)
 from .filings import create_filing
-from .labels import label
+from .labels import N_, label
 from .models import (COUNTED_STATUSES, STATUSES, Account, AccountCredential, AccountEvent,
                      Filing, PlatformException, Unit)
 from .schemas import UnitIn
@@ -166,9 +166,9 @@ def units_list_query(actor: User, q: str = "", sort: Sort | None = None):
     return sorted_by(query, sort or Sort("name", False), UNIT_SORTS, Unit.id)
 
 
-def unit_choices(actor: User, limit: int) -> list[tuple[int, str]] | None:
-    """(id, name) of the units in sight, by name, for a drop-down; None when there are more
-    than `limit` (the page then asks for part of the unit's name instead)."""
+def unit_filter_choices(actor: User, limit: int) -> list[tuple[int, str]] | None:
+    """(id, name) of the units in sight, by name, for a list's filter; None when there are
+    more than `limit` (the page then asks for part of the unit's name instead)."""
     rows = db.session.execute(scope_query(select(Unit.id, Unit.name), Unit.id, actor)
                               .order_by(Unit.name_sort, Unit.id).limit(limit + 1)).all()
     return None if len(rows) > limit else [tuple(row) for row in rows]
@@ -275,32 +275,39 @@ def _lock_handle(platform: str, handle: str) -> None:
 
 def naming_warnings(unit: Unit, platform: str, name: str, verified_subject: str | None,
                     handle: str, exclude_id: int | None = None) -> list[dict]:
-    """Rule 2 warnings, and handles that do not look like the platform's permanent id."""
+    """Rule 2 warnings, and handles that do not look like the platform's permanent id, each
+    with its message in the reader's language (the API: Accept-Language)."""
     warnings = []
     if verified_subject and verified_subject.strip() != unit.name.strip():
-        warnings.append({"code": "verified_subject_mismatch",
-                         "message": f"认证主体“{verified_subject}”与主办单位名称“{unit.name}”不一致"})
+        warnings.append({"code": "verified_subject_mismatch", "message": _(
+            "The verified subject “%(subject)s” differs from the sponsor unit's name "
+            "“%(unit)s”", subject=verified_subject, unit=unit.name)})
     others = db.session.execute(select(Account.platform, Account.name).where(
         Account.unit_id == unit.id, Account.status.in_(COUNTED_STATUSES),
         Account.platform != platform, Account.id != (exclude_id or 0))).all()
     differing = sorted({n for _p, n in others if n != name})
     if differing:
-        warnings.append({"code": "name_differs_across_platforms",
-                         "message": "同一单位在不同平台的账号名称原则上应一致：" + "、".join(differing),
-                         "names": differing})
+        warnings.append({"code": "name_differs_across_platforms", "message": _(
+            "A unit's accounts on different platforms should in principle have one name: "
+            "%(names)s", names=_("; ").join(differing)), "names": differing})
     if platform == "wechat" and not handle.startswith("gh_"):
-        warnings.append({"code": "handle_format",
-                         "message": "微信账号ID应为原始ID（gh_ 开头），而非微信号"})
+        warnings.append({"code": "handle_format", "message": _(
+            "A WeChat account's ID is its original ID (starting with gh_), not its WeChat "
+            "name")})
     if platform == "weibo" and not handle.isdigit():
-        warnings.append({"code": "handle_format", "message": "微博账号ID应为数字 UID"})
+        warnings.append({"code": "handle_format",
+                         "message": _("A Weibo account's ID is its numeric UID")})
     return warnings
 
 
 def prerequisite_warnings(account: Account) -> list[dict]:
-    messages = {"missing_office": "未登记管理科室（开设条件：有管理机构）",
-                "missing_staff": "未登记管理人员（开设条件：有专职人员）",
-                "missing_app_filing": apps.MISSING_FILING}
-    return [{"code": flag, "message": messages[flag]} for flag in account.flags]
+    messages = {"missing_office": N_("No managing office recorded (an opening condition: a "
+                                     "managing body)"),
+                "missing_staff": N_("No staff recorded (an opening condition: dedicated "
+                                    "staff)"),
+                "missing_app_filing": N_("The mobile client has no filing number with the "
+                                         "cyberspace administration.")}
+    return [{"code": flag, "message": _(messages[flag])} for flag in account.flags]
 
 
 def register_account(actor: User, data) -> tuple[Account, list[dict]]:

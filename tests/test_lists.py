@@ -295,3 +295,17 @@ def test_bulk_orders_and_dismissals_through_the_api(app, world):
     spec = world.supervisor.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/supervision/duplicates/dismissals" in spec["paths"]
     assert "/api/v1/supervision/rectifications/bulk" in spec["paths"]
+
+
+def test_a_supervisor_over_many_units_filters_accounts_by_part_of_a_units_name(app, world):
+    """More units than a drop-down holds: the accounts list asks for part of the unit's name
+    (the filter was lost when two helpers shared one name; each has its own now)."""
+    from registry.models import Unit
+    from registry.views.accounts import UNIT_SELECT_MAX
+
+    db.session.add_all(Unit(name=f"某县第{n}乡镇", office="党政办") for n in range(UNIT_SELECT_MAX))
+    db.session.commit()
+    page = page_login(app, "supervisor").get("/accounts").get_data(as_text=True)
+    assert 'name="unit_q"' in page and '<select name="unit_id">' not in page
+    few = page_login(app, "sponsor_a").get("/accounts").get_data(as_text=True)
+    assert 'name="unit_q"' not in few

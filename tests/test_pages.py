@@ -311,7 +311,7 @@ def test_filings_list_filters_and_exports_csv_for_excel(pages):
     raw = response.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["备案编号", "账号", "平台"]
+    assert rows[0][:3] == ["备案记录号", "账号", "平台"]
     assert {row[8] for row in rows[1:]} == {"逾期未备案"}
     assert len(rows) == 3
     rows = list(csv.reader(io.StringIO(pages.sponsor_a.get(

@@ -190,3 +190,19 @@ def test_the_filings_export_speaks_the_readers_language(app, world):
     english = [cell for row in rows["en"] for cell in row
                if cell not in ("某县发布", "某县人民政府办公室") and not cell.startswith("gh_")]
     assert not [c for c in english if CJK.search(c)], english
+
+
+def test_registration_warnings_follow_the_language_asked_for(world):
+    from conftest import account_body
+
+    body = account_body(world.unit_a["id"], handle="some-wechat-name",
+                        verified_subject="某县某某中心", office="", staff=[])
+    headers = {**world.sponsor_a._headers(), "Accept-Language": "en"}
+    answer = world.sponsor_a.client.post("/api/v1/accounts", json=body, headers=headers)
+    assert answer.status_code == 201, answer.get_json()
+    english = {w["code"]: w["message"] for w in answer.get_json()["warnings"]}
+    assert english["verified_subject_mismatch"].startswith("The verified subject “某县某某中心”")
+    assert english["handle_format"].startswith("A WeChat account's ID is its original ID")
+    for text in english.values():
+        assert not CJK.search(text.replace("某县某某中心", "").replace(
+            world.unit_a["name"], "")), text

@@ -13,11 +13,9 @@ from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
 
 from .. import apps, filings, forms, picker, posts, services, wechat
-from ..labels import label
 from ..models import PLATFORMS, STATUSES, Account
 from ..schemas import AccountIn, AppDetailsIn, WechatOptionsIn
-from .common import (actor, arg_choice, arg_int, bp, form_status, locale_is_en, refusal_of,
-                     sees_account)
+from .common import actor, arg_choice, arg_int, bp, form_status, refusal_of, sees_account
 
 STAFF_FIELDS = ("name", "phone", "platform_role")
 UNIT_SELECT_MAX = 300   # more units than this: the filter asks for part of the unit's name
@@ -50,7 +48,7 @@ def accounts():
     page = paginate(sorted_by(query.options(selectinload(Account.unit)), sort,
                               services.ACCOUNT_SORTS, Account.id))
     return render_template("registry/accounts.html", accounts=page.items, **page.nav,
-                           units=services.unit_choices(user, UNIT_SELECT_MAX), sort=sort,
+                           units=services.unit_filter_choices(user, UNIT_SELECT_MAX), sort=sort,
                            filters={"unit_id": unit_id, "platform": platform, "status": status,
                                     "q": q, "unit_q": unit_q},
                            can_register=user.has_role("admin", "sponsor"))
@@ -90,16 +88,6 @@ def _account_form_data(user: User) -> dict:
     }
 
 
-def _warning_text(warning: dict) -> str:
-    """Services word warnings in Chinese with the details; in English: the label, and the
-    names (data) where the warning is about names."""
-    if locale_is_en():   # the label in English, then only the names, which are data
-        names = warning.get("names")
-        text = label("warning", warning["code"])
-        return f"{text} {_('; ').join(names)}" if names else text
-    return warning["message"]
-
-
 def _registered(account, warnings):
     [filing] = account.filings
     if filing.filed_on is None:
@@ -108,7 +96,7 @@ def _registered(account, warnings):
     else:
         flash(_("Account registered with its earlier filing."), "success")
     for warning in warnings:
-        flash(_warning_text(warning), "warning")
+        flash(warning["message"], "warning")
     return redirect(url_for("registry.account", account_id=account.id))
 
 

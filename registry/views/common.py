@@ -29,10 +29,6 @@ def actor() -> User:
     return current_user._get_current_object()
 
 
-def locale_is_en() -> bool:
-    return str(get_locale() or "zh").startswith("en")
-
-
 def _section() -> str:
     path = request.path
     if path.startswith("/accounts/new"):
