@@ -2,15 +2,14 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from govmedia.errors import DomainError, Invalid
 from govmedia.extensions import db
 from govmedia.pagination import paginate
 from govmedia.types import ascii_int, today_shanghai, utcnow
-from registry.models import Account
-from registry.services import visible_units
+from registry.picker import account_matches
+from registry.services import UNIT_CHOICES_MAX, reaches_several_units, unit_choices
 from registry.views.common import actor, arg_choice, arg_date, arg_int
 
 from . import answers, services
@@ -27,12 +26,6 @@ def _filters() -> dict:
             "account_id": arg_int("account_id"), "mine": request.args.get("mine") == "1"}
 
 
-def _accounts(units) -> list[Account]:
-    return db.session.scalars(select(Account).where(
-        Account.unit_id.in_([u.id for u in units]), Account.platform.in_(("wechat", "weibo")))
-        .order_by(Account.name, Account.id)).all()
-
-
 @bp.get("/inbox")
 @login_required
 def inbox():
@@ -41,7 +34,7 @@ def inbox():
                                     unit_id=filters["unit_id"], account_id=filters["account_id"],
                                     assignee_id=actor().id if filters["mine"] else None)
     page = paginate(query.options(joinedload(Message.account), joinedload(Message.replies)))
-    units = visible_units(actor())
+    account_q = (request.args.get("account_q") or "").strip()
     windows = {m.id: services.window_closes_at(m) for m in page.items}
     may_reply = actor().has_role("admin", "sponsor", "editor")
     suggested = {m.id: answers.suggestions(m, limit=3) for m in page.items
@@ -51,7 +44,11 @@ def inbox():
         if may_assign else {}
     names = {u.id: u.display_name or u.username for users in repliers.values() for u in users}
     return render_template("interaction/inbox.html", messages=page.items, **page.nav,
-                           filters=filters, units=units, accounts=_accounts(units),
+                           filters=filters, account_q=account_q,
+                           accounts=account_matches(actor(), account_q,
+                                                    include_id=filters["account_id"]),
+                           unit_choices=unit_choices(actor(), UNIT_CHOICES_MAX),
+                           several_units=reaches_several_units(actor()),
                            windows=windows, now=utcnow(),
                            status_of=services.message_status, may_reply=may_reply,
                            suggested=suggested, may_assign=may_assign, repliers=repliers,

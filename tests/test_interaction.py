@@ -562,3 +562,21 @@ def test_new_messages_are_told_to_the_units_repliers_once_per_account_and_minute
     assert len([n for n in inbox.editor.get("/api/v1/notifications").get_json()["items"]
                 if n["kind"] == "message_received"]) == 2
     assert "new_messages" in app.extensions["govmedia_periodic"]
+
+
+def test_the_inbox_picks_its_account_by_search_not_from_every_account(inbox, app):
+    """Issue 12: no flat drop-down of every account in reach: the inbox's account filter is
+    the searchable picker, and a chosen account stays chosen."""
+    from conftest import PASSWORD
+
+    inbox.push(content="请问办事时间？", from_user="oPickUser0001")
+    browser = app.test_client()
+    assert browser.post("/login", data={"username": "editor_a",
+                                        "password": PASSWORD}).status_code == 302
+    page = browser.get("/inbox").get_data(as_text=True)
+    assert "data-account-picker" in page and 'name="account_q"' in page
+    none = browser.get("/inbox?account_q=没有这个账号").get_data(as_text=True)
+    assert f'<option value="{inbox.account_id}"' not in none
+    chosen = browser.get(f"/inbox?account_id={inbox.account_id}&account_q=没有这个账号")
+    body = chosen.get_data(as_text=True)
+    assert f'<option value="{inbox.account_id}" selected' in body and "请问办事时间？" in body
