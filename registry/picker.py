@@ -1,13 +1,15 @@
-"""The searchable account picker: a few accounts matching what was typed, instead of a
-drop-down of every account (a county has hundreds)."""
+"""The searchable pickers: a few accounts or units matching what was typed, instead of a
+drop-down of every account (a county has hundreds) or unit (a province: thousands)."""
 from sqlalchemy.orm import selectinload
 
+from sqlalchemy import select
+
 from govmedia.extensions import db
-from govmedia.listing import Sort, sorted_by
+from govmedia.listing import Sort, search, sorted_by
 
 from . import services
 from .labels import label
-from .models import Account
+from .models import Account, Unit
 
 PICKER_LIMIT = 20
 
@@ -33,3 +35,23 @@ def account_choice(account: Account) -> dict:
     return {"id": account.id, "name": account.name, "platform": account.platform,
             "text": f"{account.name} · {label('platform', account.platform)} · "
                     f"{account.unit.name if account.unit else ''}"}
+
+
+def unit_matches(actor, q: str = "", limit: int = PICKER_LIMIT, include_id: int | None = None,
+                 *, everywhere: bool = False) -> list[Unit]:
+    """Units whose name holds q, in natural order: those in the actor's reach, or every unit
+    (`everywhere`: an account's transfer may go to any unit); `include_id` (the one already
+    chosen) is kept in the list."""
+    base = select(Unit) if everywhere else services.units_query(actor)
+    query = sorted_by(search(base, q, Unit.name), Sort("name", False), services.UNIT_SORTS,
+                      Unit.id)
+    found = list(db.session.scalars(query.limit(limit)))
+    if include_id and all(u.id != include_id for u in found):
+        chosen = db.session.scalars(base.where(Unit.id == include_id)).first()
+        if chosen is not None:
+            found.insert(0, chosen)
+    return found
+
+
+def unit_choice(unit: Unit) -> dict:
+    return {"id": unit.id, "name": unit.name, "text": unit.name}

@@ -335,6 +335,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect | dict[str, Expect]] = {
                                        "unit"),
     ("GET", "/accounts/picker.json"): logged_in(
         "issue 12: the account picker lists accounts of the caller's own units only"),
+    ("GET", "/units/picker.json"): logged_in(
+        "issue 12: the unit picker lists the caller's units; reach=all (a transfer's target) "
+        "every unit's name, which the public registry shows anyway"),
     ("GET", "/supervision/dormant"): logged_in(READS, "unit"),
     ("GET", "/supervision/duplicates"): logged_in(READS, "unit"),
     ("GET", "/api/v1/supervision/dormant"): logged_in(READS, "unit"),

@@ -309,3 +309,31 @@ def test_a_supervisor_over_many_units_filters_accounts_by_part_of_a_units_name(a
     assert 'name="unit_q"' in page and '<select name="unit_id">' not in page
     few = page_login(app, "sponsor_a").get("/accounts").get_data(as_text=True)
     assert 'name="unit_q"' not in few
+
+
+def test_units_are_picked_by_search_on_every_form(app, world):
+    """Issue 12: no flat drop-down of every unit (a province has thousands): the account form,
+    a transfer, a unit's parent, a user's unit and the filings filter search for the unit."""
+    from registry.picker import PICKER_LIMIT
+
+    db.session.add_all(Unit(name=f"某县第{n}乡镇", office="党政办") for n in range(1, 41))
+    db.session.commit()
+    admin = page_login(app, "admin")
+    for path in ("/accounts/new", "/units/new", "/users", "/filings"):
+        page = admin.get(path).get_data(as_text=True)
+        assert 'data-source="/units/picker.json' in page, path
+        assert page.count("某县第") <= PICKER_LIMIT, (path, page.count("某县第"))
+    found = admin.get("/units/picker.json?q=第3").get_json()["items"]
+    assert [u["name"] for u in found][:2] == ["某县第3乡镇", "某县第30乡镇"]
+    assert all("第3" in u["name"] for u in found)
+    # a sponsor's transfer may go to any unit; an editor's ask for every unit lists its own
+    sponsor = page_login(app, "sponsor_a")
+    every = sponsor.get("/units/picker.json?reach=all&q=乡镇").get_json()["items"]
+    assert len(every) == PICKER_LIMIT
+    make_user("editor_a", ["editor"], world.unit_a["id"])
+    editor = page_login(app, "editor_a")
+    own = editor.get("/units/picker.json?reach=all").get_json()["items"]
+    assert [u["id"] for u in own] == [world.unit_a["id"]]
+    # without scripts: "Find" reloads the form with the matches, the chosen unit kept
+    page = admin.get("/accounts/new?unit_id_q=第40").get_data(as_text=True)
+    assert "某县第40乡镇" in page and "某县第39乡镇" not in page

@@ -887,6 +887,7 @@ REQUESTS = {
 
     ("GET", "/supervision"): lists("/supervision"),
     ("GET", "/accounts/picker.json"): get("/accounts/picker.json?q=发布"),
+    ("GET", "/units/picker.json"): get("/units/picker.json?q=县"),
     ("GET", "/supervision/dormant"): lists("/supervision/dormant"),
     ("GET", "/supervision/duplicates"): lists("/supervision/duplicates"),
     ("GET", "/api/v1/supervision/dormant"): lists("/api/v1/supervision/dormant"),

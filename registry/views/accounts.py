@@ -126,7 +126,9 @@ def account_new():
             else:
                 db.session.commit()
                 return _registered(account, warnings)
-    units = services.visible_units(user) if choose_unit else [user.unit]
+    units = (picker.unit_matches(user, request.args.get("unit_id_q") or "",
+                                 include_id=values.get("unit_id"))
+             if choose_unit else [user.unit])
     return render_template("registry/account_form.html", values=values, errors=errors,
                            refusal=refusal, conflict_link=conflict_link, units=units,
                            choose_unit=choose_unit), form_status(errors, refusal)
@@ -146,8 +148,10 @@ def account_page(account: Account, *, event_values=None, event_errors=None, even
     unit_names = services.unit_names(uid for event in account.events
                                      for uid in ((event.changes or {}).get("unit_id") or [])
                                      if uid is not None)
-    transfer_units = ([u for u in services.all_units() if u.id != account.unit_id]
-                      if can_act else [])
+    transfer_units = ([u for u in picker.unit_matches(
+        user, request.args.get("new_unit_id_q") or "",
+        include_id=(event_values or {}).get("new_unit_id"), everywhere=True)
+        if u.id != account.unit_id] if can_act else [])
     return render_template(
         "registry/account.html", account=account, today=today,
         state=posts.dormancy(account, today), can_act=can_act,

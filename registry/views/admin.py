@@ -8,7 +8,7 @@ from govmedia.auth import require_roles, visible_unit_ids
 from govmedia.pagination import paginate
 from govmedia.schemas import UserIn, UserPatch
 
-from .. import audit_words, forms, services
+from .. import audit_words, forms, picker
 from .common import actor, arg_int, bp, form_status, submit
 
 
@@ -53,12 +53,19 @@ def users_page():
             return redirect(url_for("registry.users"))
         values["password"] = None  # never echo a password back
     return render_template("registry/users.html", users=users.all_users(actor()),
-                           units=services.all_units(), values=values, errors=errors,
+                           units=_unit_choices(values.get("unit_id")), values=values,
+                           errors=errors,
                            refusal=refusal), form_status(errors, refusal)
 
 
+def _unit_choices(chosen: int | None) -> list:
+    """The user form's unit picker: the units matching what was typed, and the one chosen."""
+    return picker.unit_matches(actor(), request.args.get("unit_id_q") or "", include_id=chosen)
+
+
 def _user_page(user, *, form=None, values=None, errors=None, refusal=None, status=200):
-    return render_template("registry/user.html", user=user, units=services.all_units(),
+    chosen = (values or {}).get("unit_id", user.unit_id)
+    return render_template("registry/user.html", user=user, units=_unit_choices(chosen),
                            form=form, form_values=values or {}, errors=errors or {},
                            refusal=refusal), status
 

@@ -12,7 +12,7 @@ from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
 
 from .. import filings as filing_services
-from .. import forms, services
+from .. import forms, picker, services
 from ..labels import N_, label
 from ..models import FILING_STATUSES, Account, Filing
 from ..schemas import FilingComplete
@@ -43,7 +43,10 @@ def filings():
     query, filters = _filings_filters()
     page = paginate(query)
     return render_template("registry/filings.html", filings=page.items, **page.nav,
-                           filters=filters, units=services.visible_units(actor()))
+                           filters=filters, several_units=services.reaches_several_units(actor()),
+                           unit_options=picker.unit_matches(
+                               actor(), request.args.get("unit_id_q") or "",
+                               include_id=filters["unit_id"]))
 
 
 def _csv_cell(value) -> str:

@@ -1,5 +1,5 @@
 """Registry pages: units, their page, creating and editing one, platform exceptions."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -7,7 +7,7 @@ from govmedia.auth import reaches_unit, require_roles
 from govmedia.listing import requested_sort
 from govmedia.pagination import paginate
 
-from .. import forms, services
+from .. import forms, picker, services
 from ..labels import label
 from ..models import Unit
 from ..schemas import PlatformExceptionIn, UnitIn
@@ -60,7 +60,9 @@ def _unit_form(unit: Unit | None):
         if not errors:
             flash(_("Unit saved."), "success")
             return redirect(url_for("registry.unit", unit_id=saved.id))
-    parents = [u for u in services.visible_units(user) if unit is None or u.id != unit.id]
+    parents = [u for u in picker.unit_matches(user, request.args.get("parent_id_q") or "",
+                                              include_id=values.get("parent_id"))
+               if unit is None or u.id != unit.id]
     # The top unit of a supervisor's reach keeps a parent it may not see or choose.
     keep_parent = (unit.parent_id if unit is not None and unit.parent_id is not None
                    and not reaches_unit(user, unit.parent_id) else None)
@@ -114,3 +116,15 @@ def unit_exception(unit_id):
         return redirect(url_for("registry.unit", unit_id=unit.id) + "#exceptions")
     return _unit_page(unit, exception_values=values, errors=errors, refusal=refusal,
                       status=refusal.status if refusal else 400)
+
+
+@bp.get("/units/picker.json")
+@login_required
+def unit_picker():
+    """What the searchable unit picker lists for ?q=: units in the caller's reach, or with
+    reach=all every unit (an account's transfer target, for those who may transfer one)."""
+    user = actor()
+    everywhere = request.args.get("reach") == "all" and user.has_role("admin", "sponsor")
+    matches = picker.unit_matches(user, request.args.get("q") or "", everywhere=everywhere)
+    return jsonify({"items": [picker.unit_choice(u) for u in matches],
+                    "limit": picker.PICKER_LIMIT})

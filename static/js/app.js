@@ -38,8 +38,8 @@
     });
   }
 
-  // The searchable account picker (templates/_macros.html account_picker): as one types, the
-  // select lists the matching accounts from data-source; "Find" is for pages without scripts.
+  // The searchable pickers (templates/_macros.html account_picker, unit_picker): as one types,
+  // the select lists the matches from data-source; "Find" is for pages without scripts.
   function picker(box) {
     var input = box.querySelector("input[type=search]");
     var select = document.getElementById(box.getAttribute("data-target"));
@@ -47,7 +47,9 @@
     var find = box.querySelector(".picker-find");
     var timer = null;
     var asked = 0;
-    if (find) { find.hidden = true; }
+    // Removed, not hidden: a hidden submit button would still be the form's default button,
+    // and Enter in any other field would "Find" instead of submitting the form.
+    if (find) { find.remove(); }
     function fill(items) {
       var blank = select.querySelector("option[value='']");
       var chosen = select.value;
@@ -65,7 +67,9 @@
     }
     function ask() {
       var mine = ++asked;
-      var url = box.getAttribute("data-source") + "?q=" + encodeURIComponent(input.value.trim());
+      var source = box.getAttribute("data-source");
+      var url = source + (source.indexOf("?") < 0 ? "?" : "&") + "q=" +
+        encodeURIComponent(input.value.trim());
       fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (response) { return response.ok ? response.json() : {items: []}; })
         .then(function (body) { if (mine === asked) { fill(body.items || []); } });
