@@ -24,6 +24,9 @@ class User(db.Model):
     # Bumped when a user is disabled or their password reset: every session carrying
     # the old number stops working on its next request.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The language the user last chose (zh, en; None: never chose): their e-mails speak it,
+    # and a new session starts in it.
+    language: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit = relationship("Unit", foreign_keys=[unit_id])

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -135,6 +135,11 @@ def deliver_notifications(user_ids, kind, link, params, key, unit_id=None) -> in
     return len(created)
 
 
+def email_language(language: str | None) -> str:
+    """The language an e-mail is written in: the one its reader last chose, else Chinese."""
+    return language if language in ("zh", "en") else "zh"
+
+
 def smtp_configured() -> bool:
     return bool(current_app.config["SMTP_HOST"])
 
@@ -156,21 +161,24 @@ def smtp_client():
 def email_notifications(note_ids) -> int:
     """E-mail these notifications, one message each, to users with an address; marks them."""
     rows = db.session.execute(
-        select(Notification, NotificationAddress.email)
+        select(Notification, NotificationAddress.email, User.language)
         .join(NotificationAddress, NotificationAddress.user_id == Notification.user_id)
+        .join(User, User.id == Notification.user_id)
         .where(Notification.id.in_(list(note_ids)), Notification.emailed_at.is_(None))).all()
     if not rows:
         return 0
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     client = smtp_client()
     try:
-        for note, email in rows:
+        for note, email, language in rows:
             mail = EmailMessage()
             mail["From"] = current_app.config["SMTP_FROM"]
             mail["To"] = email
-            mail["Subject"] = note.text[:80]
-            mail.set_content(note.text + (f"\n\n{base}{note.link}" if note.link else "")
-                                + "\n\n" + _("(This e-mail was sent automatically)"))
+            with force_locale(email_language(language)):   # the reader's, not the job's
+                text = note.said_text
+                mail["Subject"] = text[:80]
+                mail.set_content(text + (f"\n\n{base}{note.link}" if note.link else "")
+                                 + "\n\n" + _("(This e-mail was sent automatically)"))
             client.send_message(mail)
             db.session.execute(update(Notification).where(Notification.id == note.id)
                                .values(emailed_at=datetime.now(UTC)))

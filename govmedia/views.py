@@ -40,6 +40,8 @@ def login():
             db.session.commit()
             session.permanent = True
             login_user(user)
+            if user.language in ("zh", "en") and "lang" not in session:
+                session["lang"] = user.language   # a new device starts in their language
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", form=form, error=error), status
 
@@ -60,5 +62,8 @@ def logout():
 def set_language(code):
     if code in ("zh", "en"):
         session["lang"] = code
+        if current_user.is_authenticated and current_user.language != code:
+            current_user.language = code   # their e-mails follow it (govmedia.notify)
+            db.session.commit()
     return redirect(_safe_next(request.referrer and "/" + request.referrer.split("/", 3)[-1]
                                if request.referrer else None))

@@ -115,3 +115,35 @@ def test_the_bell_shows_the_unread_count(app, world):
                           {"id": 1, "deadline": "2026-12-20", "finding": "x"}, "b:1")
     page = html(page_client(app, "sponsor_a").get("/profile"))
     assert 'id="bell"' in page and 'id="bell-count">1<' in page
+
+
+def test_e_mails_speak_the_language_their_reader_chose(app, world, smtp_server):  # noqa: F811
+    """The job writes in Chinese; a reader who chose English on the pages gets English e-mails
+    (the choice is kept with the user), and a new session of theirs starts in English."""
+    port, handler = smtp_server
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_FROM="govmedia@example.org")
+    sponsor_id = db.session.scalar(select(User.id).where(User.username == "sponsor_a"))
+    db.session.add(NotificationAddress(user_id=sponsor_id, email="sponsor@example.org"))
+    db.session.commit()
+    page = page_client(app, "sponsor_a")
+    assert page.get("/lang/en").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, sponsor_id).language == "en"
+
+    order = world.supervisor.post("/api/v1/supervision/rectifications", {
+        "unit_id": world.unit_a["id"], "kind": "other", "finding": "账号简介缺少主办单位"})
+    assert order.status_code == 201, order.get_json()
+    [(rcpt, body)] = handler.messages
+    assert rcpt == ["sponsor@example.org"]
+    assert f"Rectification order {order.get_json()['id']}, due" in body
+    assert "(This e-mail was sent automatically)" in body and "整改单" not in body
+    stored = db.session.scalars(select(Notification.text).where(
+        Notification.user_id == sponsor_id)).one()
+    assert stored.startswith("整改单")           # as the job wrote it
+
+    fresh = app.test_client()
+    fresh.post("/login", data={"username": "sponsor_a", "password": "Passw0rd-test"})
+    assert '<html lang="en">' in fresh.get("/profile").get_data(as_text=True)
+    page.get("/lang/zh")
+    db.session.expire_all()
+    assert db.session.get(User, sponsor_id).language == "zh"

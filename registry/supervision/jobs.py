@@ -11,18 +11,18 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia.extensions import db
-from govmedia.wording import N_, message, say
-from govmedia.models import NotificationMute, User
-from govmedia.notify import smtp_client, smtp_configured
-from govmedia.queue import job
 from govmedia.holidays import load_calendar
+from govmedia.models import NotificationMute, User
+from govmedia.notify import email_language, smtp_client, smtp_configured
 from govmedia.profiles import profile_for
+from govmedia.queue import job
 from govmedia.types import today_shanghai
+from govmedia.wording import N_, message, say
 from interaction.overdue import overdue_reminders as message_reminders
 
 from ..models import COUNTED_STATUSES, Account, Filing
@@ -177,13 +177,14 @@ def send_emails(now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     since = now - timedelta(days=EMAIL_BACKLOG_DAYS)
     pending = db.session.execute(
-        select(Notification, NotificationAddress.email)
+        select(Notification, NotificationAddress.email, User.language)
         .join(NotificationAddress, NotificationAddress.user_id == Notification.user_id)
+        .join(User, User.id == Notification.user_id)
         .where(Notification.emailed_at.is_(None), Notification.created_at >= since)
         .order_by(Notification.user_id, Notification.id)).all()
     by_user = defaultdict(list)
-    for note, email in pending:
-        by_user[(note.user_id, email)].append(note)
+    for note, email, language in pending:
+        by_user[(note.user_id, email, language)].append(note)
     if not by_user:
         return 0
     sender = current_app.config["SMTP_FROM"]
@@ -191,15 +192,17 @@ def send_emails(now: datetime | None = None) -> int:
     sent = 0
     client = smtp_client()
     try:
-        for (user_id, email), notes in by_user.items():
+        for (user_id, email, language), notes in by_user.items():
             mail = EmailMessage()
             mail["From"] = sender
             mail["To"] = email
-            mail["Subject"] = _("Government new media reminders: %(count)s to do",
-                                   count=len(notes))
-            mail.set_content("\n".join(f"- {n.text}" + (f"  {base}{n.link}" if n.link else "")
-                                          for n in notes)
-                                + "\n\n" + _("(This e-mail was sent automatically)"))
+            with force_locale(email_language(language)):   # the reader's, not the job's
+                mail["Subject"] = _("Government new media reminders: %(count)s to do",
+                                    count=len(notes))
+                mail.set_content(
+                    "\n".join(f"- {n.said_text}" + (f"  {base}{n.link}" if n.link else "")
+                              for n in notes)
+                    + "\n\n" + _("(This e-mail was sent automatically)"))
             client.send_message(mail)
             db.session.execute(update(Notification).where(
                 Notification.id.in_([n.id for n in notes])).values(emailed_at=now))
