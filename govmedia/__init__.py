@@ -174,9 +174,17 @@ def _form_targets(config) -> str:
     return " ".join(origins)
 
 
+STATIC_MAX_AGE = 3600   # seconds a browser keeps the vendored icon, styles and scripts
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response):
+        if request.endpoint == "static" and response.status_code in (200, 304):
+            # Pages load without asking for them again; an upgrade's file arrives within the
+            # hour. Only the static files: a video or an export stays uncached (send_file's
+            # default would make every file public).
+            response.cache_control.max_age = STATIC_MAX_AGE
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -571,3 +571,11 @@ def test_deregistration_decision_through_the_account_page(app, world):
     assert re.search(r'class="field invalid">\s*<label for="f-reason_category"',
                      bad.get_data(as_text=True))
     assert world.sponsor_a.get(f"/api/v1/accounts/{other['id']}").get_json()["status"] == "active"
+
+
+def test_static_files_are_kept_by_the_browser_for_an_hour_and_nothing_else_is(app, world):
+    client = page_client(app, "sponsor_a")
+    static = client.get("/static/js/app.js")
+    assert static.status_code == 200 and static.cache_control.max_age == 3600
+    page = client.get("/accounts")
+    assert page.cache_control.max_age is None
