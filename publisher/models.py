@@ -25,7 +25,7 @@ ARTICLE_STATUSES = ("draft", "pending_review", "pending_signoff", "approved", "p
                     "published", "partially_published", "failed", "returned")
 # The drafter may change an article until it is signed off; a change voids earlier approvals.
 EDITABLE_STATUSES = ("draft", "returned", "pending_review", "pending_signoff")
-# After sending, a fix re-enters the reviews (publisher/delivery.py, docs/FANOUT.md).
+# After sending, a fix re-enters the reviews (publisher/fanout/, docs/FANOUT.md).
 REFIXABLE_STATUSES = ("failed", "partially_published")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "retrying", "unconfirmed", "failed",
                      "withdrawn", "task")
@@ -97,7 +97,7 @@ class Article(db.Model):
     wechat_mode: Mapped[str | None] = mapped_column(String(10))
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(30), default="draft")
-    # 撤稿 (publisher/delivery.py): asked for once; each delivery then ends `withdrawn`.
+    # 撤稿 (publisher/fanout/withdraw.py): asked for once; each delivery then ends `withdrawn`.
     withdraw_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -223,7 +223,7 @@ class Delivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Sending (publisher/delivery.py): a job owns the row while lease_until is in the future
+    # Sending (publisher/fanout/): a job owns the row while lease_until is in the future
     # and claim_token is its own; a lease that ran out means the job died (sweep resumes it).
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token: Mapped[str | None] = mapped_column(String(32))

@@ -4,7 +4,7 @@ import os
 
 from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, send_file,
                    url_for)
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
@@ -64,7 +64,10 @@ def start_import(user, upload, create_units: bool) -> ImportJob:
         raise Invalid(problem.error["message"], fields={"file": problem.error["message"]}) from None
     job = ImportJob(filename=filename, content=content, status="queued", total_rows=0,
                     processed_rows=0, created_count=0, errors=[],
-                    options={"create_units": bool(create_units)}, created_by_id=user.id)
+                    options={"create_units": bool(create_units),
+                             # the problems are written in the uploader's language
+                             "language": str(get_locale() or "zh")},
+                    created_by_id=user.id)
     db.session.add(job)
     db.session.flush()
     job_id = job.id
@@ -75,9 +78,10 @@ def start_import(user, upload, create_units: bool) -> ImportJob:
     except Exception:
         current_app.logger.exception("could not enqueue import job %s", job_id)
         db.session.rollback()
+        message = _("The job queue is unavailable: nothing was imported; upload the file "
+                    "again later")
         importer.fail_job(job_id, [{"row": None, "column": None, "code": "unavailable",
-                                 "message": "任务队列暂不可用，未导入任何数据，请稍后重新上传"}],
-                       "任务队列暂不可用")
+                                    "message": message}], message)
         raise DomainError(_("The job queue is unavailable, try again later"),
                           code="unavailable", status=503) from None
     db.session.expire_all()

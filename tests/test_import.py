@@ -620,3 +620,21 @@ def test_problems_speak_the_users_language(app, world):
         assert run("admin", b"", "empty.csv").errors[0]["message"] == "The file is empty"
     assert english["开设日期"] == "“2024-02-30” is not a valid date"
     assert english["平台"].startswith("Unknown platform “脸书”: write 微信公众号、微博")
+
+
+def test_a_job_writes_its_problems_in_the_uploaders_language(client, world):
+    """The job runs in a worker (Chinese by default); its problems are for the person who
+    uploaded, in the language they had chosen on the page."""
+    page_login(client, "admin")
+    client.get("/lang/en")
+    response = client.post("/imports", data={
+        "file": (io.BytesIO(csv_bytes([row(platform="脸书", handle="z", opened="2024-02-30")])),
+                 "a.csv"), "create_units": "1"}, content_type="multipart/form-data")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "is not a valid date" in page and "Unknown platform “脸书”" in page
+    assert "不是有效日期" not in page
+    client.get("/lang/zh")
+    response = client.post("/imports", data={
+        "file": (io.BytesIO(csv_bytes([row(platform="脸书", handle="z")])), "b.csv"),
+        "create_units": "1"}, content_type="multipart/form-data")
+    assert "无法识别的平台“脸书”" in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
@@ -146,6 +146,13 @@ def run_import_job(job_id: int) -> str | None:
             finished_at=utcnow(), content=None,
             options=dict(job.options or {}) | {"units_created": result.units_created}))
 
+    # The problems are written for the person who uploaded, in the language they chose then.
+    with force_locale((job.options or {}).get("language") or "zh"):
+        return _import(job, progress, finish)
+
+
+def _import(job: ImportJob, progress, finish) -> str:
+    job_id = job.id
     try:
         actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
         if actor is None or not actor.active:
