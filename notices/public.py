@@ -106,7 +106,7 @@ def notices_atom():
     feed = FeedGenerator()
     feed.id(page_url)
     feed.title("政务新媒体账号公告")
-    feed.subtitle("注销、关停和变更公告（公示期 15 个工作日）")
+    feed.subtitle("注销、关停和变更公告（公示期以各条公告所载为准）")
     feed.author({"name": "政务新媒体管理平台"})
     feed.link(href=page_url, rel="alternate")
     feed.link(href=url_for("notices_public.notices_atom", _external=True), rel="self")

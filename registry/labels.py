@@ -82,8 +82,8 @@ FLAGS = {
 }
 
 BANDS = {
-    "dormant": N_("Dormant (no update for over 10 days)"),
-    "warning": N_("Update due soon (7 to 10 days since the last one)"),
+    "dormant": N_("Dormant (no update within the update window)"),
+    "warning": N_("Update due soon (in the warning band before the window ends)"),
 }
 
 PLATFORM_ROLES = {

@@ -308,3 +308,28 @@ def test_the_trend_counts_each_week_under_the_profile_in_force_that_week(tree):
     assert before[:-1] == after[:-1]
     assert (after[-1]["dormant"], after[-1]["warning"]) == (
         before[-1]["dormant"] + 1, before[-1]["warning"] - 1)
+
+
+def test_the_pages_state_the_numbers_of_the_profile_in_force(tree):
+    """A county's own numbers (a weekly window, 7 working days to file, a 20-day notice) are
+    the numbers its pages state, not the seeds' 10 days, 5 and 15 working days."""
+    body = {"unit_id": tree.unit["county"],
+            "values": {"update_window": 7, "warning_from": 5, "filing_workdays": 7,
+                       "notice_workdays": 20},
+            "basis": {"update_window": "某省办法：每周至少更新一次"}}
+    assert tree.admin.post("/api/v1/supervision/rule-profiles", body).status_code == 201
+    sponsor = app_client(tree, "sponsor_township")
+    home = sponsor.get("/").get_data(as_text=True)
+    assert "均须在 7 个工作日内备案" in home and "5 个工作日内备案" not in home
+    account = sponsor.get(f"/accounts/{tree.account['township']}").get_data(as_text=True)
+    assert "须在 7 个工作日内备案" in account and "公示不少于 20 个工作日" in account
+    supervisor = app_client(tree, "sup_county")
+    dormant = supervisor.get(f"/supervision/dormant?unit_id={tree.unit['county']}")
+    text = dormant.get_data(as_text=True)
+    assert "包括即将超期（5 至 7 天）" in text and "超过 7 天的在用账号" in text
+    assert "10 天" not in text
+    # the seeds' numbers where no profile is set (the city above the county)
+    city = supervisor.get("/supervision/dormant").get_data(as_text=True)
+    assert "包括即将超期（5 至 7 天）" in city   # the county supervisor's own node
+    everyone = app_client(tree, "sup_all").get("/supervision/dormant").get_data(as_text=True)
+    assert "包括即将超期（7 至 10 天）" in everyone

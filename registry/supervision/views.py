@@ -107,9 +107,12 @@ def dormant():
     page = _page_of(*services.dormant_list(actor(), as_of, include_warning=include,
                                            unit_id=_int_arg("unit_id"), limit=limit,
                                            offset=offset))
+    unit_id = _int_arg("unit_id")
     return render_template("supervision/dormant.html", items=page.items, **page.nav,
                            as_of=as_of, error=error, include=include,
-                           names=lookups.unit_names(i["unit_id"] for i in page.items))
+                           names=lookups.unit_names(i["unit_id"] for i in page.items),
+                           profile=profile_for(unit_id if unit_id is not None
+                                               else actor().unit_id, as_of))
 
 
 @bp.get("/supervision/duplicates")

@@ -7,8 +7,9 @@ from sqlalchemy.orm import selectinload
 from govmedia.auth import reaches_unit, require_roles, visible_unit_ids
 from govmedia.errors import DomainError, Forbidden
 from govmedia.extensions import db
-from govmedia.models import User
 from govmedia.listing import requested_sort, sorted_by
+from govmedia.models import User
+from govmedia.profiles import profile_for
 from govmedia.pagination import paginate
 from govmedia.types import today_shanghai
 
@@ -31,7 +32,8 @@ def home():
               for status in ("pending", "overdue")}
     return render_template("home.html", by_status=by_status, filings=counts,
                            provisional=filings.provisional_unfiled(user, today), today=today,
-                           total_accounts=sum(by_status.values()))
+                           total_accounts=sum(by_status.values()),
+                           profile=profile_for(user.unit_id, today))
 
 
 @bp.get("/accounts")
@@ -154,6 +156,7 @@ def account_page(account: Account, *, event_values=None, event_errors=None, even
         if u.id != account.unit_id] if can_act else [])
     return render_template(
         "registry/account.html", account=account, today=today,
+        profile=profile_for(account.unit_id, today),
         state=posts.dormancy(account, today), can_act=can_act,
         allowed_kinds=allowed_kinds,
         recordable={f.id for f in account.filings if filings.may_record(user, f)}, transfer_units=transfer_units, unit_names=unit_names,
