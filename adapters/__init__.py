@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 
+from redis import Redis
+
 from govmedia.settings import Settings
 
 from .base import Adapter, Content, ListedPost, PublishResult, redact_tokens
@@ -31,8 +33,6 @@ def _shared_redis(url: str):
     with _REDIS_GUARD:
         client = _REDIS_CLIENTS.get(url)
         if client is None:
-            from redis import Redis
-
             client = _REDIS_CLIENTS[url] = Redis.from_url(url)
         return client
 

@@ -13,6 +13,7 @@ import time
 from contextlib import contextmanager
 
 import requests
+from redis.exceptions import LockError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
@@ -97,8 +98,6 @@ class WechatClient(WeChatClient):
         worker can invalidate another's token, and the daily quota is small."""
         wait = self.timeout * 2 + 5
         if self.redis is not None:
-            from redis.exceptions import LockError
-
             lock = self.redis.lock(self.lock_name, timeout=wait, blocking_timeout=wait)
             try:
                 acquired = lock.acquire()

@@ -4,7 +4,7 @@ import os
 from importlib import import_module
 from urllib.parse import urlsplit
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -115,8 +115,6 @@ def _fresh_request_state():
     # Flask-Login and Flask-Babel cache the user and the locale on `g`, which lives on the
     # app context; where an app context outlives one request (the test suite holds one
     # open), the previous request's user or language would leak into the next request.
-    from flask import g
-
     g.pop("_login_user", None)
     g.pop("_flask_babel", None)
 

@@ -22,6 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+import redis
+
 PG_USER = "postgres"
 PG_DATABASE = "govmedia"
 _started: list = []  # servers this process started, stopped at exit
@@ -160,8 +163,6 @@ class PostgresServer:
         return self
 
     def _connect(self, dbname: str):
-        import psycopg
-
         return psycopg.connect(host=self.host, port=self.port, user=PG_USER, dbname=dbname,
                                connect_timeout=2, autocommit=True)
 
@@ -256,8 +257,6 @@ class RedisServer:
         return self
 
     def _wait_ping(self, timeout: float) -> None:
-        import redis
-
         deadline, last = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:

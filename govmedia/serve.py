@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import click
@@ -64,8 +65,6 @@ def _child_env(extra: dict) -> dict:
 def _standin_douyin_app(url: str) -> dict:
     """The stand-in's Douyin application, unless one is configured (the sponsor authorises
     the demo's Douyin account on its page, against the stand-in)."""
-    import urllib.request
-
     if current_app.config["DOUYIN_CLIENT_KEY"]:
         return {}
     with urllib.request.urlopen(url + "/_standin/douyin/app", timeout=5) as answer:
@@ -74,8 +73,6 @@ def _standin_douyin_app(url: str) -> dict:
 
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
-    import urllib.request
-
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -122,6 +122,19 @@ def test_our_packages_are_imported_at_module_level():
     assert hidden + own == []
 
 
+# Third-party modules that may be imported inside a function: optional ones only (none today).
+OPTIONAL_IMPORTS: set[str] = set()
+
+
+def test_required_libraries_are_imported_at_module_level():
+    # Issue 11: "function-level imports only where an optional dependency needs it".
+    late = [f"{path.relative_to(ROOT)}:{line}: {target}" for path in modules()
+            for target, line, inside in imports(path)
+            if inside and package_of(target) is None
+            and target.split(".")[0] not in OPTIONAL_IMPORTS]
+    assert late == []
+
+
 @pytest.mark.parametrize("path", list(modules()), ids=lambda p: str(p.relative_to(ROOT)))
 def test_module_is_short_enough_to_read(path):
     assert len(path.read_text(encoding="utf-8").splitlines()) < MAX_LINES
