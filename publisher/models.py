@@ -27,9 +27,8 @@ ARTICLE_STATUSES = ("draft", "pending_review", "pending_signoff", "approved", "p
 EDITABLE_STATUSES = ("draft", "returned", "pending_review", "pending_signoff")
 # After sending, a fix re-enters the reviews (publisher/fanout/, docs/FANOUT.md).
 REFIXABLE_STATUSES = ("failed", "partially_published")
-DELIVERY_STATUSES = ("queued", "sending", "sent", "retrying", "unconfirmed", "failed",
-                     "withdrawn", "task")
-# The platforms the publisher sends to (the adapters of the next issue).
+# The platforms the publisher sends to by API (publisher.fanout.states holds the delivery
+# statuses, an enum).
 PUBLISHABLE_PLATFORMS = ("wechat", "weibo", "douyin")
 TERM_LISTS = ("banned", "caution", "advertising", "domain")
 
