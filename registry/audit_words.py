@@ -135,6 +135,7 @@ VALUE_GROUPS = {
     ("*", "platform_role"): "platform_role", ("rectification", "status"): "rectification",
     ("rectification", "kind"): "finding", ("notice", "kind"): "event",
     ("*", "wechat_mode"): "wechat_mode", ("*", "wechat_type"): "wechat_type",
+    ("account.credentials", "fields"): "credential_field", ("takedown.add", "kind"): "takedown_kind",
 }
 
 

@@ -119,11 +119,24 @@ WECHAT_TYPES = {
     "service": N_("Service account: four mass sends a month"),
 }
 
+# The fields of an account's platform credentials, as the audit trail names them (never their
+# values, which are not recorded).
+CREDENTIAL_FIELDS = {
+    "app_id": N_("Developer ID"), "app_secret": N_("Developer password"),
+    "token": N_("Server token"), "encoding_aes_key": N_("Message encryption key"),
+    "access_token": N_("Access token"), "refresh_token": N_("Refresh token"),
+    "open_id": N_("Account's user ID on the platform"),
+    "expires_at": N_("Access token expiry"), "refresh_expires_at": N_("Refresh token expiry"),
+}
+# Where an app or mini program is taken down (notices.takedown).
+TAKEDOWN_KINDS = {"store": N_("App store"), "link": N_("Portal link")}
+
 GROUPS = {
     "platform": PLATFORMS, "status": STATUSES, "filing": FILING_STATUSES, "event": EVENTS,
     "role": ROLES, "flag": FLAGS, "band": BANDS, "platform_role": PLATFORM_ROLES,
     "change": CHANGE_FIELDS, "hint": HANDLE_HINTS, "warning": WARNINGS,
     "wechat_mode": WECHAT_MODES, "wechat_type": WECHAT_TYPES,
+    "credential_field": CREDENTIAL_FIELDS, "takedown_kind": TAKEDOWN_KINDS,
 }
 
 

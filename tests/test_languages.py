@@ -18,6 +18,8 @@ from test_security_matrix import (CALLER_NAMES, DOUYIN_APPS, DOUYIN_KEY, Caller,
                                   page_login, request_cases)
 
 from govmedia.extensions import db
+from govmedia.models import User
+from registry.models import ImportJob
 from publisher import articles as publisher_articles
 from publisher.schemas import ArticleIn
 from registry.importer import columns as import_columns
@@ -122,6 +124,18 @@ def entered_data() -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+# A stored code (a status, a platform, a role, an audit action): shown raw, it is a fault of
+# the page, not data a user typed, so it is not taken out before the check.
+CODE = re.compile(r"[a-z]+(?:[_.][a-z]+)*")
+
+
+def typed_data() -> list[str]:
+    """What users typed, without the stored codes; usernames stay (they are typed too)."""
+    names = set(db.session.scalars(select(User.username)))
+    names |= set(db.session.scalars(select(ImportJob.filename)))   # a file's name as uploaded
+    return [v for v in entered_data() if v in names or not CODE.fullmatch(v)]
+
+
 def without_data(text: str, data: list[str]) -> str:
     for value in data:
         if value in text:
@@ -179,7 +193,7 @@ def test_every_page_speaks_one_language_as_each_role(app, world, tmp_path):
     vocabulary = file_vocabulary()
     problems, pages_seen = [], set()
     for language in ("zh", "en"):
-        data = entered_data()   # and what the first pass's requests entered
+        data = typed_data()   # and what the first pass's requests entered
         for client in clients.values():
             set_language(client, language)
         for key in page_routes():
