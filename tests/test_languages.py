@@ -257,6 +257,15 @@ def error_calls(world, client):
         "conflict (one per platform)": lambda h: client.post(
             "/api/v1/accounts", json=account_body(world.unit_a["id"], handle="gh_0123456789cd"),
             headers=bearer | h),
+        "handle_taken": lambda h: client.post(
+            "/api/v1/accounts", json=account_body(world.unit_b["id"], name="某县教育发布"),
+            headers={"Authorization": f"Bearer {world.sponsor_b.token}"} | h),
+        "username_taken": lambda h: client.post(
+            "/api/v1/users", json={"username": "sponsor_a", "password": "Another-pass1",
+                                   "roles": ["editor"], "unit_id": world.unit_a["id"]},
+            headers={"Authorization": f"Bearer {world.admin.token}"} | h),
+        "invalid (same unit name under one parent)": lambda h: client.post(
+            "/api/v1/units", json={"name": world.unit_a["name"]}, headers=supervisor | h),
     }
 
 
@@ -271,13 +280,15 @@ def test_every_api_error_code_answers_in_the_language_asked_for(app, world, clie
             codes.add(error["code"])
             message = error["message"]
             # the fields are named by their JSON keys: codes of the contract, in any language
-            found = language_problems([message], language, sorted(error.get("fields") or {},
-                                                                   key=len, reverse=True))
+            # and what was typed (a handle, a unit's name) is quoted as it was typed
+            found = language_problems([message], language, sorted(
+                [*(error.get("fields") or {}), *typed_data()], key=len, reverse=True))
             if language == "zh" and not CJK.search(message):
                 found.append(f"no Chinese in {message!r}")
             problems += [f"{name} [{language}] {error['code']}: {p}" for p in found]
     assert {"invalid", "unauthenticated", "invalid_credentials", "forbidden", "not_found",
-            "method_not_allowed", "invalid_transition"} <= codes, codes
+            "method_not_allowed", "invalid_transition", "handle_taken",
+            "username_taken"} <= codes, codes
     assert len(codes) >= 7, codes
     assert not problems, "\n".join(problems)
 
