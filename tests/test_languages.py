@@ -302,3 +302,41 @@ def test_the_language_test_can_fail():
     assert not language_problems(["Account 某县发布 registered"], "en", ["某县发布"])
     assert visible_text("<p title='提示'>A<script>x()</script></p>") == ["提示", "A"]
     assert json.loads(json.dumps({"a": html.escape("<")}))
+
+
+def test_exports_speak_the_readers_language(app, world):
+    """Issue 12: export headings through Babel, in the language the reader chose: the
+    supervision lists (XLSX and CSV), the filings CSV and the inspection list. The issued
+    reports (quarterly, annual, spot check) stay Chinese: they are official documents."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    world.sponsor_a.post("/api/v1/accounts", account_body(world.unit_a["id"]))
+    world.supervisor.post("/api/v1/supervision/rectifications", {
+        "unit_id": world.unit_a["id"], "kind": "other", "finding": "栏目长期未更新"})
+    client = page_login(app, "supervisor")
+    exports = ["/supervision/dormant.csv", "/supervision/dormant.xlsx",
+               "/supervision/duplicates.csv", "/supervision/rectifications.xlsx",
+               "/filings/export.csv"]
+    problems = []
+    for language in ("zh", "en"):
+        set_language(client, language)
+        data = typed_data()
+        for url in exports:
+            answer = client.get(url)
+            assert answer.status_code == 200, (url, answer.status_code)
+            if url.endswith(".csv"):
+                rows = list(csv.reader(io.StringIO(answer.get_data().decode("utf-8-sig"))))
+            else:
+                sheet = load_workbook(io.BytesIO(answer.get_data())).active
+                rows = [[str(v) for v in row if v is not None]
+                        for row in sheet.iter_rows(values_only=True)]
+            cells = [cell for row in rows for cell in row if cell]
+            assert cells and (len(rows) >= 2 or "duplicates" in url), url   # headings, rows
+            if url == "/filings/export.csv":
+                assert rows[0][1] == {"zh": "账号", "en": "Account"}[language]
+            problems += [f"{language} {url}: {p}" for p in language_problems(
+                cells, language, data + (file_vocabulary() if language == "en" else []))]
+    assert not problems, "\n".join(problems)
