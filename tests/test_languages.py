@@ -306,7 +306,7 @@ def test_the_language_test_can_fail():
 
 def test_exports_speak_the_readers_language(app, world):
     """Issue 12: export headings through Babel, in the language the reader chose: the
-    supervision lists (XLSX and CSV), the filings CSV and the inspection list. The issued
+    supervision lists (XLSX and CSV) and the filings CSV. The issued
     reports (quarterly, annual, spot check) stay Chinese: they are official documents."""
     import csv
     import io

@@ -176,7 +176,8 @@ def list_rectifications():
 
 
 @bp.post("/supervision/rectifications")
-@documented("Hand a finding to a unit for rectification; deadline defaults to 5 working days",
+@documented("Hand a finding to a unit for rectification; the deadline defaults to "
+            "SUPERVISION_RECTIFICATION_WORKDAYS working days (5)",
             body=RectificationIn, tag="supervision",
             responses={201: "order", 403: "forbidden"})
 @api_roles("supervisor")
@@ -222,7 +223,8 @@ def close_rectification(order_id):
 
 
 @bp.post("/supervision/rectifications/<int:order_id>/reopen")
-@documented("A supervisor reopens an order with a new deadline (default 5 working days)",
+@documented("A supervisor reopens an order with a new deadline (default: "
+            "SUPERVISION_RECTIFICATION_WORKDAYS working days, 5)",
             body=DecisionIn, tag="supervision",
             responses={200: "order", 403: "forbidden", 409: "invalid_transition"})
 @api_roles("supervisor")
