@@ -37,9 +37,12 @@ def tell_new_messages() -> int:
         by_account[row.account_id].append(row)
     names = dict(db.session.execute(select(Account.id, Account.name)
                                     .where(Account.id.in_(list(by_account)))).all())
+    repliers = {}   # per unit, read once however many of its accounts had messages
     for account_id, messages in by_account.items():
         unit_id = messages[0].unit_id
-        notify([u.id for u in assignable_users(unit_id)], "message_received",
+        if unit_id not in repliers:
+            repliers[unit_id] = [u.id for u in assignable_users(unit_id)]
+        notify(repliers[unit_id], "message_received",
                f"/inbox?account_id={account_id}",
                {"account": names.get(account_id, ""), "count": len(messages),
                 "text": (messages[0].text or "")[:EXCERPT]},
