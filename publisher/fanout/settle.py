@@ -167,11 +167,6 @@ def error_message(exc) -> dict:
                    code=code if isinstance(code, int) else redact_tokens(str(code)))
 
 
-def error_text(exc) -> str:
-    """The editor's text of an error, in the worker's language (the words of the day)."""
-    return say(error_message(exc))
-
-
 def stored_error(said: dict, exc=None, platform: str | None = None) -> dict:
     """The fields that keep an error for its readers: the text of the day and the words to
     say again in the reader's language (Delivery.last_error_detail, with the platform's own

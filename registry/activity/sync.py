@@ -127,14 +127,15 @@ def _read(row) -> Reading:
         # A quota or rate limit: this account waits (the platform's hint when it gave one);
         # what it read before the limit is kept.
         seconds = exc.retry_after or config["ACTIVITY_SYNC_DEFER_SECONDS"]
-        log.info("activity sync of account %s deferred: %s", row.id, _error_text(exc))
-        return Reading(row.id, steps, "deferred", _error_text(exc),
+        # str(exc): its words and the platform's code (AdapterError.__str__)
+        log.info("activity sync of account %s deferred: %s", row.id, exc)
+        return Reading(row.id, steps, "deferred", str(exc),
                        utcnow() + timedelta(seconds=float(seconds)))
     except AuthError as exc:
         credentials_refused(row.id, exc)
-        return Reading(row.id, steps, "reauthorize", _error_text(exc))
+        return Reading(row.id, steps, "reauthorize", str(exc))
     except AdapterError as exc:
-        return Reading(row.id, steps, "failed", _error_text(exc))
+        return Reading(row.id, steps, "failed", str(exc))
     return Reading(row.id, steps, "done")
 
 
@@ -183,8 +184,3 @@ def _save(readings: list[Reading]) -> Counter:
     totals = Counter(reading.outcome for reading in readings)
     totals["posts"] = sum(map(len, made.values()))
     return totals
-
-
-def _error_text(exc: AdapterError) -> str:
-    code = exc.platform_code
-    return exc.text() if code in (None, "") else f"{exc.text()} ({code})"
