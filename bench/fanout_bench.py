@@ -143,7 +143,7 @@ def setup_accounts(app, n_wechat, n_weibo, prefix):
 
 
 def approved_articles(app, unit, user_id, targets_per_article, prefix):
-    """Signed-off articles with their queued deliveries, as publisher.fanout.operations.approve leaves them."""
+    """Signed-off articles with their queued deliveries, as publisher.editorial.operations.approve leaves them."""
     import hashlib
 
     from govmedia.extensions import db

@@ -159,7 +159,7 @@ def setup_accounts(n: int, url: str):
 
 def approved_video_article(unit_id, user_id, video_id, account_ids, label) -> list[int]:
     """One signed-off article carrying the video, with its queued deliveries, as
-    publisher.fanout.operations.approve leaves them; the product's checks must pass."""
+    publisher.editorial.operations.approve leaves them; the product's checks must pass."""
     from govmedia.extensions import db
     from publisher.content import compute_hash, run_article_checks
     from publisher.models import Article, ArticleVideo

@@ -24,10 +24,12 @@ from .settings import Settings
 from .types import DB_INT_MAX
 
 
-# The domain packages, lowest first. The core never imports them at module level: the
-# factory loads each and calls its `init_app(app)`, as Flask loads extensions.
-DOMAIN_PACKAGES = ("registry", "interaction", "registry.supervision", "registry.activity",
-                   "notices", "publisher", "demo")
+# The domain packages, lowest first, each named by the module that wires it in: a package
+# whose pages sit in a subpackage above its services is wired by that subpackage, so no
+# package imports its own subpackages' wiring. The core never imports them at module level:
+# the factory loads each and calls its `init_app(app)`, as Flask loads extensions.
+DOMAIN_PACKAGES = ("registry.views", "interaction", "registry.supervision", "registry.activity",
+                   "notices", "publisher.views", "demo")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -101,12 +103,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     csrf.init_app(app)
     # Each package keeps its own catalogue; Flask-Babel merges the directories.
-    catalogues = [os.path.join(ROOT, "translations")] + [
-        os.path.join(ROOT, *package.split("."), "translations")
-        for package in DOMAIN_PACKAGES
-        if os.path.isdir(os.path.join(ROOT, *package.split("."), "translations"))]
     babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=";".join(catalogues))
+                   default_translation_directories=";".join(_catalogues()))
     queue.init_app(app)
     app.jinja_env.globals["colon"] = colon
 
@@ -136,6 +134,19 @@ def register_request_state(app: Flask) -> None:
     # Then each view's own body limit, before the CSRF check reads the body (govmedia.bodies).
     app.before_request_funcs[None].insert(1, apply_body_limit)
     app.before_request(_refuse_nul_characters)
+
+
+def _catalogues() -> list[str]:
+    """The core's catalogue, then each domain package's, found at the wiring module or any
+    package above it (`publisher.views` is wired in, `publisher/translations` is read)."""
+    found = [os.path.join(ROOT, "translations")]
+    for package in DOMAIN_PACKAGES:
+        parts = package.split(".")
+        for depth in range(len(parts), 0, -1):
+            path = os.path.join(ROOT, *parts[:depth], "translations")
+            if os.path.isdir(path) and path not in found:
+                found.append(path)
+    return found
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,35 +1,7 @@
-"""Articles through the three reviews (rule 8), with automated content checks (rule 9)."""
-from govmedia.holidays import register_deadline_recompute
-from govmedia.periodic import register_periodic
-from registry.supervision.outside_work import register_overdue_work
+"""Articles through the three reviews (rule 8), with automated content checks (rule 9).
 
+This package holds the publisher's models and rules; above it sit the fan-out
+(`publisher.fanout`), the publishing tasks (`publisher.tasks`), the editorial desk
+(`publisher.editorial`) and the pages (`publisher.views`), which wire it all into the app.
+"""
 from . import models  # noqa: F401  (the tables, for metadata and migrations)
-from .api import bp as api_bp
-from .covers import remove_unused_images_job
-from .fanout.sweep import sweep
-from .platform_auth import refresh_douyin_tokens
-from .tasks import models as task_models  # noqa: F401  (the tasks' table)
-from .tasks.api import bp as tasks_api_bp
-from .tasks.queries import overdue_counts, overdue_reminders
-from .tasks.services import recompute_task_deadlines
-from .tasks.views import bp as tasks_views_bp
-from .views import bp as views_bp
-
-
-def init_app(app) -> None:
-    """Register the blueprints, the delivery sweep and the publishing tasks' deadlines."""
-    app.register_blueprint(api_bp)
-    app.register_blueprint(views_bp)
-    app.register_blueprint(tasks_api_bp)
-    app.register_blueprint(tasks_views_bp)
-    # Deliveries left queued (Redis down at sign-off), due or interrupted: docs/FANOUT.md.
-    register_periodic(app, "delivery_sweep", sweep,
-                      every_seconds=app.config["DELIVERY_SWEEP_SECONDS"])
-    # Publishing tasks count working days, and their overdue ones reach supervision.
-    register_deadline_recompute(app, recompute_task_deadlines)
-    register_overdue_work(app, "tasks", overdue_counts, overdue_reminders)
-    # Douyin tokens refreshed before they end, refresh tokens renewed in their last week.
-    register_periodic(app, "douyin_tokens", refresh_douyin_tokens, every_seconds=3600)
-    # Uploaded images no article shows any more (a cover kept after a form error and never
-    # attached, a picture deleted from the body) go after UNUSED_IMAGE_DAYS.
-    register_periodic(app, "unused_images", remove_unused_images_job, daily_at="03:30")

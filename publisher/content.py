@@ -12,7 +12,7 @@ from registry.models import Account
 from . import checks
 from .check_lists import current_rules
 from .models import Article, ArticleImage
-from .tasks.services import task_targets
+from .targets import task_targets
 from .videos import limit_findings
 
 ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "h2", "h3", "h4", "blockquote",

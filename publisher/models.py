@@ -27,7 +27,7 @@ ARTICLE_STATUSES = ("draft", "pending_review", "pending_signoff", "approved", "p
 EDITABLE_STATUSES = ("draft", "returned", "pending_review", "pending_signoff")
 # After sending, a fix re-enters the reviews (publisher/fanout/, docs/FANOUT.md).
 REFIXABLE_STATUSES = ("failed", "partially_published")
-# The platforms the publisher sends to by API (publisher.fanout.states holds the delivery
+# The platforms the publisher sends to by API (publisher.states holds the delivery
 # statuses, an enum).
 PUBLISHABLE_PLATFORMS = ("wechat", "weibo", "douyin")
 TERM_LISTS = ("banned", "caution", "advertising", "domain")

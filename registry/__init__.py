@@ -1,18 +1,6 @@
-"""The registry: units, accounts, lifecycle events and their filings."""
-from govmedia.holidays import register_deadline_recompute
-from govmedia.views import bp as web_bp
+"""The registry: units, accounts, lifecycle events and their filings.
 
-from .api import bp as api_bp
-from .cli import registry_cli
-from .filings import recompute_filing_deadlines
-from .import_views import bp as imports_bp
-from .views import bp as views_bp
-
-
-def init_app(app) -> None:
-    """The registry's pages, API and import, its command group, and the recomputation of
-    filing deadlines when an admin enters a year's holidays."""
-    for blueprint in (web_bp, api_bp, views_bp, imports_bp):
-        app.register_blueprint(blueprint)
-    app.cli.add_command(registry_cli)
-    register_deadline_recompute(app, recompute_filing_deadlines)
+This package holds the registry's models and rules. Its pages, API, import and command group
+are wired into the app by `registry.views` (`init_app`), which sits above this package and
+`registry.importer`, so neither imports its parent's wiring.
+"""

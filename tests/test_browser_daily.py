@@ -22,8 +22,8 @@ from govmedia.models import User
 from govmedia.types import today_shanghai
 from govmedia.worker import run_burst
 from registry import services as registry_services
-from publisher.articles import create_article
-from publisher.review import review_article, submit_article
+from publisher.editorial.articles import create_article
+from publisher.editorial.review import review_article, submit_article
 from publisher.schemas import ArticleIn
 from registry.models import Account, Unit
 from registry.schemas import AccountIn

@@ -21,8 +21,8 @@ except ImportError:  # pragma: no cover - depends on the rootdir layout
 from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
-from publisher.articles import create_article
-from publisher.review import review_article, submit_article
+from publisher.editorial.articles import create_article
+from publisher.editorial.review import review_article, submit_article
 from publisher.schemas import ArticleIn
 from registry.changes import account_changed
 from registry.models import Account, Unit

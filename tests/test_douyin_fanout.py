@@ -21,7 +21,7 @@ from govmedia.types import utcnow
 from govmedia.worker import run_burst
 from publisher.fanout.sweep import sweep
 from publisher.models import Delivery
-from publisher.platform_auth import refresh_douyin_tokens
+from publisher.editorial.platform_auth import refresh_douyin_tokens
 from registry.models import AccountCredential, Post
 from registry.supervision.models import Notification
 from standins import DEFAULT_DOUYIN_APPS

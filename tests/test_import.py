@@ -35,7 +35,7 @@ CODE_NEW = code_for("11450000MB0000001")
 def imports_blueprint(app):
     """Until registry/__init__.py registers the blueprint, register it here (before any request)."""
     if "imports" not in app.blueprints:
-        from registry.import_views import bp
+        from registry.importer.views import bp
 
         app.register_blueprint(bp)
     return app

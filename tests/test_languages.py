@@ -20,7 +20,7 @@ from test_security_matrix import (CALLER_NAMES, DOUYIN_APPS, DOUYIN_KEY, Caller,
 from govmedia.extensions import db
 from govmedia.models import User
 from registry.models import ImportJob
-from publisher import articles as publisher_articles
+from publisher.editorial import articles as publisher_articles
 from publisher.schemas import ArticleIn
 from registry.importer import columns as import_columns
 from registry.supervision import postlog

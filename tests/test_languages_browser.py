@@ -26,8 +26,8 @@ from test_languages import entered_data, file_vocabulary, language_problems
 from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
-from publisher.articles import create_article
-from publisher.review import review_article, submit_article
+from publisher.editorial.articles import create_article
+from publisher.editorial.review import review_article, submit_article
 from publisher.schemas import ArticleIn
 from registry import services as registry_services
 from registry.models import Unit

@@ -6,7 +6,7 @@ from conftest import PASSWORD, account_body, make_user
 from sqlalchemy import text
 
 from govmedia.extensions import db
-from publisher.articles import create_article
+from publisher.editorial.articles import create_article
 from publisher.schemas import ArticleIn
 from registry.models import Unit
 

@@ -1,5 +1,5 @@
 """Issue 15: a per-platform preview for every target before sign-off — what goes out there and
-which of the platform's limits it breaks (publisher/previews.py).
+which of the platform's limits it breaks (publisher/editorial/previews.py).
 
 Expected texts are built here from the article's own fields and the platforms' documented
 limits (a title of 16 characters on 视频号, WeChat's 64), not read back from the code."""

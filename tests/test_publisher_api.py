@@ -331,7 +331,7 @@ def test_supervisors_manage_the_lists_and_severities(pub):
 
 def test_queues_show_what_waits_for_each_person(pub):
     from govmedia.models import User
-    from publisher.review import queues
+    from publisher.editorial.review import queues
 
     first, second = create(pub), create(pub)
     submit(pub, first["id"])

@@ -45,10 +45,10 @@ from interaction import answers as interaction_answers
 from interaction import services as interaction_services
 from interaction.wechat_callback import Incoming
 from publisher import checks as publisher_checks
-from publisher import articles as publisher_articles
-from publisher import review as publisher_review
+from publisher.editorial import articles as publisher_articles
+from publisher.editorial import review as publisher_review
 from interaction.models import Message
-from publisher import platform_auth
+from publisher.editorial import platform_auth
 from publisher import covers as publisher_covers
 from publisher import videos as publisher_videos
 from publisher.models import Article, ArticleVideo, Delivery

@@ -6,7 +6,7 @@ import re
 from conftest import PASSWORD, account_body, make_user
 
 from govmedia.extensions import db
-from publisher.articles import create_article
+from publisher.editorial.articles import create_article
 from publisher.content import sanitize_html
 from publisher.schemas import ArticleIn
 from publisher.views.common import highlighted_html

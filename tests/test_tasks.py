@@ -360,8 +360,8 @@ def test_the_deadline_moves_when_an_admin_enters_a_holiday(room):
 
 def test_which_targets_become_tasks(app, monkeypatch):
     from adapters import ADAPTERS
-    from publisher.tasks import services
-    from publisher.tasks.services import by_task
+    from publisher import targets as services
+    from publisher.targets import by_task
     from registry.models import Account
 
     def account(platform):
@@ -379,7 +379,7 @@ def test_which_targets_become_tasks(app, monkeypatch):
 def test_copy_text_is_cut_to_each_platforms_limits(app):
     from adapters.platforms import PLATFORM_FACTS
     from publisher.models import Article
-    from publisher.tasks.services import copy_text
+    from publisher.targets import copy_text
 
     article = Article(title="关于做好二〇二六年冬季安全生产工作和森林防火工作的通知全文",
                       body_html="<h2>一、总体要求</h2><p>" + "压实责任。" * 600 + "</p>",
@@ -430,8 +430,8 @@ def test_a_douyin_account_authorised_once_keeps_the_adapters_path(room, monkeypa
     authorised, even if it lapsed since, the adapter's path (the delivery fails cleanly and
     is retried once the sponsor authorises again)."""
     from adapters import ADAPTERS
-    from publisher.tasks import services
-    from publisher.tasks.services import task_targets
+    from publisher import targets as services
+    from publisher.targets import task_targets
     from registry.models import Account, AccountCredential
 
     monkeypatch.setattr(services, "ADAPTERS", {**ADAPTERS, "douyin": object})

@@ -18,8 +18,8 @@ import base64
 from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
-from publisher import articles as publisher_articles
-from publisher import review as publisher_review
+from publisher.editorial import articles as publisher_articles
+from publisher.editorial import review as publisher_review
 from publisher.schemas import ArticleIn
 from registry.models import Account, Unit
 

@@ -5,7 +5,7 @@ from sqlalchemy.orm import aliased
 from govmedia.extensions import db
 
 from ..models import Article, Delivery
-from .states import ACTIVE, FANNED_OUT_ARTICLES, UNSETTLED, DeliveryStatus as S
+from ..states import ACTIVE, FANNED_OUT_ARTICLES, UNSETTLED, DeliveryStatus as S
 
 
 def current_deliveries(article_id):

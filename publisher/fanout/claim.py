@@ -29,7 +29,7 @@ from ..models import Article, ArticleImage, ArticleVideo, Delivery
 from . import content_cache
 from .config import lease_seconds
 from .content_cache import CONTENT_COLUMNS, cached_content, pre_send_refusal
-from .states import SENDABLE, DeliveryStatus as S, WithdrawState
+from ..states import SENDABLE, DeliveryStatus as S, WithdrawState
 
 _ENGINE_LOCK = threading.Lock()
 

@@ -23,7 +23,7 @@ from .config import lease_seconds
 from .dispatch import dispatch
 from .send import send
 from .settle import record_sent, settle
-from .states import DeliveryStatus as S
+from ..states import DeliveryStatus as S
 
 log = logging.getLogger(__name__)
 

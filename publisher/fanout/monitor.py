@@ -21,7 +21,7 @@ from registry.models import Account
 
 from ..models import Delivery
 from .config import stuck_minutes
-from .states import ACTIVE, DeliveryStatus as S, WithdrawState
+from ..states import ACTIVE, DeliveryStatus as S, WithdrawState
 
 JOBS_SHOWN = 20
 

@@ -24,7 +24,7 @@ from .claim import LeaseLost, Work, claim, job_engine
 from .config import adapter_timeout, backoff, lease_seconds, max_attempts
 from .dispatch import dispatch, whole_second_after
 from .settle import adapter_for, await_platform, error_message, record_sent, settle, state_saver
-from .states import SENDABLE, DeliveryStatus as S, WithdrawState
+from ..states import SENDABLE, DeliveryStatus as S, WithdrawState
 from .withdraw import withdraw
 
 log = logging.getLogger(__name__)

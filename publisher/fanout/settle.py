@@ -24,7 +24,7 @@ from .article_status import current_deliveries, outcome_of
 from .claim import LeaseLost, Work, autocommit, job_engine
 from .config import lease_seconds
 from .lapse import credential_saver, mark_lapsed
-from .states import SENDABLE, UNSETTLED, WITHDRAWABLE_ARTICLES, DeliveryStatus as S
+from ..states import SENDABLE, UNSETTLED, WITHDRAWABLE_ARTICLES, DeliveryStatus as S
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from .article_status import current_deliveries, refresh_article
 from .config import requeue_grace
 from .dispatch import dispatch
 from .send import send
-from .states import SENDABLE, SETTLED_ARTICLES, UNSETTLED, DeliveryStatus as S, WithdrawState
+from ..states import SENDABLE, SETTLED_ARTICLES, UNSETTLED, DeliveryStatus as S, WithdrawState
 from .withdraw import withdraw
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from .claim import LeaseLost, Work, claim, job_engine
 from .config import backoff, lease_seconds
 from .settle import (adapter_for, error_message, finish, mark_token_expired, record_audit,
                      state_saver, stored_error)
-from .states import DeliveryStatus as S, WithdrawState
+from ..states import DeliveryStatus as S, WithdrawState
 
 log = logging.getLogger(__name__)
 # The post may be on the platform: a withdrawal must look for it.

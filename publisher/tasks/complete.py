@@ -20,7 +20,7 @@ from registry.models import Account, Post
 from registry.posts import record_post
 
 from ..fanout.settle import close_article_of
-from ..fanout.states import DeliveryStatus as S
+from ..states import DeliveryStatus as S
 from ..models import Delivery
 from .models import PublishingTask
 

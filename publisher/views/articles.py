@@ -14,11 +14,12 @@ from govmedia.pagination import paginate
 from govmedia.types import SHANGHAI, ascii_int
 from registry import forms
 
-from .. import articles as services, checks, covers, videos
-from ..comments import comments_of
+from .. import checks, covers, videos
+from ..editorial import articles as services
+from ..editorial.comments import comments_of
 from ..compare import returned_revision
 from ..models import Article
-from ..review import queues
+from ..editorial.review import queues
 from ..schemas import ArticleUpdate
 from .common import actor, article_page, bp, refusal_of, shanghai_local
 

@@ -14,18 +14,18 @@ from registry.labels import GROUPS
 from registry.models import AccountCredential
 
 from .. import checks
-from ..articles import history, target_accounts
+from ..editorial.articles import history, target_accounts
 from ..checks import N_
 from ..labels import DELIVERY_LABELS, STAGE_LABELS, STATUS_LABELS, delivery_error, finding_message
 from ..content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, content_of, sanitize_html
-from ..fanout.states import WITHDRAWABLE_ARTICLES, WithdrawState
-from ..articles import LIST_STATUSES, shown_status
-from ..comments import comments_of, marked_body
+from ..states import WITHDRAWABLE_ARTICLES, WithdrawState
+from ..editorial.articles import LIST_STATUSES, shown_status
+from ..editorial.comments import comments_of, marked_body
 from ..compare import page_comparison
 from ..mass_quota import QUOTA_SHOWN, article_quota, delivery_mode
-from ..previews import target_previews
+from ..editorial.previews import target_previews
 from ..models import EDITABLE_STATUSES, PUBLISHABLE_PLATFORMS, REFIXABLE_STATUSES, Article
-from ..review import STAGE_OF_STATUS, review_refusal
+from ..editorial.review import STAGE_OF_STATUS, review_refusal
 
 bp = Blueprint("publisher", __name__)
 

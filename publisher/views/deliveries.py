@@ -8,8 +8,9 @@ from govmedia.errors import DomainError
 from govmedia.extensions import db
 from registry import forms
 
-from ..articles import get_article
-from ..fanout import monitor, operations
+from ..editorial.articles import get_article
+from ..editorial import operations
+from ..fanout import monitor
 from ..fanout.config import stuck_minutes
 from ..schemas import WithdrawIn
 from .common import actor, article_page, bp, refusal_of

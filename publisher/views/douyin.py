@@ -1,5 +1,5 @@
 """Authorising a Douyin account in the browser: a page with a button, the platform's page,
-our callback (publisher/platform_auth.py does the work)."""
+our callback (publisher/editorial/platform_auth.py does the work)."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -11,7 +11,7 @@ from registry.models import Account
 
 from adapters.douyin_client import SCOPES
 
-from .. import platform_auth
+from ..editorial import platform_auth
 from ..checks import N_
 from .common import actor, bp, refusal_of
 

@@ -5,7 +5,7 @@ from flask_login import login_required
 
 from govmedia.auth import require_roles
 
-from ..articles import get_article, shown_status
+from ..editorial.articles import get_article, shown_status
 from ..fanout import monitor
 from ..labels import delivery_error
 from .common import actor, bp, plabel

@@ -9,8 +9,9 @@ from registry import forms
 
 from govmedia.types import ascii_int
 
-from .. import checks, comments, review
-from ..articles import get_article
+from .. import checks
+from ..editorial import comments, review
+from ..editorial.articles import get_article
 from ..schemas import ReviewIn, SubmitIn
 from .common import actor, article_page, bp, refusal_of
 

@@ -1,13 +1,13 @@
 """JSON shapes of articles, reviews and deliveries, as shared/API.md names their fields."""
 from registry.serialize import iso
 
-from .checks import WEIBO_LIMIT, weibo_post
+from ..checks import WEIBO_LIMIT, weibo_post
+from ..content import content_of
+from ..labels import delivery_error, findings_in_words
+from ..mass_quota import QUOTA_SHOWN, article_quota
+from ..models import Article, ArticleReview, Delivery
+from ..videos import video_json
 from .comments import comment_json, comments_of
-from .content import content_of
-from .labels import delivery_error, findings_in_words
-from .mass_quota import QUOTA_SHOWN, article_quota
-from .models import Article, ArticleReview, Delivery
-from .videos import video_json
 
 
 def review_json(review: ArticleReview) -> dict:

@@ -10,15 +10,16 @@ from govmedia.models import User
 from govmedia.types import utcnow
 from registry.models import Account
 
+from ..fanout.article_status import outcome, refresh_article
+from ..fanout.dispatch import dispatch
+from ..fanout.send import send
+from ..fanout.withdraw import withdraw
 from ..labels import delivery_label, status_label
 from ..mass_quota import delivery_mode
 from ..models import Article, Delivery
-from ..tasks.services import create_publish_tasks, task_targets, withdraw_by_hand
-from .article_status import outcome, refresh_article
-from .dispatch import dispatch
-from .send import send
-from .states import WITHDRAWABLE_ARTICLES, DeliveryStatus as S, WithdrawState
-from .withdraw import withdraw
+from ..states import WITHDRAWABLE_ARTICLES, DeliveryStatus as S, WithdrawState
+from ..targets import task_targets
+from ..tasks.services import create_publish_tasks, withdraw_by_hand
 
 
 def approve(article: Article) -> list[Delivery]:

@@ -27,8 +27,8 @@ from govmedia.secrets import decrypt, encrypt
 from registry.models import Account, AccountCredential
 from registry.services import set_credentials
 
-from .fanout.lapse import mark_lapsed
-from .fanout.operations import resume_after_authorisation
+from ..fanout.lapse import mark_lapsed
+from .operations import resume_after_authorisation
 
 log = logging.getLogger(__name__)
 STATE_MAX_AGE = 15 * 60  # seconds the sponsor has on the platform's page

@@ -2,7 +2,7 @@
 which of that platform's limits it breaks, before sign-off.
 
 Nothing here is a second copy of a rule: the text is what the fan-out sends (checks.weibo_post
-for Weibo) or what a publishing task hands the staff (tasks.services.copy_text, cut to the
+for Weibo) or what a publishing task hands the staff (targets.copy_text, cut to the
 platform's limits); the limits are the checks' own (platform_limits, videos.limit_findings).
 """
 from dataclasses import dataclass, field
@@ -13,12 +13,12 @@ from adapters.platforms import facts
 from govmedia.wording import say
 from registry.labels import label
 
-from . import checks, videos
+from .. import checks, videos
+from ..content import content_of
+from ..models import Article
+from ..platform_limits import Problem, limit_problems, problem_message
+from ..targets import copy_text, task_targets
 from .articles import target_accounts
-from .content import content_of
-from .models import Article
-from .platform_limits import Problem, limit_problems, problem_message
-from .tasks.services import copy_text, task_targets
 
 
 @dataclass

@@ -21,13 +21,12 @@ from govmedia.types import utcnow
 from registry.labels import label
 from registry.models import Account
 
-from . import checks
-from .content import compute_hash, run_article_checks, sanitize_html
-from .covers import decode_cover, pending_cover, store_cover
-from .fanout.operations import approve
-from .labels import status_label
-from .mass_quota import require_article_quota
-from .models import (
+from .. import checks
+from ..content import compute_hash, run_article_checks, sanitize_html
+from ..covers import decode_cover, pending_cover, store_cover
+from ..labels import status_label
+from ..mass_quota import require_article_quota
+from ..models import (
     ARTICLE_STATUSES,
     EDITABLE_STATUSES,
     REFIXABLE_STATUSES,
@@ -35,7 +34,8 @@ from .models import (
     ArticleImage,
     ArticleReview,
 )
-from .videos import get_video
+from ..videos import get_video
+from .operations import approve
 
 TARGETS = "target_account_ids"
 

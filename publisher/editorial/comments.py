@@ -13,10 +13,10 @@ from govmedia.extensions import db
 from govmedia.models import User
 from registry.serialize import iso
 
+from ..content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+from ..models import Article, ArticleComment
+from ..passages import body_text, mark_ranges
 from .articles import lock
-from .content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
-from .models import Article, ArticleComment
-from .passages import body_text, mark_ranges
 from .review import STAGE_OF_STATUS, require_seen, review_refusal
 
 MAX_QUOTE = 1000

@@ -10,10 +10,9 @@ from govmedia.bodies import body_limit
 from govmedia.errors import NotFound
 from govmedia.extensions import csrf, db
 
-from . import articles, check_lists, checks, comments, compare, covers, previews, review, videos
-from .fanout import operations
-from .models import TERM_LISTS
-from .schemas import (
+from .. import check_lists, checks, compare, covers, videos
+from ..models import TERM_LISTS
+from ..schemas import (
     ArticleIn,
     ArticleUpdate,
     CommentIn,
@@ -23,6 +22,7 @@ from .schemas import (
     TermsIn,
     WithdrawIn,
 )
+from . import articles, comments, operations, previews, review
 from .serialize import article_json, article_summary, delivery_json
 
 bp = Blueprint("publisher_api", __name__, url_prefix="/api/v1")

@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 
 from govmedia.users import system_admin
 
-from .importer import import_inventory
+from .run import import_inventory
 
 registry_cli = AppGroup("registry", help="Registry maintenance: inventory import.")
 

@@ -10,14 +10,14 @@ from govmedia.models import User
 from govmedia.notify import notify, unit_users
 from govmedia.types import utcnow
 
-from . import checks
+from .. import checks
+from ..compare import record_revision
+from ..content import run_article_checks
+from ..labels import status_label
+from ..mass_quota import require_article_quota
+from ..models import Article, ArticleReview
 from .articles import articles_query, lock, require_drafter
-from .compare import record_revision
-from .content import run_article_checks
-from .labels import status_label
-from .fanout.operations import approve
-from .mass_quota import require_article_quota
-from .models import Article, ArticleReview
+from .operations import approve
 
 STAGE_OF_STATUS = {"pending_review": 2, "pending_signoff": 3}
 ROLE_OF_STAGE = {2: "reviewer", 3: "signer"}

@@ -16,8 +16,11 @@ from govmedia.extensions import csrf, db
 from govmedia.models import User
 from govmedia.queue import enqueue
 
-from . import importer
-from .models import ImportJob
+from ..models import ImportJob
+from . import template as templates
+from .columns import COLUMNS, PLATFORM_NAMES
+from .reading import FileProblem, detect_format
+from .run import fail_job, run_import_job
 
 bp = Blueprint("imports", __name__)
 
@@ -59,8 +62,8 @@ def start_import(user, upload, create_units: bool) -> ImportJob:
         stem, extension = os.path.splitext(filename)
         filename = stem[:255 - len(extension[:16])] + extension[:16]
     try:
-        importer.detect_format(filename, content)
-    except importer.FileProblem as problem:
+        detect_format(filename, content)
+    except FileProblem as problem:
         raise Invalid(problem.error["message"], fields={"file": problem.error["message"]}) from None
     job = ImportJob(filename=filename, content=content, status="queued", total_rows=0,
                     processed_rows=0, created_count=0, errors=[],
@@ -74,13 +77,13 @@ def start_import(user, upload, create_units: bool) -> ImportJob:
     db.session.commit()
     try:
         # Outside a transaction it is sent at once: a queue that is down fails the upload now.
-        enqueue(importer.run_import_job, job_id)
+        enqueue(run_import_job, job_id)
     except Exception:
         current_app.logger.exception("could not enqueue import job %s", job_id)
         db.session.rollback()
         message = _("The job queue is unavailable: nothing was imported; upload the file "
                     "again later")
-        importer.fail_job(job_id, [{"row": None, "column": None, "code": "unavailable",
+        fail_job(job_id, [{"row": None, "column": None, "code": "unavailable",
                                     "message": message}], message)
         raise DomainError(_("The job queue is unavailable, try again later"),
                           code="unavailable", status=503) from None
@@ -134,8 +137,8 @@ def _render_new(error=None, status=200):
     return render_template("imports/new.html", error=error, max_mb=_max_mb(),
                            max_rows=current_app.config["IMPORT_MAX_ROWS"],
                            can_create_units=can_create_units,
-                           columns=importer.COLUMNS,
-                           platform_names=importer.PLATFORM_NAMES), status
+                           columns=COLUMNS,
+                           platform_names=PLATFORM_NAMES), status
 
 
 @bp.get("/imports/new")
@@ -214,14 +217,14 @@ def status_json(job_id):
 @bp.get("/imports/template.xlsx")
 @login_required
 def template_xlsx():
-    return send_file(io.BytesIO(importer.template_xlsx()), mimetype=XLSX_MIME,
+    return send_file(io.BytesIO(templates.template_xlsx()), mimetype=XLSX_MIME,
                      as_attachment=True, download_name=TEMPLATE_NAME + ".xlsx", max_age=0)
 
 
 @bp.get("/imports/template.csv")
 @login_required
 def template_csv():
-    return send_file(io.BytesIO(importer.template_csv()), mimetype="text/csv; charset=utf-8",
+    return send_file(io.BytesIO(templates.template_csv()), mimetype="text/csv; charset=utf-8",
                      as_attachment=True, download_name=TEMPLATE_NAME + ".csv", max_age=0)
 
 
