@@ -86,6 +86,14 @@ def select_locale():
     if request.path.startswith("/api/"):
         # A script has no session: it asks with Accept-Language; no header means Chinese.
         return request.accept_languages.best_match(LANGUAGES, default="zh")
+    # A signed-in reader's choice is stored on them (/lang/<code>). The session's copy can be
+    # rewritten with the old choice by a response to a request that began before the switch
+    # (a live page's poll carries the session it loaded), so the stored one decides. The user
+    # is read only when this request already loaded it: an error page while the database is
+    # down still renders.
+    user = g.get("_login_user")
+    if user is not None and getattr(user, "language", None) in LANGUAGES:
+        return user.language
     chosen = session.get("lang")
     return chosen if chosen in LANGUAGES else "zh"
 

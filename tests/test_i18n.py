@@ -104,6 +104,22 @@ def test_pages_speak_chinese_by_default_and_english_on_request(app, world):
     assert "登记账号" in client.get("/accounts/new").get_data(as_text=True)
 
 
+def test_a_stale_session_cookie_does_not_undo_a_signed_in_readers_switch(app, world):
+    """A live page polls while its reader switches to English; the poll's answer carries the
+    session it loaded, with the old choice. The choice stored on the user decides."""
+    client = app.test_client()
+    client.post("/login", data={"username": "sponsor_a", "password": "Passw0rd-test"})
+    assert '<html lang="zh-CN">' in client.get("/accounts/new").get_data(as_text=True)
+    stale = client.get_cookie("session").value        # what a poll begun now would write back
+    client.get("/lang/en", headers={"Referer": "http://localhost/accounts/new"})
+    client.set_cookie("session", stale)                # ... and the poll's answer lands late
+    with client.session_transaction() as saved:
+        assert saved.get("lang") != "en"               # the cookie itself says the old choice
+    assert '<html lang="en">' in client.get("/accounts/new").get_data(as_text=True)
+    client.get("/lang/zh")
+    assert '<html lang="zh-CN">' in client.get("/accounts/new").get_data(as_text=True)
+
+
 def test_words_that_were_mistranslated_keep_their_meaning():
     """Issue 12 saw the article title labelled 职务 (a person's job title) and a closed-out
     rectification order labelled 已关停 (an account shut down). Each msgid says which it is."""
