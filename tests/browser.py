@@ -125,3 +125,22 @@ def live_app(base_dir: Path, seed: Callable[[], None], *, postgres_url: str, red
         thread.join(timeout=5)
         with app.app_context():  # its pooled connections go, or later tests run out of them
             db.engine.dispose()
+
+
+def database_of(postgres_url: str, base_dir: Path) -> str:
+    """The database live_app made for `base_dir`."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(postgres_url).set(
+        database="browser_" + base_dir.name.replace("-", "_")).render_as_string(
+        hide_password=False)
+
+
+def jobs_app(postgres_url: str, base_dir: Path, redis_url: str):
+    """An app on the database and queue of live_app(base_dir, …, worker=False), for a test
+    that runs the queued jobs itself (govmedia.worker.run_burst), as a worker would."""
+    from govmedia import create_app
+
+    return create_app({"DATABASE_URL": database_of(postgres_url, base_dir),
+                       "REDIS_URL": redis_url, "SECRET_KEY": "browser-test-secret",
+                       "STANDIN_PLATFORMS": False, "INSTANCE_PATH": str(base_dir / "instance")})

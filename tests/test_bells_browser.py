@@ -13,13 +13,12 @@ from PIL import Image
 from sqlalchemy import select
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium, live_app, log_in
+    from tests.browser import jobs_app, launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium, live_app, log_in
+    from browser import jobs_app, launch_chromium, live_app, log_in
 
-from test_browser_daily import database_of, new_page
+from test_browser_daily import new_page
 
-from govmedia import create_app
 from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
@@ -79,12 +78,9 @@ def bells(tmp_path_factory, postgres_url, redis_service):
     redis_url = redis_service.url.rsplit("/", 1)[0] + "/8"   # a queue of its own
     with live_app(base_dir, seed, postgres_url=postgres_url, redis_url=redis_url,
                   worker=False) as url:
-        jobs_app = create_app({
-            "DATABASE_URL": database_of(postgres_url, base_dir), "REDIS_URL": redis_url,
-            "SECRET_KEY": "browser-test-secret", "STANDIN_PLATFORMS": False,
-            "INSTANCE_PATH": str(base_dir / "instance")})
+        worker_app = jobs_app(postgres_url, base_dir, redis_url)
         # the failed delivery's job ends in a failed job on purpose: not raised
-        yield url, jobs_app, lambda: run_burst(jobs_app, raise_failures=False)
+        yield url, worker_app, lambda: run_burst(worker_app, raise_failures=False)
 
 
 def open_bell(page):
@@ -160,8 +156,8 @@ def test_each_stage_and_the_drafter_are_told_through_the_bell(bells):
 def test_the_sponsor_is_told_the_day_before_a_filing_is_due(bells):
     from playwright.sync_api import expect, sync_playwright
 
-    base, jobs_app, _run_jobs = bells
-    with jobs_app.app_context():
+    base, worker_app, _run_jobs = bells
+    with worker_app.app_context():
         filing = db.session.scalar(select(Filing).order_by(Filing.id))
         assert filing is not None and filing.filed_on is None
         due_on, event_date = filing.due_on, filing.event_date

@@ -11,11 +11,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium, live_app, log_in
+    from tests.browser import database_of, jobs_app, launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium, live_app, log_in
+    from browser import database_of, jobs_app, launch_chromium, live_app, log_in
 
-from govmedia import create_app
 from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
@@ -223,18 +222,8 @@ def notify_server(tmp_path_factory, postgres_url, redis_service):
     # them after the commit), so nothing races and nothing waits on a worker's shutdown.
     with live_app(base_dir, seed, postgres_url=postgres_url, redis_url=redis_url,
                   worker=False) as url:
-        jobs_app = create_app({
-            "DATABASE_URL": database_of(postgres_url, base_dir), "REDIS_URL": redis_url,
-            "SECRET_KEY": "browser-test-secret", "STANDIN_PLATFORMS": False,
-            "INSTANCE_PATH": str(base_dir / "instance")})
-        yield url, lambda: run_burst(jobs_app)
-
-
-def database_of(postgres_url, base_dir) -> str:
-    """The database live_app made for `base_dir` (tests/browser.py names it so)."""
-    return make_url(postgres_url).set(
-        database="browser_" + base_dir.name.replace("-", "_")).render_as_string(
-        hide_password=False)
+        worker_app = jobs_app(postgres_url, base_dir, redis_url)
+        yield url, lambda: run_burst(worker_app)
 
 
 def issue_order(page, base, finding):

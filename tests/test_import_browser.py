@@ -8,13 +8,11 @@ import time
 import pytest
 
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.browser import launch_chromium, live_app, log_in
+    from tests.browser import jobs_app, launch_chromium, live_app, log_in
 except ImportError:  # pragma: no cover - depends on the rootdir layout
-    from browser import launch_chromium, live_app, log_in
+    from browser import jobs_app, launch_chromium, live_app, log_in
 
-from test_browser_daily import database_of
 
-from govmedia import create_app
 from govmedia.auth import hash_password
 from govmedia.extensions import db
 from govmedia.models import User
@@ -41,11 +39,7 @@ def import_server(tmp_path_factory, postgres_url, redis_service):
     # No worker: the test runs the job itself once the page is watching, at a known pace.
     with live_app(base_dir, seed, postgres_url=postgres_url, redis_url=redis_service.url,
                   worker=False) as url:
-        jobs_app = create_app({
-            "DATABASE_URL": database_of(postgres_url, base_dir), "REDIS_URL": redis_service.url,
-            "SECRET_KEY": "browser-test-secret", "STANDIN_PLATFORMS": False,
-            "INSTANCE_PATH": str(base_dir / "instance")})
-        yield url, jobs_app
+        yield url, jobs_app(postgres_url, base_dir, redis_service.url)
 
 
 def inventory() -> bytes:
@@ -63,7 +57,7 @@ def test_an_import_of_thousands_of_rows_shows_progress_and_result_without_a_relo
         import_server, monkeypatch):
     from playwright.sync_api import expect, sync_playwright
 
-    url, jobs_app = import_server
+    url, worker_app = import_server
     parse_row = import_run.parse_row
 
     def slow_parse_row(*args, **kwargs):  # 2,000 rows over about four seconds of checking
@@ -74,7 +68,7 @@ def test_an_import_of_thousands_of_rows_shows_progress_and_result_without_a_relo
     outcome = {}
 
     def run_job(job_id):
-        with jobs_app.app_context():
+        with worker_app.app_context():
             outcome["status"] = import_run.run_import_job(job_id)
 
     with sync_playwright() as p:
