@@ -24,6 +24,7 @@ from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.queue import job
 from govmedia.secrets import decrypt, encrypt
+from registry.labels import label
 from registry.models import Account, AccountCredential
 from registry.services import set_credentials
 
@@ -52,7 +53,7 @@ def _check_sponsor(actor: User, account: Account) -> None:
                       fields={"account_id": f"platform {account.platform}"})
     if account.status != "active":
         raise RuleConflict(_("Account %(id)s is %(status)s and cannot publish", id=account.id,
-                             status=account.status), code="invalid_transition")
+                             status=label("status", account.status)), code="invalid_transition")
 
 
 def start_authorisation(actor: User, account: Account, callback_url: str) -> str:
