@@ -1,6 +1,7 @@
 """Reading an inventory file: its format and encoding, its sheets, its header row and data rows."""
 import csv
 import io
+import logging
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from govmedia.types import UNPRINTABLE
 
 from .columns import COLUMN, HEADER_KEYS, norm_header
 
+log = logging.getLogger(__name__)
 UNPACKED_FACTOR = 20               # an .xlsx may unpack to 20 × IMPORT_MAX_BYTES
 HEADER_SCAN_ROWS = 20
 MB = 1048576
@@ -114,9 +116,11 @@ def _csv_rows(content: bytes):
         except StopIteration:
             return
         except csv.Error as exc:
-            raise FileProblem(_("CSV error: row %(row)s cannot be read: %(error)s (check that "
-                                "quotes come in pairs)", row=number + 1, error=exc),
-                              row=number + 1) from None
+            # Python's words ("field larger than field limit") are English and say no more
+            # than the advice: the log keeps them.
+            log.info("CSV row %s cannot be read: %s", number + 1, exc)
+            raise FileProblem(_("CSV error: row %(row)s cannot be read (check that quotes come "
+                                "in pairs)", row=number + 1), row=number + 1) from None
         number += 1
         yield number, values
 
@@ -133,8 +137,10 @@ def _xlsx_sheets(content: bytes):
                               code="too_large")
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise FileProblem(_("The Excel file cannot be read (it may be damaged or encrypted): "
-                            "%(error)s", error=exc)) from None
+        # zipfile's and openpyxl's words are English and technical: the log keeps them.
+        log.info("Excel file cannot be read: %s: %s", type(exc).__name__, exc)
+        raise FileProblem(_("The Excel file cannot be read (it may be damaged or "
+                            "encrypted)")) from None
     try:
         for sheet in workbook.worksheets:
             if getattr(sheet, "sheet_state", "visible") != "visible":
