@@ -1,9 +1,7 @@
 """An account's updates and audience (rules 3 and 5): the one way to record a post, and dormancy."""
 from datetime import date, datetime, time, timedelta
-from functools import cache
 
-from sqlalchemy import bindparam, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm.util import identity_key
 
 from govmedia.auth import require_roles, require_unit_access
@@ -11,33 +9,31 @@ from govmedia.extensions import db
 from govmedia.models import User
 from govmedia.holidays import load_calendar
 from govmedia.profiles import profile_for
-from govmedia.types import SHANGHAI, shanghai_date, today_shanghai, utcnow
+from govmedia.types import SHANGHAI, UTCDateTime, shanghai_date, today_shanghai, utcnow
 
 from .models import POST_ORIGINS, Account, AccountStat, Post
 
 
-@cache
-def _post_statements():
-    """Prebuilt once: the delivery job records a post per delivery."""
-    posts, accounts = Post.__table__, Account.__table__
-    # The platform's id makes a post idempotent per account: the publisher's post and the
-    # sync finding it again, or a sync run repeated after it stopped half-way, meet here.
-    add = (pg_insert(posts).values(account_id=bindparam("account_id"),
-                                   published_at=bindparam("at"), title=bindparam("title"),
-                                   url=bindparam("url"), source=bindparam("source"),
-                                   origin=bindparam("origin"),
-                                   platform_post_id=bindparam("platform_post_id"),
-                                   created_by_id=bindparam("created_by_id"), counted=False,
-                                   created_at=bindparam("now"))
-           .on_conflict_do_nothing(index_elements=["account_id", "platform_post_id"])
-           .returning(posts.c.id))
-    # A conditional UPDATE, not read-modify-write: a concurrent writer may have recorded a
-    # later post since the caller loaded the account.
-    latest = (update(accounts).where(accounts.c.id == bindparam("account_id"),
-                                     or_(accounts.c.last_post_at.is_(None),
-                                         accounts.c.last_post_at < bindparam("at")))
-              .values(last_post_at=bindparam("at")))
-    return add, latest
+# The post and the account's last update in one statement (one round trip, and atomic on the
+# delivery job's autocommit connection). The platform's id makes a post idempotent per
+# account: the publisher's post and the sync finding it again, or a sync run repeated after it
+# stopped half-way, meet at ON CONFLICT. The last update is a conditional UPDATE, not
+# read-modify-write: a concurrent writer may have recorded a later post since the caller
+# loaded the account; the account row is what concurrent posts to one account wait for.
+_ONE = text("""
+    WITH new AS (
+      INSERT INTO posts (account_id, published_at, title, url, source, origin,
+                         platform_post_id, created_by_id, counted, created_at)
+      VALUES (:account_id, :at, :title, :url, :source, :origin, :platform_post_id,
+              :created_by_id, false, :now)
+      ON CONFLICT (account_id, platform_post_id) DO NOTHING
+      RETURNING id, account_id, published_at),
+    moved AS (
+      UPDATE accounts AS a SET last_post_at = new.published_at, updated_at = :now FROM new
+      WHERE a.id = new.account_id
+        AND (a.last_post_at IS NULL OR a.last_post_at < new.published_at))
+    SELECT id FROM new""").bindparams(bindparam("at", type_=UTCDateTime),
+                                      bindparam("now", type_=UTCDateTime))
 
 
 def origin_of(source: str) -> str:
@@ -51,12 +47,11 @@ def record_post(account_id: int, published_at: datetime, title: str, url: str | 
     """Record an update of an account (rule 5), with no permission check; returns the post's
     id, or None when the account already has a post with this `platform_post_id`.
 
-    Two statements in the caller's transaction (the session's, or `connection`'s: the delivery
+    One statement in the caller's transaction (the session's, or `connection`'s: the delivery
     job's autocommit connection): the post, and the account's last update if it is later. The
     post is written uncounted — the posts table is the posts' outbox — and supervision's
     derived figures take it in registry.supervision.pending.apply_pending, which every reader
     of those figures runs first."""
-    add, latest = _post_statements()
     origin = origin or origin_of(source)
     if origin not in POST_ORIGINS:
         raise ValueError(f"unknown post origin {origin}")
@@ -65,11 +60,9 @@ def record_post(account_id: int, published_at: datetime, title: str, url: str | 
               "origin": origin,
               "platform_post_id": str(platform_post_id)[:200] if platform_post_id else None}
     conn = db.session if connection is None else connection
-    post_id = conn.execute(add, values).scalar_one_or_none()
+    post_id = conn.execute(_ONE, values).scalar_one_or_none()
     if post_id is None:
         return None  # already recorded: the account's last update has it too
-    # Last: the account row is what concurrent posts to one account wait for.
-    conn.execute(latest, values)
     if connection is None:
         loaded = db.session.identity_map.get(identity_key(Account, account_id))
         if loaded is not None:

@@ -236,13 +236,11 @@ def test_outbox_look_uses_the_partial_index(app):
     """Every supervision read looks at the outboxes first: that look must be an index probe on
     ix_posts_uncounted, not a scan of every post (the predicate has to match the index's)."""
     from sqlalchemy import text
-    from sqlalchemy.dialects import postgresql
 
-    from registry.supervision.pending import outbox_look
-    sql = str(outbox_look().compile(dialect=postgresql.dialect(),
-                                    compile_kwargs={"literal_binds": True}))
+    from registry.supervision.pending import APPLY_LOCK, OUTBOX_LOOK
     db.session.execute(text("SET LOCAL enable_seqscan = off"))
-    plan = "\n".join(db.session.scalars(text("EXPLAIN " + sql)))
+    plan = "\n".join(db.session.scalars(text("EXPLAIN " + OUTBOX_LOOK.text),
+                                         {"lock": APPLY_LOCK}))
     db.session.rollback()
     assert "ix_posts_uncounted" in plan, plan
     assert "Seq Scan on posts" not in plan, plan

@@ -126,46 +126,51 @@ def refresh_accounts(account_ids) -> None:
         apply_marks(delta)
 
 
-def count_posts(unit_id: int, published) -> None:
-    """Add posts to the per-unit daily counts and the day totals (upserts: writers add up)."""
-    per_day = defaultdict(int)
-    for instant in published:
-        per_day[shanghai_date(instant)] += 1
-    # One round trip for both shared counters.
-    for day, n in per_day.items():
-        db.session.execute(text(
-            "WITH u AS (INSERT INTO supervision_unit_days (unit_id, day, posts) "
-            "VALUES (:unit_id, :day, :n) ON CONFLICT (unit_id, day) DO UPDATE "
-            "SET posts = supervision_unit_days.posts + :n RETURNING 1) "
-            "INSERT INTO supervision_day_totals (day, band, dormant, posts) "
-            "SELECT :day, 0, 0, :n FROM u ON CONFLICT (day) DO UPDATE "
-            "SET posts = supervision_day_totals.posts + :n"),
-            {"unit_id": unit_id, "day": day, "n": n})
-
-
 # The annual report's origin of an original post: drafted and reviewed three times here.
 ORIGINAL = "govmedia"
-_COUNT_YEARS = text("""
-    INSERT INTO supervision_account_years (account_id, year, posts, original)
-    SELECT * FROM unnest(CAST(:accounts AS integer[]), CAST(:years AS integer[]),
-                         CAST(:posts AS integer[]), CAST(:original AS integer[]))
-    ON CONFLICT (account_id, year) DO UPDATE
-    SET posts = supervision_account_years.posts + excluded.posts,
-        original = supervision_account_years.original + excluded.original""")
+# The next `limit` posts not counted yet, counted in one statement: the per-unit daily counts,
+# the day totals and the per-account yearly counts take them (upserts: they add up), and the
+# posts are marked counted. Per account, how many it had and whether one of them falls on a
+# day none of its counted posts had (all sub-statements read the snapshot from before the
+# marking): only those accounts' update gaps can move. Run under the appliers' lock.
+_COUNT_BATCH = text("""
+    WITH batch AS (
+      SELECT p.id, p.account_id, p.origin, a.unit_id,
+             (p.published_at AT TIME ZONE 'Asia/Shanghai')::date AS day
+      FROM posts p JOIN accounts a ON a.id = p.account_id
+      WHERE NOT p.counted ORDER BY p.id LIMIT :limit),
+    marked AS (
+      UPDATE posts SET counted = true FROM batch WHERE posts.id = batch.id),
+    unit_days AS (
+      INSERT INTO supervision_unit_days (unit_id, day, posts)
+      SELECT unit_id, day, count(*) FROM batch GROUP BY unit_id, day
+      ON CONFLICT (unit_id, day) DO UPDATE
+      SET posts = supervision_unit_days.posts + excluded.posts),
+    day_totals AS (
+      INSERT INTO supervision_day_totals (day, band, dormant, posts)
+      SELECT day, 0, 0, count(*) FROM batch GROUP BY day
+      ON CONFLICT (day) DO UPDATE SET posts = supervision_day_totals.posts + excluded.posts),
+    years AS (
+      INSERT INTO supervision_account_years (account_id, year, posts, original)
+      SELECT account_id, extract(year FROM day)::int, count(*),
+             count(*) FILTER (WHERE origin = :original)
+      FROM batch GROUP BY 1, 2
+      ON CONFLICT (account_id, year) DO UPDATE
+      SET posts = supervision_account_years.posts + excluded.posts,
+          original = supervision_account_years.original + excluded.original)
+    SELECT b.account_id, count(*) AS posts,
+           bool_or(NOT EXISTS (
+             SELECT FROM posts q WHERE q.account_id = b.account_id AND q.counted
+             AND q.published_at >= b.day::timestamp AT TIME ZONE 'Asia/Shanghai'
+             AND q.published_at < (b.day + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'))
+           AS new_day
+    FROM batch b GROUP BY b.account_id""")
 
 
-def count_account_years(posts) -> None:
-    """Add posts (rows with account_id, published_at, origin) to the per-account yearly
-    counts, in one statement."""
-    per_year = defaultdict(lambda: [0, 0])
-    for row in posts:
-        counts = per_year[(row.account_id, shanghai_date(row.published_at).year)]
-        counts[0] += 1
-        counts[1] += row.origin == ORIGINAL
-    keys = sorted(per_year)
-    db.session.execute(_COUNT_YEARS, {
-        "accounts": [a for a, _y in keys], "years": [y for _a, y in keys],
-        "posts": [per_year[k][0] for k in keys], "original": [per_year[k][1] for k in keys]})
+def count_batch(limit: int) -> list:
+    """Count the next `limit` uncounted posts into the daily, day-total and yearly counts in
+    one statement; rows (account_id, posts, new_day) per account of the batch."""
+    return db.session.execute(_COUNT_BATCH, {"limit": limit, "original": ORIGINAL}).all()
 
 
 def uncount_post(row) -> None:

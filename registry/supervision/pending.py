@@ -5,17 +5,15 @@ the derived figures (figures.py, names.py) up to date. The periodic job runs it 
 every reader of the figures runs it first, in its own transaction, so a figure is never
 older than the data it is read beside.
 """
-from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from collections import Counter
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from govmedia.extensions import db
-from govmedia.types import SHANGHAI, shanghai_date
 
 from ..models import Account, AccountChange, Post
-from .figures import (account_marks, apply_marks, band_marks, count_account_years, count_posts,
-                      gaps_of, rebuild_posts_figures, refresh_accounts, uncount_post)
+from .figures import (account_marks, apply_marks, band_marks, count_batch, gaps_of,
+                      rebuild_posts_figures, refresh_accounts, uncount_post)
 from .names import refresh_name_index
 
 # Appliers take this lock so two of them never apply the same rows.
@@ -23,29 +21,27 @@ APPLY_LOCK = 7260002
 BATCH = 5000
 
 
-def outbox_look():
-    """One indexed look at each outbox (the usual answer: no). `NOT counted`, never
-    `counted IS false`: only the former matches ix_posts_uncounted's predicate, the latter
-    scans every post."""
-    return select(or_(exists().where(~Post.counted), exists().select_from(AccountChange)))
-
-
-def _anything_pending() -> bool:
-    return bool(db.session.scalar(outbox_look()))
+# One indexed look at each outbox (the usual answer: no) and, when either holds anything, the
+# appliers' lock, in one round trip; the rows are read by the next statements, whose snapshot
+# is taken after the lock. `NOT counted`, never `counted IS false`: only the former matches
+# ix_posts_uncounted's predicate, the latter scans every post.
+OUTBOX_LOOK = text("""
+    SELECT posts, changes, CASE WHEN posts OR changes THEN pg_advisory_xact_lock(:lock)::text END
+    FROM (SELECT EXISTS (SELECT FROM posts WHERE NOT counted) AS posts,
+                 EXISTS (SELECT FROM account_changes) AS changes) AS look""")
 
 
 def apply_pending(batch: int = BATCH, max_batches: int | None = None) -> int:
     """Apply what both outboxes hold, in the caller's transaction, batch after batch (all of it,
-    or `max_batches`); returns how many rows were applied."""
+    or `max_batches`); returns how many rows were applied. Nothing pending: one statement.
+    New posts on days their accounts already had: one more (figures.count_batch)."""
     db.session.flush()   # rows the caller added through the ORM
-    if not _anything_pending():
+    posts, changes, _locked = db.session.execute(OUTBOX_LOOK, {"lock": APPLY_LOCK}).one()
+    if not (posts or changes):
         return 0
-    db.session.execute(select(func.pg_advisory_xact_lock(APPLY_LOCK)))
     total, done = 0, 0
-    while max_batches is None or done < max_batches:
-        applied = _apply_batch(batch)
-        if not applied:
-            break
+    while (posts or changes) and (max_batches is None or done < max_batches):
+        applied, posts, changes = _apply_batch(batch, posts, changes)
         total += applied
         done += 1
     _expire_loaded_accounts()
@@ -74,34 +70,39 @@ def _expire_loaded_accounts() -> None:
             db.session.expire(loaded, ["first_post_on"])
 
 
-def _apply_batch(limit: int) -> int:
-    posts = db.session.execute(
-        select(Post.id, Post.account_id, Post.published_at, Post.origin, Account.unit_id)
-        .join(Account, Account.id == Post.account_id)
-        .where(~Post.counted).order_by(Post.id).limit(limit)).all()
-    changed = db.session.scalars(select(AccountChange.account_id).distinct()
-                                 .order_by(AccountChange.account_id).limit(limit)).all()
-    ids = sorted({row.account_id for row in posts} | set(changed))
-    if not ids:
-        return 0
-    # Nobody changes these accounts while their figures move; the changes are read after the
-    # locks, so each account's oldest pending row holds the state its figures were built on.
-    # FOR NO KEY UPDATE, as an UPDATE takes: rows that merely reference an account (a
-    # delivery, a post) are still inserted meanwhile, so no deadlock with a sign-off that
-    # references its targets in its own order.
-    for start in range(0, len(ids), 1000):
-        db.session.execute(select(Account.id).where(Account.id.in_(ids[start:start + 1000]))
-                           .order_by(Account.id).with_for_update(key_share=True))
-    applied = _apply_changes(ids)
-    if posts:
-        _count_posts(posts)
-    return applied + len(posts)
+def _apply_batch(limit: int, posts: bool, changes: bool) -> tuple[int, bool, bool]:
+    """One batch of each outbox that may hold rows; returns (rows applied, whether each may
+    hold more). The posts are counted first, set based: the counts do not depend on an
+    account's state. Only the accounts with changes, or with a post on a day new to them, are
+    locked and looked at one by one: their changes applied, then their gaps rebuilt."""
+    counted = count_batch(limit) if posts else []
+    renewed = [row.account_id for row in counted if row.new_day]
+    changed = []
+    if changes:
+        changed = db.session.scalars(select(AccountChange.account_id).distinct()
+                                     .order_by(AccountChange.account_id).limit(limit)).all()
+    ids = sorted(set(renewed) | set(changed))
+    applied = 0
+    if ids:
+        # Nobody changes these accounts while their figures move; the changes are read after
+        # the locks, so each account's oldest pending row holds the state its figures were
+        # built on. FOR NO KEY UPDATE, as an UPDATE takes: rows that merely reference an
+        # account (a delivery, a post) are still inserted meanwhile, so no deadlock with a
+        # sign-off that references its targets in its own order.
+        for start in range(0, len(ids), 1000):
+            db.session.execute(select(Account.id).where(Account.id.in_(ids[start:start + 1000]))
+                               .order_by(Account.id).with_for_update(key_share=True))
+        applied = _apply_changes(ids)
+        # After the changes: the gaps then move with the account's state as it is now.
+        refresh_accounts(renewed)
+    n_posts = sum(row.posts for row in counted)
+    return applied + n_posts, n_posts == limit, len(changed) == limit
 
 
 def _apply_changes(ids: list[int]) -> int:
     """An account's band marks as they were (its oldest pending state) out, as they are now in;
-    the name index for the renamed ones. The gaps are the same on both sides: posts are
-    applied after the changes."""
+    the name index for the renamed ones. The gaps are the same on both sides: they are rebuilt
+    after the changes (_apply_batch)."""
     c = AccountChange
     rows = []
     for start in range(0, len(ids), 1000):
@@ -136,38 +137,6 @@ def _apply_changes(ids: list[int]) -> int:
         db.session.execute(delete(AccountChange).where(
             AccountChange.id.in_(row_ids[start:start + 1000])))
     return len(rows)
-
-
-def _count_posts(posts) -> None:
-    """Count a batch of posts into the daily counts, and rebuild the gaps of the accounts that
-    got a day none of their counted posts had: the gaps depend on the set of days alone, and
-    rebuilding reads every post of the account (a busy account would pay for its whole history
-    at every batch)."""
-    per_unit = defaultdict(list)
-    new_days = defaultdict(set)
-    for row in posts:
-        per_unit[row.unit_id].append(row.published_at)
-        new_days[row.account_id].add(shanghai_date(row.published_at))
-    for unit_id, instants in sorted(per_unit.items()):
-        count_posts(unit_id, instants)
-    count_account_years(posts)
-    first = min(min(d) for d in new_days.values())
-    last = max(max(d) for d in new_days.values())
-    known = defaultdict(set)
-    for account_id, published_at in db.session.execute(
-            select(Post.account_id, Post.published_at).where(
-                Post.account_id.in_(sorted(new_days)), Post.counted.is_(True),
-                Post.published_at >= datetime.combine(first, datetime.min.time(), SHANGHAI),
-                Post.published_at < datetime.combine(last + timedelta(days=1),
-                                                     datetime.min.time(), SHANGHAI))):
-        known[account_id].add(shanghai_date(published_at))
-    # Rebuilt from every post of these accounts, counted or not yet: a post a concurrent writer
-    # has not committed gives the same gaps when it is counted later.
-    refresh_accounts([a for a, days in new_days.items() if days - known[a]])
-    ids = [row.id for row in posts]
-    for start in range(0, len(ids), 1000):
-        db.session.execute(update(Post).where(Post.id.in_(ids[start:start + 1000]))
-                           .values(counted=True))
 
 
 def remove_post(post_id: int) -> int | None:
