@@ -99,6 +99,9 @@ class Settings:
     supervision_trend_weeks: int = _setting(12)
     supervision_verification_notice_days: int = _setting(30)
     supervision_apply_seconds: int = _setting(15)
+    # Supervision figures kept in Redis while the database is unchanged
+    # (registry/supervision/figure_cache.py): seconds an entry stays; 0: computed every read.
+    supervision_figure_cache_seconds: int = _setting(600)
     # Activity sync (issue 14): how often it runs, how long a quota or rate limit defers an
     # account (the platform's own hint wins), accounts per job, pages per listing per run,
     # and how many days of WeChat's data API a first run reads back (one call a day).

@@ -13,6 +13,7 @@ from ..apps import APP
 from ..models import COUNTED_STATUSES, FILING_STATUSES, STATUSES, Account, Filing, Unit
 from ..filings import filing_status_clause
 from .dormancy import band_counts, band_subquery, band_totals, weekly_bands
+from .figure_cache import cached_figure
 from .models import DayTotal, Rectification, UnitDay
 from .outside_work import overdue_per_unit
 from .pending import apply_pending
@@ -140,6 +141,7 @@ def _worst_first(as_of: date, units, limit: int, offset: int) -> list[int]:
     return list(db.session.scalars(q))
 
 
+@cached_figure
 def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
             offset: int = 0, worst_first: bool = False) -> dict:
     """Counts of accounts by status, filings by status, the filing rate, dormant and warning
@@ -194,12 +196,14 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
             "units": [rows[u] for u in page if u in rows]}
 
 
+@cached_figure
 def overdue_message_accounts(actor, as_of: date, unit_id: int | None = None,
                              limit: int = 20) -> list[dict]:
     """The accounts in sight with messages from the public overdue as of a day, most first."""
     return overdue_by_account(as_of, unit_scope(actor, unit_id), limit)
 
 
+@cached_figure
 def trend(actor, as_of: date, weeks: int | None = None, unit_id: int | None = None) -> list[dict]:
     """Week by week back from as_of: dormant and warning accounts, the filing rate, posts."""
     apply_pending()

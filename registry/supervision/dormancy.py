@@ -19,6 +19,7 @@ from govmedia.profiles import differs_somewhere, unit_profiles
 from govmedia.rules import DORMANT_AFTER_DAYS, WARNING_FROM_DAYS
 
 from ..models import Account
+from .figure_cache import cached_figure
 from .models import DayTotal, UpdateGap
 from .pending import apply_pending
 
@@ -86,6 +87,7 @@ def band_subquery(as_of: date, units):
     return query.subquery("band")
 
 
+@cached_figure
 def dormant_list(actor, as_of: date, *, include_warning: bool = False, unit_id=None,
                  limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
     """Rule 5 as of a day: active accounts past their window without an update (and those in

@@ -8,10 +8,12 @@ from govmedia.auth import unit_scope
 from govmedia.extensions import db
 
 from ..models import COUNTED_STATUSES, Account, PlatformException
+from .figure_cache import cached_figure
 from .models import DuplicateDismissal, NamePair
 from .pending import apply_pending
 
 
+@cached_figure
 def duplicates(actor, unit_id: int | None = None) -> dict:
     """Rule 3: units holding more than one counted account on a platform, and likely
     duplicates: near-same names, one verified subject, low-use clean-up candidates."""

@@ -11,6 +11,7 @@ from govmedia.extensions import db
 from ..models import FILING_STATUSES, STATUSES, Account, Filing, Unit
 from .dashboard import filing_status_case, in_units, overdue_rectifications, with_rates
 from .dormancy import band_subquery
+from .figure_cache import cached_figure
 from .pending import apply_pending
 
 SUMMED = ("dormant", "warning", "overdue_rectifications")
@@ -108,6 +109,7 @@ def path_to(node: int | None, top: int | None) -> list[dict]:
     return path[::-1]
 
 
+@cached_figure
 def level(actor, as_of: date, node: int | None = None) -> dict:
     """`node` (default: the top of the actor's reach; 403 outside it): its own accounts' row
     (`own`), one row per child with the child's subtree rolled up (`children`, by name), and
