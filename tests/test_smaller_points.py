@@ -100,3 +100,18 @@ def test_the_standin_keeps_its_posts_and_its_port_across_restarts(tmp_path):
     listener.close()
     (tmp_path / "standins.json").write_text(json.dumps({"port": port}))
     assert _standin_port(str(tmp_path)) == port
+
+
+def test_an_error_page_names_the_fields_without_the_apis_notes_for_scripts(app, world):
+    """The API's `fields` notes are for scripts ("YYYY-MM-DDTHH:MM", "outside your units"):
+    an error page names the fields and says in the reader's language what is wrong."""
+    client = app.test_client()
+    client.post("/login", data={"username": "supervisor", "password": PASSWORD})
+    response = client.get("/supervision/inspection.xlsx?moment=tomorrow")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "请检查以下字段：<code>moment</code>" in page
+    assert "YYYY-MM-DDTHH:MM" not in page
+    client.get("/lang/en")
+    page = client.get("/supervision/inspection.xlsx?moment=tomorrow").get_data(as_text=True)
+    assert "Fields to check: <code>moment</code>" in page
