@@ -24,5 +24,5 @@ def registry_import(file, create_units):
     if result.errors:
         for error in result.errors[:50]:
             click.echo(f"row {error['row']} {error['column']}: {error['message']}", err=True)
-        raise click.ClickException(f"{len(result.errors)} problems; nothing was imported")
+        raise click.ClickException(f"problems found: {len(result.errors)}; nothing was imported")
     click.echo(f"imported {result.created} accounts")

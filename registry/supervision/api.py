@@ -148,7 +148,7 @@ def post_log():
     result = import_post_log(user, upload.filename, upload.read(), account)
     if result.errors:
         db.session.rollback()
-        message = _("%(count)s problems found: nothing imported", count=len(result.errors))
+        message = _("Problems found: %(count)s; nothing imported", count=len(result.errors))
         return jsonify({"error": {"code": "invalid", "message": message,
                                   "errors": result.errors}}), 400
     db.session.commit()
