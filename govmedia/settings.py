@@ -129,6 +129,17 @@ class Settings:
     # Interaction inbox: the largest callback body a platform may post (a WeChat message is a
     # few hundred bytes; larger is refused with 400). The reply deadline is the rule profile's.
     wechat_callback_max_bytes: int = _setting(64 * 1024)
+    # The callback answers once the message is queued in Redis; a job stores the queue in
+    # batches of INBOX_DRAIN_BATCH, asked for by the callback and at least every
+    # INBOX_DRAIN_SECONDS; after a batch smaller than that it pauses (a steady stream is
+    # stored a few commits a second) and it waits this long for more before it ends (one
+    # job for a busy spell). Each process keeps a callback account and its credentials this
+    # many seconds (0: read them on every callback). docs/INTERACTION.md.
+    inbox_drain_batch: int = _setting(500)
+    inbox_drain_seconds: int = _setting(10)
+    inbox_drain_pause_seconds: float = _setting(0.1)
+    inbox_drain_linger_seconds: float = _setting(1.0)
+    wechat_callback_cache_seconds: float = _setting(10.0)
     # How often Weibo comments to the accounts (comments/to_me) are pulled into the inbox.
     weibo_comments_pull_seconds: int = _setting(300)
     # The public pages' registry version is re-read at most this often per process.

@@ -9,7 +9,9 @@ from .answers_api import bp as answers_api_bp
 from .api import bp as api_bp
 from .arrivals import tell_new_messages
 from .callbacks import bp as callbacks_bp
+from .intake import drain_messages
 from .jobs import sweep_replies
+from .receivers import forget_after_change
 from .weibo_pull import pull_weibo_comments
 from .services import recompute_reply_deadlines
 from .views import bp as views_bp
@@ -18,11 +20,16 @@ from .views import bp as views_bp
 def init_app(app) -> None:
     """The platform callbacks (no login), the inbox API and page, the knowledge base's API and
     page, the recomputation of reply deadlines when a year's holidays are entered, and the
-    minute's jobs: replies swept, new messages told to their repliers."""
+    minute's jobs: replies swept, new messages told to their repliers; the callbacks' queue
+    drained every INBOX_DRAIN_SECONDS besides the drain each callback asks for; the callbacks'
+    account cache emptied after a change made through this process."""
     for blueprint in (callbacks_bp, api_bp, answers_api_bp, views_bp, answer_views_bp):
         app.register_blueprint(blueprint)
     register_deadline_recompute(app, recompute_reply_deadlines)
     register_periodic(app, "reply_sweep", sweep_replies, every_seconds=60)
     register_periodic(app, "new_messages", tell_new_messages, every_seconds=60)
+    register_periodic(app, "inbox_drain", drain_messages,
+                      every_seconds=app.config["INBOX_DRAIN_SECONDS"])
+    app.after_request(forget_after_change)
     register_periodic(app, "weibo_comments", pull_weibo_comments,
                       every_seconds=app.config["WEIBO_COMMENTS_PULL_SECONDS"])

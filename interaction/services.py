@@ -4,10 +4,12 @@ Views, the API, the callback and the reply job all call these.
 """
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import String, and_, case, func, literal, or_, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia import audit
@@ -50,18 +52,60 @@ def reply_due(received_at: datetime, unit_id: int, calendar=None) -> tuple[date,
         day, profile_for(unit_id, day).message_reply_workdays)
 
 
+def _message_row(account: Account, incoming: Incoming, due: tuple[date, bool] | None = None
+                 ) -> dict:
+    due, provisional = due or reply_due(incoming.received_at, account.unit_id)
+    return dict(unit_id=account.unit_id, account_id=account.id, platform=account.platform,
+                platform_msg_id=incoming.msg_id, sender=incoming.sender, kind=incoming.kind,
+                text=incoming.text, received_at=incoming.received_at, reply_due_on=due,
+                thread_id=incoming.thread_id, due_provisional=provisional,
+                created_at=utcnow())
+
+
 def store_message(account: Account, incoming: Incoming) -> bool:
     """Store a message once per (account, MsgId); True when it is new. One statement, so two
     deliveries of the same message racing each other still store one."""
-    due, provisional = reply_due(incoming.received_at, account.unit_id)
-    statement = insert(Message).values(
-        unit_id=account.unit_id, account_id=account.id, platform=account.platform,
-        platform_msg_id=incoming.msg_id, sender=incoming.sender, kind=incoming.kind,
-        text=incoming.text, received_at=incoming.received_at, reply_due_on=due,
-        thread_id=incoming.thread_id,
-        due_provisional=provisional, created_at=utcnow(),
-    ).on_conflict_do_nothing(constraint="uq_messages_platform_msg").returning(Message.id)
+    statement = insert(Message).values(**_message_row(account, incoming)).on_conflict_do_nothing(
+        constraint="uq_messages_platform_msg").returning(Message.id)
     return db.session.execute(statement).scalar() is not None
+
+
+def store_messages(arrived: list[tuple[Account, Incoming]]) -> int:
+    """Store many messages in one statement, each once per (account, MsgId), as
+    `store_message` does one; returns how many were new. `account`: anything with its id,
+    unit_id and platform. The callback's queue drains through this (interaction.intake)."""
+    rows, seen, deadlines = [], set(), {}
+    for account, incoming in arrived:
+        if (account.id, incoming.msg_id) in seen:
+            continue
+        seen.add((account.id, incoming.msg_id))
+        day = (account.unit_id, shanghai_date(incoming.received_at))
+        if day not in deadlines:
+            deadlines[day] = reply_due(incoming.received_at, account.unit_id)
+        rows.append(_message_row(account, incoming, deadlines[day]))
+    if not rows:
+        return 0
+    return len(db.session.execute(_insert_unnest(tuple(rows[0])),
+                                  {name: [row[name] for row in rows] for name in rows[0]}).all())
+
+
+@functools.cache
+def _insert_unnest(names: tuple[str, ...]):
+    """INSERT … SELECT FROM unnest(one array a column) … ON CONFLICT DO NOTHING: one short
+    statement whatever the batch's size, so neither SQLAlchemy nor psycopg parses a 500-row
+    VALUES list again for every batch (that cost more than the rest of the drain together).
+    Columns and types come from the model; strings are cast without their length, so a value
+    too long is refused by the column as in any insert, not cut short by the cast."""
+    table, dialect = Message.__table__, postgresql.dialect()
+
+    def array_of(column) -> str:
+        if isinstance(column.type, String):
+            return "VARCHAR[]"
+        return f"{column.type.compile(dialect=dialect)}[]"
+
+    arrays = ", ".join(f"CAST(:{name} AS {array_of(table.c[name])})" for name in names)
+    return text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+                "ON CONFLICT ON CONSTRAINT uq_messages_platform_msg DO NOTHING RETURNING id")
 
 
 # --- status and listing --------------------------------------------------------------------

@@ -50,6 +50,9 @@ def inbox(app, world, login, standin, served):
     requests.post(f"{standin}/_standin/reset", timeout=5).raise_for_status()
     clear_local_tokens()
     app.config.update(WECHAT_API_BASE_URL=standin, WEIBO_API_BASE_URL=standin, ADAPTER_TIMEOUT=2.0)
+    # The drain after each push stores and ends at once (no pause for a batch to gather,
+    # no waiting for more: tests/test_interaction_intake.py has those).
+    app.config.update(INBOX_DRAIN_PAUSE_SECONDS=0, INBOX_DRAIN_LINGER_SECONDS=0)
     a = world.unit_a["id"]
     account = world.sponsor_a.post("/api/v1/accounts", account_body(a)).get_json()
     response = world.sponsor_a.put(f"/api/v1/accounts/{account['id']}/credentials", {
@@ -69,6 +72,8 @@ def inbox(app, world, login, standin, served):
                 body.setdefault("encoding_aes_key", AES_KEY)
             answer = requests.post(f"{standin}/_standin/wechat/messages", json=body, timeout=15)
             answer.raise_for_status()
+            if app.config.get("TEST_RUN_JOBS", True):
+                run_burst(app)   # the drain the callback enqueued stores the message
             return answer.json()
 
         def sent(self):
@@ -473,6 +478,7 @@ def test_the_demo_accounts_receive_follower_messages_from_the_standin(app, stand
         result = runner.invoke(args=["demo-messages", "--standin", standin, "--base", served])
         assert result.exit_code == 0, result.output
         assert result.output.count("HTTP 200 success") == 2, result.output
+        run_burst(app)   # the drain the callbacks enqueued
     assert stored() == 2
     texts = set(db.session.scalars(select(Message.text)))
     assert "小区门口的路灯坏了一个星期了，什么时候能修？" in texts   # the safe-mode one
