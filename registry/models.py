@@ -2,7 +2,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, UniqueConstraint, text, true)
+                        String, Text, UniqueConstraint, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govmedia.extensions import db
@@ -182,8 +182,10 @@ class Post(db.Model):
     # False until supervision's derived figures include this post: the posts table is the
     # posts' outbox. registry.posts.record_post writes posts uncounted and
     # registry.supervision.pending.apply_pending counts them in batches (its readers apply what
-    # is left first, so figures are never stale).
-    counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # is left first, so figures are never stale). Uncounted by default, so a post added any
+    # other way goes through the outbox too; only a bulk load followed by a rebuild of the
+    # figures (supervision's rebuild_all) may write them counted.
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AccountChange(db.Model):

@@ -120,8 +120,8 @@ MESSAGES = [
 def insert_activity(world, posts=POSTS, messages=MESSAGES, start=0):
     for n, (key, when, origin) in enumerate(posts, start=start):
         db.session.add(Post(account_id=world.account[key], published_at=at(when),
-                            title=f"更新{n}", source="api", origin=origin,
-                            counted=False))   # through the outbox, as record_post writes
+                            title=f"更新{n}", source="api",
+                            origin=origin))   # uncounted by default: through the outbox
     for n, (key, received, replied) in enumerate(messages, start=start):
         account = db.session.get(Account, world.account[key])
         db.session.add(Message(unit_id=account.unit_id, account_id=account.id,

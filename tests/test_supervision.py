@@ -260,20 +260,54 @@ def test_applying_the_outboxes_does_not_block_rows_that_reference_the_accounts(w
     account_id = register(world.sponsor_a, world.unit_a["id"], "wechat", name="某县锁测试")
     published = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
     db.session.add(Post(account_id=account_id, published_at=published, title="待计入",
-                        url=None, source="api", counted=False))
+                        url=None, source="api"))
     db.session.commit()
     assert apply_pending() >= 1            # the account is held until this transaction ends
     try:
         with db.engine.connect() as other:
             other.execute(text("SET lock_timeout = '2s'"))
             other.execute(insert(Post).values(account_id=account_id, published_at=published,
-                                              title="同时写入", url=None, source="api",
-                                              counted=False))
+                                              title="同时写入", url=None, source="api"))
             other.commit()
     finally:
         db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Post)
                              .where(Post.account_id == account_id)) == 2
+
+
+def test_a_post_written_without_the_flag_goes_through_the_outbox(world, app):
+    """`counted` defaults to false in the model and in the table: a post written other than by
+    record_post (the ORM, a bare INSERT) is counted by apply_pending, once, never skipped."""
+    from sqlalchemy import insert
+
+    from registry.supervision.models import UnitDay
+    from registry.supervision.pending import apply_pending
+
+    account_id = register(world.sponsor_a, world.unit_a["id"], "wechat", name="某县默认")
+    apply_pending()
+    db.session.commit()
+    days = [date(2026, 11, 3), date(2026, 11, 4)]
+
+    def unit_days():
+        return dict(db.session.execute(select(UnitDay.day, UnitDay.posts).where(
+            UnitDay.unit_id == world.unit_a["id"], UnitDay.day.in_(days))).all())
+
+    before = unit_days()
+    db.session.add(Post(account_id=account_id, title="ORM", source="api",
+                        published_at=datetime(2026, 11, 3, 9, 0, tzinfo=SHANGHAI)))
+    db.session.execute(insert(Post).values(account_id=account_id, title="SQL", source="api",
+                                           published_at=datetime(2026, 11, 4, 9, 0,
+                                                                 tzinfo=SHANGHAI)))
+    db.session.commit()
+    flags = db.session.scalars(select(Post.counted).where(Post.account_id == account_id)).all()
+    assert flags == [False, False]
+    assert apply_pending() == 2 and apply_pending() == 0
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Post).where(
+        Post.account_id == account_id, ~Post.counted)) == 0
+    after = unit_days()
+    assert [after.get(d, 0) - before.get(d, 0) for d in days] == [1, 1]
+    assert db.session.get(Account, account_id).first_post_on == days[0]
 
 
 # --- duplicates -------------------------------------------------------------------------------------

@@ -462,7 +462,7 @@ def test_a_link_another_account_recorded_is_refused_naming_it(room):
     db.session.flush()
     url = "https://www.kuaishou.com/short-video/3xother1"
     db.session.add(Post(account_id=other.id, published_at=utcnow(), title="另一条",
-                        url=url, source="manual", counted=False))
+                        url=url, source="manual"))   # uncounted by default: the outbox
     db.session.commit()
     publish(room, targets=[room.accounts["kuaishou"]])
     task = tasks_of(room.editor)["items"][0]
