@@ -1,5 +1,6 @@
 """Interaction (issue 14): messages from the public through the platforms' callbacks, the inbox,
 reply deadlines in working days, and replies sent back through the platform."""
+from govmedia.apart import serve_apart
 from govmedia.holidays import register_deadline_recompute
 from govmedia.periodic import register_periodic
 
@@ -18,13 +19,16 @@ from .views import bp as views_bp
 
 
 def init_app(app) -> None:
-    """The platform callbacks (no login), the inbox API and page, the knowledge base's API and
-    page, the recomputation of reply deadlines when a year's holidays are entered, and the
+    """The platform callbacks (no login; served apart: govmedia/apart.py), the inbox API and
+    page, the knowledge base's API and page, the recomputation of reply deadlines when a year's holidays are entered, and the
     minute's jobs: replies swept, new messages told to their repliers; the callbacks' queue
     drained every INBOX_DRAIN_SECONDS besides the drain each callback asks for; the callbacks'
     account cache emptied after a change made through this process."""
     for blueprint in (callbacks_bp, api_bp, answers_api_bp, views_bp, answer_views_bp):
         app.register_blueprint(blueprint)
+    # The platforms' callbacks are served by a lean app of their own: none of the pages'
+    # per-request work (session, CSRF, language, headers) before answering the platform.
+    serve_apart(app, callbacks_bp)
     register_deadline_recompute(app, recompute_reply_deadlines)
     register_periodic(app, "reply_sweep", sweep_replies, every_seconds=60)
     register_periodic(app, "new_messages", tell_new_messages, every_seconds=60)

@@ -1,0 +1,43 @@
+"""govmedia/apart.py: the platforms' callbacks are served by a lean app of their own, without
+the pages' per-request work, on the main app's database engine and settings."""
+from flask import Blueprint, current_app
+from sqlalchemy import text
+
+from govmedia.apart import serve_apart
+from govmedia.extensions import db
+
+
+def test_a_blueprint_served_apart_skips_the_pages_hooks_and_shares_the_engine(app):
+    probe = Blueprint("probe_apart", __name__, url_prefix="/probe-apart")
+    seen = {}
+
+    @probe.get("/<int:n>")
+    def answer(n):
+        seen["engine"] = db.engine
+        seen["setting"] = current_app.config["WECHAT_CALLBACK_MAX_BYTES"]
+        return str(db.session.execute(text("SELECT :n + 1"), {"n": n}).scalar())
+
+    app.register_blueprint(probe)
+    serve_apart(app, probe)
+    ran = []
+    app.before_request(lambda: ran.append("page hook"))
+
+    response = app.test_client().get("/probe-apart/41")
+    assert response.get_data(as_text=True) == "42"
+    assert ran == []                                           # none of the pages' hooks
+    assert "Content-Security-Policy" not in response.headers   # nor their headers
+    assert "Set-Cookie" not in response.headers
+    assert seen["engine"] is db.engine                          # one pool per process
+    assert seen["setting"] == app.config["WECHAT_CALLBACK_MAX_BYTES"]
+    # the rest of the app is untouched
+    assert app.test_client().get("/login").headers["Content-Security-Policy"]
+    assert ran == ["page hook"]
+
+
+def test_the_wechat_callback_is_served_apart(app):
+    response = app.test_client().get("/callbacks/wechat/999999")   # no such account
+    assert response.status_code == 404
+    assert "Content-Security-Policy" not in response.headers
+    # still documented, and still known to url_for, through the main app's copy
+    assert "/callbacks/wechat/{account_id}" in app.test_client().get(
+        "/api/v1/openapi.json").get_json()["paths"]
