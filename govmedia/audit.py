@@ -1,6 +1,7 @@
 """Append-only audit trail; each entry carries the hash of the one before it."""
 import hashlib
 import json
+from itertools import chain, islice
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -66,32 +67,88 @@ def record(action: str, obj_type: str, obj_id, *, before=None, after=None, unit_
 
 
 def record_many(items, user=None, connection=None) -> int:
-    """items: (action, object_type, object_id, before, after, unit_id) tuples, chained in order.
+    """items: (action, object_type, object_id, before, after, unit_id) tuples, chained in order
+    (any iterable: an import passes a generator, and its entries stream into COPY).
 
-    Rows go in as one executemany rather than ORM objects: an import of 10,000 accounts
-    spent most of its write time building and flushing AuditEntry objects. `connection`: a
-    Core connection inside the caller's transaction, instead of the session (the delivery
-    job's own connection).
+    Rows go in as one statement rather than ORM objects (COPY past COPY_FROM rows: an import's
+    100,000 entries). `connection`: a Core connection inside the caller's transaction, instead
+    of the session (the delivery job's own connection).
     """
     _lock_chain(connection)
     if connection is None:
         db.session.flush()
+    rows = _entries(items, user, _last_hash(connection))
+    head = list(islice(rows, COPY_FROM + 1))
+    if len(head) > COPY_FROM:   # an import's thousands of entries
+        return copy_rows(AuditEntry.__table__, chain(head, rows), connection,
+                         as_text=("before", "after"))
+    for row in head:
+        row["before"], row["after"] = _loaded(row["before"]), _loaded(row["after"])
+    if head:
+        (connection if connection is not None else db.session).execute(insert(AuditEntry), head)
+    return len(head)
+
+
+def _entries(items, user, prev: str):
+    """The rows of the entries, each chained to the one before."""
     user_id, username = _actor(user)
-    prev = _last_hash(connection)
-    rows = []
+    # Each before/after is serialised once: that canonical text is what is hashed (inside the
+    # entry's list, exactly as entry_hash writes it) and what is stored in the json column.
+    # A hash (hex) and a timestamp's isoformat() need no escaping: their JSON is "text".
+    who, link, scalars = _canonical(username), _canonical(prev), {}
     for action, obj_type, obj_id, before, after, unit_id in items:
         at = utcnow()
-        before, after = plain(before), plain(after)
-        digest = entry_hash(prev, at, username, action, obj_type, obj_id, before, after)
-        rows.append({"at": at, "user_id": user_id, "username": username, "action": action,
-                     "object_type": obj_type, "object_id": obj_id, "unit_id": unit_id,
-                     "before": before, "after": after, "prev_hash": prev, "hash": digest})
-        prev = digest
-    if len(rows) > COPY_FROM:   # an import's thousands of entries
-        copy_rows(AuditEntry.__table__, rows, connection)
-    elif rows:
-        (connection if connection is not None else db.session).execute(insert(AuditEntry), rows)
-    return len(rows)
+        before, after = _canonical_text(before), _canonical_text(after)
+        for value in (action, obj_type):
+            if value not in scalars:
+                scalars[value] = _canonical(value)
+        key = obj_id if obj_id.__class__ is int else _canonical(obj_id)
+        payload = (f'[{link},"{at.isoformat()}",{who},{scalars[action]},{scalars[obj_type]},'
+                   f'{key},{before or "null"},{after or "null"}]')
+        digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        yield {"at": at, "user_id": user_id, "username": username, "action": action,
+               "object_type": obj_type, "object_id": obj_id, "unit_id": unit_id,
+               "before": before, "after": after, "prev_hash": prev, "hash": digest}
+        prev, link = digest, f'"{digest}"'
+
+
+def _canonical_text(value) -> str | None:
+    """The canonical JSON of plain(value), None for None: one json.dumps where the value is
+    already plain (string keys), which the canonical text of a plain value is."""
+    if value is None:
+        return None
+    return _canonical(value if _string_keys(value) else plain(value))
+
+
+_SCALARS = {str, int, float, bool, type(None), date, datetime}
+
+
+def _string_keys(value) -> bool:
+    """Every dict inside has only string keys (JSON turns 1 into "1", which sorts differently:
+    such a value is made plain before it is serialised for the hash). False when unsure."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        kind = value.__class__
+        if kind is dict:
+            for key in value:
+                if key.__class__ is not str:
+                    return False
+            values = value.values()
+        elif kind is list or kind is tuple:
+            values = value
+        elif isinstance(value, (dict, list, tuple)):
+            return False
+        else:
+            continue
+        for item in values:
+            if item.__class__ not in _SCALARS:
+                stack.append(item)
+    return True
+
+
+def _loaded(text_: str | None):
+    return json.loads(text_) if text_ is not None else None
 
 
 def entries_query(object_type: str | None = None, object_id: int | None = None,
