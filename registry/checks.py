@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, Hashable, Iterable, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, Integer, String, any_, cast, func, select
 from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumError
@@ -18,9 +18,6 @@ from govmedia.extensions import db
 
 from .models import COUNTED_STATUSES, Account, PlatformException, Unit
 
-_IN_CHUNK = 900  # bound parameters per IN (...) query
-
-
 class Clash(NamedTuple):
     """Why an entry may not be registered: an account already registered (its id), or an
     earlier entry of the same batch (its key)."""
@@ -28,10 +25,15 @@ class Clash(NamedTuple):
     earlier: Any = None
 
 
-def chunks(values, size: int = _IN_CHUNK):
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+def any_of(column, values, type_=String):
+    """column = ANY(array): one bound parameter however many values (a whole inventory)."""
+    return column == any_(cast(list(values), ARRAY(type_)))
+
+
+def pairs_table(first: list, second: list, names: tuple[str, str], types=(String, String)):
+    """Two arrays as a table of pairs (unnest), to join on both columns at once."""
+    return func.unnest(cast(first, ARRAY(types[0])), cast(second, ARRAY(types[1]))).table_valued(
+        *names).render_derived(name="pairs")
 
 
 # --- rule 1: the unit's unified social credit code ----------------------------------------------
@@ -67,11 +69,15 @@ def handle_clashes(entries: Iterable[tuple[Hashable, str, str]],
     deregistered, or by an earlier entry of the batch. Returns key -> Clash."""
     entries = list(entries)
     taken: dict[tuple, int] = {}
-    handles = {handle for _key, _platform, handle in entries}
-    for chunk in chunks(handles):
+    wanted = list({(platform, handle) for _key, platform, handle in entries})
+    if wanted:
+        # One query for the whole batch, through the (platform, handle) index.
+        pairs = pairs_table([p for p, _h in wanted], [h for _p, h in wanted],
+                            ("platform", "handle"))
         query = (select(Account.platform, Account.handle, Account.id)
-                 .where(Account.handle.in_(chunk), Account.status != "deregistered")
-                 .order_by(Account.id))
+                 .join(pairs, (Account.platform == pairs.c.platform)
+                       & (Account.handle == pairs.c.handle))
+                 .where(Account.status != "deregistered").order_by(Account.id))
         if exclude_id is not None:
             query = query.where(Account.id != exclude_id)
         for platform, handle, account_id in db.session.execute(query):
@@ -106,9 +112,10 @@ def one_per_platform_clashes(entries: Iterable[tuple[Hashable, Hashable, str]],
     entries = [e for e in entries if e[2] != "other"]
     unit_ids = {unit for _key, unit, _platform in entries if isinstance(unit, int)}
     counted, excepted = {}, set()
-    for chunk in chunks(unit_ids):
+    if unit_ids:
         query = (select(Account.unit_id, Account.platform, func.min(Account.id))
-                 .where(Account.unit_id.in_(chunk), Account.status.in_(COUNTED_STATUSES))
+                 .where(any_of(Account.unit_id, unit_ids, Integer),
+                        Account.status.in_(COUNTED_STATUSES))
                  .group_by(Account.unit_id, Account.platform))
         if exclude_id is not None:
             query = query.where(Account.id != exclude_id)
@@ -116,7 +123,7 @@ def one_per_platform_clashes(entries: Iterable[tuple[Hashable, Hashable, str]],
             counted[(unit_id, platform)] = account_id
         excepted.update(db.session.execute(
             select(PlatformException.unit_id, PlatformException.platform)
-            .where(PlatformException.unit_id.in_(chunk))).all())
+            .where(any_of(PlatformException.unit_id, unit_ids, Integer))).all())
     clashes, seen = {}, {}
     for key, unit, platform in entries:
         pair = (unit, platform)
@@ -177,8 +184,9 @@ def unit_name_clashes(entries: Iterable[tuple[Hashable, int | None, str]],
     Returns key -> Clash (its `account_id` holds the unit's id)."""
     entries = list(entries)
     taken: dict[tuple, int] = {}
-    for chunk in chunks({name for _key, _parent, name in entries}):
-        query = select(Unit.parent_id, Unit.name, Unit.id).where(Unit.name.in_(chunk))
+    names = {name for _key, _parent, name in entries}
+    if names:
+        query = select(Unit.parent_id, Unit.name, Unit.id).where(any_of(Unit.name, names))
         if exclude_id is not None:
             query = query.where(Unit.id != exclude_id)
         for parent_id, name, unit_id in db.session.execute(query):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from govmedia.auth import visible_unit_ids
 from govmedia.extensions import db
 
-from ..checks import chunks, handle_clashes, one_per_platform_clashes, unit_name_clashes
+from ..checks import any_of, handle_clashes, one_per_platform_clashes, unit_name_clashes
 from ..models import Unit
 from .rows import Errors, Row
 
@@ -25,13 +25,13 @@ def plan_import(rows: list[Row], actor, create_units: bool, errors: Errors) -> P
     codes = {r.unit_code for r in rows if r.unit_code}
     units_by_name: dict[str, list] = {}
     units_by_code: dict[str, tuple] = {}
-    for chunk in chunks(names):
+    if names:
         for unit in db.session.execute(select(Unit.id, Unit.name, Unit.code)
-                                       .where(Unit.name.in_(chunk))):
+                                       .where(any_of(Unit.name, names))):
             units_by_name.setdefault(unit.name, []).append(unit)
-    for chunk in chunks(codes):
+    if codes:
         for unit in db.session.execute(select(Unit.id, Unit.name, Unit.code)
-                                       .where(Unit.code.in_(chunk))):
+                                       .where(any_of(Unit.code, codes))):
             units_by_code[unit.code] = unit
     allowed = visible_unit_ids(actor)
     own_unit = getattr(actor, "unit_id", None)

@@ -43,6 +43,11 @@ def cell_text(value) -> str:
     """A cell as the text the user sees (numbers without a trailing .0, dates as ISO)."""
     if value is None:
         return ""
+    if value.__class__ is str and value.isprintable():
+        # The common case, quickly: isprintable() is False for every character removed or
+        # replaced below (controls, surrogates, U+FFFE/FFFF, U+3000, U+00A0, zero-width and
+        # direction marks, the BOM).
+        return value.strip()
     if isinstance(value, str):
         # Control characters (some exports carry \x0b for a line break) would break the
         # Atom feed and XLSX reports that the names end up in.

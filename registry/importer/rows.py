@@ -1,7 +1,9 @@
 """Parsing the rows of an inventory: dates, platforms, staff, and the API's own field rules."""
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
+from unicodedata import is_normalized
 
 from flask_babel import gettext as _
 from openpyxl.utils.datetime import from_excel
@@ -66,6 +68,22 @@ def staff_hint() -> str:
              "张三/13800000000/管理员；李四/13900000000/运营")
 
 
+_LABEL, _NAME, _PHONE_NUMBER = object(), object(), object()
+
+
+@lru_cache(maxsize=4096)
+def _word_kind(part: str):
+    """A part of a staff cell: a label to skip, a phone number, a role (its code) or a name."""
+    # A part holds no whitespace (split on it): when NFKC leaves it as it is (always for
+    # ASCII), norm_word(part) is part.lower().
+    word = part.lower() if part.isascii() or is_normalized("NFKC", part) else norm_word(part)
+    if word in _STAFF_LABELS:
+        return _LABEL
+    if _PHONE.fullmatch(part):
+        return _PHONE_NUMBER
+    return ROLE_KEYS.get(word, _NAME)
+
+
 def parse_staff(value) -> list[dict]:
     """管理人员 cell → [{name, phone, platform_role}]; ValueError naming the part not understood.
 
@@ -77,26 +95,27 @@ def parse_staff(value) -> list[dict]:
     for chunk in _PEOPLE.split(cell_text(value)):
         chunk = chunk.strip()
         person = None
-        for part in (p for p in _PARTS.split(chunk) if p):
-            word = norm_word(part)
-            if word in _STAFF_LABELS:
+        for part in _PARTS.split(chunk):
+            if not part:
                 continue
-            is_phone, role = bool(_PHONE.fullmatch(part)), ROLE_KEYS.get(word)
-            if not is_phone and role is None:
+            kind = _word_kind(part)
+            if kind is _LABEL:
+                continue
+            if kind is _NAME:
                 person = {"name": part, "phone": "", "platform_role": "operator"}
                 people.append(person)
                 continue
             if person is None:
                 raise ValueError(_("A name is missing before “%(part)s” (in “%(chunk)s”); "
                                    "%(hint)s", part=part, chunk=chunk, hint=staff_hint()))
-            if is_phone:
+            if kind is _PHONE_NUMBER:
                 if person["phone"]:
                     raise ValueError(_("%(name)s has two phone numbers “%(first)s” and "
                                        "“%(second)s”; %(hint)s", name=person["name"],
                                        first=person["phone"], second=part, hint=staff_hint()))
                 person["phone"] = part
             else:
-                person["platform_role"] = role
+                person["platform_role"] = kind
     return people
 
 
@@ -155,30 +174,64 @@ class Errors:
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?E\+\d+", re.IGNORECASE)
 
 
+class Memo:
+    """What one import has already worked out: the answer for a cell text seen before (a
+    province's file repeats its platforms and dates thousands of times), and today's date."""
+
+    def __init__(self):
+        self.today = today_shanghai()
+        self.platforms: dict[str, tuple] = {}
+        self.dates: dict[str, tuple] = {}
+
+    def platform(self, text: str) -> str:
+        found = self.platforms.get(text)
+        if found is None:
+            try:
+                found = self.platforms[text] = (parse_platform(text), None)
+            except ValueError as exc:
+                found = self.platforms[text] = (None, str(exc))
+        if found[1] is not None:
+            raise ValueError(found[1])
+        return found[0]
+
+    def date(self, value, text: str) -> date:
+        # The answer for a text cell rests on its text alone; a date cell is quick anyway.
+        if not isinstance(value, str):
+            return parse_date(value)
+        found = self.dates.get(text)
+        if found is None:
+            try:
+                found = self.dates[text] = (parse_date(text), None)
+            except ValueError as exc:
+                found = self.dates[text] = (None, str(exc))
+        if found[1] is not None:
+            raise ValueError(found[1])
+        return found[0]
+
+
 def parse_row(number: int, values: list, table: Table, errors: Errors,
-               default_unit: bool) -> Row:
+              default_unit: bool, memo: Memo | None = None) -> Row:
+    memo = memo or Memo()
     row = Row(number)
     cols = table.columns
+    width = len(values)
+    raws = {key: values[index] if index < width else None for key, (index, _label) in cols.items()}
+    texts = {key: cell_text(value) for key, value in raws.items()}
+    text = texts.get
 
-    def raw(key):
-        if key not in cols:
-            return None
-        index = cols[key][0]
-        return values[index] if index < len(values) else None
-
-    if table.kind == "csv" and len(values) > table.width:
-        extra = [i for i in range(table.width, len(values)) if cell_text(values[i])]
+    if table.kind == "csv" and width > table.width:
+        extra = [i for i in range(table.width, width) if cell_text(values[i])]
         if extra:
             errors.add(row, None, _("This row has %(extra)s cells more than the header (from "
                                     "column %(column)s on), perhaps a comma without quotes in "
                                     "the text: the row cannot be read column by column",
-                                    extra=len(values) - table.width, column=extra[0] + 1),
+                                    extra=width - table.width, column=extra[0] + 1),
                        code="broken_row")
             row.bad.add("row")
             return row
 
-    row.unit_name = cell_text(raw("unit_name"))
-    code = cell_text(raw("unit_code"))
+    row.unit_name = text("unit_name", "")
+    code = text("unit_code", "")
     if code:
         try:
             row.unit_code = validate_credit_code(code.upper())
@@ -193,40 +246,46 @@ def parse_row(number: int, values: list, table: Table, errors: Errors,
                    code="required")
 
     for key in REQUIRED:
-        if not cell_text(raw(key)):
+        if not text(key):
             errors.add(row, key, _("Required: %(column)s must not be empty",
                                    column=COLUMN[key].header), code="required")
     if "platform" not in row.bad:
         try:
-            row.platform = parse_platform(raw("platform"))
+            row.platform = memo.platform(text("platform"))
         except ValueError as exc:
             errors.add(row, "platform", str(exc), code="unknown_platform")
-    row.name = cell_text(raw("name"))
-    handle_value = raw("handle")
-    row.handle = cell_text(handle_value)
+    row.name = text("name", "")
+    handle_value = raws.get("handle")
+    row.handle = text("handle", "")
     if "handle" not in row.bad and (_SCIENTIFIC.fullmatch(row.handle) or (
             isinstance(handle_value, float) and abs(handle_value) >= 2 ** 53)):
         errors.add(row, "handle", _("Excel has turned the account ID “%(handle)s” into "
                                     "scientific notation or lost digits: format the column as "
                                     "“Text”, fill it in again and import", handle=row.handle))
     for key in DATE_KEYS:
-        value = raw(key)
-        if key in row.bad or not cell_text(value):
+        if key in row.bad or not text(key):
             continue
         try:
-            setattr(row, key, parse_date(value))
+            setattr(row, key, memo.date(raws[key], texts[key]))
         except ValueError as exc:
             errors.add(row, key, str(exc), code="bad_date")
-    row.verified_subject = cell_text(raw("verified_subject")) or None
-    row.office = cell_text(raw("office")) or None
-    row.filing_reference = cell_text(raw("filing_reference")) or None
-    if cell_text(raw("staff")):
+    row.verified_subject = text("verified_subject") or None
+    row.office = text("office") or None
+    row.filing_reference = text("filing_reference") or None
+    if text("staff"):
         try:
-            row.staff = parse_staff(raw("staff"))
+            row.staff = parse_staff(texts["staff"])
         except ValueError as exc:
             errors.add(row, "staff", str(exc))
     problems = opening_filing_problems(row.opened_on, row.filed_on, row.filing_reference,
-                                       today_shanghai())
+                                       memo.today)
+    if problems:
+        _filing_problems(row, problems, errors)
+    _field_rules(row, errors)
+    return row
+
+
+def _filing_problems(row: Row, problems: dict, errors: Errors) -> None:
     for key in ("opened_on", "filed_on"):
         if problems.get(key) == "in_future":
             errors.add(row, key, _("The date %(date)s is in the future: it can only be entered "
@@ -240,8 +299,10 @@ def parse_row(number: int, values: list, table: Table, errors: Errors,
                                       "%(opened_on)s", filed_on=row.filed_on.isoformat(),
                                       opened_on=row.opened_on.isoformat()))
 
-    # The API's own field rules (lengths, staff entries): what POST /api/v1/accounts refuses,
-    # the import refuses too. Fields already reported get harmless stand-ins.
+
+def _field_rules(row: Row, errors: Errors) -> None:
+    """The API's own field rules (lengths, staff entries): what POST /api/v1/accounts refuses,
+    the import refuses too. Fields already reported get harmless stand-ins."""
     candidate = {"unit_id": 0, "platform": row.platform or "other",
                  "name": row.name if "name" not in row.bad else "-",
                  "handle": row.handle if "handle" not in row.bad else "-",
@@ -264,7 +325,6 @@ def parse_row(number: int, values: list, table: Table, errors: Errors,
                 message = _("Person %(number)s: %(field)s %(problem)s",
                             number=item["loc"][1] + 1, field=part, problem=message)
             errors.add(row, key, message)
-    return row
 
 
 # The template's example row: skipped at import as long as it is left unchanged.

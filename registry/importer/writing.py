@@ -16,19 +16,14 @@ from ..services import account_snapshot, unit_snapshot
 from .plan import Plan
 
 
-def _insert_with_ids(model, values: list[dict]) -> list[int]:
-    """Insert the rows in order and return their ids in the same order."""
-    if not values:
+def _new_ids(model, count: int) -> list[int]:
+    """`count` new ids from the table's sequence, in order. Taken first, then the rows are
+    copied with them: a sorted INSERT … RETURNING over thousands of rows costs seconds."""
+    if not count:
         return []
-    # Take the ids from the table's sequence first, then insert without RETURNING: a sorted
-    # RETURNING over thousands of rows costs psycopg seconds of query rewriting.
-    ids = list(db.session.scalars(
-        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-             "FROM generate_series(1, :n)"), {"table": model.__table__.name, "n": len(values)}))
-    for row_values, new_id in zip(values, ids):
-        row_values["id"] = new_id
-    copy_rows(model.__table__, values)
-    return ids
+    return list(db.session.scalars(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+        {"table": model.__table__.name, "n": count}))
 
 
 def write_plan(actor, plan: Plan, filename: str) -> tuple[int, int, float]:
@@ -36,47 +31,53 @@ def write_plan(actor, plan: Plan, filename: str) -> tuple[int, int, float]:
     now = utcnow()
     unit_rows = [{"name": u["name"], "code": u["code"], "parent_id": u["parent_id"],
                   "contacts": [], "created_at": now} for u in plan.new_units]
-    new_unit_ids = _insert_with_ids(Unit, unit_rows)
+    new_unit_ids = _new_ids(Unit, len(unit_rows))
+    for unit_row, new_id in zip(unit_rows, new_unit_ids):
+        unit_row["id"] = new_id
+    copy_rows(Unit.__table__, unit_rows)
 
     def unit_id(key):
         return key[1] if key[0] == "db" else new_unit_ids[key[1]]
 
-    accounts = []
-    for row, key in plan.rows:
-        accounts.append({
-            "unit_id": unit_id(key), "platform": row.platform, "name": row.name,
-            "handle": row.handle, "status": "active", "opened_on": row.opened_on,
-            "reopened_on": None, "verified_subject": row.verified_subject,
-            "verification_expires_on": row.verification_expires_on, "office": row.office,
-            "staff": row.staff, "last_post_at": None, "created_at": now, "updated_at": now})
-    account_ids = _insert_with_ids(Account, accounts)
+    account_ids = _new_ids(Account, len(plan.rows))
+    accounts = [{
+        "id": account_id, "unit_id": unit_id(key), "platform": row.platform, "name": row.name,
+        "handle": row.handle, "status": "active", "opened_on": row.opened_on,
+        "reopened_on": None, "verified_subject": row.verified_subject,
+        "verification_expires_on": row.verification_expires_on, "office": row.office,
+        "staff": row.staff, "last_post_at": None, "created_at": now, "updated_at": now}
+        for (row, key), account_id in zip(plan.rows, account_ids)]
+    copy_rows(Account.__table__, accounts)
     accounts_created(account_ids)  # the outbox that supervision's figures follow
     actor_id = getattr(actor, "id", None)
-    event_ids = _insert_with_ids(AccountEvent, [
-        {"account_id": account_id, "kind": "open", "event_date": values["opened_on"],
-         "reason": "", "changes": None, "created_by_id": actor_id, "created_at": now}
-        for account_id, values in zip(account_ids, accounts)])
-    filings = filing_values([
-        {"account_id": account_id, "event_id": event_id, "unit_id": values["unit_id"],
+    event_ids = _new_ids(AccountEvent, len(accounts))
+    copy_rows(AccountEvent.__table__, (
+        {"id": event_id, "account_id": values["id"], "kind": "open",
+         "event_date": values["opened_on"], "reason": "", "changes": None,
+         "created_by_id": actor_id, "created_at": now}
+        for event_id, values in zip(event_ids, accounts)))
+    copy_rows(Filing.__table__, filing_values([
+        {"account_id": values["id"], "event_id": event_id, "unit_id": values["unit_id"],
          "event": "open", "event_date": row.opened_on, "filed_on": row.filed_on,
          "reference": row.filing_reference, "completed_by_id": actor_id if row.filed_on else None}
-        for (row, _key), account_id, event_id, values in zip(plan.rows, account_ids, event_ids,
-                                                             accounts)])
-    copy_rows(Filing.__table__, filings)
-    items = []
-    for unit_row, new_id in zip(unit_rows, new_unit_ids):
+        for (row, _key), event_id, values in zip(plan.rows, event_ids, accounts)]))
+    audit_started = time.perf_counter()
+    audit.record_many(_audit_items(plan, unit_rows, accounts, filename), user=actor)
+    return len(account_ids), len(new_unit_ids), time.perf_counter() - audit_started
+
+
+def _audit_items(plan: Plan, unit_rows: list, accounts: list, filename: str):
+    """One entry per unit and account created, made as they are written (not all at once)."""
+    for unit_row in unit_rows:
         snapshot = unit_snapshot(SimpleNamespace(leader=None, deputy_leader=None, office=None,
                                                  **unit_row))
-        items.append(("unit.create", "unit", new_id, None,
-                      snapshot | {"import": {"filename": filename}}, new_id))
-    for (row, _key), account_id, values in zip(plan.rows, account_ids, accounts):
+        yield ("unit.create", "unit", unit_row["id"], None,
+               snapshot | {"import": {"filename": filename}}, unit_row["id"])
+    for (row, _key), values in zip(plan.rows, accounts):
         after = account_snapshot(SimpleNamespace(**values)) | {
             "filed_on": row.filed_on, "filing_reference": row.filing_reference,
             "import": {"filename": filename, "row": row.number}}
-        items.append(("account.open", "account", account_id, None, after, values["unit_id"]))
-    audit_started = time.perf_counter()
-    audit.record_many(items, user=actor)
-    return len(account_ids), len(new_unit_ids), time.perf_counter() - audit_started
+        yield ("account.open", "account", values["id"], None, after, values["unit_id"])
 
 
 def lock_registry() -> None:
