@@ -1,6 +1,7 @@
 """Append-only audit trail; each entry carries the hash of the one before it."""
 import hashlib
 import json
+import threading
 from itertools import chain, islice
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,6 +16,28 @@ from .models import AuditEntry
 from .types import utcnow
 
 GENESIS = "0" * 64
+
+
+class _Writes:
+    """How many times this process recorded audit entries (committed or not)."""
+
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def add(self) -> None:
+        with self.lock:
+            self.count += 1
+
+
+_WRITES = _Writes()
+
+
+def written_here() -> int:
+    """A number that moves whenever this process records an audit entry. Every change the
+    public sees is audited, so a process-local cache of the registry (the public pages'
+    version, notices/cache.py) compares it to see its own process's writes at once."""
+    return _WRITES.count
 
 
 def _default(value):
@@ -75,6 +98,7 @@ def record_many(items, user=None, connection=None) -> int:
     of the session (the delivery job's own connection).
     """
     _lock_chain(connection)
+    _WRITES.add()
     if connection is None:
         db.session.flush()
     rows = _entries(items, user, _last_hash(connection))

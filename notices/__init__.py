@@ -2,7 +2,7 @@
 from govmedia.holidays import register_deadline_recompute
 from govmedia.periodic import register_periodic
 
-from . import cache, models  # noqa: F401  (the metadata must see the tables)
+from . import models  # noqa: F401  (the metadata must see the tables)
 from . import public_annual  # noqa: F401  (the issued annual reports, on the public pages)
 from .api import bp as api_bp
 from .jobs import complete_deregistrations
@@ -22,6 +22,5 @@ def init_app(app) -> None:
         app.register_blueprint(blueprint)
     app.add_template_global(account_notices)  # the registry's account page lists them
     register_deadline_recompute(app, recompute_notice_deadlines)
-    cache.init_app(app)
     register_periodic(app, "complete_deregistrations", complete_deregistrations,
                       daily_at="00:10")

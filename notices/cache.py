@@ -7,8 +7,9 @@ of audit entries): every change to what the public sees is audited in its own tr
 trail is append-only, so the pair moves with every committed change, including two transactions
 committing out of id order (the count still moves). It is read at most once per
 PUBLIC_VERSION_TTL seconds per process (default 1 s, well inside the max-age clients may cache
-for), and at once after any commit in this process, so the cached path does not touch the
-database. A version is always read before the data it labels, so a body is never older than the
+for), and at once when this process has recorded an audit entry since the last read
+(`govmedia.audit.written_here`), so the cached path does not touch the database and a write is
+seen by the same process's next request. A version is always read before the data it labels, so a body is never older than the
 version it is stored under.
 """
 import hashlib
@@ -17,10 +18,11 @@ import time
 from collections import OrderedDict
 from functools import wraps
 
-from flask import current_app, has_app_context, make_response, request
+from flask import current_app, make_response, request
 from flask_babel import get_locale
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
+from govmedia.audit import written_here
 from govmedia.extensions import db
 from govmedia.models import AuditEntry
 from govmedia.types import today_shanghai
@@ -51,29 +53,29 @@ class ResponseCache:
 
 
 class VersionClock:
-    """The registry version, re-read at most every `ttl` seconds (and after local commits)."""
+    """The registry version, re-read at most every `ttl` seconds, and after this process
+    recorded an audit entry."""
 
     def __init__(self, ttl: float):
         self.ttl = ttl
         self.value: str | None = None
         self.checked = 0.0
         self.lock = threading.Lock()
+        self.writes = written_here()
 
     def read(self) -> str:
         now = time.monotonic()
-        value = self.value
-        if value is not None and now - self.checked < self.ttl:
+        value, writes = self.value, written_here()
+        if value is not None and now - self.checked < self.ttl and writes == self.writes:
             return value
+        # The count of local writes is taken before the database's version: a write recorded
+        # meanwhile makes the next read look again.
         newest, count = db.session.execute(select(func.max(AuditEntry.id),
                                                   func.count(AuditEntry.id))).one()
         value = f"{newest or 0}.{count}"
         with self.lock:
-            self.value, self.checked = value, now
+            self.value, self.checked, self.writes = value, now, writes
         return value
-
-    def invalidate(self) -> None:
-        with self.lock:
-            self.value = None
 
 
 def version_clock(app=None) -> VersionClock:
@@ -83,20 +85,6 @@ def version_clock(app=None) -> VersionClock:
         clock = app.extensions.setdefault(
             "notices_version_clock", VersionClock(float(app.config["PUBLIC_VERSION_TTL"])))
     return clock
-
-
-def _after_commit(session) -> None:
-    # A write in this process is seen by this process's next public request at once.
-    if has_app_context():
-        clock = current_app.extensions.get("notices_version_clock")
-        if clock is not None:
-            clock.invalidate()
-
-
-def init_app(app) -> None:
-    """Every commit of the app's session moves this process's registry version at once."""
-    if not event.contains(db.session, "after_commit", _after_commit):
-        event.listen(db.session, "after_commit", _after_commit)
 
 
 def registry_version() -> str:
