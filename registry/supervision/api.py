@@ -104,13 +104,19 @@ def summary():
 @documented("One level of the unit tree (issue 16): the node `under` (default: the top of the "
             "caller's reach), its own accounts' figures (own), one row per child with the "
             "child's whole subtree rolled up (children, units = units in it), their sum (total) "
-            "and the path from the top of the reach (path)", tag="supervision",
-            query={"as_of": "string", "under": "integer"},
+            "and the path from the top of the reach (path); children_total counts the "
+            "children, of which `limit` from `offset` are listed when asked (default: all)",
+            tag="supervision",
+            query={"as_of": "string", "under": "integer", "limit": "integer",
+                   "offset": "integer"},
             responses={200: "level", 403: "forbidden"})
 def levels_view():
     as_of = query_as_of()
+    limit = query_int("limit")
     return jsonify({"as_of": as_of.isoformat(),
-                    **levels.level(api_user(), as_of, query_int("under"))})
+                    **levels.level(api_user(), as_of, query_int("under"),
+                                   limit=None if limit is None else max(0, limit),
+                                   offset=max(0, query_int("offset") or 0))})
 
 
 @bp.get("/supervision/trend")

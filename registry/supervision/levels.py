@@ -110,10 +110,13 @@ def path_to(node: int | None, top: int | None) -> list[dict]:
 
 
 @cached_figure
-def level(actor, as_of: date, node: int | None = None) -> dict:
+def level(actor, as_of: date, node: int | None = None, *, limit: int | None = None,
+          offset: int = 0) -> dict:
     """`node` (default: the top of the actor's reach; 403 outside it): its own accounts' row
-    (`own`), one row per child with the child's subtree rolled up (`children`, by name), and
-    their sum over the node's whole subtree (`total`)."""
+    (`own`), one row per child with the child's subtree rolled up (`children`, by name; only
+    `limit` of them from `offset` when given: a flat registry's top has thousands), how many
+    children there are (`children_total`), and their sum over the node's whole subtree
+    (`total`)."""
     apply_pending()
     top = top_of_reach(actor)
     node = top if node is None else node
@@ -122,12 +125,14 @@ def level(actor, as_of: date, node: int | None = None) -> dict:
     rows = _rolled_up(node, as_of)
     if not rows:
         return {"node": node, "path": path_to(node, top), "own": None, "children": [],
-                "total": None}
+                "children_total": 0, "total": None}
     own = rows.pop(node, None)
     if own is not None:
         own["units"] = 1
     children = sorted(rows.values(), key=lambda r: (r["unit_name"], r["unit_id"]))
     total = _total([*children, *([own] if own else [])], node, own["unit_name"] if own else "")
+    shown = children[offset:] if limit is None else children[offset:offset + limit]
     return {"node": node, "path": path_to(node, top),
             "own": with_rates(own) if own else None,
-            "children": [with_rates(row) for row in children], "total": with_rates(total)}
+            "children": [with_rates(row) for row in shown], "children_total": len(children),
+            "total": with_rates(total)}

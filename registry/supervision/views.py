@@ -1,5 +1,6 @@
 """Supervision pages: dashboard, dormant and duplicate lists, orders, reports, post logs, notifications."""
 import json
+import math
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,7 +11,7 @@ from govmedia.auth import require_roles
 from govmedia.errors import DomainError, NotFound
 from govmedia.extensions import db
 from govmedia.profiles import profile_for
-from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
+from govmedia.pagination import MAX_PAGE, PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, date_in_range, today_shanghai
 
 from .. import forms, picker
@@ -83,6 +84,11 @@ def dashboard():
              "posts": [w["posts"] for w in weeks],
              "names": {"dormant": _("Dormant"), "warning": _("Warning band"),
                        "filing_rate": _("Filing rate (%)"), "posts": _("Updates")}}
+    # The level's children a page at a time (?level_page=N): a flat registry's top has
+    # thousands of units, and its figures are the per-unit table's.
+    level_page = ascii_int(request.args.get("level_page", "1"), MAX_PAGE) or 1
+    level = levels.level(actor(), as_of, _int_arg("under"), limit=PER_PAGE,
+                         offset=(level_page - 1) * PER_PAGE)
     # A drop-down of units only while the list stays short; otherwise the unit id is typed
     # (the per-unit table links to each unit's view).
     return render_template("supervision/dashboard.html", summary=summary, weeks=weeks,
@@ -91,7 +97,8 @@ def dashboard():
                            error=error, unit_id=unit_id,
                            chart_json=json.dumps(chart, ensure_ascii=False),
                            unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX),
-                           level=levels.level(actor(), as_of, _int_arg("under")),
+                           level=level, level_page=level_page,
+                           level_pages=max(1, math.ceil(level["children_total"] / PER_PAGE)),
                            message_accounts=services.overdue_message_accounts(
                                actor(), as_of, unit_id=unit_id),
                            profile=profile_for(unit_id if unit_id is not None
