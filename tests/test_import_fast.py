@@ -13,6 +13,13 @@ from govmedia import audit
 from govmedia.bulk import COPY_FROM
 from govmedia.extensions import db
 from govmedia.models import AuditEntry
+from govmedia.types import UNPRINTABLE
+from registry.checks import handle_clashes, one_per_platform_clashes
+from registry.importer.columns import ROLE_KEYS, norm_word
+from registry.importer.reading import _INVISIBLE, cell_text
+from registry.importer.rows import (_PARTS, _PEOPLE, _PHONE, _STAFF_LABELS, Memo, parse_date,
+                                    parse_platform, parse_staff)
+from registry.models import COUNTED_STATUSES, Account, PlatformException
 
 
 def _payloads(rng: random.Random, n: int) -> list:
@@ -67,8 +74,6 @@ def test_bulk_audit_entries_store_the_plain_values(app):
 
 def _cell_reference(value) -> str:
     """cell_text as it was written before its quick path for printable text (issue 13)."""
-    from govmedia.types import UNPRINTABLE
-    from registry.importer.reading import _INVISIBLE
 
     if value is None:
         return ""
@@ -89,7 +94,6 @@ def _cell_reference(value) -> str:
 
 
 def test_cell_text_reads_every_character_as_before():
-    from registry.importer.reading import cell_text
 
     for code in list(range(0x10000)) + [0x1F600, 0xE0001, 0x10FFFF]:
         for text in (chr(code), f" a{chr(code)}b ", f"{chr(code)}x{chr(code)}"):
@@ -100,9 +104,6 @@ def test_cell_text_reads_every_character_as_before():
 
 def _staff_reference(value):
     """parse_staff as it was written before it was made quicker (issue 13)."""
-    from registry.importer.columns import ROLE_KEYS, norm_word
-    from registry.importer.reading import cell_text
-    from registry.importer.rows import _PARTS, _PEOPLE, _PHONE, _STAFF_LABELS
 
     people = []
     for chunk in _PEOPLE.split(cell_text(value)):
@@ -129,7 +130,6 @@ def _staff_reference(value):
 
 
 def test_staff_cells_read_as_the_straightforward_reading_does(app):
-    from registry.importer.rows import parse_staff
 
     rng = random.Random(13)
     words = ["张三", "李四", "Ｗａｎｇ", "ADMIN", "管理员", "运营", "运维", "编辑", "姓名", "电话：",
@@ -151,8 +151,6 @@ def test_staff_cells_read_as_the_straightforward_reading_does(app):
 
 
 def test_a_memo_answers_as_parse_date_and_parse_platform_do(app):
-    from registry.importer.reading import cell_text
-    from registry.importer.rows import Memo, parse_date, parse_platform
 
     memo = Memo()
     values = ["2024-03-15", "2024/3/5", "2024年3月5日", "20240305", "2024-02-30", "soon", "2024.3.5",
@@ -177,8 +175,6 @@ def test_a_memo_answers_as_parse_date_and_parse_platform_do(app):
 # --- the rules over a whole file -------------------------------------------------------------
 
 def test_set_based_rules_find_what_one_query_per_entry_finds(world):
-    from registry.checks import handle_clashes, one_per_platform_clashes
-    from registry.models import COUNTED_STATUSES, Account, PlatformException
 
     rng = random.Random(5)
     units = [world.unit_a["id"], world.unit_b["id"]]

@@ -102,6 +102,7 @@ def _import_inventory(actor, filename, content, create_units, progress,
         if done % PROGRESS_EVERY == 0:
             progress(done, total)
     progress(total, total)
+    table.rows = []   # the cells are read: what is kept of them is in `rows`
     result.total_rows = len(rows)
     if not rows and not errors.items:
         errors.items.append({"row": None, "column": None, "code": "empty",

@@ -56,11 +56,11 @@ def write_plan(actor, plan: Plan, filename: str) -> tuple[int, int, float]:
          "event_date": values["opened_on"], "reason": "", "changes": None,
          "created_by_id": actor_id, "created_at": now}
         for event_id, values in zip(event_ids, accounts)))
-    copy_rows(Filing.__table__, filing_values([
+    copy_rows(Filing.__table__, filing_values(
         {"account_id": values["id"], "event_id": event_id, "unit_id": values["unit_id"],
          "event": "open", "event_date": row.opened_on, "filed_on": row.filed_on,
          "reference": row.filing_reference, "completed_by_id": actor_id if row.filed_on else None}
-        for (row, _key), event_id, values in zip(plan.rows, event_ids, accounts)]))
+        for (row, _key), event_id, values in zip(plan.rows, event_ids, accounts)))
     audit_started = time.perf_counter()
     audit.record_many(_audit_items(plan, unit_rows, accounts, filename), user=actor)
     return len(account_ids), len(new_unit_ids), time.perf_counter() - audit_started
