@@ -30,10 +30,12 @@ import io
 import logging
 import os
 import platform
+import re
 import sys
 import tempfile
 import threading
 import time
+import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -84,10 +86,14 @@ def csv_file(rows) -> bytes:
 
 
 def xlsx_file(rows) -> bytes:
+    """The inventory as Excel and WPS write a workbook: the sheet's <dimension> given and its
+    text in the shared strings table (openpyxl writes inline strings, which its reader takes
+    much longer to read: not what users upload)."""
     from openpyxl import Workbook
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("账号清单")
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "账号清单"
     sheet.append(HEADERS)
     for r in rows:
         sheet.append([r["unit"], PLATFORM_LABELS[r["platform"]], r["name"], r["handle"],
@@ -95,7 +101,41 @@ def xlsx_file(rows) -> bytes:
                       r["reference"]])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return buffer.getvalue()
+    return shared_strings(buffer.getvalue())
+
+
+INLINE = re.compile(r'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>')
+
+
+def shared_strings(content: bytes) -> bytes:
+    strings: dict[str, int] = {}
+
+    def shared(match) -> str:
+        index = strings.setdefault(match[2], len(strings))
+        return f'<c r="{match[1]}" t="s"><v>{index}</v></c>'
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = source.read(name).decode("utf-8")
+            if name.startswith("xl/worksheets/"):
+                data = INLINE.sub(shared, data)
+            elif name == "[Content_Types].xml":
+                data = data.replace("</Types>", '<Override PartName="/xl/sharedStrings.xml" '
+                                    'ContentType="application/vnd.openxmlformats-officedocument.'
+                                    'spreadsheetml.sharedStrings+xml"/></Types>')
+            elif name == "xl/_rels/workbook.xml.rels":
+                data = data.replace("</Relationships>", '<Relationship Id="rIdStrings" Type="'
+                                    'http://schemas.openxmlformats.org/officeDocument/2006/'
+                                    'relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                                    "</Relationships>")
+            target.writestr(name, data)
+        target.writestr("xl/sharedStrings.xml", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://'
+            f'schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="{len(strings)}">'
+            + "".join(f"<si><t>{text}</t></si>" for text in strings) + "</sst>"))
+    return out.getvalue()
 
 
 class LastRecord(logging.Handler):
