@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy import DateTime, and_, case, cast, func, or_, select
 
+from govmedia.auth import in_units
 from govmedia.extensions import db
 from govmedia.wording import N_, message
 from govmedia.types import SHANGHAI, shanghai_date
@@ -31,7 +32,7 @@ def overdue_by_account(as_of: date, units, limit: int = 20) -> list[dict]:
              .group_by(Message.account_id, Message.unit_id, Account.name, Account.platform)
              .order_by(n.desc(), Message.account_id).limit(limit))
     if units is not None:
-        query = query.where(Message.unit_id.in_(units))
+        query = query.where(in_units(Message.unit_id, units))
     return [{"account_id": a, "unit_id": u, "name": name, "platform": platform,
              "overdue_messages": count}
             for a, u, name, platform, count in db.session.execute(query)]

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 
 from govmedia import audit
-from govmedia.auth import get_in_unit, require_roles, require_unit_access, scope_query
+from govmedia.auth import get_in_unit, in_units, require_roles, require_unit_access, scope_query
 from govmedia.errors import Invalid, RuleConflict
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
@@ -213,7 +213,7 @@ def unanswered_count(unit_ids, as_of: date, status: str = "overdue") -> int:
     """For the supervision dashboard: messages overdue (or open) as of `as_of`."""
     query = select(func.count()).select_from(Message).where(unanswered_on(as_of, status))
     if unit_ids is not None:
-        query = query.where(Message.unit_id.in_(unit_ids))
+        query = query.where(in_units(Message.unit_id, unit_ids))
     return db.session.scalar(query) or 0
 
 
@@ -222,7 +222,7 @@ def overdue_by_unit(unit_ids, as_of: date) -> dict[int, int]:
     query = (select(Message.unit_id, func.count()).where(unanswered_on(as_of, "overdue"))
              .group_by(Message.unit_id))
     if unit_ids is not None:
-        query = query.where(Message.unit_id.in_(unit_ids))
+        query = query.where(in_units(Message.unit_id, unit_ids))
     return dict(db.session.execute(query).all())
 
 

@@ -2,9 +2,9 @@
 from datetime import date, timedelta
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import ARRAY, Integer, any_, case, cast, func, literal, select, true
+from sqlalchemy import case, func, literal, select
 
-from govmedia.auth import unit_scope
+from govmedia.auth import in_units, unit_scope
 from govmedia.extensions import db
 from interaction.overdue import overdue_by_account
 from interaction.services import overdue_by_unit, unanswered_count
@@ -40,7 +40,7 @@ def _filing_counts(days: list[date], units) -> list[dict]:
         q = select(Filing.due_on, Filing.filed_on, func.count()).group_by(Filing.due_on,
                                                                           Filing.filed_on)
         if units is not None:
-            q = q.where(Filing.unit_id.in_(units))
+            q = q.where(in_units(Filing.unit_id, units))
         pairs = memo[key] = db.session.execute(q).all()
     out = []
     for t in days:
@@ -49,12 +49,6 @@ def _filing_counts(days: list[date], units) -> list[dict]:
             counts[_filing_status(due_on, filed_on, t)] += n
         out.append(counts)
     return out
-
-
-def in_units(column, ids):
-    """A filter on these units (None: every unit): one array parameter, whatever their number
-    (an IN list of thousands of parameters costs more to build than the query to run)."""
-    return true() if ids is None else column == any_(cast(list(ids), ARRAY(Integer)))
 
 
 def filing_status_case(as_of: date):
@@ -137,7 +131,7 @@ def _worst_first(as_of: date, units, limit: int, offset: int) -> list[int]:
          .order_by(bad.desc(), (func.coalesce(b.c.banded, 0) - dormant).desc(), Unit.id)
          .limit(limit).offset(offset))
     if units is not None:
-        q = q.where(Unit.id.in_(units))
+        q = q.where(in_units(Unit.id, units))
     return list(db.session.scalars(q))
 
 
@@ -152,7 +146,7 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
     totals = {"accounts": {s: 0 for s in STATUSES}}
     q = select(Account.status, func.count()).group_by(Account.status)
     if units is not None:
-        q = q.where(Account.unit_id.in_(units))
+        q = q.where(in_units(Account.unit_id, units))
     for status, n in db.session.execute(q):
         totals["accounts"][status] = n
     totals["filings"] = _filing_counts([as_of], units)[0]
@@ -166,7 +160,7 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
     q = select(func.count()).select_from(Rectification).where(
         Rectification.status != "closed", Rectification.deadline < as_of)
     if units is not None:
-        q = q.where(Rectification.unit_id.in_(units))
+        q = q.where(in_units(Rectification.unit_id, units))
     totals["overdue_rectifications"] = db.session.scalar(q)
     totals["overdue_messages"] = unanswered_count(units, as_of)
     # Issue 16: mobile clients without their cyberspace filing number (网信备案号).
@@ -174,14 +168,14 @@ def summary(actor, as_of: date, unit_id: int | None = None, *, limit: int = 50,
         Account.platform == APP, Account.status.in_(COUNTED_STATUSES),
         func.coalesce(func.trim(Account.app_filing_number), "") == "")
     if units is not None:
-        q = q.where(Account.unit_id.in_(units))
+        q = q.where(in_units(Account.unit_id, units))
     totals["apps_without_filing"] = db.session.scalar(q)
     for name, counts in overdue_per_unit(as_of, units).items():
         totals[f"overdue_{name}"] = sum(counts.values())
 
     q = select(Unit.id)
     if units is not None:
-        q = q.where(Unit.id.in_(units))
+        q = q.where(in_units(Unit.id, units))
     units_total = db.session.scalar(select(func.count()).select_from(q.subquery()))
     if worst_first:
         page = _worst_first(as_of, units, limit, offset)
@@ -219,7 +213,7 @@ def trend(actor, as_of: date, weeks: int | None = None, unit_id: int | None = No
     else:
         q = select(UnitDay.day, func.sum(UnitDay.posts)).where(
             UnitDay.day > ends[0] - timedelta(days=7), UnitDay.day <= as_of,
-            UnitDay.unit_id.in_(units)).group_by(UnitDay.day)
+            in_units(UnitDay.unit_id, units)).group_by(UnitDay.day)
     posts_by_day = {day: int(n) for day, n in db.session.execute(q)}
     out = []
     for i, t in enumerate(ends):

@@ -12,7 +12,7 @@ from sqlalchemy import (Date, Integer, and_, case, column, func, literal, or_, s
                         type_coerce)
 from sqlalchemy import values as values_table
 
-from govmedia.auth import unit_scope
+from govmedia.auth import in_units, unit_scope
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
 from govmedia.profiles import differs_somewhere, unit_profiles
@@ -83,7 +83,7 @@ def band_subquery(as_of: date, units):
         query = select(rows, (rows.c.last <= literal(dormant, Date)).label("dormant")).where(
             rows.c.last <= literal(warn, Date))
     if units is not None:
-        query = query.where(rows.c.unit_id.in_(units))
+        query = query.where(in_units(rows.c.unit_id, units))
     return query.subquery("band")
 
 
@@ -180,7 +180,7 @@ def weekly_bands(ends: list[date], units) -> list[tuple[int, int]]:
     base = (select().select_from(UpdateGap).join(Account, Account.id == UpdateGap.account_id)
             .where(Account.status == "active", or_(e.is_(None), e > t0), s <= last_t7))
     if units is not None:
-        base = base.where(Account.unit_id.in_(units))
+        base = base.where(in_units(Account.unit_id, units))
     since = _days_since(s, t0)
     k_band = case((s <= t0 - timedelta(days=WARNING_FROM_DAYS), 0),
                   else_=(since + WARNING_FROM_DAYS + 6) / 7)
@@ -221,7 +221,7 @@ def weekly_bands(ends: list[date], units) -> list[tuple[int, int]]:
         Account.status == "active", Account.opened_on <= last_t7,
         or_(Account.first_post_on.is_(None), Account.first_post_on > t0))
     if units is not None:
-        q = q.where(Account.unit_id.in_(units))
+        q = q.where(in_units(Account.unit_id, units))
     for opened, reopened, first in db.session.execute(q):
         for k, t in enumerate(ends):
             if first is None or first > t:

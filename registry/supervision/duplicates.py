@@ -4,7 +4,7 @@ from collections import defaultdict
 from flask import current_app
 from sqlalchemy import exists, func, or_, select
 
-from govmedia.auth import unit_scope
+from govmedia.auth import in_units, unit_scope
 from govmedia.extensions import db
 
 from ..models import COUNTED_STATUSES, Account, PlatformException
@@ -26,7 +26,7 @@ def duplicates(actor, unit_id: int | None = None) -> dict:
          .where(counted, Account.platform != "other")
          .group_by(Account.unit_id, Account.platform).having(func.count() > 1))
     if units is not None:
-        q = q.where(Account.unit_id.in_(units))
+        q = q.where(in_units(Account.unit_id, units))
     groups = db.session.execute(q).all()
     items = []
     if groups:
@@ -61,7 +61,7 @@ def duplicates(actor, unit_id: int | None = None) -> dict:
                 low.c.unit_id != high.c.unit_id, low.c.platform == high.c.platform, ~dismissed)
          .order_by(NamePair.low_id, NamePair.high_id))
     if units is not None:   # both within reach: a unit beside is absent (issue 16)
-        q = q.where(low.c.unit_id.in_(units), high.c.unit_id.in_(units))
+        q = q.where(in_units(low.c.unit_id, units), in_units(high.c.unit_id, units))
     for a, b, score, platform in db.session.execute(q):
         similar.append({"account_ids": [a, b], "reason": "similar_name", "platform": platform,
                         "score": round(score, 1)})
@@ -92,7 +92,7 @@ def duplicates(actor, unit_id: int | None = None) -> dict:
          .where(counted, Account.followers.is_not(None), Account.followers < low_followers,
                 or_(Account.reads.is_(None), Account.reads < low_reads)).order_by(Account.id))
     if units is not None:
-        q = q.where(Account.unit_id.in_(units))
+        q = q.where(in_units(Account.unit_id, units))
     low_use = defaultdict(list)
     for aid, u, p in db.session.execute(q):
         low_use[u].append((aid, p))

@@ -5,11 +5,11 @@ from datetime import date
 
 from sqlalchemy import ARRAY, Integer, case, cast, func, select
 
-from govmedia.auth import reaches_all_units, require_unit_access
+from govmedia.auth import in_units, reaches_all_units, require_unit_access
 from govmedia.extensions import db
 
 from ..models import FILING_STATUSES, STATUSES, Account, Filing, Unit
-from .dashboard import filing_status_case, in_units, overdue_rectifications, with_rates
+from .dashboard import filing_status_case, overdue_rectifications, with_rates
 from .dormancy import band_subquery
 from .figure_cache import cached_figure
 from .pending import apply_pending
@@ -43,7 +43,7 @@ def _rolled_up(node: int | None, as_of: date) -> dict[int, dict]:
     summed by the database, not unit by unit in Python (a province has thousands of units)."""
     below = branches(node)
     names = dict(db.session.execute(select(Unit.id, Unit.name).where(
-        Unit.id.in_(set(below.values())))).all())
+        in_units(Unit.id, set(below.values())))).all())   # one array, not thousands of IN values
     # A node that is no unit (a stale link, a typed id) has nothing below it.
     below = {unit: child for unit, child in below.items() if child in names}
     if not below:

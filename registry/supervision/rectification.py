@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from govmedia import audit
-from govmedia.auth import require_roles, require_unit_access, unit_scope
+from govmedia.auth import in_units, require_roles, require_unit_access, unit_scope
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
 from govmedia.holidays import load_calendar
@@ -96,7 +96,7 @@ def rectifications_query(actor, *, unit_id=None, status=None, overdue_on: date |
     units = unit_scope(actor, unit_id)
     query = select(Rectification)
     if units is not None:
-        query = query.where(Rectification.unit_id.in_(units))
+        query = query.where(in_units(Rectification.unit_id, units))
     if status:
         query = query.where(Rectification.status == status)
     if overdue_on is not None:
