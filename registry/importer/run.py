@@ -181,7 +181,7 @@ def _import(job: ImportJob, progress, finish) -> str:
                                   create_units=bool(options.get("create_units")),
                                   progress=progress, before_commit=finish)
         if result.errors:
-            fail_job(job_id, result.errors, _("%(count)s problems found: no data imported",
+            fail_job(job_id, result.errors, _("Problems found: %(count)s; no data imported",
                                               count=len(result.errors)),
                      total=result.total_rows)
             return "failed"
