@@ -2,7 +2,6 @@
 import logging
 import os
 from importlib import import_module
-from urllib.parse import urlsplit
 
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import gettext as _
@@ -17,6 +16,7 @@ from .engines import start_embedded
 from .errors import Invalid
 from .bodies import apply_body_limit
 from .extensions import babel, csrf, db, login_manager, migrate
+from .headers import security_headers
 from .health import bp as health_bp
 from .profile import api as profile_api_bp
 from .profile import bp as profile_bp
@@ -181,20 +181,12 @@ def register_commands(app: Flask) -> None:
     register_cli(app)
 
 
-def _form_targets(config) -> str:
-    """Where a form may lead: our pages, and the platform's sign-in page a sponsor's
-    authorisation form is redirected to (a browser holds form-action to the redirect too)."""
-    origins = ["'self'"]
-    parts = urlsplit(config.get("DOUYIN_API_BASE_URL") or "")
-    if parts.scheme in ("http", "https") and parts.netloc:
-        origins.append(f"{parts.scheme}://{parts.netloc}")
-    return " ".join(origins)
-
-
 STATIC_MAX_AGE = 3600   # seconds a browser keeps the vendored icon, styles and scripts
 
 
 def register_security_headers(app: Flask) -> None:
+    headers = security_headers(app.config)
+
     @app.after_request
     def _headers(response):
         if request.endpoint == "static" and response.status_code in (200, 304):
@@ -202,12 +194,6 @@ def register_security_headers(app: Flask) -> None:
             # hour. Only the static files: a video or an export stays uncached (send_file's
             # default would make every file public).
             response.cache_control.max_age = STATIC_MAX_AGE
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            f"frame-ancestors 'none'; form-action {_form_targets(app.config)}; "
-            "base-uri 'self'")
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
         return response

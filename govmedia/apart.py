@@ -1,8 +1,8 @@
 """A path served by a Flask app of its own, without what the pages need on every request.
 
 The platforms' callbacks are machine traffic, at volume and against a deadline (WeChat waits
-5 s): they need no session, no CSRF check, no language choice, no browser security headers,
-no request-body limits of the pages. `serve_apart` builds a lean Flask app that shares the main
+5 s): they need no session, no CSRF check, no language choice, no request-body limits of the
+pages. They keep the security headers every answer carries (built once, govmedia/headers.py). `serve_apart` builds a lean Flask app that shares the main
 app's configuration and extensions (the database's engines, Redis, the processes' caches),
 registers the blueprint on it, and sends the requests under the blueprint's prefix to it
 before the main app sees them. The blueprint stays registered on the main app too, for
@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
 from .extensions import db
+from .headers import security_headers
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,13 @@ def serve_apart(app: Flask, blueprint: Blueprint) -> Flask:
     db._app_engines[lean] = db._app_engines[app]
     for teardown in app.teardown_appcontext_funcs:
         lean.teardown_appcontext(teardown)
+    headers = security_headers(app.config)
+
+    @lean.after_request
+    def _headers(response):
+        response.headers.update(headers)
+        return response
+
     lean.register_error_handler(OperationalError, _unavailable)
     lean.register_error_handler(RedisError, _unavailable)
     app.wsgi_app = PrefixDispatcher(app.wsgi_app, prefix, lean.wsgi_app)

@@ -25,19 +25,20 @@ def test_a_blueprint_served_apart_skips_the_pages_hooks_and_shares_the_engine(ap
     response = app.test_client().get("/probe-apart/41")
     assert response.get_data(as_text=True) == "42"
     assert ran == []                                           # none of the pages' hooks
-    assert "Content-Security-Policy" not in response.headers   # nor their headers
-    assert "Set-Cookie" not in response.headers
+    assert "Set-Cookie" not in response.headers                # no session
+    # the security headers every answer carries, the same as the pages'
+    page = app.test_client().get("/login")
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options"):
+        assert response.headers[name] == page.headers[name]
     assert seen["engine"] is db.engine                          # one pool per process
     assert seen["setting"] == app.config["WECHAT_CALLBACK_MAX_BYTES"]
-    # the rest of the app is untouched
-    assert app.test_client().get("/login").headers["Content-Security-Policy"]
-    assert ran == ["page hook"]
+    assert ran == ["page hook"]                                # the login page ran them
 
 
 def test_the_wechat_callback_is_served_apart(app):
     response = app.test_client().get("/callbacks/wechat/999999")   # no such account
     assert response.status_code == 404
-    assert "Content-Security-Policy" not in response.headers
+    assert "Set-Cookie" not in response.headers and response.headers["X-Frame-Options"]
     # still documented, and still known to url_for, through the main app's copy
     assert "/callbacks/wechat/{account_id}" in app.test_client().get(
         "/api/v1/openapi.json").get_json()["paths"]
