@@ -29,9 +29,10 @@ class Page:
         return {"page": self.page, "pages": self.pages, "total": self.total}
 
 
-def requested_page() -> int:
-    """?page=N; anything that is not a page number is the first page (a page never 400s)."""
-    return ascii_int(request.args.get("page", "1"), MAX_PAGE) or 1
+def requested_page(arg: str = "page") -> int:
+    """?page=N (or another argument, for a page's second list); anything that is not a page
+    number is the first page (a page never 400s)."""
+    return ascii_int(request.args.get(arg, "1"), MAX_PAGE) or 1
 
 
 def paginate(query, *, per_page: int = PER_PAGE, window: tuple[int, int] | None = None,

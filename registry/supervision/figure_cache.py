@@ -89,5 +89,4 @@ def cached_figure(compute):
             log.warning("figure cache unreachable, %s not kept: %s", name, exc)
         return value
 
-    figure.uncached = compute
     return figure

@@ -1,6 +1,5 @@
 """Supervision pages: dashboard, dormant and duplicate lists, orders, reports, post logs, notifications."""
 import json
-import math
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,7 +10,7 @@ from govmedia.auth import require_roles
 from govmedia.errors import DomainError, NotFound
 from govmedia.extensions import db
 from govmedia.profiles import profile_for
-from govmedia.pagination import MAX_PAGE, PER_PAGE, Page, paginate, requested_page
+from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, date_in_range, today_shanghai
 
 from .. import forms, picker
@@ -86,7 +85,7 @@ def dashboard():
                        "filing_rate": _("Filing rate (%)"), "posts": _("Updates")}}
     # The level's children a page at a time (?level_page=N): a flat registry's top has
     # thousands of units, and its figures are the per-unit table's.
-    level_page = ascii_int(request.args.get("level_page", "1"), MAX_PAGE) or 1
+    level_page = requested_page("level_page")
     level = levels.level(actor(), as_of, _int_arg("under"), limit=PER_PAGE,
                          offset=(level_page - 1) * PER_PAGE)
     # A drop-down of units only while the list stays short; otherwise the unit id is typed
@@ -98,7 +97,8 @@ def dashboard():
                            chart_json=json.dumps(chart, ensure_ascii=False),
                            unit_choices=lookups.unit_choices(actor(), UNIT_CHOICES_MAX),
                            level=level, level_page=level_page,
-                           level_pages=max(1, math.ceil(level["children_total"] / PER_PAGE)),
+                           level_pages=Page(items=level["children"], total=level["children_total"],
+                                            page=level_page, per_page=PER_PAGE).pages,
                            message_accounts=services.overdue_message_accounts(
                                actor(), as_of, unit_id=unit_id),
                            profile=profile_for(unit_id if unit_id is not None
