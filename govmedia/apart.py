@@ -2,10 +2,11 @@
 
 The platforms' callbacks are machine traffic, at volume and against a deadline (WeChat waits
 5 s): they need no session, no CSRF check, no language choice, no request-body limits of the
-pages. They keep the security headers every answer carries (built once, govmedia/headers.py). `serve_apart` builds a lean Flask app that shares the main
-app's configuration and extensions (the database's engines, Redis, the processes' caches),
-registers the blueprint on it, and sends the requests under the blueprint's prefix to it
-before the main app sees them. The blueprint stays registered on the main app too, for
+pages. They keep the security headers every answer carries (built once, govmedia/headers.py).
+`serve_apart` builds a lean Flask app that shares the main app's configuration and extensions
+(the database's engines, Redis, the processes' caches), registers the blueprint on it, and
+sends the requests under the blueprint's prefix to it before the main app sees them (and
+before the proxy fix: a callback's answer does not depend on the client's address). The blueprint stays registered on the main app too, for
 `url_for` and the OpenAPI document; requests never reach that copy.
 """
 from __future__ import annotations
