@@ -138,14 +138,14 @@ def drain_messages() -> int:
         if not redis.set(LOCK, token, nx=True, px=LOCK_MS):
             return stored
         try:
-            quiet_since = None
+            quiet_since, took = None, False
             while time.monotonic() - started < DRAIN_SECONDS:
                 batch = redis.eval(_TAKE, 3, INCOMING, PROCESSING, LOCK,
                                    token, batch_size, LOCK_MS)
                 if batch is None:       # the lock was lost: whoever holds it goes on
                     return stored
                 if batch:
-                    quiet_since = None
+                    quiet_since, took = None, True
                     new, refused = _store(batch)
                     stored += new
                     if not redis.eval(_DONE, 3, PROCESSING, LOCK, FAILED, token, *refused):
@@ -154,8 +154,10 @@ def drain_messages() -> int:
                         time.sleep(pause)   # let a batch gather: one commit, not one each
                     continue
                 quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since < linger:
-                    time.sleep(pause or linger)   # more may come: one job for a busy spell
+                # More may come in a busy spell: one job for it. A drain that found nothing
+                # (the periodic one on a quiet day) ends at once: no worker waits for nothing.
+                if took and time.monotonic() - quiet_since < linger:
+                    time.sleep(pause or linger)
                     continue
                 # Nothing queued: from here on a callback enqueues the next drain itself.
                 redis.delete(PENDING)

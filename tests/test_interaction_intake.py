@@ -162,6 +162,15 @@ def test_one_drain_takes_what_comes_while_it_waits_for_more(inbox, app, held):
     assert held.get(intake.PENDING) is None        # the next message asks for a new drain
 
 
+def test_a_drain_that_finds_nothing_ends_at_once(inbox, app, held):
+    """The periodic drain on a quiet day holds no worker for the linger."""
+    app.config.update(INBOX_DRAIN_PAUSE_SECONDS=0.5, INBOX_DRAIN_LINGER_SECONDS=5.0)
+    started = time.monotonic()
+    assert drain_messages() == 0
+    assert time.monotonic() - started < 1.0
+    assert held.get(intake.PENDING) is None        # the next message asks for a drain
+
+
 def test_the_queue_is_drained_periodically_too(app):
     assert "inbox_drain" in app.extensions["govmedia_periodic"]
 
