@@ -12,7 +12,9 @@ process; N `flask --app wsgi worker` processes (SimpleWorker) drain the queue. "
 the product's path: sign-off rows → dispatch → publisher.fanout.send.send (claim, adapter with
 every id committed, post recorded, audit, article status). "baseline" is the same number of
 bare RQ jobs through the same workers calling the same adapter (same HTTP calls, same client
-code) with no database at all. Never runs in CI; results go in docs/FANOUT.md.
+code) with no database at all. The workers' periodic jobs unrelated to sending (the
+activity sync, the Weibo comment pull) are kept out of the rounds (QUIET_PERIODIC). Never
+runs in CI; results go in docs/FANOUT.md.
 
 `--publish-seconds S`: the stand-in's WeChat publish stays "publishing" for S seconds, as the
 real one does. Neither side waits for it: a delivery is handed to a scheduled follow-up (RQ's
@@ -79,6 +81,14 @@ def baseline_send(platform: str, n: int, title: str, token: str | None = None,
 
 
 _COVER = cover_png()
+
+# The workers' periodic jobs that have nothing to do with sending, kept out of the rounds: the
+# activity sync and the Weibo comment pull would each call the stand-in for every account
+# (hundreds of calls) in whichever round their slot fell, on one side of a ratio only. They
+# run once at the workers' start (their first slot), before the first round (wait_idle); the
+# sweep, the inbox drain and the job counting posts into supervision's figures keep their
+# production intervals.
+QUIET_PERIODIC = {"ACTIVITY_SYNC_SECONDS": "0", "WEIBO_COMMENTS_PULL_SECONDS": "86400"}
 
 
 def standin_call(url, path, body=None):
@@ -278,7 +288,7 @@ def main():
     url = f"http://127.0.0.1:{port}"
     settings = {"WECHAT_API_BASE_URL": url, "WEIBO_API_BASE_URL": url,
                 "ADAPTER_TIMEOUT": "10", "WECHAT_POLL_INTERVAL": "0.01",
-                "DELIVERY_BACKOFF_SECONDS": "1"}
+                "DELIVERY_BACKOFF_SECONDS": "1", **QUIET_PERIODIC}
     os.environ.update(settings)
     config = {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis.url,
               "SECRET_KEY": "bench-secret", "INSTANCE_PATH": str(tmp / "instance"),
@@ -309,6 +319,7 @@ def main():
                    SECRET_KEY="bench-secret", GOVMEDIA_INSTANCE_PATH=str(tmp / "instance"))
         workers.extend(start_workers(args.workers, env))
         time.sleep(3)  # workers up
+        wait_idle(redis.url, args.timeout)  # the periodic jobs' first slot, before any round
 
         results = []
         with app.app_context():
@@ -359,6 +370,30 @@ def main():
         redis.stop()
         if pg is not None:
             pg.stop()
+
+
+def wait_idle(redis_url: str, timeout: float) -> None:
+    """Until no queue holds a job and no worker runs one, for a second on end."""
+    from redis import Redis
+    from rq import Queue
+
+    connection = Redis.from_url(redis_url)
+
+    def idle():
+        return all(q.count == 0 and q.started_job_registry.count == 0
+                   for q in Queue.all(connection=connection))
+
+    quiet_since = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not idle():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= 1.0:
+            return
+        time.sleep(0.1)
+    raise SystemExit("timed out waiting for the workers to go idle")
 
 
 def start_workers(n: int, env: dict) -> list[subprocess.Popen]:
