@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -199,7 +200,12 @@ class Delivery(db.Model):
     __table_args__ = (UniqueConstraint("article_id", "account_id", "revision"),
                       Index("ix_deliveries_status_next", "status", "next_attempt_at"),
                       Index("ix_deliveries_withdraw_state", "withdraw_state"),
-                      Index("ix_deliveries_account_mode", "account_id", "mode"))
+                      Index("ix_deliveries_account_mode", "account_id", "mode"),
+                      # "Does another delivery of the article still wait for a job?", asked
+                      # by every sent delivery: a probe, not a walk past the article's sent rows.
+                      Index("ix_deliveries_article_waiting", "article_id",
+                            postgresql_where=text("status IN ('queued', 'retrying', "
+                                                  "'unconfirmed')")))
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)

@@ -424,3 +424,42 @@ def test_queue_page_for_supervisors_and_the_article_page_shows_deliveries(newsro
     html = editor.get(f"/articles/{body['id']}").get_data(as_text=True)
     assert 'id="delivery-table"' in html and newsroom.platforms.url + "/s/" in html
     assert db.session.scalar(select(func.count()).select_from(Article)) == 1
+
+
+def test_the_others_waiting_look_is_a_probe_of_the_partial_index(app):
+    """Each sent delivery asks whether another of its article still waits for a job. With the
+    statuses written into the statement the plan is a probe of ix_deliveries_article_waiting
+    (bound statuses could not be matched to the index's predicate by a generic plan), not a
+    walk past the article's sent rows: 500 targets made that 250 rows a delivery."""
+    from sqlalchemy.dialects import postgresql
+
+    from publisher.fanout.settle import _statements
+    from publisher.states import SENDABLE
+
+    index = next(i for i in Delivery.__table__.indexes
+                 if i.name == "ix_deliveries_article_waiting")
+    predicate = str(index.dialect_options["postgresql"]["where"])
+    assert all(f"'{status}'" in predicate for status in SENDABLE), predicate
+    sql = str(_statements()["sent"].compile(dialect=postgresql.dialect()))
+    assert all(f"'{status}'" in sql for status in SENDABLE), sql
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    connection.exec_driver_sql("PREPARE sent_look AS " + _numbered(sql))
+    types = connection.exec_driver_sql(
+        "SELECT parameter_types::text FROM pg_prepared_statements WHERE name = 'sent_look'"
+    ).scalar()
+    n = types.count(",") + 1
+    plan = "\n".join(r[0] for r in connection.exec_driver_sql(
+        f"EXPLAIN EXECUTE sent_look({', '.join(['NULL'] * n)})"))
+    db.session.rollback()
+    assert "ix_deliveries_article_waiting" in plan, plan
+
+
+def _numbered(sql: str) -> str:
+    """psycopg's %(name)s placeholders as PREPARE's $1, $2 … (one number per name)."""
+    import re
+
+    names: dict[str, int] = {}
+    return re.sub(r"%\((\w+)\)s", lambda m: f"${names.setdefault(m.group(1), len(names) + 1)}",
+                  sql)
