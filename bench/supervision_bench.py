@@ -179,12 +179,16 @@ def tree_cases(get, token, app, today) -> dict:
         "GET /supervision/dormant at a county": lambda: get(
             "/api/v1/supervision/dormant", county),
         "GET /supervision/summary at a city": lambda: get("/api/v1/supervision/summary", city),
-        f"GET /supervision/annual?year={year} at the root": lambda: get(
-            f"/api/v1/supervision/annual?year={year}", sup),
-        f"GET /supervision/annual?year={year} at a city": lambda: get(
-            f"/api/v1/supervision/annual?year={year}", city),
-        f"GET /supervision/annual?year={year} at a county": lambda: get(
-            f"/api/v1/supervision/annual?year={year}", county),
+        # The annual report as a person opening it reads it: its first page of 50 accounts,
+        # with the whole report's unit, platform and grand totals (the XLSX has every row).
+        f"GET /supervision/annual?year={year}&limit=50 at the root": lambda: get(
+            f"/api/v1/supervision/annual?year={year}&limit=50", sup),
+        f"GET /supervision/annual?year={year}&limit=50 at a city": lambda: get(
+            f"/api/v1/supervision/annual?year={year}&limit=50", city),
+        f"GET /supervision/annual?year={year}&limit=50 at a county": lambda: get(
+            f"/api/v1/supervision/annual?year={year}&limit=50", county),
+        f"annual report page /supervision/annual?year={year} at the root": lambda: get(
+            f"/supervision/annual?year={year}", c=pages["sup"]),
     }
 
 

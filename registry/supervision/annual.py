@@ -19,30 +19,26 @@ Definitions (also in docs/SUPERVISION.md):
 - opened / closed: the account's opening date, and its last closing (关停) or deregistration
   (注销) decision, when they fall in the year.
 """
-from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
 from govmedia import audit
 from govmedia.auth import (reaches_all_units, require_all_units, require_roles,
                            require_unit_access, scope_query, subtree_ids)
 from govmedia.errors import Invalid, NotFound, RuleConflict
 from govmedia.extensions import db
-from govmedia.types import SHANGHAI, ascii_int, today_shanghai
-from interaction.models import Message
-from interaction.services import REPLY_MAX_CHARS
+from govmedia.types import ascii_int, today_shanghai
 
-from ..models import Account, AccountEvent, Post, Unit
+from ..models import Unit
+from . import annual_rows as rows_sql
 from . import export
 from .export import Column, Sheet
-from .figures import ORIGINAL
-from .models import AccountYear, AnnualReport, UnitDay
+from .models import AnnualReport
 from .pending import apply_pending
 from .reports import PLATFORM_LABELS, STATUS_LABELS
 
-INBOX_PLATFORMS = tuple(sorted(REPLY_MAX_CHARS))   # the platforms whose messages come in
 COUNTS = ("posts", "original", "messages_received", "messages_answered")
 ACCOUNT_COLUMNS = (
     ("unit_name", "主办单位", 28), ("name", "账号名称", 24), ("platform", "平台", 12),
@@ -62,10 +58,6 @@ def year_bounds(year: int) -> tuple[date, date]:
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         raise Invalid(_("Choose a year from 2000 to 2100"), fields={"year": "2000 to 2100"})
     return date(year, 1, 1), date(year, 12, 31)
-
-
-def _instant(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
 
 
 def default_node(actor) -> int | None:
@@ -101,106 +93,54 @@ def node_name(unit_id: int | None) -> str:
     return db.session.get(Unit, unit_id).name if unit_id is not None else "全部单位"
 
 
-def compute(unit_id: int | None, year: int, as_of: date | None = None) -> dict:
-    """The report of `year` for the subtree of `unit_id` (None: every unit), as of a day."""
+def compute(unit_id: int | None, year: int, as_of: date | None = None, *,
+            limit: int | None = None, offset: int = 0) -> dict:
+    """The report of `year` for the subtree of `unit_id` (None: every unit), as of a day.
+
+    `rows`: every account (None: the XLSX, the issued report), or the `limit` accounts from
+    `offset` in the report's order (a page); `total`: how many accounts the report has. The
+    unit, platform and grand totals are always the whole report's, summed by the database.
+    """
     start, end = year_bounds(year)
     as_of = min(as_of or today_shanghai(), end)
     if as_of < start:
         raise Invalid(_("The year has not begun"), fields={"year": "in the future"})
-    lo, hi = _instant(start), _instant(as_of + timedelta(days=1))
-    scope = select(Account.id).where(Account.opened_on <= as_of)
-    if unit_id is not None:
-        scope = scope.where(Account.unit_id.in_(subtree_ids(unit_id)))
-    scope = scope.scalar_subquery()
-    ended = defaultdict(list)       # account -> [(kind, day)] of close / deregister / reopen
-    for aid, kind, day in db.session.execute(
-            select(AccountEvent.account_id, AccountEvent.kind, AccountEvent.event_date)
-            .where(AccountEvent.account_id.in_(scope), AccountEvent.event_date <= as_of,
-                   AccountEvent.kind.in_(("close", "deregister", "reopen")))
-            .order_by(AccountEvent.event_date, AccountEvent.id)):
-        ended[aid].append((kind, day))
-    posts = _post_counts(scope, year, as_of, hi)
-    messages = {aid: (n, a) for aid, n, a in db.session.execute(
-        select(Message.account_id, func.count(),
-               func.count().filter(and_(Message.replied_at.is_not(None), Message.replied_at < hi)))
-        .where(Message.account_id.in_(scope), Message.received_at >= lo,
-               Message.received_at < hi)
-        .group_by(Message.account_id))}
-    rows = []
-    # Columns, not ORM objects: a province's report has a hundred thousand accounts.
-    for account in db.session.execute(
-            select(Account.id, Account.unit_id, Account.name, Account.platform,
-                   Account.status, Account.opened_on, Unit.name.label("unit_name"))
-            .join(Unit, Unit.id == Account.unit_id).where(Account.id.in_(scope))
-            .order_by(Unit.name_sort, Unit.id, Account.platform, Account.id)):
-        events = ended.get(account.id, [])
-        deregistered = [day for kind, day in events if kind == "deregister"]
-        if (account.status in ("deregistering", "deregistered") and deregistered
-                and deregistered[-1] < start):
-            continue   # gone before the year began
-        closing = [day for kind, day in events if kind in ("close", "deregister")
-                   and start <= day <= as_of]
-        n_posts, n_original = posts.get(account.id, (0, 0))
-        inbox = account.platform in INBOX_PLATFORMS
-        received, answered = messages.get(account.id, (0, 0)) if inbox else (None, None)
-        rows.append({
-            "unit_id": account.unit_id, "unit_name": account.unit_name,
-            "account_id": account.id, "name": account.name, "platform_code": account.platform,
-            "platform": PLATFORM_LABELS.get(account.platform, account.platform),
-            "status": STATUS_LABELS.get(account.status, account.status),
-            "status_code": account.status,
-            "opened_on": account.opened_on.isoformat() if account.opened_on >= start else "",
-            "closed_on": closing[-1].isoformat() if closing else "",
-            "posts": n_posts, "original": n_original,
-            "messages_received": received, "messages_answered": answered})
+    apply_pending()   # the yearly post counts include every post recorded so far
+    period = rows_sql.Period(year, as_of, None if unit_id is None else subtree_ids(unit_id))
+    by_unit, by_platform, grand = rows_sql.totals(period)
+    if limit is None:
+        found = rows_sql.all_rows(period)
+    else:
+        found = rows_sql.page_rows(period, rows_sql.page_ids(period, limit, offset))
+    rows = [_row(r, start) for r in found]
     return {"year": year, "unit_id": unit_id, "node_name": node_name(unit_id),
             "start": start.isoformat(), "end": end.isoformat(), "as_of": as_of.isoformat(),
-            "complete": as_of == end, "rows": rows,
-            "units": _totals(rows, "unit_id", "unit_name"),
-            "platforms": _totals(rows, "platform_code", "platform"),
-            "totals": _totals(rows, None, None)[0]}
+            "complete": as_of == end, "rows": rows, "total": grand.accounts,
+            "limit": limit, "offset": offset if limit is not None else 0,
+            "units": [_total(r, r.unit_id, r.unit_name) for r in by_unit],
+            "platforms": [_total(r, r.platform, PLATFORM_LABELS.get(r.platform, r.platform))
+                          for r in by_platform],
+            "totals": _total(grand, "all", "合计")}
 
 
-def _post_counts(scope, year: int, as_of: date, hi: datetime) -> dict[int, tuple[int, int]]:
-    """account -> (posts, original) of the year up to `as_of`: the yearly counts the outbox
-    applier keeps, less any post dated after `as_of` in the year (found through the daily
-    counts per unit, so the posts table is read only where there is one)."""
-    apply_pending()
-    counts = {aid: (n, o) for aid, n, o in db.session.execute(
-        select(AccountYear.account_id, AccountYear.posts, AccountYear.original)
-        .where(AccountYear.account_id.in_(scope), AccountYear.year == year,
-               AccountYear.posts > 0))}
-    end = date(year, 12, 31)
-    later_units = select(UnitDay.unit_id).where(UnitDay.day > as_of, UnitDay.day <= end,
-                                                UnitDay.posts > 0).distinct()
-    for aid, n, o in db.session.execute(
-            select(Post.account_id, func.count(), func.count().filter(Post.origin == ORIGINAL))
-            .join(Account, Account.id == Post.account_id)
-            .where(Account.unit_id.in_(later_units), Post.account_id.in_(scope),
-                   Post.published_at >= hi, Post.published_at < _instant(end + timedelta(days=1)))
-            .group_by(Post.account_id)):
-        total, original = counts.get(aid, (0, 0))
-        counts[aid] = (total - n, original - o)
-    return counts
+def _row(account, start: date) -> dict:
+    return {
+        "unit_id": account.unit_id, "unit_name": account.unit_name,
+        "account_id": account.account_id, "name": account.name,
+        "platform_code": account.platform,
+        "platform": PLATFORM_LABELS.get(account.platform, account.platform),
+        "status": STATUS_LABELS.get(account.status, account.status),
+        "status_code": account.status,
+        "opened_on": account.opened_on.isoformat() if account.opened_on >= start else "",
+        "closed_on": account.closed_on.isoformat() if account.closed_on else "",
+        "posts": account.posts, "original": account.original,
+        "messages_received": account.messages_received,
+        "messages_answered": account.messages_answered}
 
 
-def _totals(rows: list[dict], key: str | None, label: str | None) -> list[dict]:
-    """Sums per `key` (in the rows' order), or one grand total when key is None."""
-    groups: dict = {}
-    for row in rows:
-        group = row[key] if key else "all"
-        total = groups.setdefault(group, {
-            "key": group, "label": row[label] if label else "合计", "accounts": 0, "opened": 0,
-            "closed": 0, **{name: 0 for name in COUNTS}})
-        total["accounts"] += 1
-        total["opened"] += 1 if row["opened_on"] else 0
-        total["closed"] += 1 if row["closed_on"] else 0
-        for name in COUNTS:
-            total[name] += row[name] or 0
-    if key is None and not groups:
-        groups["all"] = {"key": "all", "label": "合计", "accounts": 0, "opened": 0, "closed": 0,
-                         **{name: 0 for name in COUNTS}}
-    return list(groups.values())
+def _total(row, key, label) -> dict:
+    return {"key": key, "label": label, "accounts": row.accounts, "opened": row.opened,
+            "closed": row.closed, **{name: int(getattr(row, name)) for name in COUNTS}}
 
 
 def title_of(data: dict) -> str:

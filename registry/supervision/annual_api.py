@@ -41,8 +41,12 @@ def _node(user) -> int | None:
 @bp.get("/supervision/annual")
 @documented("The annual report's new-media section of a year (default: last year) for a node "
             "(unit_id; default: the caller's unit, or every unit for one who reaches them all): "
-            "per account, per unit, per platform and in total, as of today for a year not over",
-            tag="supervision", query={"year": "integer", "unit_id": "integer"},
+            "per account, per unit, per platform and in total, as of today for a year not over. "
+            "rows: a page of the accounts (limit, default 50, at most 500; offset), in the "
+            "report's order; total: how many accounts the report has; the unit, platform and "
+            "grand totals are the whole report's (the XLSX has every row)",
+            tag="supervision", query={"year": "integer", "unit_id": "integer",
+                                      "limit": "integer", "offset": "integer"},
             responses={200: "report", 400: "invalid", 403: "forbidden", 404: "not_found"})
 @api_roles("supervisor")
 def annual_figures():
@@ -51,8 +55,9 @@ def annual_figures():
     if not 2000 <= year <= 2100:
         raise Invalid(_("Choose a year from 2000 to 2100"), fields={"year": "2000 to 2100"})
     unit_id = _node(user)
+    limit, offset = page_params()
     annual.require_reader(user, unit_id)
-    return jsonify(annual.compute(unit_id, year))
+    return jsonify(annual.compute(unit_id, year, limit=limit, offset=offset))
 
 
 @bp.post("/supervision/annual")

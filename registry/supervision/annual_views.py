@@ -8,14 +8,15 @@ from flask_login import login_required
 
 from govmedia.errors import DomainError
 from govmedia.extensions import db
-from govmedia.pagination import paginate
+from govmedia.pagination import PER_PAGE, Page, paginate, requested_page
 from govmedia.types import ascii_int, today_shanghai
 
 from . import annual, lookups
 from .export import XLSX_MIME
 from .views import UNIT_CHOICES_MAX, actor, bp
 
-ROWS_SHOWN = 300   # the page shows this many accounts; the XLSX has them all
+# The page shows its accounts a page at a time (?page=N, PER_PAGE each; the XLSX has them
+# all), and the issued reports a page at a time too (?issued_page=N).
 
 
 def _year(raw: str | None) -> int:
@@ -51,15 +52,22 @@ def annual_report():
                 raise
             db.session.rollback()
             error = err.message
+    rows_page = requested_page()
     try:
-        data = annual.compute(unit_id, year)
+        data = annual.compute(unit_id, year, limit=PER_PAGE, offset=(rows_page - 1) * PER_PAGE)
     except DomainError as err:
         if err.status in (403, 404):
             raise
         data, error = None, error or err.message
-    page = paginate(annual.issued_query(user))
+    rows_nav = Page(items=[], total=data["total"] if data else 0, page=rows_page,
+                    per_page=PER_PAGE).nav
+    issued_page = requested_page("issued_page")
+    issued = paginate(annual.issued_query(user),
+                      window=(PER_PAGE, (issued_page - 1) * PER_PAGE))
     return render_template("supervision/annual.html", data=data, year=year, unit_id=unit_id,
-                           error=error, rows_shown=ROWS_SHOWN, issued=page.items, **page.nav,
+                           error=error, rows_shown=None, rows_nav=rows_nav,
+                           issued=issued.items, issued_page=issued.page,
+                           issued_pages=issued.pages, issued_total=issued.total,
                            today=today_shanghai(),
                            unit_choices=lookups.unit_choices(user, UNIT_CHOICES_MAX),
                            all_units=annual.default_node(user) is None), 400 if error else 200
