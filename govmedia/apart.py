@@ -8,6 +8,11 @@ pages. They keep the security headers every answer carries (built once, govmedia
 sends the requests under the blueprint's prefix to it before the main app sees them (and
 before the proxy fix: a callback's answer does not depend on the client's address). The blueprint stays registered on the main app too, for
 `url_for` and the OpenAPI document; requests never reach that copy.
+
+`fast`, when given, sees each request first at the WSGI level, before any of Flask's request
+machinery (context, session, routing, response object): it answers the common case itself
+(a status and a plain-text body, sent with the same headers a Flask answer carries) or
+returns None, and the lean app answers as it would have (interaction.callback_wsgi).
 """
 from __future__ import annotations
 
@@ -41,8 +46,28 @@ def _unavailable(exc) -> Response:
     return Response("service unavailable, try again later", status=503, mimetype="text/plain")
 
 
-def serve_apart(app: Flask, blueprint: Blueprint) -> Flask:
-    """Serve `blueprint` (which must have a url_prefix) from a lean app beside `app`."""
+class FastPath:
+    """WSGI: `fast(environ)` answers (status, text) or None; None goes to `lean`. A text
+    answer carries what Flask's Response(text, mimetype="text/plain") and the lean app's
+    after-request hook would: its type, its length and the security headers."""
+
+    def __init__(self, fast, lean, headers: dict[str, str]):
+        self.fast, self.lean, self.headers = fast, lean, list(headers.items())
+
+    def __call__(self, environ, start_response):
+        answer = self.fast(environ)
+        if answer is None:
+            return self.lean(environ, start_response)
+        status, text = answer
+        body = text.encode()
+        start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                                ("Content-Length", str(len(body))), *self.headers])
+        return [body]
+
+
+def serve_apart(app: Flask, blueprint: Blueprint, fast=None) -> Flask:
+    """Serve `blueprint` (which must have a url_prefix) from a lean app beside `app`;
+    `fast(environ)`, if given, first (FastPath)."""
     prefix = blueprint.url_prefix.rstrip("/") + "/"
     lean = Flask(f"{app.import_name}.apart.{blueprint.name}")
     lean.config = app.config                 # one settings object: the same values
@@ -63,5 +88,6 @@ def serve_apart(app: Flask, blueprint: Blueprint) -> Flask:
 
     lean.register_error_handler(OperationalError, _unavailable)
     lean.register_error_handler(RedisError, _unavailable)
-    app.wsgi_app = PrefixDispatcher(app.wsgi_app, prefix, lean.wsgi_app)
+    apart = lean.wsgi_app if fast is None else FastPath(fast, lean.wsgi_app, headers)
+    app.wsgi_app = PrefixDispatcher(app.wsgi_app, prefix, apart)
     return lean

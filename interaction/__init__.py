@@ -9,6 +9,7 @@ from .answer_views import bp as answer_views_bp
 from .answers_api import bp as answers_api_bp
 from .api import bp as api_bp
 from .arrivals import tell_new_messages
+from .callback_wsgi import wechat_message_fast
 from .callbacks import bp as callbacks_bp
 from .intake import drain_messages
 from .jobs import sweep_replies
@@ -27,8 +28,9 @@ def init_app(app) -> None:
     for blueprint in (callbacks_bp, api_bp, answers_api_bp, views_bp, answer_views_bp):
         app.register_blueprint(blueprint)
     # The platforms' callbacks are served by a lean app of their own: none of the pages'
-    # per-request work (session, CSRF, language, headers) before answering the platform.
-    serve_apart(app, callbacks_bp)
+    # per-request work (session, CSRF, language, headers) before answering the platform; a
+    # message's common case is answered before Flask's request machinery (callback_wsgi).
+    serve_apart(app, callbacks_bp, fast=wechat_message_fast(app))
     register_deadline_recompute(app, recompute_reply_deadlines)
     register_periodic(app, "reply_sweep", sweep_replies, every_seconds=60)
     register_periodic(app, "new_messages", tell_new_messages, every_seconds=60)

@@ -88,16 +88,19 @@ def decode(item: bytes | str) -> tuple[int, Incoming]:
         received_at=datetime.fromisoformat(data["received_at"]), thread_id=data["thread_id"])
 
 
-def hand_off(account_id: int, incoming: Incoming) -> None:
+def hand_off(account_id: int, incoming: Incoming, app=None) -> None:
     """Queue a message for storing; RedisError when Redis cannot take it (the callback then
-    answers 503). A drain job is enqueued unless one is already waiting."""
-    redis = redis_connection()
+    answers 503). A drain job is enqueued unless one is already waiting. `app`: outside an
+    app context (the callback's WSGI path, interaction.callback_wsgi)."""
+    app = app or current_app._get_current_object()
+    redis = redis_connection(app)
     # One command for nearly every message. Only the push that finds the queue empty asks
     # whether a drain is at work (PENDING): a push onto a non-empty queue follows one that
     # did, and the drain at work looks at the queue again after it clears PENDING.
     if redis.rpush(INCOMING, encode(account_id, incoming)) == 1 and redis.set(
             PENDING, "1", nx=True, ex=PENDING_SECONDS):
-        _enqueue_drain()
+        with app.app_context():
+            _enqueue_drain()
 
 
 def _enqueue_drain() -> None:

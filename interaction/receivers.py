@@ -41,9 +41,10 @@ def _cache(app=None) -> dict:
     return (app or current_app).extensions.setdefault(_CACHE, {})
 
 
-def cached(account_id: int, platform: str) -> Receiver | None:
-    """The account as this process last read it, while that is recent enough."""
-    hit = _cache().get((account_id, platform))
+def cached(account_id: int, platform: str, app=None) -> Receiver | None:
+    """The account as this process last read it, while that is recent enough (`app`: outside
+    an app context, the callback's WSGI path)."""
+    hit = _cache(app).get((account_id, platform))
     if hit is not None and hit.expires > time.monotonic():
         return hit
     return None
